@@ -1,0 +1,509 @@
+import type { FieldModel, FieldType, MessageModel, ScalarType } from "../model.js";
+import { CodeWriter } from "./writer.js";
+import { SCALARS } from "./scalars.js";
+import { literal, tagOf, tsValueType, varintLen, wireTypeOf, writeTag, type Scope } from "./names.js";
+
+/**
+ * Emits the TypeScript for one message: its interface, and the four functions the runtime drives
+ * (create, size pass, write pass, read). Size and write passes visit fields in the same order
+ * (field-number order, oneof members and unknown fields included) because the write pass consumes
+ * the sizes the size pass cached, in order.
+ */
+
+const fn = (kind: string, m: { tsName: string }) => `${kind}$${m.tsName}`;
+
+/** Name of a message type's pass function: local function or the imported codec's member. */
+function passOf(kind: "size" | "write" | "read" | "create", t: Extract<FieldType, { kind: "message" }>, scope: Scope): string {
+  if (scope.isLocal(t.ref)) return `${kind}$${t.ref.tsName}`;
+  return kind === "create" ? `${scope.ref(t.ref)}.create` : `${scope.ref(t.ref)}.$${kind}`;
+}
+
+export function emitInterface(w: CodeWriter, m: MessageModel, scope: Scope): void {
+  w.line(`/** protobuf message \`${m.fullName}\` */`);
+  w.block(`export interface ${m.tsName}`, () => {
+    const done = new Set<string>();
+    for (const f of m.fields) {
+      if (f.oneof !== undefined) {
+        if (done.has(f.oneof)) continue;
+        done.add(f.oneof);
+        const o = m.oneofs.find((x) => x.jsName === f.oneof)!;
+        const members = m.fields.filter((x) => x.oneof === o.jsName);
+        w.line(`/** oneof \`${o.protoName}\` */`);
+        w.line(`${o.jsName}?:`);
+        w.indent(() => {
+          for (const x of members) w.line(`| { case: "${x.jsName}"; value: ${tsValueType(x.type, scope)} }`);
+          w.line(`| { case: undefined; value?: undefined };`);
+        });
+        continue;
+      }
+      w.line(`/** ${describe(f)} */`);
+      if (f.map !== undefined) {
+        w.line(`${f.jsName}: { [key: string]: ${tsValueType(f.map.value, scope)} };`);
+      } else if (f.repeated) {
+        w.line(`${f.jsName}: ${tsValueType(f.type, scope)}[];`);
+      } else {
+        const opt = f.presence === "explicit" || f.type.kind === "message" ? "?" : "";
+        w.line(`${f.jsName}${opt}: ${tsValueType(f.type, scope)};`);
+      }
+    }
+    w.line("/** fields this schema does not know, kept as raw tag+value bytes (views of the input) */");
+    w.line("$unknown?: Uint8Array[];");
+  });
+}
+
+function typeText(t: FieldType): string {
+  return t.kind === "scalar" ? t.scalar : t.ref.fullName;
+}
+
+function describe(f: FieldModel): string {
+  const label = f.presence === "required" ? "required " : f.repeated ? "repeated " : f.presence === "explicit" ? "optional " : "";
+  const type = f.map !== undefined ? `map<${f.map.key}, ${typeText(f.map.value)}>` : typeText(f.type);
+  const opts: string[] = [];
+  if (f.repeated && f.packed) opts.push("packed");
+  if (f.type.kind === "message" && f.type.delimited) opts.push("group encoding");
+  return `${label}${type} ${f.protoName} = ${f.number}${opts.length ? ` (${opts.join(", ")})` : ""}`;
+}
+
+export function emitCreate(w: CodeWriter, m: MessageModel, scope: Scope): void {
+  w.block(`function ${fn("create", m)}(): ${m.tsName}`, () => {
+    const props: string[] = [];
+    for (const f of m.fields) {
+      if (f.oneof !== undefined) continue;
+      if (f.map !== undefined) props.push(`${f.jsName}: {}`);
+      else if (f.repeated) props.push(`${f.jsName}: []`);
+      else if (f.type.kind === "message") {
+        if (f.presence === "required") props.push(`${f.jsName}: ${passOf("create", f.type, scope)}()`);
+      } else if (f.presence !== "explicit") props.push(`${f.jsName}: ${zeroOf(f, scope)}`);
+    }
+    w.line(`return { ${props.join(", ")} };`);
+  });
+}
+
+function zeroOf(f: FieldModel, scope: Scope): string {
+  if (f.defaultValue !== undefined) return literal(f.defaultValue, scope);
+  const t = f.type;
+  if (t.kind === "enum") return "0";
+  if (t.kind === "scalar") {
+    const z = SCALARS[t.scalar].zero;
+    return z === "EMPTY_BYTES" ? scope.use("EMPTY_BYTES") : z;
+  }
+  return "undefined";
+}
+
+// ---------------------------------------------------------------- size pass
+
+/** Statements validating value `v` of type `t` (path expression `p` for errors). */
+function checkValue(t: FieldType, v: string, p: string, scope: Scope): string {
+  if (t.kind === "message") return `if (typeof ${v} !== "object" || ${v} === null) ${scope.use("badValue")}(${p}, "a ${t.ref.fullName} message object", ${v});`;
+  if (t.kind === "enum") return `if ((${v} | 0) !== ${v}) ${scope.use("badValue")}(${p}, "an enum number (int32)", ${v});`;
+  const s = SCALARS[t.scalar];
+  if (s.check64 !== undefined) return `${scope.use(s.check64)}(${v}, ${p});`;
+  return `if (${s.invalid(v)}) ${scope.use("badValue")}(${p}, "${s.expected}", ${v});`;
+}
+
+/** Expression: encoded size of one value (no tag). Scalars only (not messages). */
+function valueSize(t: FieldType, v: string, scope: Scope): string {
+  if (t.kind === "enum") return `(${v} < 0 ? 10 : ${scope.use("varint32Size")}(${v}))`;
+  if (t.kind === "message") throw new Error("valueSize of a message");
+  const e = SCALARS[t.scalar].size(v);
+  for (const sym of ["varint32Size", "int64Size", "sint64Size"]) if (e.includes(sym + "(")) scope.use(sym);
+  return e;
+}
+
+function nonDefault(t: FieldType, v: string): string {
+  if (t.kind === "enum") return `${v} !== 0`;
+  if (t.kind === "scalar") return SCALARS[t.scalar].nonDefault(v);
+  return "true";
+}
+
+/** Statements adding a nested message value `v` to `s` (with cached length for LEN encoding). */
+function sizeMessage(w: CodeWriter, t: Extract<FieldType, { kind: "message" }>, no: number, v: string, path: string, scope: Scope): void {
+  const tagLen = varintLen(tagOf(no, 2));
+  if (t.delimited) {
+    w.line(`let n: number;`);
+    w.line(`try { n = ${passOf("size", t, scope)}(${v}, e); } catch (err) { ${scope.use("nestedError")}(err, ${path}); }`);
+    w.line(`s += ${2 * tagLen} + n;`);
+    return;
+  }
+  w.line(`const i = e.reserve();`);
+  w.line(`let n: number;`);
+  w.line(`try { n = ${passOf("size", t, scope)}(${v}, e); } catch (err) { ${scope.use("nestedError")}(err, ${path}); }`);
+  w.line(`e.sizes[i] = n;`);
+  w.line(`s += ${tagLen} + ${scope.use("varint32Size")}(n) + n;`);
+}
+
+function emitSizeField(w: CodeWriter, m: MessageModel, f: FieldModel, scope: Scope): void {
+  const no = f.number;
+  const p = JSON.stringify(f.jsName);
+  const tagLen = varintLen(tagOf(no, wireTypeOf(f)));
+  const t = f.type;
+  if (f.map !== undefined) {
+    const mp = f.map;
+    w.line(`const o${no} = m.${f.jsName};`);
+    w.block(`if (o${no} != null)`, () => {
+      w.line(`if (typeof o${no} !== "object") ${scope.use("badValue")}(${p}, "an object (map)", o${no});`);
+      w.line(`const ks = Object.keys(o${no});`);
+      w.block(`for (let k = 0; k < ks.length; k++)`, () => {
+        w.line(`const key = ks[k]!;`);
+        w.line(`const val = o${no}[key]!;`);
+        w.line(`const i = e.reserve();`);
+        if (mp.key === "string") w.line("let n = 2 + e.sizeString(key);");
+        else if (SCALARS[mp.key].fixedWidth !== undefined) {
+          w.line(`${mapKeyParse(mp.key, "key", p, scope, true)};`);
+          w.line(`let n = 2 + ${SCALARS[mp.key].fixedWidth};`);
+        } else {
+          w.line(`const kv = ${mapKeyParse(mp.key, "key", p, scope, true)};`);
+          w.line(`let n = 2 + ${valueSize({ kind: "scalar", scalar: mp.key }, "kv", scope)};`);
+        }
+        const vp = `${p} + "[\\"" + key + "\\"]"`;
+        if (mp.value.kind === "message") {
+          w.line(checkValue(mp.value, "val", vp, scope));
+          w.line(`const j = e.reserve();`);
+          w.line(`let vn: number;`);
+          w.line(`try { vn = ${passOf("size", mp.value, scope)}(val, e); } catch (err) { ${scope.use("nestedError")}(err, ${vp}); }`);
+          w.line(`e.sizes[j] = vn;`);
+          w.line(`n += ${scope.use("varint32Size")}(vn) + vn;`);
+        } else {
+          w.line(checkValue(mp.value, "val", vp, scope));
+          w.line(`n += ${valueSize(mp.value, "val", scope)};`);
+        }
+        w.line(`e.sizes[i] = n;`);
+        w.line(`s += ${tagLen} + ${scope.use("varint32Size")}(n) + n;`);
+      });
+    });
+    return;
+  }
+  if (f.repeated) {
+    w.line(`const a${no} = m.${f.jsName};`);
+    w.block(`if (a${no} != null && a${no}.length !== 0)`, () => {
+      w.line(`if (!Array.isArray(a${no})) ${scope.use("badValue")}(${p}, "an array", a${no});`);
+      const ep = `${p} + "[" + k + "]"`;
+      if (f.packed) {
+        const fixed = t.kind === "scalar" ? SCALARS[t.scalar].fixedWidth : undefined;
+        if (fixed !== undefined) {
+          w.block(`for (let k = 0; k < a${no}.length; k++)`, () => {
+            w.line(`const v = a${no}[k]!;`);
+            w.line(checkValue(t, "v", ep, scope));
+          });
+          w.line(`const n = a${no}.length * ${fixed};`);
+          w.line(`s += ${tagLen} + ${scope.use("varint32Size")}(n) + n;`);
+        } else {
+          w.line(`const i = e.reserve();`);
+          w.line(`let n = 0;`);
+          w.block(`for (let k = 0; k < a${no}.length; k++)`, () => {
+            w.line(`const v = a${no}[k]!;`);
+            w.line(checkValue(t, "v", ep, scope));
+            w.line(`n += ${valueSize(t, "v", scope)};`);
+          });
+          w.line(`e.sizes[i] = n;`);
+          w.line(`s += ${tagLen} + ${scope.use("varint32Size")}(n) + n;`);
+        }
+        return;
+      }
+      w.block(`for (let k = 0; k < a${no}.length; k++)`, () => {
+        w.line(`const v = a${no}[k]!;`);
+        w.line(checkValue(t, "v", ep, scope));
+        if (t.kind === "message") sizeMessage(w, t, no, "v", ep, scope);
+        else w.line(`s += ${tagLen} + ${valueSize(t, "v", scope)};`);
+      });
+    });
+    return;
+  }
+  // singular
+  const v = `v${no}`;
+  if (f.oneof !== undefined) {
+    w.block(`if (c_${f.oneof} === "${f.jsName}")`, () => {
+      w.line(`const ${v} = m.${f.oneof}!.value as ${tsValueType(t, scope)};`);
+      w.line(checkValue(t, v, `"${f.oneof}.value"`, scope));
+      if (t.kind === "message") sizeMessage(w, t, no, v, `"${f.oneof}.value"`, scope);
+      else w.line(`s += ${tagLen} + ${valueSize(t, v, scope)};`);
+    });
+    return;
+  }
+  w.line(`const ${v} = m.${f.jsName};`);
+  if (f.presence === "required") w.line(`if (${v} == null) ${scope.use("missingRequired")}(${p});`);
+  w.block(`if (${v} != null)`, () => {
+    w.line(checkValue(t, v, p, scope));
+    if (t.kind === "message") sizeMessage(w, t, no, v, p, scope);
+    else if (f.presence === "implicit") w.line(`if (${nonDefault(t, v)}) s += ${tagLen} + ${valueSize(t, v, scope)};`);
+    else w.line(`s += ${tagLen} + ${valueSize(t, v, scope)};`);
+  });
+}
+
+function mapKeyParse(key: ScalarType, k: string, p: string, scope: Scope, validate: boolean): string {
+  switch (key) {
+    case "string":
+      return k;
+    case "bool":
+      return validate ? `${scope.use("mapKeyBool")}(${k}, ${p})` : `(${k} === "true")`;
+    case "int64": case "sint64": case "sfixed64":
+      return validate ? `${scope.use("mapKeyInt64")}(${k}, ${p}, false)` : `BigInt(${k})`;
+    case "uint64": case "fixed64":
+      return validate ? `${scope.use("mapKeyInt64")}(${k}, ${p}, true)` : `BigInt(${k})`;
+    case "uint32": case "fixed32":
+      return validate ? `${scope.use("mapKeyInt32")}(${k}, ${p}, true)` : `Number(${k})`;
+    default:
+      return validate ? `${scope.use("mapKeyInt32")}(${k}, ${p}, false)` : `Number(${k})`;
+  }
+}
+
+export function emitSize(w: CodeWriter, m: MessageModel, scope: Scope): void {
+  w.block(`function ${fn("size", m)}(m: ${m.tsName}, e: ${scope.use("Encoder")}): number`, () => {
+    w.line("let s = 0;");
+    emitOneofCases(w, m, scope, true);
+    for (const f of m.fields) emitSizeField(w, m, f, scope);
+    w.line("const u = m.$unknown;");
+    w.line("if (u !== undefined) for (let k = 0; k < u.length; k++) s += e.sizeRaw(u[k]!);");
+    w.line("return s;");
+  });
+}
+
+function emitOneofCases(w: CodeWriter, m: MessageModel, scope: Scope, validate: boolean): void {
+  for (const o of m.oneofs) {
+    w.line(`const c_${o.jsName} = m.${o.jsName}?.case;`);
+    if (!validate) continue;
+    const names = m.fields.filter((f) => f.oneof === o.jsName).map((f) => `"${f.jsName}"`);
+    const cond = names.map((n) => `c_${o.jsName} !== ${n}`).join(" && ");
+    w.line(`if (c_${o.jsName} !== undefined && ${cond}) ${scope.use("badValue")}("${o.jsName}.case", "one of ${names.join(", ").replace(/"/g, "")} or undefined", c_${o.jsName});`);
+  }
+}
+
+// ---------------------------------------------------------------- write pass
+
+function writeValue(t: FieldType, v: string): string {
+  if (t.kind === "enum") return `e.int32(${v});`;
+  if (t.kind === "scalar") return SCALARS[t.scalar].write(v);
+  throw new Error("writeValue of a message");
+}
+
+function writeMessage(w: CodeWriter, t: Extract<FieldType, { kind: "message" }>, no: number, v: string, scope: Scope): void {
+  if (t.delimited) {
+    w.line(writeTag(tagOf(no, 3)));
+    w.line(`${passOf("write", t, scope)}(${v}, e);`);
+    w.line(writeTag(tagOf(no, 4)));
+  } else {
+    w.line(writeTag(tagOf(no, 2)));
+    w.line("e.uint32(e.nextSize());");
+    w.line(`${passOf("write", t, scope)}(${v}, e);`);
+  }
+}
+
+function emitWriteField(w: CodeWriter, f: FieldModel, scope: Scope): void {
+  const no = f.number;
+  const t = f.type;
+  const tag = tagOf(no, wireTypeOf(f));
+  if (f.map !== undefined) {
+    const mp = f.map;
+    w.line(`const o${no} = m.${f.jsName};`);
+    w.block(`if (o${no} != null)`, () => {
+      w.line(`const ks = Object.keys(o${no});`);
+      w.block(`for (let k = 0; k < ks.length; k++)`, () => {
+        w.line(`const key = ks[k]!;`);
+        w.line(`const val = o${no}[key]!;`);
+        w.line(writeTag(tag));
+        w.line("e.uint32(e.nextSize());");
+        const kt = SCALARS[mp.key];
+        w.line(writeTag(tagOf(1, kt.wireType)));
+        w.line(kt.write(mapKeyParse(mp.key, "key", "", scope, false)));
+        if (mp.value.kind === "message") {
+          w.line(writeTag(tagOf(2, 2)));
+          w.line("e.uint32(e.nextSize());");
+          w.line(`${passOf("write", mp.value, scope)}(val, e);`);
+        } else {
+          const wt = mp.value.kind === "enum" ? 0 : SCALARS[mp.value.scalar].wireType;
+          w.line(writeTag(tagOf(2, wt)));
+          w.line(writeValue(mp.value, "val"));
+        }
+      });
+    });
+    return;
+  }
+  if (f.repeated) {
+    w.line(`const a${no} = m.${f.jsName};`);
+    w.block(`if (a${no} != null && a${no}.length !== 0)`, () => {
+      if (f.packed) {
+        const fixed = t.kind === "scalar" ? SCALARS[t.scalar].fixedWidth : undefined;
+        w.line(writeTag(tagOf(no, 2)));
+        w.line(fixed !== undefined ? `e.uint32(a${no}.length * ${fixed});` : "e.uint32(e.nextSize());");
+        w.line(`for (let k = 0; k < a${no}.length; k++) ${writeValue(t, `a${no}[k]!`)}`);
+        return;
+      }
+      w.block(`for (let k = 0; k < a${no}.length; k++)`, () => {
+        w.line(`const v = a${no}[k]!;`);
+        if (t.kind === "message") writeMessage(w, t, no, "v", scope);
+        else {
+          w.line(writeTag(tag));
+          w.line(writeValue(t, "v"));
+        }
+      });
+    });
+    return;
+  }
+  const v = `v${no}`;
+  const body = () => {
+    if (t.kind === "message") writeMessage(w, t, no, v, scope);
+    else {
+      w.line(writeTag(tag));
+      w.line(writeValue(t, v));
+    }
+  };
+  if (f.oneof !== undefined) {
+    w.block(`if (c_${f.oneof} === "${f.jsName}")`, () => {
+      w.line(`const ${v} = m.${f.oneof}!.value as ${tsValueType(t, scope)};`);
+      body();
+    });
+    return;
+  }
+  w.line(`const ${v} = m.${f.jsName};`);
+  const cond = f.presence === "implicit" && t.kind !== "message" ? `${v} != null && (${nonDefault(t, v)})` : `${v} != null`;
+  w.block(`if (${cond})`, body);
+}
+
+export function emitWrite(w: CodeWriter, m: MessageModel, scope: Scope): void {
+  w.block(`function ${fn("write", m)}(m: ${m.tsName}, e: ${scope.use("Encoder")}): void`, () => {
+    emitOneofCases(w, m, scope, false);
+    for (const f of m.fields) emitWriteField(w, f, scope);
+    w.line("const u = m.$unknown;");
+    w.line("if (u !== undefined) for (let k = 0; k < u.length; k++) e.raw(u[k]!);");
+  });
+}
+
+// ---------------------------------------------------------------- read
+
+function readValue(t: FieldType, f: FieldModel): string {
+  if (t.kind === "enum") return "r.int32()";
+  if (t.kind === "scalar") return SCALARS[t.scalar].read(f.validateUtf8);
+  throw new Error("readValue of a message");
+}
+
+/** Statement storing unknown raw bytes of the field just read. */
+const keepUnknown = "(m.$unknown ??= []).push(r.buf.subarray(start, r.pos));";
+
+function emitReadField(w: CodeWriter, m: MessageModel, f: FieldModel, scope: Scope): void {
+  const no = f.number;
+  const t = f.type;
+  const wt = wireTypeOf(f);
+  const closed = t.kind === "enum" && t.closed ? scope.ref(t.ref) : undefined;
+  if (f.map !== undefined) {
+    const mp = f.map;
+    w.block(`case ${tagOf(no, 2)}:`, () => {
+      w.line("const end2 = r.lenEnd();");
+      w.line("const saved = r.end;");
+      w.line("r.end = end2;");
+      const kt = SCALARS[mp.key];
+      w.line(`let key: ${kt.ts} = ${kt.zero};`);
+      const vt = tsValueType(mp.value, scope);
+      if (mp.value.kind === "message") w.line(`let val: ${vt} | undefined;`);
+      else w.line(`let val: ${vt} = ${mp.value.kind === "enum" ? "0" : SCALARS[mp.value.scalar].zero === "EMPTY_BYTES" ? scope.use("EMPTY_BYTES") : SCALARS[mp.value.scalar].zero};`);
+      w.block("while (r.pos < end2)", () => {
+        w.line("const t2 = r.tag();");
+        w.line(`if (t2 === ${tagOf(1, kt.wireType)}) key = ${kt.read(f.validateUtf8)};`);
+        if (mp.value.kind === "message") {
+          w.line(`else if (t2 === ${tagOf(2, 2)}) val = ${scope.use("readMessage")}(r, ${passOf("read", mp.value, scope)}, val);`);
+        } else {
+          const vwt = mp.value.kind === "enum" ? 0 : SCALARS[mp.value.scalar].wireType;
+          w.line(`else if (t2 === ${tagOf(2, vwt)}) val = ${readValue(mp.value, f)};`);
+        }
+        w.line("else r.skip(t2);");
+      });
+      w.line("r.end = saved;");
+      const keyStr = mp.key === "string" ? "key" : "String(key)";
+      const valExpr = mp.value.kind === "message" ? `val ?? ${passOf("create", mp.value, scope)}()` : "val";
+      const store = `${scope.use("setMapEntry")}(m.${f.jsName}, ${keyStr}, ${valExpr});`;
+      if (mp.value.kind === "enum" && mp.value.closed) {
+        w.line(`if (${scope.ref(mp.value.ref)}[val] === undefined) ${keepUnknown}`);
+        w.line(`else ${store}`);
+      } else w.line(store);
+      w.line("continue;");
+    });
+    return;
+  }
+  if (f.repeated) {
+    const packable = t.kind !== "message" && !(t.kind === "scalar" && (t.scalar === "string" || t.scalar === "bytes"));
+    if (packable) {
+      // packed and unpacked encodings are both accepted, whatever the schema says
+      w.block(`case ${tagOf(no, 2)}:`, () => {
+        w.line("const end2 = r.lenEnd();");
+        w.line("const saved = r.end;");
+        w.line("r.end = end2;");
+        w.line(`const a = m.${f.jsName};`);
+        if (closed !== undefined) {
+          w.block("while (r.pos < end2)", () => {
+            w.line("const v = r.int32();");
+            w.line(`if (${closed}[v] !== undefined) a.push(v);`);
+            w.line(`else (m.$unknown ??= []).push(${scope.use("unknownVarint")}(${no}, v));`);
+          });
+        } else w.line(`while (r.pos < end2) a.push(${readValue(t, f)});`);
+        w.line("r.end = saved;");
+        w.line("continue;");
+      });
+      w.block(`case ${tagOf(no, wt)}:`, () => {
+        if (closed !== undefined) {
+          w.line("const v = r.int32();");
+          w.line(`if (${closed}[v] !== undefined) m.${f.jsName}.push(v);`);
+          w.line(`else ${keepUnknown}`);
+        } else w.line(`m.${f.jsName}.push(${readValue(t, f)});`);
+        w.line("continue;");
+      });
+      return;
+    }
+    w.block(`case ${tagOf(no, wt)}:`, () => {
+      if (t.kind === "message") {
+        const read = t.delimited
+          ? `${scope.use("readGroup")}(r, ${passOf("read", t, scope)}, ${no}, undefined)`
+          : `${scope.use("readMessage")}(r, ${passOf("read", t, scope)}, undefined)`;
+        w.line(`m.${f.jsName}.push(${read});`);
+      } else w.line(`m.${f.jsName}.push(${readValue(t, f)});`);
+      w.line("continue;");
+    });
+    return;
+  }
+  w.block(`case ${tagOf(no, wt)}:`, () => {
+    if (t.kind === "message") {
+      const prev = f.oneof !== undefined ? `(m.${f.oneof}?.case === "${f.jsName}" ? m.${f.oneof}.value : undefined)` : `m.${f.jsName}`;
+      const read = t.delimited
+        ? `${scope.use("readGroup")}(r, ${passOf("read", t, scope)}, ${no}, ${prev})`
+        : `${scope.use("readMessage")}(r, ${passOf("read", t, scope)}, ${prev})`;
+      if (f.oneof !== undefined) w.line(`m.${f.oneof} = { case: "${f.jsName}", value: ${read} };`);
+      else w.line(`m.${f.jsName} = ${read};`);
+    } else if (closed !== undefined) {
+      w.line("const v = r.int32();");
+      const store = f.oneof !== undefined ? `m.${f.oneof} = { case: "${f.jsName}", value: v };` : `m.${f.jsName} = v;`;
+      w.line(`if (${closed}[v] !== undefined) ${store}`);
+      w.line(`else ${keepUnknown}`);
+    } else if (f.oneof !== undefined) {
+      w.line(`m.${f.oneof} = { case: "${f.jsName}", value: ${readValue(t, f)} };`);
+    } else {
+      w.line(`m.${f.jsName} = ${readValue(t, f)};`);
+    }
+    w.line("continue;");
+  });
+}
+
+export function emitRead(w: CodeWriter, m: MessageModel, scope: Scope): void {
+  const sig = `function ${fn("read", m)}(r: ${scope.use("Reader")}, end: number, group: number, target: ${m.tsName} | undefined): ${m.tsName}`;
+  w.block(sig, () => {
+    w.line(`const m = target ?? ${fn("create", m)}();`);
+    w.line("r.enter();");
+    w.block("while (r.pos < end)", () => {
+      w.line("const start = r.pos;");
+      w.line("const t = r.tag();");
+      if (m.fields.length > 0) {
+        w.block("switch (t)", () => {
+          for (const f of m.fields) emitReadField(w, m, f, scope);
+        });
+      }
+      w.block("if ((t & 7) === 4)", () => {
+        w.block("if (t >>> 3 === group)", () => {
+          w.line("r.leave();");
+          w.line("return m;");
+        });
+        w.line("r.fail(`END_GROUP for field ${t >>> 3} outside its group`, start);");
+      });
+      w.line("(m.$unknown ??= []).push(r.skipRaw(t, start));");
+    });
+    w.line("if (group !== 0) r.fail(`group ${group} has no END_GROUP`);");
+    w.line("r.leave();");
+    w.line("return m;");
+  });
+}

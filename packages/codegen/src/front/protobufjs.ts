@@ -1,0 +1,305 @@
+import { existsSync } from "node:fs";
+import { dirname, isAbsolute, relative, resolve, sep } from "node:path";
+import protobuf from "protobufjs";
+import {
+  SchemaError, lowerCamelCase, SCALAR_TYPES,
+  type EnumModel, type FieldModel, type FieldType, type FileModel, type MessageModel, type OneofModel,
+  type ScalarType, type TypeRef,
+} from "../model.js";
+import { locate } from "./locate.js";
+
+/**
+ * Front end over protobufjs's parser: loads .proto files (following imports through the include
+ * directories) and builds the schema model. protobufjs does the parsing, name resolution and
+ * feature resolution (proto2/proto3/editions); this file maps its reflection objects onto the
+ * model and turns its errors into file:line:column SchemaErrors.
+ */
+
+export interface LoadOptions {
+  /** include directories searched for imports (and for the input files themselves), in order */
+  includeDirs?: string[];
+}
+
+type RObject = protobuf.ReflectionObject;
+
+// protobufjs keeps these on its reflection objects without declaring them in its types
+interface Internals {
+  _edition?: string | null;
+  _features?: Record<string, string | undefined>;
+  filename?: string | null;
+  group?: boolean;
+}
+const internals = (o: unknown): Internals => o as Internals;
+
+export function loadProtoFiles(files: string[], options: LoadOptions = {}): FileModel[] {
+  const includeDirs = (options.includeDirs ?? []).map((d) => resolve(d));
+  // absolute path -> import path ("a/b.proto"), for naming output files and imports
+  const importName = new Map<string, string>();
+
+  const nameFor = (abs: string): string => {
+    for (const dir of includeDirs) {
+      const rel = relative(dir, abs);
+      if (!rel.startsWith("..") && !isAbsolute(rel)) return rel.split(sep).join("/");
+    }
+    const rel = relative(process.cwd(), abs);
+    return (!rel.startsWith("..") && !isAbsolute(rel) ? rel : abs).split(sep).join("/");
+  };
+
+  const root = new protobuf.Root();
+  root.resolvePath = (origin: string, target: string): string | null => {
+    if (isAbsolute(target)) return target;
+    for (const dir of includeDirs) {
+      const p = resolve(dir, target);
+      if (existsSync(p)) return p;
+    }
+    const fromOrigin = origin ? resolve(dirname(origin), target) : resolve(target);
+    if (existsSync(fromOrigin)) return fromOrigin;
+    // protobufjs serves well-known types it bundles; keep their import name
+    if (target.startsWith("google/protobuf/")) return target;
+    return fromOrigin;
+  };
+
+  const inputs: string[] = [];
+  for (const f of files) {
+    let abs = resolve(f);
+    if (!existsSync(abs)) {
+      const hit = includeDirs.map((d) => resolve(d, f)).find((p) => existsSync(p));
+      if (hit === undefined) throw new SchemaError(`file not found: ${f}`, f, 1, 1);
+      abs = hit;
+    }
+    inputs.push(abs);
+  }
+
+  try {
+    root.loadSync(inputs, { keepCase: true, alternateCommentMode: true });
+    root.resolveAll();
+  } catch (err) {
+    throw toSchemaError(err as Error, inputs);
+  }
+
+  // group files: every top-level object knows its file
+  const byFile = new Map<string, { messages: protobuf.Type[]; enums: protobuf.Enum[]; edition: string; pkg: string }>();
+  const fileOf = (o: RObject): string => {
+    let p: RObject | null = o;
+    while (p !== null && internals(p).filename == null) p = p.parent;
+    return p === null ? "unknown.proto" : internals(p).filename!;
+  };
+  const editionOf = (o: RObject): string => {
+    let p: RObject | null = o;
+    while (p !== null && !internals(p)._edition) p = p.parent;
+    return p === null ? "proto2" : internals(p)._edition!;
+  };
+  const entry = (file: string, o: RObject) => {
+    let e = byFile.get(file);
+    if (e === undefined) {
+      e = { messages: [], enums: [], edition: editionOf(o), pkg: packageOf(o) };
+      byFile.set(file, e);
+    }
+    return e;
+  };
+  const walk = (ns: protobuf.NamespaceBase): void => {
+    for (const o of ns.nestedArray) {
+      if (o instanceof protobuf.Type) {
+        entry(fileOf(o), o).messages.push(o);
+        walk(o);
+      } else if (o instanceof protobuf.Enum) {
+        entry(fileOf(o), o).enums.push(o);
+      } else if (o instanceof protobuf.Namespace && !(o instanceof protobuf.Service)) {
+        walk(o);
+      }
+    }
+  };
+  walk(root);
+
+  const refOf = (t: protobuf.Type | protobuf.Enum): TypeRef => ({
+    fullName: t.fullName.replace(/^\./, ""),
+    tsName: tsNameOf(t),
+    file: nameFor(resolveFile(fileOf(t))),
+  });
+
+  const models: FileModel[] = [];
+  for (const [file, e] of byFile) {
+    const abs = resolveFile(file);
+    const name = nameFor(abs);
+    const deps = new Set<string>();
+    const messages = e.messages.map((t) => buildMessage(t, abs, refOf, deps, name));
+    const enums = e.enums.map((en) => buildEnum(en, refOf));
+    const seen = new Map<string, string>();
+    for (const x of [...messages, ...enums]) {
+      const prev = seen.get(x.tsName);
+      if (prev !== undefined) {
+        const at = locate(abs, x.fullName.split(".").pop()!);
+        throw new SchemaError(`${x.fullName} and ${prev} both become the TypeScript name ${x.tsName}`, name, at.line, at.column);
+      }
+      seen.set(x.tsName, x.fullName);
+    }
+    deps.delete(name);
+    models.push({ name, package: e.pkg, syntax: e.edition, messages, enums, dependencies: [...deps].sort() });
+  }
+  models.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  return models;
+}
+
+function resolveFile(file: string): string {
+  return file.startsWith("google/protobuf/") ? file : resolve(file);
+}
+
+function packageOf(o: RObject): string {
+  const parts: string[] = [];
+  let p = o.parent;
+  while (p !== null && p.parent !== null) {
+    if (!(p instanceof protobuf.Type)) parts.unshift(p.name);
+    p = p.parent;
+  }
+  return parts.join(".");
+}
+
+function tsNameOf(o: RObject): string {
+  const parts = [o.name];
+  let p = o.parent;
+  while (p instanceof protobuf.Type) {
+    parts.unshift(p.name);
+    p = p.parent;
+  }
+  return parts.join("_");
+}
+
+function buildEnum(en: protobuf.Enum, refOf: (t: protobuf.Enum) => TypeRef): EnumModel {
+  const closed = internals(en)._features?.enum_type === "CLOSED";
+  const values = Object.entries(en.values).map(([name, number]) => ({ name, number }));
+  return { ...refOf(en), values, closed };
+}
+
+function buildMessage(
+  t: protobuf.Type,
+  abs: string,
+  refOf: (t: protobuf.Type | protobuf.Enum) => TypeRef,
+  deps: Set<string>,
+  fileName: string,
+): MessageModel {
+  const fail = (msg: string, word: string): never => {
+    const at = locate(abs, word);
+    throw new SchemaError(msg, fileName, at.line, at.column);
+  };
+  const fields: FieldModel[] = [];
+  const oneofs: OneofModel[] = [];
+  for (const o of t.oneofsArray) {
+    if (o.isProto3Optional) continue;
+    oneofs.push({ protoName: o.name, jsName: lowerCamelCase(o.name), fields: o.fieldsArray.map((f) => f.id) });
+  }
+  const typeOf = (f: protobuf.Field, typeName: string, resolved: protobuf.Type | protobuf.Enum | null): FieldType => {
+    if (resolved instanceof protobuf.Type) {
+      const ref = refOf(resolved);
+      deps.add(ref.file);
+      return { kind: "message", ref, delimited: f.delimited };
+    }
+    if (resolved instanceof protobuf.Enum) {
+      const ref = refOf(resolved);
+      deps.add(ref.file);
+      return { kind: "enum", ref, closed: internals(resolved)._features?.enum_type === "CLOSED" };
+    }
+    if ((SCALAR_TYPES as readonly string[]).includes(typeName)) return { kind: "scalar", scalar: typeName as ScalarType };
+    return fail(`unsupported field type "${typeName}" in ${t.fullName.slice(1)}.${f.name}`, f.name);
+  };
+  for (const f of t.fieldsArray) {
+    if (f.declaringField || (f as unknown as { extend?: string }).extend) continue; // extensions: kept as unknown fields
+    const features = internals(f)._features ?? {};
+    const jsName = lowerCamelCase(f.name);
+    if (jsName === "$unknown") fail(`field name ${f.name} is reserved`, f.name);
+    const base: Omit<FieldModel, "type" | "presence" | "repeated" | "packed"> = {
+      protoName: f.name,
+      jsName,
+      number: f.id,
+      validateUtf8: features.utf8_validation === "VERIFY",
+    };
+    if (f instanceof protobuf.MapField) {
+      const key = f.keyType as ScalarType;
+      if (!(SCALAR_TYPES as readonly string[]).includes(key) || key === "float" || key === "double" || key === "bytes") {
+        fail(`invalid map key type "${f.keyType}" in ${t.fullName.slice(1)}.${f.name}`, f.name);
+      }
+      const value = typeOf(f, f.type, f.resolvedType);
+      if (value.kind === "message") value.delimited = false; // map values are always length-prefixed
+      fields.push({ ...base, type: value, presence: "implicit", repeated: false, packed: false, map: { key, value } });
+      continue;
+    }
+    const type = typeOf(f, f.type, f.resolvedType);
+    const repeated = f.repeated;
+    const packable = type.kind === "enum" || (type.kind === "scalar" && type.scalar !== "string" && type.scalar !== "bytes");
+    const presence: FieldModel["presence"] = f.required ? "required" : !repeated && f.hasPresence ? "explicit" : "implicit";
+    const model: FieldModel = { ...base, type, presence, repeated, packed: repeated && packable && f.packed };
+    const po = f.partOf;
+    if (po && !po.isProto3Optional) model.oneof = lowerCamelCase(po.name);
+    const dflt = f.options?.["default"] as unknown;
+    if (dflt !== undefined && !repeated) model.defaultValue = convertDefault(dflt, type, f, fail);
+    fields.push(model);
+  }
+  fields.sort((a, b) => a.number - b.number);
+  return { fullName: t.fullName.replace(/^\./, ""), tsName: tsNameOf(t), fields, oneofs };
+}
+
+function convertDefault(
+  v: unknown,
+  type: FieldType,
+  f: protobuf.Field,
+  fail: (msg: string, word: string) => never,
+): FieldModel["defaultValue"] {
+  if (type.kind === "message") return undefined;
+  if (type.kind === "enum") {
+    const en = f.resolvedType as protobuf.Enum;
+    if (typeof v === "number") return v;
+    const n = en.values[String(v)];
+    if (n === undefined) fail(`default value ${String(v)} is not a value of enum ${en.name}`, f.name);
+    return n;
+  }
+  switch (type.scalar) {
+    case "int64": case "uint64": case "sint64": case "fixed64": case "sfixed64":
+      return BigInt(typeof v === "number" ? Math.trunc(v) : String(v));
+    case "bool":
+      return v === true || v === "true";
+    case "string":
+      return String(v);
+    case "bytes": {
+      const s = String(v);
+      const b = new Uint8Array(s.length);
+      for (let i = 0; i < s.length; i++) b[i] = s.charCodeAt(i) & 0xff;
+      return b;
+    }
+    default:
+      return typeof v === "number" ? v : Number(v);
+  }
+}
+
+/** Turns a protobufjs parse or resolve error into a SchemaError with file:line:column. */
+function toSchemaError(err: Error, inputs: string[]): Error {
+  if (err instanceof SchemaError) return err;
+  const msg = err.message;
+  // "illegal token 'x' (path/file.proto, line 12)"
+  const m = /^(.*) \((?:(.+), )?line (\d+)\)$/.exec(msg);
+  if (m !== null) {
+    const file = m[2] ?? inputs[0] ?? "input.proto";
+    const line = Number(m[3]);
+    const tok = /'([^']*)'/.exec(m[1]!)?.[1];
+    const at = tok ? locate(file, tok, line) : { line, column: 1 };
+    return new SchemaError(m[1]!, displayPath(file), at.line, at.column);
+  }
+  // "no such type: Foo" / "no such Type or Enum 'Foo' in Type .Bar" (resolveAll)
+  const nt = /^no such (?:type: |Type or Enum ')([^' ]+)/.exec(msg);
+  if (nt !== null) {
+    const word = nt[1]!;
+    const inType = / in Type \.?(\S+)$/.exec(msg)?.[1];
+    const text = `unknown type "${word}"${inType ? ` (referenced in ${inType})` : ""}`;
+    for (const f of inputs) {
+      const at = locate(f, word);
+      if (at.line !== 1 || at.column !== 1) return new SchemaError(text, displayPath(f), at.line, at.column);
+    }
+  }
+  const enoent = /ENOENT[^']*'([^']+)'/.exec(msg);
+  if (enoent !== null) return new SchemaError(`cannot read ${enoent[1]}`, enoent[1]!, 1, 1);
+  return new SchemaError(msg, inputs[0] !== undefined ? displayPath(inputs[0]) : "input.proto", 1, 1);
+}
+
+/** A path relative to the working directory when it lies below it, else as it is. */
+function displayPath(p: string): string {
+  const rel = relative(process.cwd(), p);
+  return rel !== "" && !rel.startsWith("..") && !isAbsolute(rel) ? rel : p;
+}

@@ -1,0 +1,69 @@
+import assert from "node:assert/strict";
+import { execFileSync, spawnSync } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync, existsSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { FIXTURES } from "./oracle.js";
+
+const PKG = new URL("..", import.meta.url).pathname;
+const BIN = join(PKG, "bin", "sgwire.js");
+const run = (...args: string[]) => spawnSync(process.execPath, [BIN, ...args], { encoding: "utf8" });
+
+describe("sgwire CLI", () => {
+  let out: string;
+  // inside the package, so generated modules resolve @sgwire/core from its node_modules
+  beforeEach(() => {
+    out = mkdtempSync(join(PKG, "test", ".tmp-"));
+  });
+  afterEach(() => rmSync(out, { recursive: true, force: true }));
+
+  it("--target js writes plain ESM that Node runs as it is, with declarations", () => {
+    const r = run("compile", "--target", "js", "--out", out, "-I", FIXTURES, join(FIXTURES, "everything.proto"));
+    assert.equal(r.status, 0, r.stderr);
+    for (const f of ["everything.sg.js", "everything.sg.d.ts", "common.sg.js", "common.sg.d.ts"]) assert.ok(existsSync(join(out, f)), f);
+    const dts = readFileSync(join(out, "everything.sg.d.ts"), "utf8");
+    assert.match(dts, /export declare const Everything: MessageType<Everything>;/);
+    assert.match(dts, /import \* as dep0 from "\.\/common\.sg\.js";/);
+    const script = `
+      import { Everything } from ${JSON.stringify(join(out, "everything.sg.js"))};
+      const payload = new Uint8Array(4096).fill(5);
+      const list = Everything.encode({ ...Everything.create(), common: { id: "x", blob: payload, values: [1n] } });
+      const back = Everything.fromBinary(list.toBinary());
+      console.log(list.segments.length, list.segments.includes(payload), back.common.id, back.common.blob.length);
+    `;
+    const stdout = execFileSync(process.execPath, ["--input-type=module", "-e", script], { encoding: "utf8", cwd: out });
+    assert.equal(stdout.trim(), "3 true x 4096");
+  });
+
+  it("bakes --copy-threshold into the generated codecs", () => {
+    const r = run("compile", "--copy-threshold", "64", "--out", out, "-I", FIXTURES, join(FIXTURES, "small.proto"));
+    assert.equal(r.status, 0, r.stderr);
+    const ts = readFileSync(join(out, "small.sg.ts"), "utf8");
+    assert.match(ts, /copy-threshold=64/);
+    assert.match(ts, /create: create\$Entry, copyThreshold: 64,/);
+  });
+
+  it("honours --import-extension", () => {
+    const r = run("compile", "--import-extension", ".ts", "--out", out, "-I", FIXTURES, join(FIXTURES, "everything.proto"));
+    assert.equal(r.status, 0, r.stderr);
+    assert.match(readFileSync(join(out, "everything.sg.ts"), "utf8"), /from "\.\/common\.sg\.ts";/);
+  });
+
+  it("reports schema errors with file:line:column and exit status 1", () => {
+    const bad = join(out, "bad.proto");
+    writeFileSync(bad, 'syntax = "proto3";\nmessage A {\n  int32 = 1;\n}\n');
+    const r = run("compile", "--out", out, bad);
+    assert.equal(r.status, 1);
+    assert.match(r.stderr, /bad\.proto:3:\d+: illegal/);
+  });
+
+  it("reports usage errors with exit status 2", () => {
+    assert.equal(run().status, 2);
+    const r = run("compile", "--target", "go", join(FIXTURES, "small.proto"));
+    assert.equal(r.status, 2);
+    assert.match(r.stderr, /--target must be ts or js, got go/);
+    assert.match(run("compile").stderr, /no \.proto files given/);
+    assert.match(run("compile", "--copy-threshold", "-4", "x.proto").stderr, /--copy-threshold must be a whole number of bytes/);
+    assert.match(run("frobnicate").stderr, /unknown command frobnicate/);
+    assert.equal(run("--help").status, 0);
+  });
+});

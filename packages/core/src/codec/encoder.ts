@@ -1,0 +1,308 @@
+import { SgList } from "../sg/sg-list.js";
+import { maxReferences, type ResolvedCopyPolicy } from "../sg/copy-policy.js";
+import { varint32Size } from "../wire/varint.js";
+import { utf8Length, utf8Write } from "../wire/utf8.js";
+
+const f32 = new Float32Array(1);
+const f32b = new Uint8Array(f32.buffer);
+const f64 = new Float64Array(1);
+const f64b = new Uint8Array(f64.buffer);
+const MASK32 = 0xffffffffn;
+
+/**
+ * State of one encode: a size pass, then a write pass. Generated code drives it.
+ *
+ * Size pass: generated `size` functions return byte counts and record, in pre-order,
+ * (a) the size of every nested message and the UTF-8 length of every string (`sizes`), so the
+ * write pass never measures anything twice, and (b) every bytes field at or above the copy
+ * threshold (`bigLen`/`bigRef`), so the policy can decide which ones to reference before a byte
+ * is written.
+ *
+ * Write pass: generated `write` functions walk the message in the same order, writing tags,
+ * lengths and copied fields into scratch, and splicing referenced fields in as segments of their
+ * own.
+ *
+ * Encoders are pooled: an encode takes one, and gives it back when done, so nothing is allocated
+ * per field and re-entrant encodes (from a getter, say) get their own.
+ */
+export class Encoder {
+  // ---- policy for this encode
+  thr = Infinity;
+  eligible: ((b: Uint8Array) => boolean) | null = null;
+
+  // ---- size pass
+  sizes: number[] = [];
+  nSizes = 0;
+  bigLen: number[] = [];
+  bigRef: boolean[] = [];
+  nBig = 0;
+  nRefs = 0;
+  refBytes = 0;
+
+  // ---- write pass
+  buf: Uint8Array = new Uint8Array(0);
+  pos = 0;
+  segStart = 0;
+  sizeIdx = 0;
+  bigIdx = 0;
+  segments: Uint8Array[] | null = null;
+
+  /** Starts a size pass under `policy` (or with everything copied when policy is null). */
+  begin(policy: ResolvedCopyPolicy | null): void {
+    this.nSizes = 0;
+    this.nBig = 0;
+    this.nRefs = 0;
+    this.refBytes = 0;
+    if (policy === null) {
+      this.thr = Infinity;
+      this.eligible = null;
+    } else {
+      // an empty field is never worth a segment
+      this.thr = Math.max(1, policy.copyThreshold);
+      this.eligible = policy.isEligible;
+    }
+  }
+
+  /** Reserves a slot for a nested size; fill it with `sizes[i] = n` after sizing the child. */
+  reserve(): number {
+    const i = this.nSizes++;
+    if (i === this.sizes.length) this.sizes.push(0);
+    return i;
+  }
+
+  /** Size of a length-prefixed string body plus its prefix; caches the UTF-8 length. */
+  sizeString(s: string): number {
+    const n = utf8Length(s);
+    const i = this.nSizes++;
+    if (i === this.sizes.length) this.sizes.push(n);
+    else this.sizes[i] = n;
+    return varint32Size(n) + n;
+  }
+
+  /** Size of a length-prefixed bytes body plus its prefix; records it if it may be referenced. */
+  sizeBytes(b: Uint8Array): number {
+    const n = b.length;
+    if (n >= this.thr) this.candidate(b, n);
+    return varint32Size(n) + n;
+  }
+
+  /** Size of raw bytes written as they are (preserved unknown fields). */
+  sizeRaw(b: Uint8Array): number {
+    const n = b.length;
+    if (n >= this.thr) this.candidate(b, n);
+    return n;
+  }
+
+  private candidate(b: Uint8Array, n: number): void {
+    const i = this.nBig++;
+    const ok = this.eligible === null || this.eligible(b);
+    if (i === this.bigLen.length) {
+      this.bigLen.push(n);
+      this.bigRef.push(ok);
+    } else {
+      this.bigLen[i] = n;
+      this.bigRef[i] = ok;
+    }
+    if (ok) {
+      this.nRefs++;
+      this.refBytes += n;
+    }
+  }
+
+  /** Copies the smallest referenced fields until at most 2r+1 <= maxSegments. */
+  fitSegments(maxSegments: number): void {
+    const limit = maxReferences(maxSegments);
+    if (this.nRefs <= limit) return;
+    const order: number[] = [];
+    for (let i = 0; i < this.nBig; i++) if (this.bigRef[i]) order.push(i);
+    order.sort((a, b) => this.bigLen[a]! - this.bigLen[b]! || a - b);
+    for (let k = 0; this.nRefs > limit; k++) {
+      const i = order[k]!;
+      this.bigRef[i] = false;
+      this.nRefs--;
+      this.refBytes -= this.bigLen[i]!;
+    }
+  }
+
+  /** Starts the write pass into `buf` (sized by the size pass); segments are collected if given. */
+  startWrite(buf: Uint8Array, segments: Uint8Array[] | null): void {
+    this.buf = buf;
+    this.pos = 0;
+    this.segStart = 0;
+    this.sizeIdx = 0;
+    this.bigIdx = 0;
+    this.segments = segments;
+  }
+
+  /** Ends the write pass: flushes the last scratch run. */
+  finishWrite(): void {
+    if (this.segments !== null && this.pos > this.segStart) {
+      this.segments.push(this.buf.subarray(this.segStart, this.pos));
+    }
+    this.segments = null;
+    this.buf = EMPTY;
+  }
+
+  /** The next cached size (nested message size or string length), in pre-order. */
+  nextSize(): number {
+    return this.sizes[this.sizeIdx++]!;
+  }
+
+  byte(b: number): void {
+    this.buf[this.pos++] = b;
+  }
+
+  /** Unsigned 32-bit varint (also tags and lengths). */
+  uint32(v: number): void {
+    const buf = this.buf;
+    let pos = this.pos;
+    v >>>= 0;
+    while (v > 0x7f) {
+      buf[pos++] = (v & 0x7f) | 0x80;
+      v >>>= 7;
+    }
+    buf[pos++] = v;
+    this.pos = pos;
+  }
+
+  /** int32/enum: negative values are sign-extended to 10 bytes. */
+  int32(v: number): void {
+    if (v >= 0) this.uint32(v);
+    else this.varint64(v >>> 0, 0xffffffff);
+  }
+
+  sint32(v: number): void {
+    this.uint32((v << 1) ^ (v >> 31));
+  }
+
+  bool(v: boolean): void {
+    this.buf[this.pos++] = v ? 1 : 0;
+  }
+
+  /** 64-bit varint from unsigned halves. */
+  varint64(lo: number, hi: number): void {
+    const buf = this.buf;
+    let pos = this.pos;
+    lo >>>= 0;
+    hi >>>= 0;
+    while (hi !== 0) {
+      buf[pos++] = (lo & 0x7f) | 0x80;
+      lo = ((lo >>> 7) | (hi << 25)) >>> 0;
+      hi >>>= 7;
+    }
+    while (lo > 0x7f) {
+      buf[pos++] = (lo & 0x7f) | 0x80;
+      lo >>>= 7;
+    }
+    buf[pos++] = lo;
+    this.pos = pos;
+  }
+
+  /** int64/uint64 as a varint (two's complement of the bigint). */
+  int64(v: bigint): void {
+    if (v >= 0n && v <= 0xffffffffn) this.uint32(Number(v));
+    else this.varint64(Number(v & MASK32), Number((v >> 32n) & MASK32));
+  }
+
+  sint64(v: bigint): void {
+    const z = (v << 1n) ^ (v >> 63n);
+    this.varint64(Number(z & MASK32), Number((z >> 32n) & MASK32));
+  }
+
+  fixed32(v: number): void {
+    const buf = this.buf;
+    const p = this.pos;
+    buf[p] = v;
+    buf[p + 1] = v >>> 8;
+    buf[p + 2] = v >>> 16;
+    buf[p + 3] = v >>> 24;
+    this.pos = p + 4;
+  }
+
+  fixed64(v: bigint): void {
+    this.fixed32(Number(v & MASK32));
+    this.fixed32(Number((v >> 32n) & MASK32));
+  }
+
+  float(v: number): void {
+    f32[0] = v;
+    const buf = this.buf;
+    const p = this.pos;
+    buf[p] = f32b[0]!;
+    buf[p + 1] = f32b[1]!;
+    buf[p + 2] = f32b[2]!;
+    buf[p + 3] = f32b[3]!;
+    this.pos = p + 4;
+  }
+
+  double(v: number): void {
+    f64[0] = v;
+    const buf = this.buf;
+    const p = this.pos;
+    for (let i = 0; i < 8; i++) buf[p + i] = f64b[i]!;
+    this.pos = p + 8;
+  }
+
+  /** A string body with its length prefix (length cached by sizeString). */
+  string(s: string): void {
+    const n = this.nextSize();
+    this.uint32(n);
+    if (n === s.length) {
+      // pure ASCII: UTF-8 bytes equal the UTF-16 units
+      const buf = this.buf;
+      let p = this.pos;
+      if (n < 64) {
+        for (let i = 0; i < n; i++) buf[p++] = s.charCodeAt(i);
+        this.pos = p;
+        return;
+      }
+    }
+    this.pos = utf8Write(this.buf, this.pos, s);
+  }
+
+  /** A bytes body with its length prefix: copied, or referenced as its own segment. */
+  bytes(b: Uint8Array): void {
+    const n = b.length;
+    this.uint32(n);
+    this.body(b, n);
+  }
+
+  /** Raw bytes (a preserved unknown field), copied or referenced like a bytes body. */
+  raw(b: Uint8Array): void {
+    this.body(b, b.length);
+  }
+
+  private body(b: Uint8Array, n: number): void {
+    if (n >= this.thr && this.bigRef[this.bigIdx++]) {
+      const segs = this.segments!;
+      if (this.pos > this.segStart) segs.push(this.buf.subarray(this.segStart, this.pos));
+      segs.push(b);
+      this.segStart = this.pos;
+      return;
+    }
+    if (n < 48) {
+      // short copies: a loop beats the call into TypedArray.set
+      const buf = this.buf;
+      let p = this.pos;
+      for (let i = 0; i < n; i++) buf[p++] = b[i]!;
+      this.pos = p;
+    } else {
+      this.buf.set(b, this.pos);
+      this.pos += n;
+    }
+  }
+}
+
+const EMPTY = new Uint8Array(0);
+const pool: Encoder[] = [];
+
+/** Takes an Encoder from the pool (or makes one). Give it back with releaseEncoder. */
+export function acquireEncoder(): Encoder {
+  return pool.pop() ?? new Encoder();
+}
+
+export function releaseEncoder(e: Encoder): void {
+  if (pool.length < 8) pool.push(e);
+}
+
+export { SgList };

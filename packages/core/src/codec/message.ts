@@ -1,0 +1,171 @@
+import { SgList } from "../sg/sg-list.js";
+import { resolveCopyPolicy, type CopyPolicy } from "../sg/copy-policy.js";
+import { acquireEncoder, releaseEncoder, type Encoder } from "./encoder.js";
+import { Reader, type ReadOptions } from "../wire/reader.js";
+import { DecodeError, EncodeError } from "../wire/errors.js";
+
+/** Size pass of a generated message: returns the encoded body size (without tag or length). */
+export type SizeFn<T> = (m: T, e: Encoder) => number;
+/** Write pass of a generated message: writes the body in field-number order. */
+export type WriteFn<T> = (m: T, e: Encoder) => void;
+/**
+ * Decoder of a generated message. Reads fields until `r.pos === end` (length-delimited) or until
+ * the END_GROUP of field `group` (group-delimited, `group` > 0), merging into `target` if given.
+ */
+export type ReadFn<T> = (r: Reader, end: number, group: number, target: T | undefined) => T;
+
+export interface EncodeOptions extends CopyPolicy {
+  /**
+   * An SgList to reuse: it is reset and its scratch memory reused (grown if needed), so a steady
+   * stream of encodes allocates nothing for copied fields. Segments previously handed out from
+   * it become invalid.
+   */
+  into?: SgList;
+}
+
+/** The codec generated for a message type `T`. */
+export interface MessageType<T> {
+  /** Fully qualified protobuf name, e.g. "shop.Order.Item". */
+  readonly typeName: string;
+  /**
+   * Encodes `msg` as a scatter-gather list whose concatenation is the canonical protobuf
+   * encoding. Bytes fields at or above the copy threshold appear as segments that are the
+   * caller's own Uint8Arrays: they must not be mutated until the list has been consumed (the
+   * send completed).
+   */
+  encode(msg: T, options?: EncodeOptions): SgList;
+  /** The same bytes as `encode`, in one new buffer (every field copied). */
+  toBinary(msg: T): Uint8Array;
+  /**
+   * Decodes `bytes`. Bytes fields and preserved unknown fields are views of `bytes` (no copies):
+   * they are valid as long as `bytes` is, and see any later change to it.
+   */
+  fromBinary(bytes: Uint8Array, options?: ReadOptions): T;
+  /** Bytes that `toBinary(msg)` would produce. */
+  encodedSize(msg: T): number;
+  /** A new message with every implicit-presence field at its default, merged with `init`. */
+  create(init?: Partial<T>): T;
+  /** @internal generated code of other modules calls these */
+  readonly $size: SizeFn<T>;
+  /** @internal */
+  readonly $write: WriteFn<T>;
+  /** @internal */
+  readonly $read: ReadFn<T>;
+}
+
+export interface MessageParts<T> {
+  typeName: string;
+  size: SizeFn<T>;
+  write: WriteFn<T>;
+  read: ReadFn<T>;
+  create: () => T;
+  /** copy threshold chosen at generation time (`sgwire compile --copy-threshold`) */
+  copyThreshold?: number;
+}
+
+function sizeTop<T>(size: SizeFn<T>, m: T, e: Encoder, typeName: string): number {
+  if (m === null || typeof m !== "object") {
+    throw new EncodeError(`expected a message object, got ${m === null ? "null" : typeof m}`, typeName);
+  }
+  try {
+    return size(m, e);
+  } catch (err) {
+    if (err instanceof EncodeError) throw new EncodeError(err.message.slice(err.path.length + 2), `${typeName}.${err.path}`);
+    throw err;
+  }
+}
+
+/** Builds the public codec of a message from its generated passes. */
+export function defineMessage<T>(p: MessageParts<T>): MessageType<T> {
+  const { typeName, size, write, read, create } = p;
+  return {
+    typeName,
+    $size: size,
+    $write: write,
+    $read: read,
+    create(init?: Partial<T>): T {
+      const m = create();
+      return init === undefined ? m : Object.assign(m as object, init) as T;
+    },
+    encode(msg: T, options?: EncodeOptions): SgList {
+      const policy = resolveCopyPolicy(options, p.copyThreshold);
+      const e = acquireEncoder();
+      try {
+        e.begin(policy);
+        const total = sizeTop(size, msg, e, typeName);
+        if (e.nRefs > 0 && policy.maxSegments !== Infinity) e.fitSegments(policy.maxSegments);
+        const copied = total - e.refBytes;
+        let list = options?.into;
+        if (list === undefined) list = new SgList(copied);
+        else list.reset();
+        const scratch = list.reserveScratch(copied);
+        e.startWrite(scratch, list.segments);
+        write(msg, e);
+        e.finishWrite();
+        list.byteLength = total;
+        list.bytesCopied = copied;
+        list.bytesReferenced = e.refBytes;
+        list.referenceCount = e.nRefs;
+        return list;
+      } finally {
+        releaseEncoder(e);
+      }
+    },
+    toBinary(msg: T): Uint8Array {
+      const e = acquireEncoder();
+      try {
+        e.begin(null);
+        const total = sizeTop(size, msg, e, typeName);
+        const out = new Uint8Array(total);
+        e.startWrite(out, null);
+        write(msg, e);
+        e.finishWrite();
+        return out;
+      } finally {
+        releaseEncoder(e);
+      }
+    },
+    encodedSize(msg: T): number {
+      const e = acquireEncoder();
+      try {
+        e.begin(null);
+        return sizeTop(size, msg, e, typeName);
+      } finally {
+        releaseEncoder(e);
+      }
+    },
+    fromBinary(bytes: Uint8Array, options?: ReadOptions): T {
+      if (!(bytes instanceof Uint8Array)) {
+        throw new TypeError(`${typeName}.fromBinary: expected a Uint8Array, got ${bytes === null ? "null" : typeof bytes}`);
+      }
+      const r = new Reader(bytes, options);
+      try {
+        return read(r, bytes.length, 0, undefined);
+      } catch (err) {
+        if (err instanceof DecodeError) throw new DecodeError(`cannot decode ${typeName}: ${err.message}`, err.offset);
+        throw err;
+      }
+    },
+  };
+}
+
+/** Reads a length-delimited nested message (the tag has been read). */
+export function readMessage<T>(r: Reader, read: ReadFn<T>, target: T | undefined): T {
+  const e = r.lenEnd();
+  const saved = r.end;
+  r.end = e;
+  const m = read(r, e, 0, target);
+  r.end = saved;
+  return m;
+}
+
+/** Reads a group-delimited nested message (the START_GROUP tag for `field` has been read). */
+export function readGroup<T>(r: Reader, read: ReadFn<T>, field: number, target: T | undefined): T {
+  return read(r, r.end, field, target);
+}
+
+/** Prepends a field name to an EncodeError thrown while sizing a nested message. */
+export function nestedError(err: unknown, field: string): never {
+  if (err instanceof EncodeError) throw new EncodeError(err.message.slice(err.path.length + 2), `${field}.${err.path}`);
+  throw err;
+}

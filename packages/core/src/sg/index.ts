@@ -1,0 +1,2 @@
+export * from "./sg-list.js";
+export * from "./copy-policy.js";

@@ -1,0 +1,75 @@
+/**
+ * A scatter-gather list: the ordered segments whose concatenation is one encoded message.
+ *
+ * Two kinds of segment:
+ * - scratch segments are views of `scratch`, memory this SgList owns: tags, lengths, varints and
+ *   every field that the copy policy chose to copy;
+ * - referenced segments are the application's own Uint8Arrays, exactly as passed in the message
+ *   (same ArrayBuffer, offset and length), never copied.
+ *
+ * Lifetime: scratch segments stay valid until this SgList is reused (passed as `into` to another
+ * encode) or reset. Referenced segments alias application memory: the application must not
+ * mutate it until every consumer of this list (a send in flight, for instance) has finished.
+ */
+export class SgList {
+  /** The segments, in wire order. Never contains an empty segment. */
+  segments: Uint8Array[] = [];
+  /** Total bytes: the sum of the segments' lengths. */
+  byteLength = 0;
+  /** Bytes written into scratch (tags, lengths, scalars, copied fields). */
+  bytesCopied = 0;
+  /** Bytes in referenced segments (application memory, not copied). */
+  bytesReferenced = 0;
+  /** Number of referenced segments. */
+  referenceCount = 0;
+  /** Scratch memory; grows on demand and is reused across encodes into this list. */
+  scratch: Uint8Array;
+
+  constructor(scratchBytes = 0) {
+    this.scratch = new Uint8Array(scratchBytes);
+  }
+
+  /** Empties the list so it can be reused; keeps the scratch allocation. */
+  reset(): void {
+    this.segments.length = 0;
+    this.byteLength = 0;
+    this.bytesCopied = 0;
+    this.bytesReferenced = 0;
+    this.referenceCount = 0;
+  }
+
+  /** Makes sure scratch holds at least `n` bytes (contents are not preserved). */
+  reserveScratch(n: number): Uint8Array {
+    if (this.scratch.length < n) {
+      // grow geometrically so a list reused for growing messages reallocates rarely
+      this.scratch = new Uint8Array(Math.max(n, this.scratch.length * 2, 64));
+    }
+    return this.scratch;
+  }
+
+  get segmentCount(): number {
+    return this.segments.length;
+  }
+
+  /** True when segment `i` lives in this list's scratch memory (it was copied). */
+  isScratch(i: number): boolean {
+    return this.segments[i]!.buffer === this.scratch.buffer;
+  }
+
+  /** The concatenation of all segments in one new buffer (this copies every byte). */
+  toBinary(): Uint8Array {
+    const segs = this.segments;
+    if (segs.length === 1) return segs[0]!.slice();
+    const out = new Uint8Array(this.byteLength);
+    let pos = 0;
+    for (const s of segs) {
+      out.set(s, pos);
+      pos += s.length;
+    }
+    return out;
+  }
+
+  [Symbol.iterator](): IterableIterator<Uint8Array> {
+    return this.segments[Symbol.iterator]();
+  }
+}

@@ -1,0 +1,138 @@
+import assert from "node:assert/strict";
+import {
+  varint32Size, varint64Size, int64Size, sint64Size, writeVarint32, writeVarint64, zigzag32, unzigzag32, zigzag64,
+  unzigzag64, splitBigint, joinSigned, joinUnsigned, utf8Length, utf8Write, utf8Read, Reader, DecodeError,
+} from "@sgwire/core";
+
+describe("varint arithmetic", () => {
+  it("sizes 32-bit values at every byte boundary", () => {
+    const cases: [number, number][] = [[0, 1], [127, 1], [128, 2], [16383, 2], [16384, 3], [2097151, 3], [2097152, 4], [268435455, 4], [268435456, 5], [0xffffffff, 5]];
+    for (const [v, n] of cases) assert.equal(varint32Size(v), n, `varint32Size(${v})`);
+  });
+
+  it("sizes 64-bit values like the bytes it writes", () => {
+    const values = [0n, 1n, 127n, 128n, 0xffffffffn, 0x100000000n, (1n << 35n) - 1n, 1n << 35n, (1n << 63n) - 1n, -1n, -(1n << 63n)];
+    for (const v of values) {
+      const [lo, hi] = splitBigint(v);
+      const buf = new Uint8Array(10);
+      const end = writeVarint64(buf, 0, lo, hi);
+      assert.equal(end, varint64Size(lo, hi), `size of ${v}`);
+      assert.equal(int64Size(v), end, `int64Size(${v})`);
+      const r = new Reader(buf.subarray(0, end));
+      assert.equal(r.int64(), BigInt.asIntN(64, v));
+    }
+  });
+
+  it("zigzags 32 and 64-bit values both ways", () => {
+    for (const v of [0, -1, 1, -2, 2147483647, -2147483648]) assert.equal(unzigzag32(zigzag32(v)), v);
+    assert.equal(zigzag32(-1), 1);
+    assert.equal(zigzag32(1), 2);
+    for (const v of [0n, -1n, 1n, (1n << 63n) - 1n, -(1n << 63n)]) {
+      assert.equal(unzigzag64(zigzag64(v)), v);
+      const buf = new Uint8Array(10);
+      const z = zigzag64(v);
+      const end = writeVarint64(buf, 0, Number(z & 0xffffffffn), Number(z >> 32n));
+      assert.equal(sint64Size(v), end);
+      assert.equal(new Reader(buf.subarray(0, end)).sint64(), v);
+    }
+  });
+
+  it("joins halves into signed and unsigned bigints", () => {
+    assert.equal(joinUnsigned(0xffffffff, 0xffffffff), (1n << 64n) - 1n);
+    assert.equal(joinSigned(0xffffffff, 0xffffffff), -1n);
+    assert.equal(joinSigned(0x80000000, 0xffffffff), -2147483648n);
+    assert.equal(joinSigned(5, 1), (1n << 32n) + 5n);
+  });
+
+  it("reads negative int32 written as 10-byte varints", () => {
+    const buf = new Uint8Array(10);
+    const end = writeVarint64(buf, 0, -5 >>> 0, 0xffffffff);
+    assert.equal(end, 10);
+    assert.equal(new Reader(buf).int32(), -5);
+    const small = new Uint8Array(5);
+    assert.equal(writeVarint32(small, 0, 300), 2);
+    assert.deepEqual([...small.subarray(0, 2)], [0xac, 0x02]);
+  });
+});
+
+describe("UTF-8", () => {
+  const samples = ["", "ascii", "héllo", "日本語", "emoji 🌍🎉", "x".repeat(100) + "ü", "\u0000\u007f\u0080\u07ff\u0800\uffff"];
+  it("measures and writes exactly what TextEncoder does", () => {
+    for (const s of samples) {
+      const want = new TextEncoder().encode(s);
+      assert.equal(utf8Length(s), want.length, JSON.stringify(s));
+      const buf = new Uint8Array(want.length);
+      assert.equal(utf8Write(buf, 0, s), want.length);
+      assert.deepEqual(buf, want);
+      assert.equal(utf8Read(buf, 0, buf.length, true), s);
+    }
+  });
+
+  it("writes lone surrogates as U+FFFD in 3 bytes", () => {
+    for (const s of ["a\ud800b", "\udc00", "x".repeat(70) + "\ud83d"]) {
+      const n = utf8Length(s);
+      const buf = new Uint8Array(n);
+      assert.equal(utf8Write(buf, 0, s), n);
+      assert.deepEqual(buf, new TextEncoder().encode(s));
+    }
+  });
+
+  it("rejects invalid UTF-8 only when asked to", () => {
+    const bad = [Uint8Array.of(0xff), Uint8Array.of(0xc0, 0x80), Uint8Array.of(0xed, 0xa0, 0x80), Uint8Array.of(0xe2, 0x82)];
+    for (const b of bad) {
+      assert.throws(() => utf8Read(b, 0, b.length, true), TypeError);
+      assert.match(utf8Read(b, 0, b.length, false), /\ufffd/);
+    }
+  });
+});
+
+describe("Reader", () => {
+  it("returns views of the input for bytes, not copies", () => {
+    const buf = Uint8Array.of(3, 1, 2, 3, 9);
+    const r = new Reader(buf);
+    const v = r.bytes();
+    assert.equal(v.buffer, buf.buffer);
+    assert.equal(v.byteOffset, 1);
+    assert.equal(v.length, 3);
+    buf[1] = 42;
+    assert.equal(v[0], 42, "a view sees later changes to the input");
+  });
+
+  const bad: [string, number[], (r: Reader) => unknown, RegExp][] = [
+    ["truncated varint", [0x80], (r) => r.uint32(), /truncated varint at offset 0/],
+    ["overlong varint", [0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01], (r) => r.uint32(), /longer than 10 bytes/],
+    ["overlong 64-bit varint", [0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x00], (r) => r.uint64(), /longer than 10 bytes/],
+    ["field number 0", [0x00], (r) => r.tag(), /invalid field number 0 at offset 0/],
+    ["wire type 6", [0x0e], (r) => r.tag(), /invalid wire type 6 \(field 1\)/],
+    ["wire type 7", [0x0f], (r) => r.tag(), /invalid wire type 7/],
+    ["tag over 5 bytes", [0x88, 0x80, 0x80, 0x80, 0x80, 0x00], (r) => r.tag(), /tag/],
+    ["length past the end", [0x05, 0x01], (r) => r.bytes(), /runs past the end of the input \(1 bytes left\)/],
+    ["truncated fixed32", [0x01, 0x02], (r) => r.fixed32(), /truncated 4-byte field/],
+    ["truncated double", [0, 0, 0, 0], (r) => r.double(), /truncated 8-byte field/],
+    ["invalid UTF-8", [0x01, 0xff], (r) => r.string(true), /invalid UTF-8 in string field at offset 1/],
+    ["unterminated group", [0x0b, 0x08, 0x01], (r) => r.skip(r.tag()), /unterminated group \(field 1\)/],
+    ["mismatched END_GROUP", [0x0b, 0x14], (r) => r.skip(r.tag()), /END_GROUP for field 2 inside group 1/],
+    ["stray END_GROUP", [0x0c], (r) => r.skip(r.tag()), /unexpected END_GROUP/],
+  ];
+  for (const [name, bytes, read, re] of bad) {
+    it(`rejects ${name}`, () => {
+      const r = new Reader(Uint8Array.from(bytes));
+      assert.throws(() => read(r), (e: unknown) => e instanceof DecodeError && re.test(e.message));
+    });
+  }
+
+  it("limits group nesting depth", () => {
+    const depth = 150;
+    const bytes = [...Array(depth).fill(0x0b), ...Array(depth).fill(0x0c)];
+    const r = new Reader(Uint8Array.from(bytes), { maxDepth: 100 });
+    assert.throws(() => r.skip(r.tag()), /nesting deeper than 100/);
+    const ok = new Reader(Uint8Array.from(bytes), { maxDepth: 200 });
+    ok.skip(ok.tag());
+    assert.equal(ok.pos, bytes.length);
+  });
+
+  it("reads bools as full 64-bit varints", () => {
+    assert.equal(new Reader(Uint8Array.of(0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x01)).bool(), true);
+    assert.equal(new Reader(Uint8Array.of(0x80, 0x00)).bool(), false);
+  });
+});
