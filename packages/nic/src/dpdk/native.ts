@@ -1,0 +1,86 @@
+import { createRequire } from "node:module";
+import { existsSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+import { dirname, join } from "node:path";
+
+/** The addon's surface, as native/addon.cc defines it. */
+export interface NativeAddon {
+  readonly hasDpdk: boolean;
+  readonly dpdkVersion: string;
+  ealInit(args: string[]): void;
+  ealInitialized(): boolean;
+  /** Maps `bytes` of anonymous memory registered with DPDK; returns [ArrayBuffer, arenaId]. */
+  allocArena(bytes: number): [ArrayBuffer, number];
+  NativePort: new (vdev: string, cfg: NativePortConfig) => NativePort;
+}
+
+export interface NativePortConfig {
+  ip: number;
+  udpPort: number;
+  mbufs: number;
+  txDescriptors: number;
+  rxDescriptors: number;
+  mtu: number;
+}
+
+export interface NativePortInfo {
+  portId: number;
+  driver: string;
+  mac: string;
+  mtu: number;
+  maxSegments: number;
+  multiSegs: boolean;
+}
+
+export interface NativePort {
+  info(): NativePortInfo;
+  /** Gives the shared transmit buffers: descriptor words, staged bytes, control words, completion tokens. */
+  setBuffers(desc: Uint32Array, stage: Uint8Array, ctl: Int32Array, completions: Uint32Array, rxMeta: Uint32Array): void;
+  /** Builds and transmits `count` staged messages; returns how many were taken. */
+  txBurst(count: number): number;
+  /** Receives up to rxMeta's capacity; returns one ArrayBuffer per packet (meta in rxMeta). */
+  rxBurst(): ArrayBuffer[];
+  rxRelease(ab: ArrayBuffer): void;
+  addPeer(ip: number, mac: string): void;
+  hasPeer(ip: number): boolean;
+  poolCounts(): { header: number; ext: number; rx: number; headerSize: number; extSize: number; rxSize: number };
+  xstats(): Record<string, number>;
+  close(): void;
+}
+
+let cached: NativeAddon | Error | undefined;
+
+const here = dirname(fileURLToPath(import.meta.url));
+
+/** Loads build/Release/sgwire_nic.node once; an Error (not thrown) if it is missing or fails to load. */
+export function loadAddon(): NativeAddon | Error {
+  if (cached !== undefined) return cached;
+  const path = join(here, "..", "..", "build", "Release", "sgwire_nic.node");
+  if (!existsSync(path)) {
+    cached = new Error(
+      `@sgwire/nic: the native addon is not built (${path} is missing); run \`pnpm --filter @sgwire/nic run build\` ` +
+        "(needs python3, make, g++ and, for DPDK, the Debian packages libdpdk-dev and pkg-config)",
+    );
+    return cached;
+  }
+  try {
+    cached = createRequire(import.meta.url)(path) as NativeAddon;
+  } catch (err) {
+    cached = new Error(`@sgwire/nic: cannot load the native addon ${path}: ${(err as Error).message}`, { cause: err });
+  }
+  return cached;
+}
+
+/** The addon with DPDK support, or throws an Error that says what to install. */
+export function requireDpdk(): NativeAddon {
+  const a = loadAddon();
+  if (a instanceof Error) throw a;
+  if (!a.hasDpdk) {
+    throw new Error(
+      "@sgwire/nic: the dpdk backend is not available: the native addon was built without DPDK because " +
+        "`pkg-config libdpdk` found nothing. Install the Debian packages libdpdk-dev and pkg-config " +
+        "(apt-get install -y libdpdk-dev pkg-config), then rebuild @sgwire/nic.",
+    );
+  }
+  return a;
+}

@@ -1,0 +1,60 @@
+import { readdirSync, existsSync } from "node:fs";
+import type { PortCaps } from "./port.js";
+import { loadAddon } from "./dpdk/native.js";
+import { UDP_MAX_PAYLOAD } from "./kernel/udp-port.js";
+
+export interface BackendInfo {
+  name: "udp" | "tcp" | "dpdk";
+  available: boolean;
+  /** Why it is not available, and what to install. */
+  reason?: string;
+  /** Caps a port of this backend reports (for dpdk they depend on the device: see `devices`). */
+  caps?: Partial<PortCaps>;
+  /** dpdk: the DPDK version the addon was built against. */
+  version?: string;
+  /** dpdk: network PMDs installed on this machine (what --vdev / openPort can use). */
+  devices?: string[];
+}
+
+export interface NicInfo {
+  backends: BackendInfo[];
+}
+
+/** Which backends this machine has and their caps (what `sgwire-nic info` prints). */
+export function nicInfo(): NicInfo {
+  const udp: BackendInfo = {
+    name: "udp",
+    available: true,
+    caps: { backend: "udp", driver: "kernel-udp", maxSegments: 1023, maxMessageBytes: UDP_MAX_PAYLOAD, copyThreshold: 512, referencesAnyMemory: true },
+  };
+  const tcp: BackendInfo = {
+    name: "tcp",
+    available: true,
+    caps: { backend: "tcp", driver: "kernel-tcp", maxSegments: 1023, maxMessageBytes: 64 * 1024 * 1024, copyThreshold: 512, referencesAnyMemory: true },
+  };
+  const a = loadAddon();
+  let dpdk: BackendInfo;
+  if (a instanceof Error) dpdk = { name: "dpdk", available: false, reason: a.message };
+  else if (!a.hasDpdk) {
+    dpdk = { name: "dpdk", available: false, reason: "addon built without DPDK: install libdpdk-dev and pkg-config, then rebuild @sgwire/nic" };
+  } else {
+    dpdk = { name: "dpdk", available: true, version: a.dpdkVersion, devices: netPmds(), caps: { backend: "dpdk", referencesAnyMemory: false } };
+  }
+  return { backends: [udp, tcp, dpdk] };
+}
+
+/** Names of DPDK net drivers installed as plugins (Debian: /usr/lib/<triplet>/dpdk/pmds-XX.Y/). */
+function netPmds(): string[] {
+  const out = new Set<string>();
+  for (const lib of ["/usr/lib/x86_64-linux-gnu/dpdk", "/usr/lib/aarch64-linux-gnu/dpdk", "/usr/local/lib/dpdk"]) {
+    if (!existsSync(lib)) continue;
+    for (const d of readdirSync(lib)) {
+      if (!d.startsWith("pmds-")) continue;
+      for (const f of readdirSync(`${lib}/${d}`)) {
+        const m = /^librte_net_([a-z0-9_]+)\.so$/.exec(f);
+        if (m) out.add(`net_${m[1]}`);
+      }
+    }
+  }
+  return [...out].sort();
+}

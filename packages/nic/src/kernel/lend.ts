@@ -1,0 +1,54 @@
+import type { RefBuffer, SgList } from "@sgwire/core";
+import type { HeapMemory } from "../heap-memory.js";
+
+/** One message prepared for a kernel socket: segments safe to hold until completion. */
+export interface Prepared {
+  /** Scratch copied into memory the send owns; references as the application gave them. */
+  segments: Uint8Array[];
+  /** Buffers from allocate() this send retained; released at completion. */
+  lent: RefBuffer[] | null;
+  scratchBytes: number;
+  referencedBytes: number;
+}
+
+/**
+ * Copies the SgList's scratch segments into one new buffer (the list's scratch may be reused by
+ * the next encode before the kernel has sent this one) and retains every referenced buffer that
+ * came from `memory`. `prefix` bytes are reserved at the front of the copy (TCP's length varint).
+ */
+export function prepare(list: SgList, memory: HeapMemory, prefix: Uint8Array | null): Prepared {
+  const segs = list.segments;
+  const n = segs.length;
+  let scratchBytes = prefix === null ? 0 : prefix.length;
+  for (let i = 0; i < n; i++) if (list.isScratch(i)) scratchBytes += segs[i]!.length;
+  // allocUnsafe may slice Node's pool: fine, this memory is ours and never handed out
+  const copy = Buffer.allocUnsafe(scratchBytes);
+  const out: Uint8Array[] = [];
+  let pos = 0;
+  let lent: RefBuffer[] | null = null;
+  if (prefix !== null) {
+    copy.set(prefix, 0);
+    pos = prefix.length;
+  }
+  let runStart = 0;
+  for (let i = 0; i < n; i++) {
+    const s = segs[i]!;
+    if (list.isScratch(i)) {
+      copy.set(s, pos);
+      pos += s.length;
+      continue;
+    }
+    if (pos > runStart) out.push(copy.subarray(runStart, pos));
+    runStart = pos;
+    out.push(s);
+    const rb = memory.owner(s);
+    if (rb !== undefined) (lent ??= []).push(rb.retain());
+  }
+  if (pos > runStart) out.push(copy.subarray(runStart, pos));
+  return { segments: out, lent, scratchBytes, referencedBytes: list.byteLength + (prefix?.length ?? 0) - scratchBytes };
+}
+
+export function releaseLent(p: Prepared): void {
+  if (p.lent !== null) for (const rb of p.lent) rb.release();
+  p.lent = null;
+}

@@ -1,0 +1,29 @@
+import type { Port } from "./port.js";
+import { UdpPort, type UdpPortOptions } from "./kernel/udp-port.js";
+import { TcpPort, type TcpPortOptions } from "./kernel/tcp-port.js";
+import type { DpdkPortOptions } from "./dpdk/options.js";
+
+export type PortOptions = UdpPortOptions | TcpPortOptions | DpdkPortOptions;
+
+/**
+ * Opens a port on one backend: "udp" (default), "tcp" or "dpdk". Options are checked before
+ * anything is opened: an unknown key or a bad value is a TypeError/RangeError naming it.
+ */
+export async function openPort(options: PortOptions = {}): Promise<Port> {
+  if (options === null || typeof options !== "object") {
+    throw new TypeError(`openPort: options must be an object, got ${options === null ? "null" : typeof options}`);
+  }
+  const backend = options.backend ?? "udp";
+  switch (backend) {
+    case "udp":
+      return UdpPort.open(options as UdpPortOptions);
+    case "tcp":
+      return TcpPort.open(options as TcpPortOptions);
+    case "dpdk": {
+      const { DpdkPort } = await import("./dpdk/dpdk-port.js");
+      return DpdkPort.open(options as DpdkPortOptions);
+    }
+    default:
+      throw new TypeError(`openPort: unknown backend "${String(backend)}" (known: udp, tcp, dpdk)`);
+  }
+}

@@ -1,0 +1,96 @@
+import assert from "node:assert/strict";
+import * as net from "node:net";
+import protobuf from "protobufjs";
+import { openPort } from "../src/index.js";
+import { FrameReader, FrameError, lengthPrefix } from "../src/index.js";
+import { Blob, PbBlob, equalBytes, fill } from "./fixtures/blob.js";
+import { backendSuite } from "./suite/backend-suite.js";
+import { collect } from "./suite/helpers.js";
+
+backendSuite("tcp (kernel, loopback)", async () => {
+  const a = await openPort({ backend: "tcp", maxMessageBytes: 1 << 20 });
+  const b = await openPort({ backend: "tcp", maxMessageBytes: 1 << 20 });
+  return { a, b, toB: b.localAddress, close: async () => { await a.close(); await b.close(); } };
+});
+
+describe("tcp port", function () {
+  it("sends length-delimited protobuf that a plain socket reads with protobufjs", async function () {
+    const chunks: Buffer[] = [];
+    const server = net.createServer((s) => s.on("data", (c) => chunks.push(c)));
+    await new Promise<void>((r) => server.listen(0, "127.0.0.1", () => r()));
+    const port = (server.address() as net.AddressInfo).port;
+    const p = await openPort({ backend: "tcp" });
+    const rb = p.allocate(100_000);
+    fill(rb.bytes, 3);
+    p.send(Blob.encode(Blob.create({ id: 1, chunks: [rb.bytes] }), p.policy), { address: "127.0.0.1", port });
+    p.send(Blob.encode(Blob.create({ id: 2, key: new Uint8Array([9]) }), p.policy), { address: "127.0.0.1", port });
+    await p.completions();
+    await p.close();
+    await new Promise((r) => setTimeout(r, 100));
+    const r = protobuf.Reader.create(Buffer.concat(chunks));
+    const m1 = PbBlob.decodeDelimited(r) as unknown as { id: number; chunks: Uint8Array[] };
+    const m2 = PbBlob.decodeDelimited(r) as unknown as { id: number; key: Uint8Array };
+    assert.equal(m1.id, 1);
+    assert.ok(equalBytes(m1.chunks[0]!, rb.bytes));
+    assert.equal(m2.id, 2);
+    assert.equal(r.pos, r.len);
+    server.close();
+  });
+
+  it("replies to a message's source over the accepted connection", async function () {
+    const a = await openPort({ backend: "tcp" });
+    const b = await openPort({ backend: "tcp" });
+    const atB = collect(b, 1);
+    a.send(Blob.encode(Blob.create({ id: 5 })), b.localAddress);
+    const [req] = await atB;
+    const atA = collect(a, 1);
+    b.send(Blob.encode(Blob.create({ id: req!.decode(Blob).id + 1 })), req!.source);
+    req!.release();
+    const [rep] = await atA;
+    assert.equal(rep!.decode(Blob).id, 6);
+    rep!.release();
+    await a.close();
+    await b.close();
+  });
+
+  it("FrameReader: views inside a chunk, assembles frames split anywhere, rejects bad prefixes", function () {
+    const msgs = [new Uint8Array(0), fill(new Uint8Array(5), 1), fill(new Uint8Array(300), 2), fill(new Uint8Array(20000), 3)];
+    const stream: number[] = [];
+    for (const m of msgs) stream.push(...lengthPrefix(m.length), ...m);
+    const all = Uint8Array.from(stream);
+    for (const step of [1, 2, 3, 7, 299, 4096, all.length]) {
+      const fr = new FrameReader(1 << 20);
+      const out: Uint8Array[] = [];
+      for (let i = 0; i < all.length; i += step) fr.push(all.subarray(i, i + step), (m) => out.push(m));
+      assert.equal(out.length, msgs.length, `step ${step}`);
+      for (let i = 0; i < msgs.length; i++) assert.ok(equalBytes(out[i]!, msgs[i]!), `step ${step} message ${i}`);
+      assert.equal(fr.pending, 0);
+    }
+    const whole = new FrameReader(1 << 20);
+    const views: Uint8Array[] = [];
+    whole.push(all, (m) => views.push(m));
+    assert.ok(views.every((v) => v.buffer === all.buffer), "frames inside one chunk are views, not copies");
+    assert.throws(() => new FrameReader(100).push(Uint8Array.from([0xc8, 0x01]), () => {}), FrameError);
+    assert.throws(() => new FrameReader(1 << 30).push(Uint8Array.from([0xff, 0xff, 0xff, 0xff, 0xff, 0x01]), () => {}), /longer than 5 bytes/);
+  });
+
+  it("drops a connection that sends an oversize frame, and keeps serving others", async function () {
+    const b = await openPort({ backend: "tcp", maxMessageBytes: 1000 });
+    const errors: Error[] = [];
+    b.on("error", (e) => errors.push(e));
+    const s = net.connect(b.localAddress.port, "127.0.0.1");
+    await new Promise<void>((r) => s.once("connect", () => r()));
+    s.write(Buffer.from([...lengthPrefix(5000), 1, 2, 3]));
+    await new Promise<void>((r) => s.once("close", () => r()));
+    assert.ok(errors.some((e) => /exceeds maxMessageBytes 1000/.test(e.message)));
+    assert.equal(b.stats.drops, 1);
+    const a = await openPort({ backend: "tcp" });
+    const got = collect(b, 1);
+    a.send(Blob.encode(Blob.create({ id: 8 })), b.localAddress);
+    const [m] = await got;
+    assert.equal(m!.decode(Blob).id, 8);
+    m!.release();
+    await a.close();
+    await b.close();
+  });
+});

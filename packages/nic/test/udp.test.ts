@@ -1,0 +1,78 @@
+import assert from "node:assert/strict";
+import * as dgram from "node:dgram";
+import { openPort, type Port } from "../src/index.js";
+import { Blob, PbBlob, equalBytes, fill } from "./fixtures/blob.js";
+import { backendSuite } from "./suite/backend-suite.js";
+import { collect } from "./suite/helpers.js";
+
+backendSuite("udp (kernel, loopback)", async () => {
+  const a = await openPort({ backend: "udp" });
+  const b = await openPort({ backend: "udp" });
+  return { a, b, toB: b.localAddress, close: async () => { await a.close(); await b.close(); } };
+});
+
+describe("udp port", function () {
+  it("is the default backend and binds 127.0.0.1 on a free port", async function () {
+    const p = await openPort();
+    assert.equal(p.caps.backend, "udp");
+    assert.equal(p.localAddress.address, "127.0.0.1");
+    assert.ok(p.localAddress.port > 0);
+    await p.close();
+  });
+
+  it("reaches a plain dgram socket that decodes with protobufjs", async function () {
+    const plain = dgram.createSocket("udp4");
+    await new Promise<void>((r) => plain.bind(0, "127.0.0.1", () => r()));
+    const got = new Promise<Buffer>((r) => plain.once("message", (b) => r(b)));
+    const p = await openPort({ backend: "udp" });
+    const rb = p.allocate(2000);
+    fill(rb.bytes, 42);
+    const msg = Blob.create({ id: 12345, key: new Uint8Array([1, 2, 3]), chunks: [rb.bytes], crc: 1 });
+    const list = Blob.encode(msg, p.policy);
+    assert.equal(list.referenceCount, 1);
+    p.send(list, { address: "127.0.0.1", port: (plain.address()).port });
+    const bytes = await got;
+    const d = PbBlob.decode(bytes) as unknown as { id: number; key: Uint8Array; chunks: Uint8Array[] };
+    assert.equal(d.id, 12345);
+    assert.ok(equalBytes(d.chunks[0]!, rb.bytes));
+    await p.close();
+    rb.release();
+    plain.close();
+  });
+
+  it("reports back-pressure past highWaterMark, keeps the messages and emits drain", async function () {
+    const a = await openPort({ backend: "udp", highWaterMark: 1 });
+    const b = await openPort({ backend: "udp" });
+    const got = collect(b, 10);
+    const results: boolean[] = [];
+    for (let i = 1; i <= 10; i++) results.push(a.send(Blob.encode(Blob.create({ id: i })), b.localAddress));
+    assert.equal(results[0], false, "one in flight is the high-water mark");
+    assert.ok(results.slice(1).every((r) => r === false));
+    assert.ok(a.stats.queued >= 8);
+    assert.ok(a.stats.txRingFull >= 9);
+    const drained = new Promise<void>((r) => a.once("drain", () => r()));
+    await drained;
+    const ms = await got;
+    assert.deepEqual(ms.map((m) => m.decode(Blob).id), [1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
+    for (const m of ms) m.release();
+    await a.close();
+    await b.close();
+  });
+
+  it("rejects bad options with errors that name them", async function () {
+    await assert.rejects(openPort({ backend: "udp", bind: { port: 70000 } }), /bind.port must be an integer 0..65535/);
+    await assert.rejects(openPort({ backend: "udp", highWaterMark: 0 }), /highWaterMark must be an integer/);
+    await assert.rejects(openPort({ backend: "udp", bogus: 1 } as never), /unknown option "bogus"/);
+    await assert.rejects(openPort({ backend: "carrier-pigeon" } as never), /unknown backend "carrier-pigeon"/);
+    await assert.rejects(openPort({ backend: "udp", copyThreshold: -1 }), /copyThreshold must be a number >= 0/);
+    await assert.rejects(openPort(null as never), /options must be an object/);
+  });
+
+  it("throws on send and allocate after close", async function () {
+    const p: Port = await openPort();
+    await p.close();
+    assert.throws(() => p.send(Blob.encode(Blob.create({ id: 1 })), { address: "127.0.0.1", port: 9 }), /send\(\) after close\(\)/);
+    assert.throws(() => p.allocate(10), /after close/);
+    await p.close(); // idempotent
+  });
+});
