@@ -45,7 +45,8 @@ export class Encoder {
   segStart = 0;
   sizeIdx = 0;
   bigIdx = 0;
-  segments: Uint8Array[] | null = null;
+  list: SgList | null = null;
+  nSegs = 0;
 
   /** Starts a size pass under `policy` (or with everything copied when policy is null). */
   begin(policy: ResolvedCopyPolicy | null): void {
@@ -124,23 +125,51 @@ export class Encoder {
     }
   }
 
-  /** Starts the write pass into `buf` (sized by the size pass); segments are collected if given. */
-  startWrite(buf: Uint8Array, segments: Uint8Array[] | null): void {
+  /**
+   * Starts the write pass into `buf` (sized by the size pass). With a list, segments are written
+   * into `list.segments` in place (the array is reused, not reallocated) and scratch views are
+   * reused from the previous encode into the same list when they cover the same bytes, so a
+   * steady stream of same-shaped messages allocates nothing.
+   */
+  startWrite(buf: Uint8Array, list: SgList | null): void {
     this.buf = buf;
     this.pos = 0;
     this.segStart = 0;
     this.sizeIdx = 0;
     this.bigIdx = 0;
-    this.segments = segments;
+    this.list = list;
+    this.nSegs = 0;
   }
 
-  /** Ends the write pass: flushes the last scratch run. */
+  /** Ends the write pass: flushes the last scratch run and trims the segment array. */
   finishWrite(): void {
-    if (this.segments !== null && this.pos > this.segStart) {
-      this.segments.push(this.buf.subarray(this.segStart, this.pos));
+    const list = this.list;
+    if (list !== null) {
+      if (this.pos > this.segStart) this.pushScratch();
+      const segs = list.segments;
+      if (segs.length !== this.nSegs) segs.length = this.nSegs;
+      this.list = null;
     }
-    this.segments = null;
     this.buf = EMPTY;
+  }
+
+  /** Ends the current scratch run as a segment: a view of scratch, reused when unchanged. */
+  private pushScratch(): void {
+    const list = this.list!;
+    const start = this.segStart;
+    const len = this.pos - start;
+    const i = this.nSegs++;
+    // list.views belong to list.scratch (reserveScratch clears them when scratch is replaced)
+    const prev = list.views[i];
+    if (prev !== undefined && prev.length === len && list.viewStarts[i] === start) {
+      list.segments[i] = prev;
+      return;
+    }
+    const buf = this.buf;
+    const v = new Uint8Array(buf.buffer, buf.byteOffset + start, len);
+    list.views[i] = v;
+    list.viewStarts[i] = start;
+    list.segments[i] = v;
   }
 
   /** The next cached size (nested message size or string length), in pre-order. */
@@ -274,14 +303,13 @@ export class Encoder {
 
   private body(b: Uint8Array, n: number): void {
     if (n >= this.thr && this.bigRef[this.bigIdx++]) {
-      const segs = this.segments!;
-      if (this.pos > this.segStart) segs.push(this.buf.subarray(this.segStart, this.pos));
-      segs.push(b);
+      if (this.pos > this.segStart) this.pushScratch();
+      this.list!.segments[this.nSegs++] = b;
       this.segStart = this.pos;
       return;
     }
-    if (n < 48) {
-      // short copies: a loop beats the call into TypedArray.set
+    if (n < 16) {
+      // very short copies: a loop beats the call into TypedArray.set
       const buf = this.buf;
       let p = this.pos;
       for (let i = 0; i < n; i++) buf[p++] = b[i]!;

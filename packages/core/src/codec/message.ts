@@ -1,6 +1,7 @@
 import { SgList } from "../sg/sg-list.js";
 import { resolveCopyPolicy, type CopyPolicy } from "../sg/copy-policy.js";
 import { acquireEncoder, releaseEncoder, type Encoder } from "./encoder.js";
+import { allocOutput } from "./alloc.js";
 import { Reader, type ReadOptions } from "../wire/reader.js";
 import { DecodeError, EncodeError } from "../wire/errors.js";
 
@@ -96,10 +97,9 @@ export function defineMessage<T>(p: MessageParts<T>): MessageType<T> {
         if (e.nRefs > 0 && policy.maxSegments !== Infinity) e.fitSegments(policy.maxSegments);
         const copied = total - e.refBytes;
         let list = options?.into;
-        if (list === undefined) list = new SgList(copied);
-        else list.reset();
+        if (list === undefined) list = new SgList(allocOutput(copied));
         const scratch = list.reserveScratch(copied);
-        e.startWrite(scratch, list.segments);
+        e.startWrite(scratch, list);
         write(msg, e);
         e.finishWrite();
         list.byteLength = total;
@@ -116,7 +116,7 @@ export function defineMessage<T>(p: MessageParts<T>): MessageType<T> {
       try {
         e.begin(null);
         const total = sizeTop(size, msg, e, typeName);
-        const out = new Uint8Array(total);
+        const out = allocOutput(total);
         e.startWrite(out, null);
         write(msg, e);
         e.finishWrite();

@@ -72,7 +72,8 @@ export function getDefaultCopyPolicy(): ResolvedCopyPolicy {
  * process-wide defaults.
  */
 export function resolveCopyPolicy(p: CopyPolicy | undefined, codecThreshold?: number): ResolvedCopyPolicy {
-  if (p === undefined) {
+  if (p === undefined || (p.copyThreshold === undefined && p.maxSegments === undefined && p.isEligible === undefined)) {
+    // the common case (no options, or only `into`): no checks, no allocation
     if (codecThreshold === undefined) return globalPolicy;
     p = {};
   } else checkPolicy(p, "encode options");

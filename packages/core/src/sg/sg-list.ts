@@ -24,9 +24,14 @@ export class SgList {
   referenceCount = 0;
   /** Scratch memory; grows on demand and is reused across encodes into this list. */
   scratch: Uint8Array;
+  /** @internal scratch views of earlier encodes, reused when a segment covers the same bytes */
+  views: (Uint8Array | undefined)[] = [];
+  /** @internal offset in scratch of each cached view */
+  viewStarts: number[] = [];
 
-  constructor(scratchBytes = 0) {
-    this.scratch = new Uint8Array(scratchBytes);
+  /** @param scratch initial scratch memory, or its size in bytes */
+  constructor(scratch: number | Uint8Array = 0) {
+    this.scratch = typeof scratch === "number" ? new Uint8Array(scratch) : scratch;
   }
 
   /** Empties the list so it can be reused; keeps the scratch allocation. */
@@ -43,6 +48,7 @@ export class SgList {
     if (this.scratch.length < n) {
       // grow geometrically so a list reused for growing messages reallocates rarely
       this.scratch = new Uint8Array(Math.max(n, this.scratch.length * 2, 64));
+      this.views.length = 0; // views of the old scratch
     }
     return this.scratch;
   }
@@ -53,7 +59,9 @@ export class SgList {
 
   /** True when segment `i` lives in this list's scratch memory (it was copied). */
   isScratch(i: number): boolean {
-    return this.segments[i]!.buffer === this.scratch.buffer;
+    const seg = this.segments[i]!;
+    const sc = this.scratch;
+    return seg.buffer === sc.buffer && seg.byteOffset >= sc.byteOffset && seg.byteOffset + seg.length <= sc.byteOffset + sc.length;
   }
 
   /** The concatenation of all segments in one new buffer (this copies every byte). */

@@ -1,0 +1,90 @@
+/**
+ * Timing for benchmarks: each case runs in batches sized to take a few milliseconds; peers are
+ * interleaved (every repetition measures every case once, in turn) so machine noise hits them all
+ * alike; the median of the repetitions is reported with the spread (min..max).
+ */
+import { performance } from "node:perf_hooks";
+
+export interface Case {
+  name: string;
+  /** one operation; its return value is kept so the work cannot be optimised away */
+  run: () => unknown;
+}
+
+export interface Measurement {
+  name: string;
+  /** median ns per operation */
+  ns: number;
+  min: number;
+  max: number;
+  reps: number;
+}
+
+let sink: unknown;
+export function keep(v: unknown): void {
+  sink = v;
+}
+
+function batchSize(run: () => unknown, targetMs: number): number {
+  let n = 1;
+  for (;;) {
+    const t0 = performance.now();
+    for (let i = 0; i < n; i++) sink = run();
+    const dt = performance.now() - t0;
+    if (dt >= targetMs / 4 || n >= 1 << 24) return Math.max(1, Math.round((n * targetMs) / Math.max(dt, 0.001)));
+    n *= 4;
+  }
+}
+
+export interface MeasureOptions {
+  reps?: number;
+  /** milliseconds per batch */
+  batchMs?: number;
+  warmupMs?: number;
+}
+
+export function measure(cases: Case[], opts: MeasureOptions = {}): Measurement[] {
+  const reps = opts.reps ?? 7;
+  const batchMs = opts.batchMs ?? 20;
+  const warm = opts.warmupMs ?? 100;
+  // warm-up: let the JIT settle on every case before any timing
+  for (const c of cases) {
+    const end = performance.now() + warm;
+    while (performance.now() < end) for (let i = 0; i < 100; i++) sink = c.run();
+  }
+  const sizes = cases.map((c) => batchSize(c.run, batchMs));
+  const samples: number[][] = cases.map(() => []);
+  for (let r = 0; r < reps; r++) {
+    cases.forEach((c, k) => {
+      const n = sizes[k]!;
+      const run = c.run;
+      const t0 = performance.now();
+      for (let i = 0; i < n; i++) sink = run();
+      samples[k]!.push(((performance.now() - t0) * 1e6) / n);
+    });
+  }
+  void sink;
+  return cases.map((c, k) => {
+    const s = samples[k]!.slice().sort((a, b) => a - b);
+    return { name: c.name, ns: s[Math.floor(s.length / 2)]!, min: s[0]!, max: s[s.length - 1]!, reps };
+  });
+}
+
+export function fmtNs(ns: number): string {
+  if (ns >= 1e6) return `${(ns / 1e6).toFixed(2)} ms`;
+  if (ns >= 1e3) return `${(ns / 1e3).toFixed(2)} us`;
+  return `${ns.toFixed(0)} ns`;
+}
+
+export function fmtBytes(n: number): string {
+  if (n >= 1 << 20) return `${n / (1 << 20)} MiB`;
+  if (n >= 1024) return `${n / 1024} KiB`;
+  return `${n} B`;
+}
+
+/** Prints an aligned table. */
+export function table(header: string[], rows: string[][]): string {
+  const w = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
+  const line = (r: string[]) => r.map((c, i) => (i === 0 ? c.padEnd(w[i]!) : c.padStart(w[i]!))).join("  ");
+  return [line(header), w.map((n) => "-".repeat(n)).join("  "), ...rows.map(line)].join("\n");
+}
