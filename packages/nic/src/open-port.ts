@@ -2,6 +2,7 @@ import type { Port } from "./port.js";
 import { UdpPort, type UdpPortOptions } from "./kernel/udp-port.js";
 import { TcpPort, type TcpPortOptions } from "./kernel/tcp-port.js";
 import type { DpdkPortOptions } from "./dpdk/options.js";
+import { DpdkPort } from "./dpdk/dpdk-port.js";
 
 export type PortOptions = UdpPortOptions | TcpPortOptions | DpdkPortOptions;
 
@@ -19,10 +20,9 @@ export async function openPort(options: PortOptions = {}): Promise<Port> {
       return UdpPort.open(options as UdpPortOptions);
     case "tcp":
       return TcpPort.open(options as TcpPortOptions);
-    case "dpdk": {
-      const { DpdkPort } = await import("./dpdk/dpdk-port.js");
+    case "dpdk":
+      // the addon is loaded on first use, so udp/tcp users never need it
       return DpdkPort.open(options as DpdkPortOptions);
-    }
     default:
       throw new TypeError(`openPort: unknown backend "${String(backend)}" (known: udp, tcp, dpdk)`);
   }

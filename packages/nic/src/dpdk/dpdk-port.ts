@@ -1,8 +1,393 @@
-import type { Port } from "../port.js";
-import type { DpdkPortOptions } from "./options.js";
+import type { RefBuffer, SgList } from "@sgwire/core";
+import { PortBase, RxMessage } from "../port-base.js";
+import type { Endpoint, PortCaps } from "../port.js";
+import { checkEndpoint, checkKeys, checkMac, checkPortNumber, checkPositiveInt, formatIpv4, parseIpv4 } from "../checks.js";
+import { requireDpdk, type NativeAddon, type NativePort, type NativePortInfo } from "./native.js";
+import { ensureEal } from "./eal.js";
+import { RegisteredMemory } from "./registered-memory.js";
+import { DPDK_KEYS, type DpdkPortOptions } from "./options.js";
 
-export class DpdkPort {
-  static async open(_o: DpdkPortOptions): Promise<Port> {
-    throw new Error("@sgwire/nic: the dpdk backend is not part of this build yet (only udp and tcp are)");
+/** Messages staged before a burst is handed to the driver (as DPDK's examples use). */
+const TX_BURST = 32;
+/** Descriptor words per message and per segment (mirrors kMsgWords/kSegWords in native/dpdk-port.cc). */
+const MSG_WORDS = 4;
+const SEG_WORDS = 3;
+const NO_TOKEN = 0xffffffff;
+const RX_META_WORDS = 4;
+/** Why the native side stopped taking messages (ctl[2]; native StopReason). */
+const STOP_NO_PEER = 2;
+const STOP_BAD_DESC = 4;
+/** A segment cap well under any driver's: more segments per packet cost more than they save. */
+const DPDK_MAX_SEGMENTS = 64;
+const UDP_IP_HEADERS = 28;
+/** Copy threshold for DPDK: below this an extbuf mbuf costs more than a copy (Cornflakes' code uses 256). */
+const DPDK_COPY_THRESHOLD = 256;
+/** How long close() waits for queued messages and completions before stopping the device anyway. */
+const CLOSE_WAIT_MS = 5000;
+
+let memory: RegisteredMemory | null = null;
+
+/**
+ * The DPDK backend: one ethdev port (a virtual device here) with one RX and one TX queue,
+ * polled from the JavaScript thread. See native/dpdk-port.cc for the datapath.
+ *
+ * Transmit path: send() copies scratch segments (and unregistered references) into a staging
+ * buffer shared with C++, and writes one descriptor per segment; registered segments are
+ * described by (arena, offset, length) and not copied at all. Every TX_BURST messages, and at
+ * the end of the current tick, the staged messages are built into mbuf chains and handed to
+ * rte_eth_tx_burst. Each message that references registered memory holds a token; the
+ * RefBuffers it references are retained until the driver frees the last external-buffer mbuf
+ * of that message (the extbuf free callback reports the token), then released.
+ */
+export class DpdkPort extends PortBase {
+  readonly caps: PortCaps;
+  readonly policy: PortBase["policy"];
+  readonly localAddress: Endpoint;
+  /** Device facts: driver, MAC address, MTU, segment limit, multi-segment offload. */
+  readonly device: NativePortInfo;
+  /** The EAL arguments this process started DPDK with. */
+  readonly ealArgs: string[];
+
+  private readonly np: NativePort;
+  private readonly mem: RegisteredMemory;
+  private desc = new Uint32Array(1 << 16);
+  private stage = new Uint8Array(1 << 20);
+  private readonly ctl = new Int32Array(8);
+  private readonly compl = new Uint32Array(4096);
+  private readonly rxMeta = new Uint32Array(32 * RX_META_WORDS);
+  private nStaged = 0;
+  private wPos = 0;
+  private sPos = 0;
+  private backlog = 0;
+  private backpressured = false;
+  private flushQueued = false;
+  private pollTimer: NodeJS.Immediate | NodeJS.Timeout | null = null;
+  private idlePolls = 0;
+  private down = false;
+  /** token -> the RefBuffers one in-flight message lent */
+  private readonly lent: (RefBuffer | RefBuffer[] | undefined)[] = [];
+  private readonly freeTokens: number[] = [];
+  private readonly knownPeers = new Set<number>();
+  private lastDest: Endpoint | null = null;
+  private lastIp = 0;
+
+  private constructor(native: NativeAddon, np: NativePort, o: DpdkPortOptions, ip: number, udpPort: number, ealArgs: string[]) {
+    super();
+    this.np = np;
+    this.ealArgs = ealArgs;
+    this.mem = memory ??= new RegisteredMemory(native);
+    this.device = np.info();
+    const copyThreshold = o.copyThreshold ?? DPDK_COPY_THRESHOLD;
+    // one mbuf is the headers (plus leading scratch); each further segment may need its own
+    const maxSegments = Math.max(1, Math.min(this.device.maxSegments - 1, DPDK_MAX_SEGMENTS));
+    this.caps = {
+      backend: "dpdk",
+      driver: this.device.driver,
+      maxSegments,
+      maxMessageBytes: this.device.mtu - UDP_IP_HEADERS,
+      copyThreshold,
+      referencesAnyMemory: false,
+    };
+    this.policy = { copyThreshold, maxSegments, isEligible: this.mem.isEligible };
+    this.localAddress = { address: formatIpv4(ip), port: udpPort };
+    np.setBuffers(this.desc, this.stage, this.ctl, this.compl, this.rxMeta);
+    for (const [addr, mac] of Object.entries(o.peers ?? {})) this.addPeer(addr, mac);
+  }
+
+  static async open(o: DpdkPortOptions): Promise<DpdkPort> {
+    checkKeys(o, DPDK_KEYS, "openPort(dpdk)");
+    if (typeof o.vdev !== "string" || !/^net_[a-z0-9_]+[0-9]*(,.*)?$/.test(o.vdev)) {
+      throw new TypeError(`openPort(dpdk): vdev must name a DPDK net driver instance like "net_null0" or "net_af_packet0,iface=sgw0", got ${String(o.vdev)}`);
+    }
+    const ip = parseIpv4(o.address ?? "198.18.0.1", "openPort(dpdk): address");
+    const udpPort = checkPortNumber(o.port ?? 9000, "openPort(dpdk): port", false);
+    const mbufs = checkPositiveInt(o.mbufs ?? 8191, "openPort(dpdk): mbufs", 1 << 20);
+    const txd = checkPositiveInt(o.txDescriptors ?? 1024, "openPort(dpdk): txDescriptors", 32768);
+    const rxd = checkPositiveInt(o.rxDescriptors ?? 1024, "openPort(dpdk): rxDescriptors", 32768);
+    const mtu = o.mtu === undefined ? 0 : checkPositiveInt(o.mtu, "openPort(dpdk): mtu", 65535);
+    if (o.copyThreshold !== undefined && !(typeof o.copyThreshold === "number" && o.copyThreshold >= 0)) {
+      throw new RangeError(`openPort(dpdk): copyThreshold must be a number >= 0, got ${String(o.copyThreshold)}`);
+    }
+    if (o.peers !== undefined && (o.peers === null || typeof o.peers !== "object")) {
+      throw new TypeError("openPort(dpdk): peers must be an object mapping IPv4 addresses to MAC addresses");
+    }
+    for (const [addr, mac] of Object.entries(o.peers ?? {})) {
+      parseIpv4(addr, "openPort(dpdk): peers key");
+      checkMac(mac, `openPort(dpdk): peers["${addr}"]`);
+    }
+    const native = requireDpdk();
+    const args = ensureEal(native, o.eal);
+    const np = new native.NativePort(o.vdev, { ip, udpPort, mbufs, txDescriptors: txd, rxDescriptors: rxd, mtu });
+    return new DpdkPort(native, np, o, ip, udpPort, args);
+  }
+
+  /** Adds or replaces a static peer: where to send packets for `address`. */
+  addPeer(address: string, mac: string): void {
+    const ip = parseIpv4(address, "addPeer");
+    this.np.addPeer(ip, checkMac(mac, "addPeer"));
+    this.knownPeers.add(ip);
+  }
+
+  allocate(size: number): RefBuffer {
+    if (this.isClosed) throw new Error("dpdk port: allocate() after close()");
+    return this.mem.allocate(size);
+  }
+
+  /** Registered blocks handed out and not freed, across all DPDK ports of the process. */
+  get registeredInUse(): number {
+    return this.mem.inUse;
+  }
+
+  /** Free and total mbufs in this port's pools (header, external-buffer carriers, receive). */
+  poolCounts(): ReturnType<NativePort["poolCounts"]> {
+    return this.np.poolCounts();
+  }
+
+  /** Driver-level counters (ring-full events, drops, rte_eth_stats). */
+  xstats(): Record<string, number> {
+    return this.np.xstats();
+  }
+
+  private destIp(dest: Endpoint): number {
+    if (dest === this.lastDest) return this.lastIp;
+    checkEndpoint(dest, "dpdk port: send() destination");
+    const ip = parseIpv4(dest.address, "dpdk port: send() destination");
+    if (!this.knownPeers.has(ip)) {
+      if (!this.np.hasPeer(ip)) {
+        throw new Error(
+          `dpdk port: no MAC address known for ${dest.address}: give it in openPort's peers or port.addPeer(), ` +
+            "or wait until that host has sent to this port (its address is learned)",
+        );
+      }
+      this.knownPeers.add(ip);
+    }
+    this.lastDest = dest;
+    this.lastIp = ip;
+    return ip;
+  }
+
+  protected transmit(list: SgList, destination: Endpoint | undefined): boolean {
+    if (destination === undefined) throw new TypeError("dpdk port: send() needs a destination { address, port }");
+    const ip = this.destIp(destination);
+    const segs = list.segments;
+    const n = segs.length;
+    if (this.wPos + MSG_WORDS + n * SEG_WORDS > this.desc.length || this.sPos + list.byteLength > this.stage.length) {
+      this.flush();
+      this.makeRoom(MSG_WORDS + n * SEG_WORDS, list.byteLength);
+    }
+    const d = this.desc;
+    const st = this.stage;
+    const base = this.wPos;
+    let w = base + MSG_WORDS;
+    let nseg = 0;
+    let token = NO_TOKEN;
+    let staged = false; // last descriptor is a staged run that the next copy can extend
+    let copied = 0;
+    let sPos = this.sPos;
+    for (let i = 0; i < n; i++) {
+      const s = segs[i]!;
+      const hit = list.isScratch(i) ? undefined : this.mem.lookup(s);
+      if (hit === undefined) {
+        const len = s.length;
+        if (len < 64) for (let k = 0; k < len; k++) st[sPos + k] = s[k]!;
+        else st.set(s, sPos);
+        if (staged) d[w - 1] += len;
+        else {
+          d[w] = 0;
+          d[w + 1] = sPos;
+          d[w + 2] = len;
+          w += SEG_WORDS;
+          nseg++;
+          staged = true;
+        }
+        sPos += len;
+        copied += len;
+      } else {
+        if (token === NO_TOKEN) token = this.freeTokens.pop() ?? this.lent.length;
+        const prev = this.lent[token];
+        hit.owner.retain();
+        if (prev === undefined) this.lent[token] = hit.owner;
+        else if (Array.isArray(prev)) prev.push(hit.owner);
+        else this.lent[token] = [prev, hit.owner];
+        d[w] = hit.arena.id + 1;
+        d[w + 1] = s.byteOffset;
+        d[w + 2] = s.length;
+        w += SEG_WORDS;
+        nseg++;
+        staged = false;
+      }
+    }
+    d[base] = ip;
+    d[base + 1] = destination.port;
+    d[base + 2] = nseg;
+    d[base + 3] = token;
+    this.wPos = w;
+    this.sPos = sPos;
+    this.nStaged++;
+    this.st.bytesCopied += copied;
+    this.st.bytesReferenced += list.byteLength - copied;
+    this.st.completionsPending++;
+    if (this.nStaged >= TX_BURST) this.flush();
+    else if (!this.flushQueued) {
+      this.flushQueued = true;
+      queueMicrotask(this.flushSoon);
+    }
+    return !this.backpressured;
+  }
+
+  private readonly flushSoon = (): void => {
+    this.flushQueued = false;
+    if (!this.down && this.nStaged > 0) this.flush();
+  };
+
+  /** Grows the staging buffers when back-pressure left them full (the messages are kept, not dropped). */
+  private makeRoom(words: number, bytes: number): void {
+    if (this.wPos + words > this.desc.length) {
+      const nd = new Uint32Array(Math.max(this.desc.length * 2, this.wPos + words));
+      nd.set(this.desc.subarray(0, this.wPos));
+      this.desc = nd;
+    }
+    if (this.sPos + bytes > this.stage.length) {
+      const ns = new Uint8Array(Math.max(this.stage.length * 2, this.sPos + bytes));
+      ns.set(this.stage.subarray(0, this.sPos));
+      this.stage = ns;
+    }
+    this.np.setBuffers(this.desc, this.stage, this.ctl, this.compl, this.rxMeta);
+  }
+
+  /** Hands staged messages to the driver, collects completions; keeps what was not taken. */
+  flush(): void {
+    if (this.down) return;
+    const staged = this.nStaged;
+    const taken = this.np.txBurst(staged);
+    this.afterNative();
+    if (taken === staged) {
+      this.nStaged = 0;
+      this.wPos = 0;
+      this.sPos = 0;
+    } else {
+      const stop = this.ctl[2];
+      if (stop === STOP_BAD_DESC) throw new Error("dpdk port: internal error: the native side rejected a transmit descriptor");
+      if (stop === STOP_NO_PEER) throw new Error("dpdk port: internal error: a staged message has no peer MAC address");
+      // move the untaken descriptors to the front; their staged bytes stay where they are
+      let w = 0;
+      for (let k = 0; k < taken; k++) w += MSG_WORDS + this.desc[w + 2]! * SEG_WORDS;
+      this.desc.copyWithin(0, w, this.wPos);
+      this.wPos -= w;
+      this.nStaged -= taken;
+    }
+    this.updatePressure();
+  }
+
+  private afterNative(): void {
+    const c = this.ctl;
+    const nc = c[0]!;
+    for (let k = 0; k < nc; k++) {
+      const t = this.compl[k]!;
+      const l = this.lent[t];
+      this.lent[t] = undefined;
+      this.freeTokens.push(t);
+      if (l === undefined) continue;
+      if (Array.isArray(l)) for (const rb of l) rb.release();
+      else l.release();
+    }
+    this.backlog = c[1]!;
+    this.st.messagesSent += c[3]!;
+    this.st.bytesSent += c[4]!;
+    const done = nc + c[5]!;
+    if (done > 0) this.sendCompleted(done);
+  }
+
+  private updatePressure(): void {
+    const queued = this.nStaged + this.backlog;
+    this.st.queued = queued;
+    if (queued > 0) {
+      if (!this.backpressured) {
+        this.backpressured = true;
+        this.st.txRingFull++;
+      }
+      this.schedulePoll();
+    } else if (this.backpressured) {
+      this.backpressured = false;
+      this.drainedNow();
+    }
+    if (this.st.completionsPending > 0) this.schedulePoll();
+  }
+
+  protected override receiversChanged(): void {
+    if (this.wantsMessages) this.schedulePoll();
+  }
+
+  private schedulePoll(): void {
+    if (this.pollTimer !== null || this.down) return;
+    this.pollTimer = this.idlePolls > 64 ? setTimeout(this.poll, 1) : setImmediate(this.poll);
+  }
+
+  /** The poll loop: retries the backlog, reaps completions, receives; runs while there is work. */
+  private readonly poll = (): void => {
+    this.pollTimer = null;
+    if (this.down) return;
+    let progress = false;
+    if (this.nStaged > 0 || this.backlog > 0 || this.st.completionsPending > 0) {
+      const before = this.st.completionsPending + this.nStaged + this.backlog;
+      this.flush();
+      progress = this.st.completionsPending + this.nStaged + this.backlog !== before;
+    }
+    while (this.wantsMessages) {
+      const abs = this.np.rxBurst();
+      if (abs.length === 0) break;
+      progress = true;
+      const meta = this.rxMeta;
+      for (let i = 0; i < abs.length; i++) {
+        const ab = abs[i]!;
+        const j = i * RX_META_WORDS;
+        const bytes = new Uint8Array(ab, meta[j]!, meta[j + 1]!);
+        const source = { address: formatIpv4(meta[j + 2]!), port: meta[j + 3]! };
+        this.deliver(new RxMessage(bytes, source, () => this.releaseRx(ab)));
+      }
+    }
+    this.idlePolls = progress ? 0 : this.idlePolls + 1;
+    if (this.wantsMessages || this.nStaged > 0 || this.backlog > 0 || this.st.completionsPending > 0) this.schedulePoll();
+  };
+
+  private releaseRx(ab: ArrayBuffer): void {
+    // the native side frees the mbuf and detaches `ab`: every view of it becomes empty
+    this.np.rxRelease(ab);
+    this.released();
+  }
+
+  override async close(): Promise<void> {
+    if (this.isClosed) return;
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<void>((r) => (timer = setTimeout(r, CLOSE_WAIT_MS)));
+    await Promise.race([super.close(), timeout]);
+    clearTimeout(timer);
+    if (!this.down) await this.shutdown();
+  }
+
+  protected async shutdown(): Promise<void> {
+    if (this.down) return;
+    this.down = true;
+    if (this.pollTimer !== null) {
+      clearTimeout(this.pollTimer as NodeJS.Timeout);
+      clearImmediate(this.pollTimer as NodeJS.Immediate);
+      this.pollTimer = null;
+    }
+    // stopping and closing the device frees every mbuf it still holds, so no driver reads lent
+    // memory after this; whatever was never completed is given back now and counted as dropped
+    this.np.close();
+    let dropped = 0;
+    for (let t = 0; t < this.lent.length; t++) {
+      const l = this.lent[t];
+      if (l === undefined) continue;
+      this.lent[t] = undefined;
+      dropped++;
+      if (Array.isArray(l)) for (const rb of l) rb.release();
+      else l.release();
+    }
+    this.st.drops += dropped + this.nStaged;
+    this.nStaged = 0;
+    this.st.queued = 0;
+    if (this.st.completionsPending > 0) this.sendCompleted(this.st.completionsPending);
   }
 }

@@ -55,7 +55,7 @@ const here = dirname(fileURLToPath(import.meta.url));
 /** Loads build/Release/sgwire_nic.node once; an Error (not thrown) if it is missing or fails to load. */
 export function loadAddon(): NativeAddon | Error {
   if (cached !== undefined) return cached;
-  const path = join(here, "..", "..", "build", "Release", "sgwire_nic.node");
+  const path = join(here, "..", "..", "native", "build", "Release", "sgwire_nic.node");
   if (!existsSync(path)) {
     cached = new Error(
       `@sgwire/nic: the native addon is not built (${path} is missing); run \`pnpm --filter @sgwire/nic run build\` ` +

@@ -1,0 +1,27 @@
+# The @sgwire/nic native addon. DPDK support is compiled in only when `pkg-config libdpdk`
+# finds DPDK (Debian: libdpdk-dev); without it the addon still builds and reports hasDpdk=false,
+# so `openPort({ backend: "dpdk" })` can say which package to install.
+{
+  "variables": {
+    "sgwire_dpdk%": "<!(pkg-config --exists libdpdk 2>/dev/null && echo 1 || echo 0)"
+  },
+  "targets": [
+    {
+      "target_name": "sgwire_nic",
+      "sources": ["addon.cc"],
+      "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
+      "defines": ["NAPI_VERSION=8", "NAPI_CPP_EXCEPTIONS"],
+      "cflags!": ["-fno-exceptions"],
+      "cflags_cc!": ["-fno-exceptions", "-std=gnu++17"],
+      "cflags_cc": ["-std=c++17", "-fexceptions", "-O2", "-Wall", "-Wno-deprecated-declarations"],
+      "conditions": [
+        ["sgwire_dpdk==1", {
+          "sources": ["dpdk-eal.cc", "dpdk-port.cc"],
+          "defines": ["SGWIRE_HAVE_DPDK=1"],
+          "cflags_cc": ["<!@(pkg-config --cflags libdpdk)"],
+          "libraries": ["<!@(pkg-config --libs libdpdk)", "-lrte_bus_vdev"]
+        }]
+      ]
+    }
+  ]
+}

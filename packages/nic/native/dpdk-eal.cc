@@ -1,0 +1,126 @@
+// EAL start-up (once per process) and registered memory ("arenas"): anonymous memory mapped
+// here, registered with DPDK as external memory (rte_extmem_register) and DMA-mapped for every
+// device that wants it, then handed to JavaScript as an ArrayBuffer whose buffers can be
+// attached to mbufs as external buffers.
+#include "common.h"
+#include "dpdk-eal.h"
+
+#include <sys/mman.h>
+#include <rte_eal.h>
+#include <rte_errno.h>
+#include <rte_ethdev.h>
+#include <rte_memory.h>
+
+#include <vector>
+
+namespace sgwire {
+
+namespace {
+
+bool g_eal_up = false;
+// EAL keeps pointers into argv for some options: the strings live for the process.
+std::vector<std::string>* g_eal_args = nullptr;
+std::vector<Arena*> g_arenas;  // index = arena id; nullptr once freed
+
+constexpr size_t kArenaAlign = 2u << 20;  // 2 MiB: rounds sizes, fine for 4 KiB and 2 MiB pages
+constexpr size_t kPage = 4096;
+
+Napi::Value EalInit(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (g_eal_up) throw Napi::Error::New(env, "EAL is already initialized in this process");
+  if (!info[0].IsArray()) throw Napi::TypeError::New(env, "ealInit(args): args must be an array of strings");
+  Napi::Array a = info[0].As<Napi::Array>();
+  g_eal_args = new std::vector<std::string>();
+  g_eal_args->push_back("sgwire");
+  for (uint32_t i = 0; i < a.Length(); i++) {
+    Napi::Value v = a.Get(i);
+    if (!v.IsString()) throw Napi::TypeError::New(env, "ealInit(args): args must be strings");
+    g_eal_args->push_back(v.As<Napi::String>().Utf8Value());
+  }
+  std::vector<char*> argv;
+  for (auto& s : *g_eal_args) argv.push_back(&s[0]);
+  argv.push_back(nullptr);
+  int rc = rte_eal_init(static_cast<int>(argv.size() - 1), argv.data());
+  if (rc < 0) {
+    int err = rte_errno;
+    std::string joined;
+    for (size_t i = 1; i < g_eal_args->size(); i++) joined += " " + (*g_eal_args)[i];
+    Napi::Error e = Napi::Error::New(env, std::string("rte_eal_init failed: ") + rte_strerror(err) + " (rte_errno " +
+                                              std::to_string(err) + "); EAL arguments:" + joined);
+    e.Value().Set("errno", Napi::Number::New(env, err));
+    throw e;
+  }
+  g_eal_up = true;
+  return env.Undefined();
+}
+
+Napi::Value EalInitialized(const Napi::CallbackInfo& info) {
+  return Napi::Boolean::New(info.Env(), g_eal_up);
+}
+
+void DmaMapAll(Arena* a, bool map) {
+  uint16_t pid;
+  RTE_ETH_FOREACH_DEV(pid) {
+    struct rte_eth_dev_info di;
+    if (rte_eth_dev_info_get(pid, &di) != 0 || di.device == nullptr) continue;
+    // virtual devices answer ENOTSUP: they read memory with the CPU, no IOMMU mapping needed
+    if (map) rte_dev_dma_map(di.device, a->base, a->iova, a->len);
+    else rte_dev_dma_unmap(di.device, a->base, a->iova, a->len);
+  }
+}
+
+void FreeArena(Napi::Env, void*, Arena* a) {
+  // JavaScript can no longer see this memory, and every send that lent part of it held a
+  // RefBuffer (a view of it) until its completion, so no mbuf points here any more.
+  DmaMapAll(a, false);
+  rte_extmem_unregister(a->base, a->len);
+  munmap(a->base, a->len);
+  g_arenas[a->id] = nullptr;
+  delete a;
+}
+
+Napi::Value AllocArena(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (!g_eal_up) throw Napi::Error::New(env, "allocArena: EAL is not initialized");
+  if (!info[0].IsNumber()) throw Napi::TypeError::New(env, "allocArena(bytes): bytes must be a number");
+  double want = info[0].As<Napi::Number>().DoubleValue();
+  if (!(want >= 1 && want <= double(1u << 30))) throw Napi::RangeError::New(env, "allocArena: bytes must be 1..2^30");
+  size_t len = (static_cast<size_t>(want) + kArenaAlign - 1) / kArenaAlign * kArenaAlign;
+  void* p = mmap(nullptr, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
+  if (p == MAP_FAILED) throw ErrnoError(env, "allocArena: mmap of " + std::to_string(len) + " bytes failed", errno);
+  // a NIC reads these pages by DMA: keep them resident (best effort without CAP_IPC_LOCK)
+  mlock(p, len);
+  if (rte_extmem_register(p, len, nullptr, 0, kPage) != 0) {
+    int err = rte_errno;
+    munmap(p, len);
+    throw ErrnoError(env, "allocArena: rte_extmem_register failed", err);
+  }
+  Arena* a = new Arena{p, len, static_cast<uint32_t>(g_arenas.size()), 0};
+  // --iova-mode=va (what openPort passes): IOVA equals the virtual address
+  a->iova = rte_eal_iova_mode() == RTE_IOVA_VA ? reinterpret_cast<uint64_t>(p) : RTE_BAD_IOVA;
+  g_arenas.push_back(a);
+  DmaMapAll(a, true);
+  Napi::ArrayBuffer ab = Napi::ArrayBuffer::New(env, p, len, FreeArena, a);
+  Napi::Array out = Napi::Array::New(env, 2);
+  out.Set(0u, ab);
+  out.Set(1u, Napi::Number::New(env, a->id));
+  return out;
+}
+
+}  // namespace
+
+Arena* ArenaById(uint32_t id) {
+  return id < g_arenas.size() ? g_arenas[id] : nullptr;
+}
+
+void DmaMapArenas(struct rte_device* dev) {
+  for (Arena* a : g_arenas) if (a != nullptr) rte_dev_dma_map(dev, a->base, a->iova, a->len);
+}
+
+void InitEal(Napi::Env env, Napi::Object exports) {
+  exports.Set("ealInit", Napi::Function::New(env, EalInit, "ealInit"));
+  exports.Set("ealInitialized", Napi::Function::New(env, EalInitialized, "ealInitialized"));
+  exports.Set("allocArena", Napi::Function::New(env, AllocArena, "allocArena"));
+}
+
+}  // namespace sgwire

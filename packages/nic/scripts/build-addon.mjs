@@ -1,0 +1,19 @@
+// Builds the native addon with the pinned node-gyp. Uses the headers that ship with this Node
+// (<prefix>/include/node) when they are there, so no download is needed; says clearly whether
+// DPDK support was compiled in.
+import { spawnSync } from "node:child_process";
+import { existsSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { createRequire } from "node:module";
+
+const require = createRequire(import.meta.url);
+const gyp = join(dirname(require.resolve("node-gyp/package.json")), "bin", "node-gyp.js");
+const prefix = dirname(dirname(process.execPath));
+const here = dirname(new URL(import.meta.url).pathname);
+const args = [gyp, "rebuild", "-j", "2", `--directory=${join(here, "..", "native")}`];
+if (existsSync(join(prefix, "include", "node", "node_api.h"))) args.push(`--nodedir=${prefix}`);
+const dpdk = spawnSync("pkg-config", ["--modversion", "libdpdk"], { encoding: "utf8" });
+if (dpdk.status === 0) console.log(`@sgwire/nic: building with DPDK ${dpdk.stdout.trim()}`);
+else console.log("@sgwire/nic: pkg-config finds no libdpdk: building without the dpdk backend (apt-get install libdpdk-dev pkg-config to add it)");
+const r = spawnSync(process.execPath, args, { stdio: "inherit" });
+process.exit(r.status ?? 1);

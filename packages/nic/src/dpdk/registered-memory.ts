@@ -1,0 +1,88 @@
+import { RefBuffer } from "@sgwire/core";
+import { checkPositiveInt } from "../checks.js";
+import type { NativeAddon } from "./native.js";
+
+/** Arena size: each is one rte_extmem_register call (DPDK has room for about a hundred). */
+const ARENA_BYTES = 16 << 20;
+const MIN_BLOCK = 256;
+/** Largest allocate(): one whole arena. */
+export const MAX_ALLOCATION = ARENA_BYTES;
+
+/** One registered arena cut into equal blocks of `blockSize` bytes. */
+export interface Arena {
+  /** The native arena id (descriptors name it as id + 1). */
+  id: number;
+  bytes: Uint8Array;
+  blockSize: number;
+  blocks: (RefBuffer | null)[];
+  free: number[];
+}
+
+export interface Lent {
+  arena: Arena;
+  owner: RefBuffer;
+}
+
+/**
+ * Memory DPDK can transmit from by reference: arenas of anonymous memory registered with
+ * rte_extmem_register (see native/dpdk-eal.cc), cut into power-of-two blocks. allocate() returns
+ * a RefBuffer holding one reference; when every reference is dropped (the application's and
+ * those of sends in flight) the block goes back to its free list and may be handed out again.
+ * Arenas are kept for the life of the process, so memory JavaScript can see is never unmapped
+ * while a view of it exists.
+ *
+ * One instance per process: every DPDK port can send from any registered buffer.
+ */
+export class RegisteredMemory {
+  private readonly classes = new Map<number, Arena[]>();
+  private readonly byBuffer = new Map<ArrayBufferLike, Arena>();
+  /** Blocks handed out and not yet freed (for leak checks). */
+  inUse = 0;
+  /** Bytes of arena memory mapped. */
+  mappedBytes = 0;
+
+  constructor(private readonly native: NativeAddon) {}
+
+  allocate(size: number): RefBuffer {
+    checkPositiveInt(size, "dpdk port: allocate size", MAX_ALLOCATION);
+    let bs = MIN_BLOCK;
+    while (bs < size) bs *= 2;
+    let list = this.classes.get(bs);
+    if (list === undefined) this.classes.set(bs, (list = []));
+    let arena = list.find((a) => a.free.length > 0);
+    if (arena === undefined) {
+      const [ab, id] = this.native.allocArena(ARENA_BYTES);
+      const n = Math.floor(ab.byteLength / bs);
+      arena = { id, bytes: new Uint8Array(ab), blockSize: bs, blocks: new Array(n).fill(null), free: [] };
+      for (let i = n - 1; i >= 0; i--) arena.free.push(i);
+      list.push(arena);
+      this.byBuffer.set(ab, arena);
+      this.mappedBytes += ab.byteLength;
+    }
+    const a = arena;
+    const idx = a.free.pop()!;
+    const bytes = a.bytes.subarray(idx * bs, idx * bs + size);
+    const rb = new RefBuffer(bytes, () => {
+      a.blocks[idx] = null;
+      a.free.push(idx);
+      this.inUse--;
+    });
+    a.blocks[idx] = rb;
+    this.inUse++;
+    return rb;
+  }
+
+  /** The live block `seg` lies in, if it is registered memory; undefined otherwise (it must be copied). */
+  lookup(seg: Uint8Array): Lent | undefined {
+    const arena = this.byBuffer.get(seg.buffer);
+    if (arena === undefined) return undefined;
+    const bs = arena.blockSize;
+    const idx = Math.floor(seg.byteOffset / bs);
+    const owner = arena.blocks[idx];
+    // a view past its block, or of a freed block, is not something we may lend
+    if (owner == null || seg.byteOffset + seg.length > (idx + 1) * bs) return undefined;
+    return { arena, owner };
+  }
+
+  readonly isEligible = (seg: Uint8Array): boolean => this.lookup(seg) !== undefined;
+}

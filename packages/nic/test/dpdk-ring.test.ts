@@ -1,0 +1,140 @@
+/**
+ * DPDK in this process on virtual devices: net_ring (a loopback: what the port transmits comes
+ * back on its receive queue, still as our mbuf chain, so transmit completions happen only when
+ * the receiver is done) and net_null (transmit only).
+ */
+import assert from "node:assert/strict";
+import { SgList } from "@sgwire/core";
+import { openPort, nicInfo, type Port } from "../src/index.js";
+import type { DpdkPort } from "../src/dpdk/dpdk-port.js";
+import { Blob, crc32, fill } from "./fixtures/blob.js";
+import { backendSuite } from "./suite/backend-suite.js";
+import { collect } from "./suite/helpers.js";
+
+const dpdk = nicInfo().backends.find((b) => b.name === "dpdk")!;
+const SELF = "198.18.0.1";
+const SELF_MAC = "02:53:47:00:00:01";
+
+/** A net_ring loopback port that can send to itself. */
+export async function ringPort(n: number): Promise<DpdkPort> {
+  return (await openPort({ backend: "dpdk", vdev: `net_ring${n}`, address: SELF, port: 9000, peers: { [SELF]: SELF_MAC } })) as DpdkPort;
+}
+
+describe("dpdk availability", function () {
+  it("is built with DPDK here (CI installs libdpdk-dev), or says which package is missing", async function () {
+    if (dpdk.available) {
+      assert.match(dpdk.version!, /DPDK \d+\.\d+/);
+      assert.ok(dpdk.devices!.includes("net_null") && dpdk.devices!.includes("net_ring"));
+      return;
+    }
+    await assert.rejects(openPort({ backend: "dpdk", vdev: "net_null0" }), /libdpdk-dev/);
+    if (process.env.CI) assert.fail(`CI must run the DPDK tests, but: ${dpdk.reason}`);
+  });
+});
+
+if (dpdk.available) {
+  backendSuite("dpdk net_ring (loopback, in process)", async () => {
+    const p = await ringPort(0);
+    return { a: p, b: p, toB: p.localAddress, close: () => p.close() };
+  });
+
+  describe("dpdk port (net_ring, net_null)", function () {
+    let ring: DpdkPort;
+    before(async function () {
+      ring = await ringPort(1);
+    });
+    after(async function () {
+      await ring?.close();
+    });
+
+    it("reports device caps: a segment limit, the MTU as message limit, only registered memory eligible", function () {
+      assert.equal(ring.caps.backend, "dpdk");
+      assert.equal(ring.caps.driver, "net_ring");
+      assert.equal(ring.caps.maxMessageBytes, ring.device.mtu - 28);
+      assert.ok(ring.caps.maxSegments >= 2);
+      assert.equal(ring.caps.referencesAnyMemory, false);
+      const rb = ring.allocate(1000);
+      assert.equal(ring.policy.isEligible(rb.bytes), true);
+      assert.equal(ring.policy.isEligible(rb.bytes.subarray(10, 20)), true, "a view inside a registered block");
+      assert.equal(ring.policy.isEligible(new Uint8Array(1000)), false, "plain memory must be copied");
+      rb.release();
+      assert.equal(ring.policy.isEligible(rb.bytes), false, "a freed block is no longer lendable");
+    });
+
+    it("copies unregistered memory above the threshold and says so in the stats", async function () {
+      const plain = fill(new Uint8Array(600), 1);
+      const before = ring.stats;
+      const got = collect(ring, 1);
+      // encoded with the default policy, the plain buffer is a referenced segment; the port copies it
+      const list = Blob.encode(Blob.create({ id: 1, key: plain }), { copyThreshold: 256 });
+      assert.equal(list.referenceCount, 1);
+      ring.send(list, ring.localAddress);
+      const [m] = await got;
+      assert.equal(crc32([m!.decode(Blob).key]), crc32([plain]));
+      m!.release();
+      const after = ring.stats;
+      assert.equal(after.bytesReferenced - before.bytesReferenced, 0);
+      assert.equal(after.bytesCopied - before.bytesCopied, list.byteLength);
+    });
+
+    it("detaches a received view on release, so stale reads see nothing", async function () {
+      const got = collect(ring, 1);
+      ring.send(Blob.encode(Blob.create({ id: 42, key: new Uint8Array([1, 2, 3]) })), ring.localAddress);
+      const [m] = await got;
+      const view = m!.bytes;
+      assert.ok(view.length > 0);
+      assert.equal(m!.source.address, SELF);
+      assert.equal(m!.source.port, 9000);
+      m!.release();
+      assert.throws(() => m!.decode(Blob), /released/);
+      // a message with no references is one mbuf: received as a view of it, detached on release
+      assert.equal(view.length, 0);
+      assert.equal(view.buffer.byteLength, 0);
+    });
+
+    it("rejects a destination with no known MAC, oversize messages and bad options; keeps working", async function () {
+      assert.throws(() => ring.send(Blob.encode(Blob.create({ id: 1 })), { address: "198.18.0.99", port: 9000 }), /no MAC address known for 198.18.0.99/);
+      assert.throws(() => ring.send(Blob.encode(Blob.create({ id: 1 })), { address: "not-an-ip", port: 9000 }), /dotted IPv4/);
+      assert.throws(() => ring.send(Blob.encode(Blob.create({ id: 1 }))), /needs a destination/);
+      assert.throws(() => ring.allocate(0), RangeError);
+      assert.throws(() => ring.allocate(64 << 20), /allocate size must be an integer 1\.\./);
+      await assert.rejects(openPort({ backend: "dpdk", vdev: "net_doesnotexist0" }), /cannot create DPDK device "net_doesnotexist0"/);
+      await assert.rejects(openPort({ backend: "dpdk", vdev: "eth0" }), /vdev must name a DPDK net driver/);
+      await assert.rejects(openPort({ backend: "dpdk", vdev: "net_null9", address: "300.1.1.1" }), /dotted IPv4/);
+      await assert.rejects(openPort({ backend: "dpdk", vdev: "net_null9", peers: { "198.18.0.2": "zz" } }), /MAC address/);
+      await assert.rejects(openPort({ backend: "dpdk", vdev: "net_null9", mbufs: 0 }), /mbufs must be an integer/);
+      await assert.rejects(openPort({ backend: "dpdk", vdev: "net_null9", txRing: 5 } as never), /unknown option "txRing"/);
+      await assert.rejects(openPort({ backend: "dpdk", vdev: "net_af_packet7,iface=sgwnone" }), /cannot create DPDK device/);
+      const got = collect(ring, 1);
+      ring.send(Blob.encode(Blob.create({ id: 3 })), ring.localAddress);
+      assert.equal((await got)[0]!.decode(Blob).id, 3);
+      (await got)[0]!.release();
+    });
+
+    it("net_null: transmits 2-segment messages, completes them and returns every mbuf", async function () {
+      const p = (await openPort({ backend: "dpdk", vdev: "net_null0", peers: { "198.18.0.2": "02:53:47:00:00:02" } })) as DpdkPort;
+      const start = p.poolCounts();
+      const rb = p.allocate(1024);
+      fill(rb.bytes, 7);
+      const list = new SgList(64);
+      const dest = { address: "198.18.0.2", port: 9000 };
+      for (let i = 0; i < 50_000; i++) {
+        Blob.encode(Blob.create({ id: i + 1, chunks: [rb.bytes] }), { ...p.policy, into: list });
+        assert.equal(list.segments.length, 2);
+        if (!p.send(list, dest)) await p.drained();
+      }
+      await p.completions();
+      const s = p.stats;
+      assert.equal(s.messagesSent, 50_000);
+      assert.equal(s.completionsPending, 0);
+      assert.equal(s.bytesReferenced, 50_000 * 1024);
+      assert.equal(rb.refCount, 1, "every send gave its reference back");
+      rb.release();
+      assert.deepEqual(p.poolCounts(), start, "every mbuf is back in its pool");
+      await p.close();
+      assert.throws(() => p.send(list, dest), /after close/);
+    });
+  });
+}
+
+export type { Port };
