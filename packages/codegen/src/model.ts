@@ -48,7 +48,11 @@ export interface FieldModel {
   map?: { key: ScalarType; value: FieldType };
   /** member of this oneof (its jsName), if any; proto3 `optional` is not a oneof here */
   oneof?: string;
-  /** declared default (proto2 `[default = ...]`), already converted: number, bigint, boolean, string, Uint8Array */
+  /**
+   * declared default (proto2 `[default = ...]`), already converted: number, bigint, boolean,
+   * string, Uint8Array; also set for enum fields whose first declared value is not 0 (that value
+   * is their default)
+   */
   defaultValue?: number | bigint | boolean | string | Uint8Array;
 }
 

@@ -2,7 +2,9 @@ import { posix } from "node:path";
 import type { FileModel, TypeRef } from "../model.js";
 import { CodeWriter } from "./writer.js";
 import { emitCreate, emitInterface, emitRead, emitSize, emitWrite } from "./message.js";
-import type { Scope } from "./names.js";
+import { literal, type Scope } from "./names.js";
+import { SCALARS } from "./scalars.js";
+import type { MessageModel } from "../model.js";
 
 export const GENERATOR_VERSION = "0.1.0";
 
@@ -83,6 +85,23 @@ function importLines(file: FileModel, scope: FileScope, ext: string, typeOnlyCor
   return lines;
 }
 
+/** `name: value` pairs for the codec's `defaults`: singular scalar and enum fields outside oneofs. */
+function defaultsOf(m: MessageModel, scope: Scope): string[] {
+  const out: string[] = [];
+  for (const f of m.fields) {
+    if (f.repeated || f.map !== undefined || f.oneof !== undefined || f.type.kind === "message") continue;
+    let v: string;
+    if (f.defaultValue !== undefined) v = literal(f.defaultValue, scope);
+    else if (f.type.kind === "enum") v = "0";
+    else {
+      const z = SCALARS[f.type.scalar].zero;
+      v = z === "EMPTY_BYTES" ? scope.use("EMPTY_BYTES") : z;
+    }
+    out.push(`${f.jsName}: ${v}`);
+  }
+  return out;
+}
+
 /** The TypeScript module for one .proto file. */
 export function emitTypeScript(file: FileModel, opts: EmitOptions = {}): string {
   const scope = new FileScope(file);
@@ -108,6 +127,8 @@ export function emitTypeScript(file: FileModel, opts: EmitOptions = {}): string 
   for (const m of file.messages) {
     w.line(`export const ${m.tsName}: MessageType<${m.tsName}> = defineMessage<${m.tsName}>({`);
     w.line(`  typeName: "${m.fullName}", size: size$${m.tsName}, write: write$${m.tsName}, read: read$${m.tsName}, create: create$${m.tsName}${thr},`);
+    const defaults = defaultsOf(m, scope);
+    if (defaults.length > 0) w.line(`  defaults: { ${defaults.join(", ")} },`);
     w.line("});");
     w.line();
   }

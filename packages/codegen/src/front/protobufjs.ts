@@ -231,6 +231,11 @@ function buildMessage(
     if (po && !po.isProto3Optional) model.oneof = lowerCamelCase(po.name);
     const dflt = f.options?.["default"] as unknown;
     if (dflt !== undefined && !repeated) model.defaultValue = convertDefault(dflt, type, f, fail);
+    else if (!repeated && f.resolvedType instanceof protobuf.Enum) {
+      // an enum field's default is its first declared value (not 0 when a proto2 enum starts elsewhere)
+      const first = Object.values(f.resolvedType.values)[0];
+      if (first !== undefined && first !== 0) model.defaultValue = first;
+    }
     fields.push(model);
   }
   fields.sort((a, b) => a.number - b.number);

@@ -115,4 +115,5 @@ function read$Common(r: Reader, end: number, group: number, target: Common | und
 
 export const Common: MessageType<Common> = defineMessage<Common>({
   typeName: "common.Common", size: size$Common, write: write$Common, read: read$Common, create: create$Common,
+  defaults: { id: "", blob: EMPTY_BYTES },
 });

@@ -223,4 +223,5 @@ function read$Item(r: Reader, end: number, group: number, target: Item | undefin
 
 export const Item: MessageType<Item> = defineMessage<Item>({
   typeName: "ed.Item", size: size$Item, write: write$Item, read: read$Item, create: create$Item,
+  defaults: { id: 0, name: "", level: 0, legacyRequired: 0, rawText: "" },
 });

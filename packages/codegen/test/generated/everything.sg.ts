@@ -1183,12 +1183,15 @@ function read$Everything_Nested(r: Reader, end: number, group: number, target: E
 
 export const Scalars: MessageType<Scalars> = defineMessage<Scalars>({
   typeName: "sgtest.Scalars", size: size$Scalars, write: write$Scalars, read: read$Scalars, create: create$Scalars,
+  defaults: { fDouble: 0, fFloat: 0, fInt32: 0, fInt64: 0n, fUint32: 0, fUint64: 0n, fSint32: 0, fSint64: 0n, fFixed32: 0, fFixed64: 0n, fSfixed32: 0, fSfixed64: 0n, fBool: false, fString: "", fBytes: EMPTY_BYTES, fColor: 0 },
 });
 
 export const Everything: MessageType<Everything> = defineMessage<Everything>({
   typeName: "sgtest.Everything", size: size$Everything, write: write$Everything, read: read$Everything, create: create$Everything,
+  defaults: { optInt32: 0, optString: "", optBytes: EMPTY_BYTES, field2000: 0, bigFieldNumber: 0n },
 });
 
 export const Everything_Nested: MessageType<Everything_Nested> = defineMessage<Everything_Nested>({
   typeName: "sgtest.Everything.Nested", size: size$Everything_Nested, write: write$Everything_Nested, read: read$Everything_Nested, create: create$Everything_Nested,
+  defaults: { a: 0, payload: EMPTY_BYTES },
 });

@@ -113,4 +113,5 @@ function read$Entry(r: Reader, end: number, group: number, target: Entry | undef
 
 export const Entry: MessageType<Entry> = defineMessage<Entry>({
   typeName: "small.Entry", size: size$Entry, write: write$Entry, read: read$Entry, create: create$Entry,
+  defaults: { key: "", value: EMPTY_BYTES, flags: 0, expiresAt: 0n },
 });

@@ -46,6 +46,12 @@ export interface MessageType<T> {
   encodedSize(msg: T): number;
   /** A new message with every implicit-presence field at its default, merged with `init`. */
   create(init?: Partial<T>): T;
+  /**
+   * The value each singular scalar or enum field has when it is absent: the declared
+   * `[default = ...]` (proto2) or the type's zero. Fields with presence decode as `undefined` when
+   * absent; read them as `msg.f ?? M.defaults.f`.
+   */
+  readonly defaults: Readonly<Partial<T>>;
   /** @internal generated code of other modules calls these */
   readonly $size: SizeFn<T>;
   /** @internal */
@@ -62,6 +68,7 @@ export interface MessageParts<T> {
   create: () => T;
   /** copy threshold chosen at generation time (`sgwire compile --copy-threshold`) */
   copyThreshold?: number;
+  defaults?: Partial<T>;
 }
 
 function sizeTop<T>(size: SizeFn<T>, m: T, e: Encoder, typeName: string): number {
@@ -84,6 +91,7 @@ export function defineMessage<T>(p: MessageParts<T>): MessageType<T> {
     $size: size,
     $write: write,
     $read: read,
+    defaults: Object.freeze({ ...p.defaults }) as Readonly<Partial<T>>,
     create(init?: Partial<T>): T {
       const m = create();
       return init === undefined ? m : Object.assign(m as object, init) as T;
