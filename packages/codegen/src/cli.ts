@@ -1,8 +1,13 @@
+import { spawnSync } from "node:child_process";
+import { createRequire } from "node:module";
+import { dirname, join } from "node:path";
 import { compileProtoFiles } from "./compile.js";
 import { GENERATOR_VERSION } from "./emit/file.js";
 import { SchemaError } from "./model.js";
 
 const USAGE = `usage: sgwire compile [options] FILE.proto...
+       sgwire nic info          backends this machine has and their caps (needs @sgwire/nic)
+       sgwire calibrate [...]   measure copy against reference, recommend copyThreshold (needs @sgwire/nic)
 
 Compiles .proto files into zero-copy sgwire codecs: one module per .proto file (imports too).
 
@@ -59,6 +64,24 @@ function parseCompileArgs(args: string[]) {
   return { files, outDir, target, includeDirs, importExtension, copyThreshold };
 }
 
+/**
+ * `sgwire nic ...` and `sgwire calibrate` belong to @sgwire/nic (the compiler does not depend on
+ * the transports): run its `sgwire-nic` command, found from the current project.
+ */
+function runNic(args: string[], err: NodeJS.WritableStream): number {
+  let entry: string;
+  try {
+    entry = createRequire(join(process.cwd(), "package.json")).resolve("@sgwire/nic");
+  } catch {
+    err.write("sgwire: this command needs @sgwire/nic, which is not installed in this project (install it: npm install @sgwire/nic)\n");
+    return 1;
+  }
+  // dist/index.js -> the package folder -> bin/sgwire-nic.js
+  const bin = join(dirname(dirname(entry)), "bin", "sgwire-nic.js");
+  const r = spawnSync(process.execPath, [bin, ...args], { stdio: "inherit" });
+  return r.status ?? 1;
+}
+
 /** Runs the CLI; returns the exit code. */
 export async function main(argv: string[], out = process.stdout, err = process.stderr): Promise<number> {
   const [cmd, ...rest] = argv;
@@ -81,6 +104,7 @@ export async function main(argv: string[], out = process.stdout, err = process.s
       for (const p of written) out.write(`wrote ${p}\n`);
       return 0;
     }
+    if (cmd === "nic" || cmd === "calibrate") return runNic(cmd === "nic" ? rest : argv, err);
     throw new UsageError(`unknown command ${cmd}`);
   } catch (e) {
     if (e instanceof UsageError) {

@@ -56,6 +56,16 @@ describe("sgwire CLI", () => {
     assert.match(r.stderr, /bad\.proto:3:\d+: illegal/);
   });
 
+  it("hands `nic` to @sgwire/nic when the project has it, and says how to get it when not", () => {
+    const root = join(PKG, "..", "..");
+    const ok = spawnSync(process.execPath, [BIN, "nic", "info"], { encoding: "utf8", cwd: root });
+    assert.equal(ok.status, 0, ok.stderr);
+    assert.match(ok.stdout, /^udp\s+available/m);
+    const none = spawnSync(process.execPath, [BIN, "nic", "info"], { encoding: "utf8", cwd: "/" });
+    assert.equal(none.status, 1);
+    assert.match(none.stderr, /needs @sgwire\/nic, which is not installed in this project/);
+  });
+
   it("reports usage errors with exit status 2", () => {
     assert.equal(run().status, 2);
     const r = run("compile", "--target", "go", join(FIXTURES, "small.proto"));
