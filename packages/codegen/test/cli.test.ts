@@ -61,7 +61,10 @@ describe("sgwire CLI", () => {
     const ok = spawnSync(process.execPath, [BIN, "nic", "info"], { encoding: "utf8", cwd: root });
     assert.equal(ok.status, 0, ok.stderr);
     assert.match(ok.stdout, /^udp\s+available/m);
-    const none = spawnSync(process.execPath, [BIN, "nic", "info"], { encoding: "utf8", cwd: "/" });
+    // pnpm's mocha shim sets NODE_PATH to the store's hoisted folder, which holds @sgwire/nic
+    const env = { ...process.env };
+    delete env.NODE_PATH;
+    const none = spawnSync(process.execPath, [BIN, "nic", "info"], { encoding: "utf8", cwd: "/", env });
     assert.equal(none.status, 1);
     assert.match(none.stderr, /needs @sgwire\/nic, which is not installed in this project/);
   });
