@@ -71,6 +71,11 @@ export interface MessageParts<T> {
   defaults?: Partial<T>;
 }
 
+/** V8's RangeError for a recursion that ran out of stack (catchable once it has unwound). */
+function isStackOverflow(err: unknown): boolean {
+  return err instanceof RangeError && /call stack size/i.test(err.message);
+}
+
 function sizeTop<T>(size: SizeFn<T>, m: T, e: Encoder, typeName: string): number {
   if (m === null || typeof m !== "object") {
     throw new EncodeError(`expected a message object, got ${m === null ? "null" : typeof m}`, typeName);
@@ -79,6 +84,9 @@ function sizeTop<T>(size: SizeFn<T>, m: T, e: Encoder, typeName: string): number
     return size(m, e);
   } catch (err) {
     if (err instanceof EncodeError) throw new EncodeError(err.message.slice(err.path.length + 2), `${typeName}.${err.path}`);
+    // The size pass recurses once per nesting level: a message that contains itself, or one
+    // nested deeper than the JS stack allows, must fail as a bad message, not a RangeError.
+    if (isStackOverflow(err)) throw new EncodeError("message nested too deeply to encode (does it contain itself?)", typeName);
     throw err;
   }
 }
@@ -147,10 +155,15 @@ export function defineMessage<T>(p: MessageParts<T>): MessageType<T> {
         throw new TypeError(`${typeName}.fromBinary: expected a Uint8Array, got ${bytes === null ? "null" : typeof bytes}`);
       }
       const r = new Reader(bytes, options);
+      // The root message is not nesting: maxDepth counts the messages and groups below it, as
+      // protobuf C++ and upb do (100 nested levels pass by default, 101 do not).
+      r.depth = -1;
       try {
         return read(r, bytes.length, 0, undefined);
       } catch (err) {
         if (err instanceof DecodeError) throw new DecodeError(`cannot decode ${typeName}: ${err.message}`, err.offset);
+        // only with a maxDepth raised past what the JS stack holds
+        if (isStackOverflow(err)) throw new DecodeError(`cannot decode ${typeName}: message nesting too deep for the JavaScript stack (lower maxDepth)`, r.pos);
         throw err;
       }
     },

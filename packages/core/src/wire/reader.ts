@@ -7,7 +7,10 @@ import { utf8Read } from "./utf8.js";
 export const DEFAULT_MAX_DEPTH = 100;
 
 export interface ReadOptions {
-  /** Maximum nesting of messages and groups; deeper input is rejected. Default 100. */
+  /**
+   * Maximum nesting of messages and groups below the message being decoded (the root is not
+   * counted, as in protobuf C++ and upb); deeper input is rejected. Default 100.
+   */
   maxDepth?: number;
 }
 
