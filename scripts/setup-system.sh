@@ -16,3 +16,57 @@ if [[ ${#missing[@]} -gt 0 ]]; then
     echo "setup-system: not root; missing Debian packages: ${missing[*]} (apt-get install them)" >&2
   fi
 fi
+
+# ---- DPDK test environment (packages/nic). Only the project's own veths and namespaces carry
+# test traffic; addresses come from the benchmarking range 198.18.0.0/15 (RFC 2544).
+#   sgw-a: sgw0 (no kernel address: DPDK owns it as 198.18.0.1)
+#   sgw-b: sgw1 198.18.0.2/24 (kernel sockets; a DPDK port there uses 198.18.0.3)
+#   root namespace: sgw2 <-> sgw3, no addresses, for DPDK-to-DPDK inside one process
+if [[ $(id -u) -ne 0 ]]; then
+  echo "setup-system: not root; skipped hugepages, bpffs, veths and namespaces (DPDK tests need them)" >&2
+  exit 0
+fi
+
+# hugepages for EAL's --in-memory mode (without them the tests run EAL with --no-huge)
+want_huge=1024
+if [[ -w /proc/sys/vm/nr_hugepages ]] && (( $(cat /proc/sys/vm/nr_hugepages) < want_huge )); then
+  echo "$want_huge" > /proc/sys/vm/nr_hugepages || echo "setup-system: could not reserve hugepages" >&2
+fi
+if ! grep -qs ' /dev/hugepages hugetlbfs ' /proc/mounts; then
+  mkdir -p /dev/hugepages
+  mount -t hugetlbfs nodev /dev/hugepages || echo "setup-system: could not mount hugetlbfs" >&2
+fi
+# bpffs: libxdp (used by DPDK's af_xdp driver) pins its programs there
+if ! grep -qs ' /sys/fs/bpf bpf ' /proc/mounts; then
+  mount -t bpf bpf /sys/fs/bpf 2>/dev/null || echo "setup-system: could not mount bpffs (af_xdp still works, with a warning)" >&2
+fi
+
+quiet_link() {  # no IPv6 autoconfiguration chatter on test links
+  local ns=$1 dev=$2
+  ${ns:+ip netns exec "$ns"} sysctl -qw "net.ipv6.conf.$dev.disable_ipv6=1" 2>/dev/null || true
+}
+
+for ns in sgw-a sgw-b; do
+  ip netns list | grep -qw "$ns" || ip netns add "$ns"
+  ip -n "$ns" link set lo up
+done
+if ! ip -n sgw-a link show sgw0 >/dev/null 2>&1; then
+  ip link del sgw0 2>/dev/null || true
+  ip link add sgw0 type veth peer name sgw1
+  ip link set sgw0 netns sgw-a
+  ip link set sgw1 netns sgw-b
+fi
+quiet_link sgw-a sgw0
+quiet_link sgw-b sgw1
+ip -n sgw-a link set sgw0 up
+ip -n sgw-b link set sgw1 up
+ip -n sgw-b addr replace 198.18.0.2/24 dev sgw1
+
+if ! ip link show sgw2 >/dev/null 2>&1; then
+  ip link add sgw2 type veth peer name sgw3
+fi
+for dev in sgw2 sgw3; do
+  quiet_link "" "$dev"
+  ip link set "$dev" up
+done
+echo "setup-system: hugepages $(cat /proc/sys/vm/nr_hugepages), namespaces sgw-a/sgw-b (sgw0<->sgw1), veth sgw2<->sgw3 ready" >&2

@@ -176,6 +176,11 @@ class NativePort : public Napi::ObjectWrap<NativePort> {
     if (rc != 0) throw ErrnoError(env, "rte_eth_dev_info_get", -rc);
     driver_ = di.driver_name ? di.driver_name : name_;
     multi_segs_ = (di.tx_offload_capa & RTE_ETH_TX_OFFLOAD_MULTI_SEGS) != 0;
+    // Chains are safe on drivers that advertise MULTI_SEGS, and on the two that never read
+    // packet data: net_null frees what it is given, net_ring passes mbuf pointers along.
+    // Others (net_af_xdp in 22.11 copies pkt_len bytes from the first segment only) get
+    // single-mbuf packets: everything is copied.
+    chains_ok_ = multi_segs_ || driver_ == "net_null" || driver_ == "net_ring";
     uint16_t seg_max = di.tx_desc_lim.nb_seg_max ? di.tx_desc_lim.nb_seg_max : UINT16_MAX;
     uint16_t mtu_seg = di.tx_desc_lim.nb_mtu_seg_max ? di.tx_desc_lim.nb_mtu_seg_max : UINT16_MAX;
     max_segs_ = std::min(seg_max, mtu_seg);
@@ -195,8 +200,6 @@ class NativePort : public Napi::ObjectWrap<NativePort> {
     pools_->rx = mk("r", RTE_MBUF_DEFAULT_BUF_SIZE);
 
     rte_eth_conf conf{};
-    // multi-segment TX is what this whole design rests on; drivers that do not advertise it
-    // (net_null, net_ring) take chains as they are, since they never walk the segments for DMA
     if (multi_segs_) conf.txmode.offloads |= RTE_ETH_TX_OFFLOAD_MULTI_SEGS;
     rc = rte_eth_dev_configure(port_id_, 1, 1, &conf);
     if (rc != 0) throw ErrnoError(env, "rte_eth_dev_configure", -rc);
@@ -239,6 +242,7 @@ class NativePort : public Napi::ObjectWrap<NativePort> {
     o.Set("mtu", mtu_);
     o.Set("maxSegments", max_segs_);
     o.Set("multiSegs", multi_segs_);
+    o.Set("chains", chains_ok_);
     return o;
   }
 
@@ -327,6 +331,7 @@ class NativePort : public Napi::ObjectWrap<NativePort> {
         const uint8_t* src = stage_ + off;
         while (len > 0) {
           if (!tail_direct || rte_pktmbuf_tailroom(tail) == 0) {
+            if (unlikely(!chains_ok_)) goto bad;  // JavaScript keeps such messages within one mbuf
             rte_mbuf* m = rte_pktmbuf_alloc(pools_->hdr);
             if (unlikely(m == nullptr)) goto nombuf;
             Chain(head, tail, m);
@@ -341,7 +346,7 @@ class NativePort : public Napi::ObjectWrap<NativePort> {
         }
       } else {
         Arena* a = ArenaById(kind - 1);
-        if (unlikely(a == nullptr || sh == nullptr || static_cast<size_t>(off) + len > a->len)) goto bad;
+        if (unlikely(!chains_ok_ || a == nullptr || sh == nullptr || static_cast<size_t>(off) + len > a->len)) goto bad;
         uint8_t* p = static_cast<uint8_t*>(a->base) + off;
         uint64_t iova = a->iova == RTE_BAD_IOVA ? RTE_BAD_IOVA : a->iova + off;
         while (len > 0) {
@@ -678,6 +683,7 @@ class NativePort : public Napi::ObjectWrap<NativePort> {
   bool vdev_up_ = false;
   bool started_ = false;
   bool multi_segs_ = false;
+  bool chains_ok_ = false;
   uint16_t max_segs_ = 1;
   uint16_t mtu_ = RTE_ETHER_MTU;
   uint32_t ip_ = 0;

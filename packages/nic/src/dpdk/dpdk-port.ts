@@ -20,6 +20,8 @@ const STOP_BAD_DESC = 4;
 /** A segment cap well under any driver's: more segments per packet cost more than they save. */
 const DPDK_MAX_SEGMENTS = 64;
 const UDP_IP_HEADERS = 28;
+/** Data room of a header mbuf (RTE_MBUF_DEFAULT_DATAROOM) less the 42 header bytes. */
+const MAX_SINGLE_MBUF_PAYLOAD = 2048 - 42;
 /** Copy threshold for DPDK: below this an extbuf mbuf costs more than a copy (Cornflakes' code uses 256). */
 const DPDK_COPY_THRESHOLD = 256;
 /** How long close() waits for queued messages and completions before stopping the device anyway. */
@@ -49,6 +51,7 @@ export class DpdkPort extends PortBase {
   readonly ealArgs: string[];
 
   private readonly np: NativePort;
+  private readonly chains: boolean;
   private readonly mem: RegisteredMemory;
   private desc = new Uint32Array(1 << 16);
   private stage = new Uint8Array(1 << 20);
@@ -78,8 +81,10 @@ export class DpdkPort extends PortBase {
     this.mem = memory ??= new RegisteredMemory(native);
     this.device = np.info();
     const copyThreshold = o.copyThreshold ?? DPDK_COPY_THRESHOLD;
-    // one mbuf is the headers (plus leading scratch); each further segment may need its own
-    const maxSegments = Math.max(1, Math.min(this.device.maxSegments - 1, DPDK_MAX_SEGMENTS));
+    // one mbuf is the headers (plus leading scratch); each further segment may need its own.
+    // A driver that cannot take chains gets one segment: every message copied into one mbuf.
+    this.chains = this.device.chains;
+    const maxSegments = this.chains ? Math.max(1, Math.min(this.device.maxSegments - 1, DPDK_MAX_SEGMENTS)) : 1;
     this.caps = {
       backend: "dpdk",
       driver: this.device.driver,
@@ -88,7 +93,7 @@ export class DpdkPort extends PortBase {
       copyThreshold,
       referencesAnyMemory: false,
     };
-    this.policy = { copyThreshold, maxSegments, isEligible: this.mem.isEligible };
+    this.policy = { copyThreshold, maxSegments, isEligible: this.chains ? this.mem.isEligible : () => false };
     this.localAddress = { address: formatIpv4(ip), port: udpPort };
     np.setBuffers(this.desc, this.stage, this.ctl, this.compl, this.rxMeta);
     for (const [addr, mac] of Object.entries(o.peers ?? {})) this.addPeer(addr, mac);
@@ -171,6 +176,9 @@ export class DpdkPort extends PortBase {
     const ip = this.destIp(destination);
     const segs = list.segments;
     const n = segs.length;
+    if (!this.chains && list.byteLength > MAX_SINGLE_MBUF_PAYLOAD) {
+      throw new RangeError(`dpdk port: ${this.caps.driver} takes single-mbuf packets: at most ${MAX_SINGLE_MBUF_PAYLOAD} bytes, got ${list.byteLength}`);
+    }
     if (this.wPos + MSG_WORDS + n * SEG_WORDS > this.desc.length || this.sPos + list.byteLength > this.stage.length) {
       this.flush();
       this.makeRoom(MSG_WORDS + n * SEG_WORDS, list.byteLength);
@@ -186,7 +194,7 @@ export class DpdkPort extends PortBase {
     let sPos = this.sPos;
     for (let i = 0; i < n; i++) {
       const s = segs[i]!;
-      const hit = list.isScratch(i) ? undefined : this.mem.lookup(s);
+      const hit = list.isScratch(i) || !this.chains ? undefined : this.mem.lookup(s);
       if (hit === undefined) {
         const len = s.length;
         if (len < 64) for (let k = 0; k < len; k++) st[sPos + k] = s[k]!;

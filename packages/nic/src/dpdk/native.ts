@@ -30,6 +30,8 @@ export interface NativePortInfo {
   mtu: number;
   maxSegments: number;
   multiSegs: boolean;
+  /** Whether the driver takes mbuf chains (else every message is copied into one mbuf). */
+  chains: boolean;
 }
 
 export interface NativePort {

@@ -148,9 +148,15 @@ export function backendSuite(name: string, open: () => Promise<Pair>): void {
       m!.release();
       await a.completions();
       const after = a.stats;
-      assert.equal(after.bytesReferenced - before.bytesReferenced, rb.bytes.length, "the registered chunk went by reference");
-      assert.ok(after.bytesCopied - before.bytesCopied > 0, "tags and scalars were copied");
-      assert.ok(after.bytesCopied - before.bytesCopied < 32, "nothing else was copied");
+      if (a.caps.maxSegments >= 3) {
+        assert.equal(after.bytesReferenced - before.bytesReferenced, rb.bytes.length, "the registered chunk went by reference");
+        assert.ok(after.bytesCopied - before.bytesCopied > 0, "tags and scalars were copied");
+        assert.ok(after.bytesCopied - before.bytesCopied < 32, "nothing else was copied");
+      } else {
+        // a one-segment transport: everything is copied, and the stats say so
+        assert.equal(after.bytesReferenced - before.bytesReferenced, 0);
+        assert.ok(after.bytesCopied - before.bytesCopied > rb.bytes.length);
+      }
       assert.equal(after.completionsPending, 0);
       assert.equal(rb.refCount, 1);
       rb.release();
@@ -162,8 +168,9 @@ export function backendSuite(name: string, open: () => Promise<Pair>): void {
       fill(rb.bytes, 5);
       const got = collect(b, 1);
       a.send(Blob.encode(Blob.create({ chunks: [rb.bytes] }), a.policy), toB);
-      // retained by the send until it completes (the completion cannot have run synchronously)
-      assert.equal(rb.refCount, 2);
+      // retained by the send until it completes (the completion cannot have run synchronously);
+      // a one-segment transport copied it instead and holds nothing
+      assert.equal(rb.refCount, a.caps.maxSegments >= 3 ? 2 : 1);
       assert.ok(a.stats.completionsPending >= 1);
       (await got)[0]!.release();
       await a.completions();
