@@ -119,3 +119,24 @@ export function lowerCamelCase(name: string): string {
   }
   return out;
 }
+
+/**
+ * Names a generated module must not export: JavaScript globals the generated code uses (a message
+ * called `Object` would shadow `Object.keys`), reserved words, and TypeScript's primitive type
+ * names. Such a name gets a `$` appended (`Object$`), as protobuf-es does.
+ */
+const RESERVED_TS_NAMES = new Set([
+  "Object", "Array", "Uint8Array", "BigInt", "Number", "String", "Boolean", "Symbol", "Error", "TypeError",
+  "RangeError", "Math", "JSON", "Infinity", "NaN", "undefined", "globalThis", "Promise",
+  "break", "case", "catch", "class", "const", "continue", "debugger", "default", "delete", "do", "else", "enum",
+  "export", "extends", "false", "finally", "for", "function", "if", "import", "in", "instanceof", "new", "null",
+  "return", "super", "switch", "this", "throw", "true", "try", "typeof", "var", "void", "while", "with", "yield",
+  "let", "static", "implements", "interface", "package", "private", "protected", "public", "await", "arguments", "eval",
+  "any", "unknown", "never", "object", "string", "number", "boolean", "bigint", "symbol", "type",
+]);
+
+/** The exported TypeScript name of a message or enum: its nesting path joined with "_", made safe. */
+export function tsTypeName(path: string[]): string {
+  const name = path.join("_");
+  return RESERVED_TS_NAMES.has(name) ? `${name}$` : name;
+}

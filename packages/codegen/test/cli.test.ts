@@ -22,7 +22,7 @@ describe("sgwire CLI", () => {
     for (const f of ["everything.sg.js", "everything.sg.d.ts", "common.sg.js", "common.sg.d.ts"]) assert.ok(existsSync(join(out, f)), f);
     const dts = readFileSync(join(out, "everything.sg.d.ts"), "utf8");
     assert.match(dts, /export declare const Everything: MessageType<Everything>;/);
-    assert.match(dts, /import \* as dep0 from "\.\/common\.sg\.js";/);
+    assert.match(dts, /import \* as \$dep0 from "\.\/common\.sg\.js";/);
     const script = `
       import { Everything } from ${JSON.stringify(join(out, "everything.sg.js"))};
       const payload = new Uint8Array(4096).fill(5);

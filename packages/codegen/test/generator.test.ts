@@ -8,7 +8,7 @@ import { generate, loadProtoFiles } from "@sgwire/codegen";
 import { FIXTURES } from "./oracle.js";
 
 const GENERATED = new URL("./generated/", import.meta.url).pathname;
-const FIXTURE_FILES = ["small.proto", "everything.proto", "legacy.proto", "editions.proto"];
+const FIXTURE_FILES = ["small.proto", "everything.proto", "legacy.proto", "editions.proto", "names.proto"];
 
 function regenerate() {
   const prev = process.cwd();
@@ -23,7 +23,7 @@ function regenerate() {
 describe("generator output", () => {
   it("matches the checked-in generated fixtures line by line (run `pnpm run gen:fixtures` after a change)", () => {
     const out = regenerate();
-    assert.deepEqual(out.map((g) => g.path).sort(), ["common.sg.ts", "editions.sg.ts", "everything.sg.ts", "legacy.sg.ts", "small.sg.ts"]);
+    assert.deepEqual(out.map((g) => g.path).sort(), ["common.sg.ts", "editions.sg.ts", "everything.sg.ts", "legacy.sg.ts", "names.sg.ts", "small.sg.ts"]);
     for (const g of out) {
       const want = readFileSync(join(GENERATED, g.path), "utf8").split("\n");
       const got = g.content.split("\n");

@@ -7,9 +7,10 @@ import { Legacy } from "./generated/legacy.sg.js";
 import { Item } from "./generated/editions.sg.js";
 import { Entry } from "./generated/small.sg.js";
 import { Common } from "./generated/common.sg.js";
+import { Object$, Reader as ReaderMsg, Encoder as EncoderMsg } from "./generated/names.sg.js";
 import { loadRoot, messageArb, toPbjs, decoded } from "./oracle.js";
 
-const root = loadRoot("everything.proto", "legacy.proto", "editions.proto", "small.proto");
+const root = loadRoot("everything.proto", "legacy.proto", "editions.proto", "small.proto", "names.proto");
 
 const cases: [string, MessageType<any>][] = [
   ["sgtest.Everything", Everything],
@@ -19,6 +20,10 @@ const cases: [string, MessageType<any>][] = [
   ["legacy.Legacy", Legacy],
   ["ed.Item", Item],
   ["small.Entry", Entry],
+  // names that shadow JavaScript globals and @sgwire/core imports
+  ["names.Object", Object$],
+  ["names.Reader", ReaderMsg],
+  ["names.Encoder", EncoderMsg],
 ];
 
 const hex = (b: Uint8Array) => Buffer.from(b.buffer, b.byteOffset, b.length).toString("hex");

@@ -31,12 +31,15 @@ function importSpecifier(from: string, to: string, ext: string): string {
 class FileScope implements Scope {
   readonly used = new Set<string>();
   readonly deps = new Map<string, string>(); // proto file -> alias
-  constructor(private readonly file: FileModel) {}
+  constructor(private readonly file: FileModel) {
+    this.localNames = new Set([...file.messages, ...file.enums].map((x) => x.tsName));
+  }
   ref(r: TypeRef): string {
     if (r.file === this.file.name) return r.tsName;
     let alias = this.deps.get(r.file);
     if (alias === undefined) {
-      alias = `dep${this.deps.size}`;
+      // "$" cannot occur in protobuf names, so aliases never collide with a generated type
+      alias = `$dep${this.deps.size}`;
       this.deps.set(r.file, alias);
     }
     return `${alias}.${r.tsName}`;
@@ -44,10 +47,12 @@ class FileScope implements Scope {
   isLocal(r: TypeRef): boolean {
     return r.file === this.file.name;
   }
+  /** Marks a core symbol as used; returns the local name (aliased when a type of this file has that name). */
   use(symbol: string): string {
     this.used.add(symbol);
-    return symbol;
+    return this.localNames.has(symbol) ? `$${symbol}` : symbol;
   }
+  readonly localNames: Set<string>;
 }
 
 function header(file: FileModel, opts: EmitOptions): string {
@@ -73,11 +78,18 @@ function emitEnums(w: CodeWriter, file: FileModel, declare: boolean): void {
   }
 }
 
+const TYPE_ONLY = new Set(["Encoder", "Reader", "MessageType"]);
+
 function importLines(file: FileModel, scope: FileScope, ext: string, typeOnlyCore: boolean): string[] {
   const lines: string[] = [];
   const core = [...scope.used].sort();
   if (core.length > 0) {
-    lines.push(`import ${typeOnlyCore ? "type " : ""}{ ${core.map((s) => (!typeOnlyCore && (s === "Encoder" || s === "Reader" || s === "MessageType") ? `type ${s}` : s)).join(", ")} } from "@sgwire/core";`);
+    const specs = core.map((s) => {
+      const local = scope.use(s);
+      const spec = local === s ? s : `${s} as ${local}`;
+      return !typeOnlyCore && TYPE_ONLY.has(s) ? `type ${spec}` : spec;
+    });
+    lines.push(`import ${typeOnlyCore ? "type " : ""}{ ${specs.join(", ")} } from "@sgwire/core";`);
   }
   for (const [proto, alias] of scope.deps) {
     lines.push(`import * as ${alias} from "${importSpecifier(file.name, proto, ext)}";`);
@@ -121,11 +133,11 @@ export function emitTypeScript(file: FileModel, opts: EmitOptions = {}): string 
     emitRead(w, m, scope);
     w.line();
   }
-  scope.use("defineMessage");
-  scope.use("MessageType");
+  const define = scope.use("defineMessage");
+  const messageType = scope.use("MessageType");
   const thr = opts.copyThreshold !== undefined ? `, copyThreshold: ${opts.copyThreshold}` : "";
   for (const m of file.messages) {
-    w.line(`export const ${m.tsName}: MessageType<${m.tsName}> = defineMessage<${m.tsName}>({`);
+    w.line(`export const ${m.tsName}: ${messageType}<${m.tsName}> = ${define}<${m.tsName}>({`);
     w.line(`  typeName: "${m.fullName}", size: size$${m.tsName}, write: write$${m.tsName}, read: read$${m.tsName}, create: create$${m.tsName}${thr},`);
     const defaults = defaultsOf(m, scope);
     if (defaults.length > 0) w.line(`  defaults: { ${defaults.join(", ")} },`);
@@ -146,8 +158,8 @@ export function emitDeclarations(file: FileModel, opts: EmitOptions = {}): strin
     emitInterface(w, m, scope);
     w.line();
   }
-  scope.use("MessageType");
-  for (const m of file.messages) w.line(`export declare const ${m.tsName}: MessageType<${m.tsName}>;`);
+  const messageType = scope.use("MessageType");
+  for (const m of file.messages) w.line(`export declare const ${m.tsName}: ${messageType}<${m.tsName}>;`);
   const imports = importLines(file, scope, opts.importExtension ?? ".js", true);
   return [header(file, { ...opts, target: "js" }), ...imports, "", w.toString().trimEnd(), ""].join("\n");
 }

@@ -2,7 +2,7 @@ import { existsSync } from "node:fs";
 import { dirname, isAbsolute, relative, resolve, sep } from "node:path";
 import protobuf from "protobufjs";
 import {
-  SchemaError, lowerCamelCase, SCALAR_TYPES,
+  SchemaError, lowerCamelCase, tsTypeName, SCALAR_TYPES,
   type EnumModel, type FieldModel, type FieldType, type FileModel, type MessageModel, type OneofModel,
   type ScalarType, type TypeRef,
 } from "../model.js";
@@ -161,7 +161,7 @@ function tsNameOf(o: RObject): string {
     parts.unshift(p.name);
     p = p.parent;
   }
-  return parts.join("_");
+  return tsTypeName(parts);
 }
 
 function buildEnum(en: protobuf.Enum, refOf: (t: protobuf.Enum) => TypeRef): EnumModel {

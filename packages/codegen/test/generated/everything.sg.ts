@@ -2,7 +2,7 @@
 // options: target=ts, import-extension=".js", copy-threshold=runtime default
 /* eslint-disable */
 import { EMPTY_BYTES, type Encoder, type MessageType, type Reader, badValue, checkInt64, checkUint64, defineMessage, int64Size, mapKeyBool, mapKeyInt32, mapKeyInt64, nestedError, readMessage, setMapEntry, sint64Size, varint32Size } from "@sgwire/core";
-import * as dep0 from "./common.sg.js";
+import * as $dep0 from "./common.sg.js";
 
 /** protobuf enum `sgtest.Color` (open) */
 export enum Color {
@@ -98,7 +98,7 @@ export interface Everything {
   /** sgtest.Everything.Nested nested = 23 */
   nested?: Everything_Nested;
   /** common.Common common = 24 */
-  common?: dep0.Common;
+  common?: $dep0.Common;
   /** uint32 field_2000 = 2000 */
   field2000: number;
   /** int64 big_field_number = 536870911 */
@@ -633,7 +633,7 @@ function size$Everything(m: Everything, e: Encoder): number {
     if (typeof v24 !== "object" || v24 === null) badValue("common", "a common.Common message object", v24);
     const i = e.reserve();
     let n: number;
-    try { n = dep0.Common.$size(v24, e); } catch (err) { nestedError(err, "common"); }
+    try { n = $dep0.Common.$size(v24, e); } catch (err) { nestedError(err, "common"); }
     e.sizes[i] = n;
     s += 2 + varint32Size(n) + n;
   }
@@ -840,7 +840,7 @@ function write$Everything(m: Everything, e: Encoder): void {
   if (v24 != null) {
     e.uint32(194);
     e.uint32(e.nextSize());
-    dep0.Common.$write(v24, e);
+    $dep0.Common.$write(v24, e);
   }
   const v2000 = m.field2000;
   if (v2000 != null && (v2000 !== 0)) {
@@ -1070,7 +1070,7 @@ function read$Everything(r: Reader, end: number, group: number, target: Everythi
         continue;
       }
       case 194: {
-        m.common = readMessage(r, dep0.Common.$read, m.common);
+        m.common = readMessage(r, $dep0.Common.$read, m.common);
         continue;
       }
       case 16000: {
