@@ -1,6 +1,6 @@
 import { SgList } from "../sg/sg-list.js";
 import { maxReferences, type ResolvedCopyPolicy } from "../sg/copy-policy.js";
-import { varint32Size } from "../wire/varint.js";
+import { varint32Size, writeVarint32, writeVarint64 } from "../wire/varint.js";
 import { utf8Length, utf8Write } from "../wire/utf8.js";
 
 const f32 = new Float32Array(1);
@@ -183,15 +183,7 @@ export class Encoder {
 
   /** Unsigned 32-bit varint (also tags and lengths). */
   uint32(v: number): void {
-    const buf = this.buf;
-    let pos = this.pos;
-    v >>>= 0;
-    while (v > 0x7f) {
-      buf[pos++] = (v & 0x7f) | 0x80;
-      v >>>= 7;
-    }
-    buf[pos++] = v;
-    this.pos = pos;
+    this.pos = writeVarint32(this.buf, this.pos, v);
   }
 
   /** int32/enum: negative values are sign-extended to 10 bytes. */
@@ -210,21 +202,7 @@ export class Encoder {
 
   /** 64-bit varint from unsigned halves. */
   varint64(lo: number, hi: number): void {
-    const buf = this.buf;
-    let pos = this.pos;
-    lo >>>= 0;
-    hi >>>= 0;
-    while (hi !== 0) {
-      buf[pos++] = (lo & 0x7f) | 0x80;
-      lo = ((lo >>> 7) | (hi << 25)) >>> 0;
-      hi >>>= 7;
-    }
-    while (lo > 0x7f) {
-      buf[pos++] = (lo & 0x7f) | 0x80;
-      lo >>>= 7;
-    }
-    buf[pos++] = lo;
-    this.pos = pos;
+    this.pos = writeVarint64(this.buf, this.pos, lo, hi);
   }
 
   /** int64/uint64 as a varint (two's complement of the bigint). */
