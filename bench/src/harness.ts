@@ -1,7 +1,7 @@
 /**
  * Timing for benchmarks: each case runs in batches sized to take a few milliseconds; peers are
  * interleaved (every repetition measures every case once, in turn) so machine noise hits them all
- * alike; the median of the repetitions is reported with the spread (min..max).
+ * alike; the median of the repetitions is reported with the spread (min..max and quartiles).
  */
 import { performance } from "node:perf_hooks";
 
@@ -17,6 +17,10 @@ export interface Measurement {
   ns: number;
   min: number;
   max: number;
+  /** first and third quartile of the repetitions (the table's spread: one slow repetition, a GC or
+   * another process, moves min..max a lot and the quartiles little) */
+  q1: number;
+  q3: number;
   reps: number;
 }
 
@@ -66,8 +70,16 @@ export function measure(cases: Case[], opts: MeasureOptions = {}): Measurement[]
   void sink;
   return cases.map((c, k) => {
     const s = samples[k]!.slice().sort((a, b) => a - b);
-    return { name: c.name, ns: s[Math.floor(s.length / 2)]!, min: s[0]!, max: s[s.length - 1]!, reps };
+    return { name: c.name, ns: quantile(s, 0.5), min: s[0]!, max: s[s.length - 1]!, q1: quantile(s, 0.25), q3: quantile(s, 0.75), reps };
   });
+}
+
+/** Quantile of sorted samples, interpolating between neighbours. */
+export function quantile(sorted: number[], q: number): number {
+  const x = (sorted.length - 1) * q;
+  const i = Math.floor(x);
+  const j = Math.min(i + 1, sorted.length - 1);
+  return sorted[i]! + (sorted[j]! - sorted[i]!) * (x - i);
 }
 
 export function fmtNs(ns: number): string {
