@@ -1,7 +1,7 @@
 /**
  * The benchmark command.
  *
- *   pnpm --filter @sgwire/bench run bench [--quick] [--only bytes,list] [--name NAME] [--out DIR]
+ *   pnpm --filter @sgwire/bench run bench [--quick] [--only bytes,list] [--clock cpu|wall] [--name NAME] [--out DIR]
  *
  * Runs the codec suite (shapes.ts) for every peer, prints the table on stdout, progress on
  * stderr, and writes DIR/NAME.json (every figure, the machine, Node, date and settings),
@@ -11,7 +11,7 @@
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import type { MeasureOptions } from "./harness.js";
+import type { Clock, MeasureOptions } from "./harness.js";
 import { FULL_GRID, QUICK_GRID, workloads, type ShapeName } from "./shapes.js";
 import { runWorkload, type WorkloadResult } from "./suite.js";
 import { Progress } from "./progress.js";
@@ -32,6 +32,7 @@ function parseArgs(argv: string[]) {
   let name: string | undefined;
   let out = join(repoRoot, "bench/results");
   let only: Set<ShapeName> | undefined;
+  let clock: Clock = "wall";
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
     const value = () => {
@@ -42,6 +43,11 @@ function parseArgs(argv: string[]) {
     if (a === "--quick") quick = true;
     else if (a === "--full") quick = false;
     else if (a === "--name") name = value();
+    else if (a === "--clock") {
+      const c = value();
+      if (c !== "cpu" && c !== "wall") throw new Error(`--clock must be cpu or wall, got ${c}`);
+      clock = c;
+    }
     else if (a === "--out") out = value();
     else if (a === "--only") {
       only = new Set();
@@ -50,17 +56,17 @@ function parseArgs(argv: string[]) {
         only.add(s as ShapeName);
       }
     } else if (a === "-h" || a === "--help") {
-      process.stdout.write("usage: bench [--quick] [--only small,bytes,list,tree,strings] [--name NAME] [--out DIR]\n");
+      process.stdout.write("usage: bench [--quick] [--only small,bytes,list,tree,strings] [--clock cpu|wall] [--name NAME] [--out DIR]\n");
       process.exit(0);
     } else throw new Error(`unknown option ${a} (try --help)`);
   }
-  return { quick, name: name ?? (quick ? "quick" : "full"), out, only };
+  return { quick, name: name ?? (quick ? "quick" : "full"), out, only, clock };
 }
 
 const args = parseArgs(process.argv.slice(2));
 const settings: MeasureOptions & { mode: string } = args.quick
-  ? { mode: "quick", reps: 7, batchMs: 10, warmupMs: 30 }
-  : { mode: "full", reps: 11, batchMs: 25, warmupMs: 150 };
+  ? { mode: "quick", reps: 7, batchMs: 10, warmupMs: 30, clock: args.clock }
+  : { mode: "full", reps: 11, batchMs: 25, warmupMs: 150, clock: args.clock };
 const peers = [sgwirePeer, protobufjsPeer, bufbuildPeer, flatbuffersPeer];
 const list = workloads(args.quick ? QUICK_GRID : FULL_GRID, args.only);
 

@@ -6,6 +6,7 @@ import {
   type EnumModel, type FieldModel, type FieldType, type FileModel, type MessageModel, type OneofModel,
   type ScalarType, type TypeRef,
 } from "../model.js";
+import { loadFiles } from "./load.js";
 import { locate } from "./locate.js";
 
 /**
@@ -71,7 +72,8 @@ export function loadProtoFiles(files: string[], options: LoadOptions = {}): File
   }
 
   try {
-    root.loadSync(inputs, { keepCase: true, alternateCommentMode: true });
+    // not root.loadSync: it leaves some objects without their file (see load.ts)
+    loadFiles(root, inputs, { keepCase: true, alternateCommentMode: true }, root.resolvePath);
     root.resolveAll();
   } catch (err) {
     throw toSchemaError(err as Error, inputs);
