@@ -41,6 +41,11 @@ if ! grep -qs ' /sys/fs/bpf bpf ' /proc/mounts; then
   mount -t bpf bpf /sys/fs/bpf 2>/dev/null || echo "setup-system: could not mount bpffs (af_xdp still works, with a warning)" >&2
 fi
 
+# the end-to-end tests' kernel sockets ask for 4 MiB receive buffers (only ever raised here)
+for k in rmem_max wmem_max; do
+  if (( $(sysctl -n net.core.$k) < 4194304 )); then sysctl -qw net.core.$k=4194304 || true; fi
+done
+
 quiet_link() {  # no IPv6 autoconfiguration chatter on test links
   local ns=$1 dev=$2
   ${ns:+ip netns exec "$ns"} sysctl -qw "net.ipv6.conf.$dev.disable_ipv6=1" 2>/dev/null || true

@@ -59,6 +59,8 @@ export abstract class PortBase extends EventEmitter implements Port {
   protected isClosed = false;
   /** Reused for `send({codec, message})`: safe because transmit copies scratch before returning. */
   private readonly encodeInto = new SgList(256);
+  /** `policy` plus `into`, built once: an object spread per send costs more than the encode. */
+  private encodeOptions: (Required<CopyPolicy> & { into: SgList }) | null = null;
   private rxQueue: ReceivedMessage[] = [];
   private rxWaiters: Array<(r: IteratorResult<ReceivedMessage>) => void> = [];
   private handler: ((m: ReceivedMessage) => void) | null = null;
@@ -83,7 +85,7 @@ export abstract class PortBase extends EventEmitter implements Port {
       list = message;
     } else if (message !== null && typeof message === "object" && typeof (message as SendCodec<T>).codec?.encode === "function") {
       const m = message as SendCodec<T>;
-      list = m.codec.encode(m.message, { ...this.policy, into: this.encodeInto });
+      list = m.codec.encode(m.message, (this.encodeOptions ??= { ...this.policy, into: this.encodeInto }));
     } else {
       throw new TypeError(`${name} port: send() takes an SgList or { codec, message }`);
     }

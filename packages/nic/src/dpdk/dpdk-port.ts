@@ -192,10 +192,15 @@ export class DpdkPort extends PortBase {
     let staged = false; // last descriptor is a staged run that the next copy can extend
     let copied = 0;
     let sPos = this.sPos;
+    const scratch = list.scratch.buffer;
+    const mem = this.mem;
+    const chains = this.chains;
     for (let i = 0; i < n; i++) {
       const s = segs[i]!;
-      const hit = list.isScratch(i) || !this.chains ? undefined : this.mem.lookup(s);
-      if (hit === undefined) {
+      const buf = s.buffer;
+      // scratch is always copied; other memory is referenced only if it is a live registered block
+      const owner = buf === scratch || !chains ? undefined : mem.owner(s, buf);
+      if (owner === undefined) {
         const len = s.length;
         if (len < 64) for (let k = 0; k < len; k++) st[sPos + k] = s[k]!;
         else st.set(s, sPos);
@@ -213,11 +218,11 @@ export class DpdkPort extends PortBase {
       } else {
         if (token === NO_TOKEN) token = this.freeTokens.pop() ?? this.lent.length;
         const prev = this.lent[token];
-        hit.owner.retain();
-        if (prev === undefined) this.lent[token] = hit.owner;
-        else if (Array.isArray(prev)) prev.push(hit.owner);
-        else this.lent[token] = [prev, hit.owner];
-        d[w] = hit.arena.id + 1;
+        owner.retain();
+        if (prev === undefined) this.lent[token] = owner;
+        else if (Array.isArray(prev)) prev.push(owner);
+        else this.lent[token] = [prev, owner];
+        d[w] = mem.lastArena!.id + 1;
         d[w + 1] = s.byteOffset;
         d[w + 2] = s.length;
         w += SEG_WORDS;

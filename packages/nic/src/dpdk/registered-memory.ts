@@ -72,6 +72,25 @@ export class RegisteredMemory {
     return rb;
   }
 
+  /** The arena of the last successful owner() call. */
+  lastArena: Arena | null = null;
+
+  /**
+   * The live RefBuffer whose block `seg` (a view of `buf`, its buffer) lies in, if it is
+   * registered memory; undefined otherwise (it must be copied). Sets lastArena. Allocation-free:
+   * this runs once per referenced segment on the send path.
+   */
+  owner(seg: Uint8Array, buf: ArrayBufferLike): RefBuffer | undefined {
+    const arena = this.byBuffer.get(buf);
+    if (arena === undefined) return undefined;
+    const bs = arena.blockSize;
+    const idx = Math.floor(seg.byteOffset / bs);
+    const owner = arena.blocks[idx];
+    if (owner == null || seg.byteOffset + seg.length > (idx + 1) * bs) return undefined;
+    this.lastArena = arena;
+    return owner;
+  }
+
   /** The live block `seg` lies in, if it is registered memory; undefined otherwise (it must be copied). */
   lookup(seg: Uint8Array): Lent | undefined {
     const arena = this.byBuffer.get(seg.buffer);

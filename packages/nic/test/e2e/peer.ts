@@ -16,6 +16,8 @@ import { Blob, PbBlob, crc32, fill } from "../fixtures/blob.js";
 
 const [role, json] = process.argv.slice(2);
 const o = JSON.parse(json ?? "{}");
+/** Most messages a sender that expects echoes lets go unanswered. */
+const WINDOW = 32;
 const out = (v: unknown): void => void process.stdout.write(JSON.stringify(v) + "\n");
 /** What a role has seen so far, reported if it times out. */
 const progress: Record<string, unknown> = {};
@@ -47,8 +49,11 @@ async function dpdkSend(): Promise<void> {
     }
     fill(rb.bytes, i + 1);
     p.send({ codec: Blob, message: Blob.create({ id: i + 1, chunks: [rb.bytes], crc: crc32([rb.bytes]) }) }, to);
-    // pace: the receiving kernel socket drops what overflows its buffer (RcvbufErrors)
+    // pace: a receiving kernel socket drops what overflows its buffer (RcvbufErrors); with
+    // echoes, keep at most WINDOW unanswered so neither side's buffers can overflow
     if (i % 8 === 7) await new Promise((r) => setTimeout(r, 1));
+    const until = Date.now() + 2000;
+    while (o.expectEchoes && i + 1 - echoes.length > WINDOW && Date.now() < until) await new Promise((r) => setTimeout(r, 1));
   }
   await p.completions();
   if (o.expectEchoes) {
@@ -114,7 +119,7 @@ async function udpRecv(): Promise<void> {
 }
 
 async function udpSend(): Promise<void> {
-  const s = dgram.createSocket("udp4");
+  const s = dgram.createSocket({ type: "udp4", recvBufferSize: 4 << 20 });
   await new Promise<void>((r) => s.bind(0, () => r()));
   const echoes = new Set<number>();
   let corrupt = 0;
@@ -128,7 +133,9 @@ async function udpSend(): Promise<void> {
     const payload = fill(new Uint8Array(o.size), 1000 + i);
     const bytes = PbBlob.encode({ id: i + 1, chunks: [payload], crc: crc32([payload]) }).finish();
     await new Promise<void>((r, j) => s.send(bytes, o.to.port, o.to.address, (e) => (e ? j(e) : r())));
-    if (i % 16 === 15) await new Promise((r) => setTimeout(r, 1));
+    if (i % 8 === 7) await new Promise((r) => setTimeout(r, 1));
+    const until = Date.now() + 2000;
+    while (o.expectEchoes && i + 1 - echoes.size > WINDOW && Date.now() < until) await new Promise((r) => setTimeout(r, 1));
   }
   const until = Date.now() + 5000;
   while (o.expectEchoes && echoes.size < o.count && Date.now() < until) await new Promise((r) => setTimeout(r, 10));

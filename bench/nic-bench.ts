@@ -1,0 +1,213 @@
+/**
+ * @sgwire/nic benchmark: messages per second from one JavaScript thread (one core), encode plus
+ * send of a 2-segment message, on each transport this machine has, beside a copying baseline
+ * (the same message encoded by protobufjs into one buffer and sent through the same port) in the
+ * same run. Not a test: it prints a table and writes bench/results/nic-bench.json and .svg.
+ *
+ *   node --import tsx bench/nic-bench.ts [--seconds 2] [--value 1024] [--only net_null,udp]
+ *
+ * Needs the built workspace (pnpm install), and for the veth rows scripts/setup-system.sh (root).
+ */
+import { spawnSync } from "node:child_process";
+import { mkdirSync, writeFileSync, existsSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { fileURLToPath, pathToFileURL } from "node:url";
+import { cpus } from "node:os";
+import protobuf from "protobufjs";
+import { SgList, type MessageType } from "../packages/core/dist/index.js";
+import { nicInfo, openPort, type Endpoint, type Port } from "../packages/nic/dist/index.js";
+
+const here = dirname(fileURLToPath(import.meta.url));
+const root = join(here, "..");
+const arg = (name: string, dflt: string): string => {
+  const i = process.argv.indexOf(`--${name}`);
+  return i >= 0 ? process.argv[i + 1]! : dflt;
+};
+const SECONDS = Number(arg("seconds", "2"));
+const VALUE = Number(arg("value", "1024"));
+const ONLY = arg("only", "");
+
+interface Rec {
+  id: number;
+  key: Uint8Array;
+  value: Uint8Array;
+  crc: number;
+}
+
+// ---- the codec: sgwire's compiler output for nic-message.proto, generated for this run
+const genDir = join(root, "bench", "results", "tmp", "nic");
+mkdirSync(genDir, { recursive: true });
+const gen = spawnSync(process.execPath, [join(root, "packages", "codegen", "bin", "sgwire.js"), "compile", "--out", genDir, "-I", here, join(here, "nic-message.proto")], { encoding: "utf8" });
+if (gen.status !== 0) throw new Error(`sgwire compile failed: ${gen.stderr}`);
+const { Record } = (await import(pathToFileURL(join(genDir, "nic-message.sg.ts")).href)) as { Record: MessageType<Rec> };
+const PbRecord = protobuf.loadSync(join(here, "nic-message.proto")).lookupType("sgwire.bench.nic.Record");
+
+interface Target {
+  name: string;
+  note: string;
+  open: () => Promise<{ port: Port; dest: Endpoint; close: () => Promise<void> }>;
+}
+
+function mac(dev: string): string {
+  const r = spawnSync("ip", ["-j", "link", "show", dev], { encoding: "utf8" });
+  if (r.status !== 0) throw new Error(`no ${dev}: run scripts/setup-system.sh as root`);
+  return (JSON.parse(r.stdout) as Array<{ address: string }>)[0]!.address;
+}
+
+const haveDpdk = nicInfo().backends.find((b) => b.name === "dpdk")!.available;
+const haveVeth = spawnSync("ip", ["link", "show", "sgw2"]).status === 0;
+const targets: Target[] = [];
+if (haveDpdk) {
+  targets.push({
+    name: "dpdk net_null",
+    note: "TX only; the driver frees each mbuf chain at once",
+    open: async () => {
+      const port = await openPort({ backend: "dpdk", vdev: "net_null0", peers: { "198.18.0.2": "02:53:47:00:00:02" } });
+      return { port, dest: { address: "198.18.0.2", port: 9000 }, close: () => port.close() };
+    },
+  });
+  if (haveVeth) {
+    for (const drv of ["af_xdp", "af_packet"]) {
+      targets.push({
+        name: `dpdk net_${drv} (veth)`,
+        note: drv === "af_xdp" ? "sgw2 -> sgw3; DPDK 22.11 af_xdp has no multi-segment TX: one copied mbuf" : "sgw2 -> sgw3; chain of header mbuf + extbuf, the kernel copies it into its frame",
+        open: async () => {
+          const port = await openPort({ backend: "dpdk", vdev: `net_${drv}2,iface=sgw2`, address: "198.18.1.1", peers: { "198.18.1.2": mac("sgw3") } });
+          return { port, dest: { address: "198.18.1.2", port: 9000 }, close: () => port.close() };
+        },
+      });
+    }
+  }
+}
+targets.push({
+  name: "kernel udp (loopback)",
+  note: "dgram.send(segments): one sendmsg per message; a bound receiver discards",
+  open: async () => {
+    const port = await openPort({ backend: "udp" });
+    const sink = await openPort({ backend: "udp" });
+    sink.onMessage((m) => m.release());
+    return { port, dest: sink.localAddress, close: async () => { await port.close(); await sink.close(); } };
+  },
+});
+
+interface Row {
+  target: string;
+  mode: "sgwire" | "protobufjs";
+  messages: number;
+  seconds: number;
+  messagesPerSecond: number;
+  bytesCopiedPerMessage: number;
+  bytesReferencedPerMessage: number;
+  segments: number;
+  note: string;
+}
+
+/** Runs `step` (one encode + send) for about SECONDS; returns messages and seconds. */
+async function timed(port: Port, step: (i: number) => boolean): Promise<{ n: number; s: number }> {
+  const run = async (limitMs: number): Promise<{ n: number; s: number }> => {
+    const t0 = process.hrtime.bigint();
+    const end = t0 + BigInt(Math.round(limitMs * 1e6));
+    let n = 0;
+    for (;;) {
+      for (let k = 0; k < 1024; k++) {
+        if (!step(n++)) await port.drained();
+      }
+      if (process.hrtime.bigint() >= end) break;
+    }
+    await port.completions();
+    return { n, s: Number(process.hrtime.bigint() - t0) / 1e9 };
+  };
+  await run(300); // warm-up: JIT, pools, caches
+  return run(SECONDS * 1000);
+}
+
+const rows: Row[] = [];
+for (const t of targets) {
+  if (ONLY && !ONLY.split(",").some((o) => t.name.includes(o))) continue;
+  const { port, dest, close } = await t.open();
+  const value = port.allocate(VALUE).bytes;
+  for (let i = 0; i < value.length; i++) value[i] = i * 7;
+  const key = new Uint8Array(16).fill(0x6b);
+  const policy = { ...port.policy, copyThreshold: Math.min(port.policy.copyThreshold, VALUE) };
+
+  // sgwire: encode into a reused list (scratch reused, value referenced), send
+  const list = new SgList(64);
+  const msg: Rec = { id: 0, key, value, crc: 0 };
+  let s0 = port.stats;
+  const a = await timed(port, (i) => {
+    msg.id = i + 1;
+    return port.send(Record.encode(msg, { ...policy, into: list }), dest);
+  });
+  let s1 = port.stats;
+  rows.push({
+    target: t.name, mode: "sgwire", messages: a.n, seconds: a.s, messagesPerSecond: a.n / a.s,
+    bytesCopiedPerMessage: (s1.bytesCopied - s0.bytesCopied) / (s1.messagesSent - s0.messagesSent || 1),
+    bytesReferencedPerMessage: (s1.bytesReferenced - s0.bytesReferenced) / (s1.messagesSent - s0.messagesSent || 1),
+    segments: list.segments.length, note: t.note,
+  });
+
+  // baseline: protobufjs encodes the same message into one new buffer; the port sends that one segment
+  const one = new SgList(0);
+  const obj = { id: 0, key, value };
+  s0 = port.stats;
+  const b = await timed(port, (i) => {
+    obj.id = i + 1;
+    const bytes = PbRecord.encode(obj).finish();
+    one.segments.length = 0;
+    one.segments.push(bytes);
+    one.byteLength = bytes.length;
+    return port.send(one, dest);
+  });
+  s1 = port.stats;
+  rows.push({
+    target: t.name, mode: "protobufjs", messages: b.n, seconds: b.s, messagesPerSecond: b.n / b.s,
+    bytesCopiedPerMessage: (s1.bytesCopied - s0.bytesCopied) / (s1.messagesSent - s0.messagesSent || 1),
+    bytesReferencedPerMessage: (s1.bytesReferenced - s0.bytesReferenced) / (s1.messagesSent - s0.messagesSent || 1),
+    segments: 1, note: "protobufjs encode().finish() into one buffer: every byte copied (by protobufjs, and by the port for DPDK)",
+  });
+  await close();
+}
+
+// ---- report: table, JSON, SVG
+const fmt = (v: number): string => (v >= 1e6 ? `${(v / 1e6).toFixed(2)} M` : `${(v / 1e3).toFixed(0)} k`);
+const lines = [
+  `@sgwire/nic: encode + send of a Record {id, key 16 B, value ${VALUE} B} per message, one JS thread`,
+  `${"target".padEnd(26)} ${"mode".padEnd(11)} ${"msg/s".padStart(10)} ${"segs".padStart(5)} ${"copied B/msg".padStart(13)} ${"ref'd B/msg".padStart(12)} ${"vs baseline".padStart(12)}`,
+];
+for (const r of rows) {
+  const base = rows.find((x) => x.target === r.target && x.mode === "protobufjs")!;
+  lines.push(
+    `${r.target.padEnd(26)} ${r.mode.padEnd(11)} ${fmt(r.messagesPerSecond).padStart(10)} ${String(r.segments).padStart(5)} ${r.bytesCopiedPerMessage.toFixed(0).padStart(13)} ${r.bytesReferencedPerMessage.toFixed(0).padStart(12)} ${(r.messagesPerSecond / base.messagesPerSecond).toFixed(2).padStart(11)}x`,
+  );
+}
+console.log(lines.join("\n"));
+const outDir = join(root, "bench", "results");
+mkdirSync(outDir, { recursive: true });
+const machine = { node: process.version, cpu: cpus()[0]?.model ?? "unknown", cores: cpus().length, date: new Date().toISOString() };
+writeFileSync(join(outDir, "nic-bench.json"), JSON.stringify({ machine, valueBytes: VALUE, seconds: SECONDS, rows }, null, 2) + "\n");
+writeFileSync(join(outDir, "nic-bench.svg"), svg(rows));
+console.log(`wrote bench/results/nic-bench.json and bench/results/nic-bench.svg`);
+if (!existsSync(join(outDir, "nic-bench.json"))) process.exit(1);
+process.exit(0);
+
+/** Horizontal bars, millions of messages per second, sgwire beside protobufjs per target. */
+function svg(rs: Row[]): string {
+  const max = Math.max(...rs.map((r) => r.messagesPerSecond), 1);
+  const W = 760, left = 250, barH = 16, gap = 6, groupGap = 14;
+  let y = 40;
+  const parts: string[] = [];
+  for (const t of [...new Set(rs.map((r) => r.target))]) {
+    parts.push(`<text x="10" y="${y + barH}" font-size="13">${t}</text>`);
+    for (const r of rs.filter((x) => x.target === t)) {
+      const w = Math.max(1, ((W - left - 90) * r.messagesPerSecond) / max);
+      const color = r.mode === "sgwire" ? "#2b7bb9" : "#c0504d";
+      parts.push(`<rect x="${left}" y="${y}" width="${w.toFixed(1)}" height="${barH}" fill="${color}"/>`);
+      parts.push(`<text x="${left + w + 6}" y="${y + barH - 3}" font-size="12">${(r.messagesPerSecond / 1e6).toFixed(2)} M/s ${r.mode}</text>`);
+      y += barH + gap;
+    }
+    y += groupGap;
+  }
+  return `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${y + 10}" font-family="sans-serif">\n` +
+    `<text x="10" y="22" font-size="15">@sgwire/nic: messages/s from one JS thread (value ${VALUE} B; blue sgwire, red protobufjs baseline)</text>\n` +
+    parts.join("\n") + "\n</svg>\n";
+}
