@@ -77,6 +77,7 @@ fi
 
 rm -rf "$out"
 total_pass=0 total_fail=0 total_skip=0 status=0
+corpus=$out/corpus.jsonl # the suite's binary inputs, saved by the first run's testee
 for run in $runs; do
   t=${run%%:*} segs=default label="copy threshold $t"
   [[ $run != *:* ]] || { segs=${run#*:}; label="$label, at most $segs segments"; }
@@ -85,7 +86,8 @@ for run in $runs; do
   stats=$dir/stats.jsonl
   mkdir -p "$dir"
   rc=0
-  SGW_COPY_THRESHOLD=$t SGW_MAX_SEGMENTS=$segs SGW_CONFORMANCE_STATS=$stats "${runner_cmd[@]}" \
+  [[ -e $corpus ]] && save= || save=$corpus
+  SGW_COPY_THRESHOLD=$t SGW_MAX_SEGMENTS=$segs SGW_CONFORMANCE_STATS=$stats SGW_CONFORMANCE_CORPUS=$save "${runner_cmd[@]}" \
     --enforce_recommended --maximum_edition "$max_edition" \
     --failure_list failure_list.txt --text_format_failure_list failure_list_text_format.txt \
     --output_dir "$dir" "$@" "$here/bin/testee" >"$log" 2>&1 || rc=$?
@@ -121,5 +123,13 @@ for run in $runs; do
   echo "conformance ($label): $pass passed, $fail failed, $skip skipped ($xfail expected failures)"
   total_pass=$((total_pass + pass)) total_fail=$((total_fail + fail)) total_skip=$((total_skip + skip))
 done
+# mutation fuzzing seeded with those inputs (src/fuzz.ts): decode never fails but with a
+# DecodeError, and what decodes encodes identically through every path and round-trips
+if [[ -s $corpus ]]; then
+  node dist/fuzz.js "$corpus" || { status=1 total_fail=$((total_fail + 1)); }
+else
+  echo "run-conformance: the testee saved no inputs to fuzz with" >&2
+  status=1 total_fail=$((total_fail + 1))
+fi
 echo "conformance: $total_pass passed, $total_fail failed, $total_skip skipped"
 exit $status

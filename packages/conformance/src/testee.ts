@@ -19,6 +19,7 @@ import { DecodeError, EncodeError, SgList, type EncodeOptions } from "@sgwire/co
 import { readFrame, writeFrame } from "./frames.js";
 import { ConformanceRequest, ConformanceResponse, codecFor, type AnyCodec } from "./registry.js";
 import { Stats } from "./stats.js";
+import { CorpusWriter } from "./corpus.js";
 
 /** conformance.WireFormat.PROTOBUF */
 const WIRE_FORMAT_PROTOBUF = 1;
@@ -44,6 +45,8 @@ function encodeOptionsFromEnv(): EncodeOptions {
 }
 
 const options = encodeOptionsFromEnv();
+/** The suite's binary inputs, saved as seeds for fuzz.ts when SGW_CONFORMANCE_CORPUS names a file. */
+const corpus = process.env.SGW_CONFORMANCE_CORPUS ? new CorpusWriter(process.env.SGW_CONFORMANCE_CORPUS) : undefined;
 const stats = new Stats(process.env.SGW_COPY_THRESHOLD ?? "default");
 /** Reused across requests to exercise scratch reuse (`into`) as a steady-state sender would. */
 const reused = new SgList();
@@ -115,6 +118,7 @@ function handle(req: ConformanceRequest): Result {
   if (codec === undefined) {
     return { case: "runtimeError", value: `no sgwire codec generated for ${req.messageType}` };
   }
+  corpus?.add(req.messageType, payload.value);
   let msg: unknown;
   try {
     msg = codec.fromBinary(payload.value);
@@ -157,6 +161,7 @@ function main(): void {
     const list = ConformanceResponse.encode(ConformanceResponse.create({ result }), options);
     writeFrame(list.segments, list.byteLength);
   }
+  corpus?.close();
   const file = process.env.SGW_CONFORMANCE_STATS;
   if (file) appendFileSync(file, JSON.stringify(stats) + "\n");
 }
