@@ -1,0 +1,77 @@
+import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
+import { ConformanceRequest, ConformanceResponse, WireFormat, TestCategory } from "../src/gen/conformance/conformance.sg.js";
+import { TestAllTypesProto3 } from "../src/gen/google/protobuf/test_messages_proto3.sg.js";
+
+// The testee speaks the runner's protocol on its own: these tests drive bin/testee directly, so a
+// protocol mistake shows here with a readable message instead of a runner abort.
+const TESTEE = new URL("../bin/testee", import.meta.url).pathname;
+const P3 = "protobuf_test_messages.proto3.TestAllTypesProto3";
+
+function frame(bytes: Uint8Array): Uint8Array {
+  const out = new Uint8Array(4 + bytes.length);
+  new DataView(out.buffer).setUint32(0, bytes.length, true);
+  out.set(bytes, 4);
+  return out;
+}
+
+/** Sends requests to a fresh testee, returns its responses (and checks it exits cleanly). */
+function exchange(requests: Partial<ConformanceRequest>[], env: Record<string, string> = {}): ConformanceResponse[] {
+  const input = Buffer.concat(requests.map((r) => frame(ConformanceRequest.toBinary(ConformanceRequest.create(r)))));
+  const p = spawnSync(TESTEE, [], { input, env: { ...process.env, ...env }, maxBuffer: 1 << 26 });
+  assert.equal(p.status, 0, `testee exited with ${p.status}: ${p.stderr.toString()}`);
+  const out: ConformanceResponse[] = [];
+  const buf = new Uint8Array(p.stdout);
+  for (let pos = 0; pos < buf.length; ) {
+    const len = new DataView(buf.buffer, buf.byteOffset + pos).getUint32(0, true);
+    out.push(ConformanceResponse.fromBinary(buf.subarray(pos + 4, pos + 4 + len)));
+    pos += 4 + len;
+  }
+  return out;
+}
+
+const binary = (bytes: Uint8Array, messageType = P3): Partial<ConformanceRequest> => ({
+  payload: { case: "protobufPayload", value: bytes },
+  requestedOutputFormat: WireFormat.PROTOBUF,
+  messageType,
+  testCategory: TestCategory.BINARY_TEST,
+});
+
+describe("testee protocol", () => {
+  it("answers binary requests with the re-encoded message, in order", () => {
+    const big = new Uint8Array(2000).fill(7);
+    const msg = TestAllTypesProto3.create({ optionalInt32: 150, optionalBytes: big, optionalString: "hi" });
+    const wire = TestAllTypesProto3.toBinary(msg);
+    for (const env of [{}, { SGW_COPY_THRESHOLD: "0" }, { SGW_COPY_THRESHOLD: "0", SGW_MAX_SEGMENTS: "2" }]) {
+      const [a, b] = exchange([binary(wire), binary(Uint8Array.of(0x08, 0x01))], env);
+      assert.equal(a!.result?.case, "protobufPayload");
+      assert.deepEqual(a!.result?.value, wire);
+      assert.deepEqual(b!.result?.value, Uint8Array.of(0x08, 0x01));
+    }
+  });
+
+  it("reports malformed input as parse_error", () => {
+    const [r] = exchange([binary(Uint8Array.of(0x08))]);
+    assert.equal(r!.result?.case, "parseError");
+    assert.match(r!.result?.value as string, /truncated varint/);
+  });
+
+  it("skips JSON, text format and non-binary output", () => {
+    const rs = exchange([
+      { payload: { case: "jsonPayload", value: "{}" }, requestedOutputFormat: WireFormat.PROTOBUF, messageType: P3 },
+      { payload: { case: "textPayload", value: "" }, requestedOutputFormat: WireFormat.TEXT_FORMAT, messageType: P3 },
+      { ...binary(new Uint8Array(0)), requestedOutputFormat: WireFormat.JSON },
+    ]);
+    assert.deepEqual(rs.map((r) => r.result?.case), ["skipped", "skipped", "skipped"]);
+  });
+
+  it("answers an empty FailureSet and a runtime_error for a type it has no codec for", () => {
+    const [fs, unknown] = exchange([binary(new Uint8Array(0), "conformance.FailureSet"), binary(new Uint8Array(0), "no.Such")]);
+    assert.deepEqual(fs!.result, { case: "protobufPayload", value: new Uint8Array(0) });
+    assert.equal(unknown!.result?.case, "runtimeError");
+  });
+
+  it("exits cleanly when the runner closes stdin", () => {
+    assert.deepEqual(exchange([]), []);
+  });
+});
