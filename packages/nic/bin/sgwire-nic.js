@@ -1,20 +1,44 @@
 #!/usr/bin/env node
-// sgwire-nic info: which transports this machine has and their caps (`sgwire nic info`).
-import { nicInfo } from "../dist/index.js";
+// sgwire-nic: what `sgwire nic ...` and `sgwire calibrate` run.
+//   sgwire-nic info [--json]                 which transports this machine has and their caps
+//   sgwire-nic calibrate [--backend udp|tcp|dpdk] [--vdev net_null0] [--json]
+//                                            copy vs reference per size; recommends copyThreshold
+import { nicInfo, calibrate } from "../dist/index.js";
 
-const [cmd, ...rest] = process.argv.slice(2);
-if (cmd !== "info") {
-  process.stderr.write("usage: sgwire-nic info [--json]\n");
-  process.exit(cmd === undefined || cmd === "--help" ? 0 : 2);
-}
-const info = nicInfo();
-if (rest.includes("--json")) {
-  process.stdout.write(JSON.stringify(info, null, 2) + "\n");
-} else {
-  for (const b of info.backends) {
-    process.stdout.write(`${b.name.padEnd(5)} ${b.available ? "available" : "NOT available"}${b.version ? ` (DPDK ${b.version})` : ""}\n`);
-    if (b.reason) process.stdout.write(`      ${b.reason}\n`);
-    if (b.caps) for (const [k, v] of Object.entries(b.caps)) process.stdout.write(`      ${k}: ${v}\n`);
-    if (b.devices) process.stdout.write(`      devices: ${b.devices.join(" ")}\n`);
+const argv = process.argv.slice(2);
+const cmd = argv[0];
+const flag = (name) => {
+  const i = argv.indexOf(`--${name}`);
+  return i >= 0 ? argv[i + 1] : undefined;
+};
+const json = argv.includes("--json");
+
+if (cmd === "info") {
+  const info = nicInfo();
+  if (json) process.stdout.write(JSON.stringify(info, null, 2) + "\n");
+  else {
+    for (const b of info.backends) {
+      process.stdout.write(`${b.name.padEnd(5)} ${b.available ? "available" : "NOT available"}${b.version ? ` (${b.version})` : ""}\n`);
+      if (b.reason) process.stdout.write(`      ${b.reason}\n`);
+      if (b.caps) for (const [k, v] of Object.entries(b.caps)) process.stdout.write(`      ${k}: ${v}\n`);
+      if (b.devices) process.stdout.write(`      devices: ${b.devices.join(" ")}\n`);
+    }
   }
+} else if (cmd === "calibrate") {
+  const backend = flag("backend") ?? "udp";
+  const options = backend === "dpdk" ? { backend, vdev: flag("vdev") ?? "net_null0", peers: { "198.18.0.2": "02:53:47:00:00:02" } } : { backend };
+  const c = await calibrate(options);
+  if (json) process.stdout.write(JSON.stringify(c, null, 2) + "\n");
+  else {
+    process.stdout.write(`${c.backend} (${c.driver}): encode + send of one bytes field, messages/s\n`);
+    process.stdout.write(`${"bytes".padStart(7)} ${"copied".padStart(10)} ${"referenced".padStart(11)}\n`);
+    for (const r of c.rows) {
+      process.stdout.write(`${String(r.bytes).padStart(7)} ${Math.round(r.copyPerSecond).toString().padStart(10)} ${Math.round(r.referencePerSecond).toString().padStart(11)}\n`);
+    }
+    process.stdout.write(`recommended copyThreshold: ${c.recommendedCopyThreshold === Infinity ? "copy everything (referencing never won)" : `${c.recommendedCopyThreshold} bytes`}\n`);
+  }
+  process.exit(0);
+} else {
+  process.stderr.write("usage: sgwire-nic info [--json] | sgwire-nic calibrate [--backend udp|tcp|dpdk] [--vdev net_null0] [--json]\n");
+  process.exit(cmd === undefined || cmd === "--help" ? 0 : 2);
 }

@@ -44,11 +44,13 @@ constexpr size_t kBacklogMax = 4096;  // built chains waiting for ring space bef
 constexpr uint32_t kMsgWords = 4;     // dstIp, dstPort, nSegs, token
 constexpr uint32_t kSegWords = 3;     // kind (0 staged, k = arena k-1), offset, length
 constexpr int kRxMetaWords = 4;       // payload offset, payload length, source ip, source port
+// what a backlog entry is: counted as the application's message (with or without lent buffers) or not
+enum BacklogKind : uint8_t { kBlNoToken = 0, kBlToken = 1, kBlInternal = 2 };
 
 // Why txBurst stopped before taking every staged message (ctl[2]); mirrored in tx-stage.ts.
 enum StopReason : int32_t { kStopNone = 0, kStopNoMbuf = 1, kStopNoPeer = 2, kStopBacklog = 3, kStopBadDesc = 4 };
 // ctl words written by txBurst
-enum Ctl : int { kCtlCompletions = 0, kCtlBacklog = 1, kCtlStop = 2, kCtlSent = 3, kCtlSentBytes = 4, kCtlSentNoToken = 5, kCtlWords = 8 };
+enum Ctl : int { kCtlCompletions = 0, kCtlBacklog = 1, kCtlStop = 2, kCtlSent = 3, kCtlSentBytes = 4, kCtlSentNoToken = 5, kCtlRxDropped = 7, kCtlWords = 8 };
 
 class NativePort;
 
@@ -415,10 +417,12 @@ class NativePort : public Napi::ObjectWrap<NativePort> {
       uint16_t n = static_cast<uint16_t>(std::min<size_t>(kTxBurst, backlog_.size() - bl_head_));
       uint16_t sent = rte_eth_tx_burst(port_id_, 0, &backlog_[bl_head_], n);
       for (uint16_t i = 0; i < sent; i++) {
+        uint8_t kind = bl_kind_[bl_head_ + i];
+        if (kind == kBlInternal) continue;  // our ARP replies: not the application's messages
+        sent_++;
         sent_bytes_ += bl_bytes_[bl_head_ + i];
-        if (!bl_token_[bl_head_ + i]) sent_no_token_++;
+        if (kind == kBlNoToken) sent_no_token_++;
       }
-      sent_ += sent;
       bl_head_ += sent;
       if (sent < n) {
         ring_full_++;
@@ -427,12 +431,12 @@ class NativePort : public Napi::ObjectWrap<NativePort> {
     }
     if (bl_head_ == backlog_.size()) {
       backlog_.clear();
-      bl_token_.clear();
+      bl_kind_.clear();
       bl_bytes_.clear();
       bl_head_ = 0;
     } else if (bl_head_ > 1024) {
       backlog_.erase(backlog_.begin(), backlog_.begin() + bl_head_);
-      bl_token_.erase(bl_token_.begin(), bl_token_.begin() + bl_head_);
+      bl_kind_.erase(bl_kind_.begin(), bl_kind_.begin() + bl_head_);
       bl_bytes_.erase(bl_bytes_.begin(), bl_bytes_.begin() + bl_head_);
       bl_head_ = 0;
     }
@@ -448,9 +452,6 @@ class NativePort : public Napi::ObjectWrap<NativePort> {
     CheckOpen(env);
     if (desc_ == nullptr) throw Napi::Error::New(env, "txBurst before setBuffers");
     uint32_t count = info[0].As<Napi::Number>().Uint32Value();
-    sent_ = 0;
-    sent_bytes_ = 0;
-    sent_no_token_ = 0;
     StopReason stop = kStopNone;
     FlushBacklog();
     uint32_t taken = 0;
@@ -466,7 +467,7 @@ class NativePort : public Napi::ObjectWrap<NativePort> {
       stop = BuildOne(desc_ + w, static_cast<uint32_t>(desc_words_ - w), &m, &has_token, &payload);
       if (stop != kStopNone) break;
       backlog_.push_back(m);
-      bl_token_.push_back(has_token);
+      bl_kind_.push_back(has_token ? kBlToken : kBlNoToken);
       bl_bytes_.push_back(payload);
       w += kMsgWords + desc_[w + 2] * kSegWords;
       taken++;
@@ -485,6 +486,11 @@ class NativePort : public Napi::ObjectWrap<NativePort> {
     ctl_[kCtlSentBytes] = static_cast<int32_t>(sent_bytes_);
     ctl_[kCtlSentNoToken] = static_cast<int32_t>(sent_no_token_);
     ctl_[6] = static_cast<int32_t>(completed_.size());
+    ctl_[kCtlRxDropped] = static_cast<int32_t>(rx_dropped_);
+    // reported: counting starts again (rxBurst may transmit backlog between two txBurst calls)
+    sent_ = 0;
+    sent_bytes_ = 0;
+    sent_no_token_ = 0;
     return Napi::Number::New(env, taken);
   }
 
@@ -519,7 +525,7 @@ class NativePort : public Napi::ObjectWrap<NativePort> {
     rarp->arp_data.arp_tip = arp->arp_data.arp_sip;
     // replies go behind queued data so ordering of data packets is unchanged
     backlog_.push_back(r);
-    bl_token_.push_back(false);
+    bl_kind_.push_back(kBlInternal);
     bl_bytes_.push_back(0);
     arp_replies_++;
   }
@@ -565,7 +571,8 @@ class NativePort : public Napi::ObjectWrap<NativePort> {
       meta[3] = sport;
       out.Set(k++, ab);
     }
-    if (!backlog_.empty()) FlushBacklog();  // ARP replies
+    if (!backlog_.empty()) FlushBacklog();  // ARP replies (and data waiting for ring space)
+    ctl_[kCtlRxDropped] = static_cast<int32_t>(rx_dropped_);
     return out;
   }
 
@@ -695,7 +702,7 @@ class NativePort : public Napi::ObjectWrap<NativePort> {
   std::vector<std::unique_ptr<TxShinfo[]>> shinfo_;
   std::vector<uint32_t> completed_;
   std::vector<rte_mbuf*> backlog_;
-  std::vector<bool> bl_token_;
+  std::vector<uint8_t> bl_kind_;
   std::vector<uint32_t> bl_bytes_;
   size_t bl_head_ = 0;
   uint64_t sent_ = 0, sent_bytes_ = 0, sent_no_token_ = 0;

@@ -10,10 +10,14 @@ const require = createRequire(import.meta.url);
 const gyp = join(dirname(require.resolve("node-gyp/package.json")), "bin", "node-gyp.js");
 const prefix = dirname(dirname(process.execPath));
 const here = dirname(new URL(import.meta.url).pathname);
-const args = [gyp, "rebuild", "-j", "2", `--directory=${join(here, "..", "native")}`];
-if (existsSync(join(prefix, "include", "node", "node_api.h"))) args.push(`--nodedir=${prefix}`);
+// configure + build rather than rebuild: incremental, and the old addon stays in place until the
+// new one is linked (tests running beside a build keep working)
+const common = [`--directory=${join(here, "..", "native")}`];
+if (existsSync(join(prefix, "include", "node", "node_api.h"))) common.push(`--nodedir=${prefix}`);
 const dpdk = spawnSync("pkg-config", ["--modversion", "libdpdk"], { encoding: "utf8" });
 if (dpdk.status === 0) console.log(`@sgwire/nic: building with DPDK ${dpdk.stdout.trim()}`);
 else console.log("@sgwire/nic: pkg-config finds no libdpdk: building without the dpdk backend (apt-get install libdpdk-dev pkg-config to add it)");
-const r = spawnSync(process.execPath, args, { stdio: "inherit" });
-process.exit(r.status ?? 1);
+for (const step of [["configure"], ["build", "-j", "2"]]) {
+  const r = spawnSync(process.execPath, [gyp, ...step, ...common], { stdio: "inherit" });
+  if (r.status !== 0) process.exit(r.status ?? 1);
+}

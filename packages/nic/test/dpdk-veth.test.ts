@@ -68,6 +68,9 @@ if (ready) {
       assert.equal(r.received, count);
       assert.equal(r.corrupt, 0);
       assert.ok((r.arpReplies as number) >= 1, "the kernel found the DPDK port's MAC by ARP");
+      assert.equal(r.sent, count, "ARP replies are not counted as the application's messages");
+      assert.equal(r.pending, 0);
+      assert.equal(r.held, 0);
       assert.equal(t.echoes, count, "every echo reached the kernel socket");
       assert.equal(t.corrupt, 0);
     });

@@ -73,6 +73,9 @@ export class DpdkPort extends PortBase {
   private readonly knownPeers = new Set<number>();
   private lastDest: Endpoint | null = null;
   private lastIp = 0;
+  /** Frames received that were not for this port (native count), and messages dropped at close. */
+  private rxDropped = 0;
+  private txDropped = 0;
 
   private constructor(native: NativeAddon, np: NativePort, o: DpdkPortOptions, ip: number, udpPort: number, ealArgs: string[]) {
     super();
@@ -305,6 +308,8 @@ export class DpdkPort extends PortBase {
       else l.release();
     }
     this.backlog = c[1]!;
+    this.rxDropped = c[7]!;
+    this.st.drops = this.txDropped + this.rxDropped;
     this.st.messagesSent += c[3]!;
     this.st.bytesSent += c[4]!;
     const done = nc + c[5]!;
@@ -348,6 +353,10 @@ export class DpdkPort extends PortBase {
     }
     while (this.wantsMessages) {
       const abs = this.np.rxBurst();
+      if (this.ctl[7] !== this.rxDropped) {
+        this.rxDropped = this.ctl[7]!;
+        this.st.drops = this.txDropped + this.rxDropped;
+      }
       if (abs.length === 0) break;
       progress = true;
       const meta = this.rxMeta;
@@ -398,7 +407,8 @@ export class DpdkPort extends PortBase {
       if (Array.isArray(l)) for (const rb of l) rb.release();
       else l.release();
     }
-    this.st.drops += dropped + this.nStaged;
+    this.txDropped += dropped + this.nStaged;
+    this.st.drops = this.txDropped + this.rxDropped;
     this.nStaged = 0;
     this.st.queued = 0;
     if (this.st.completionsPending > 0) this.sendCompleted(this.st.completionsPending);

@@ -93,7 +93,8 @@ async function dpdkRecv(): Promise<void> {
   await done;
   await p.completions();
   const x = p.xstats();
-  out({ received: ids.size, corrupt, sources: [...sources], arpReplies: x.arpReplies, held: p.stats.rxHeld, driver: p.caps.driver });
+  const st = p.stats;
+  out({ received: ids.size, corrupt, sources: [...sources], arpReplies: x.arpReplies, held: st.rxHeld, pending: st.completionsPending, sent: st.messagesSent, driver: p.caps.driver });
   await p.close();
 }
 

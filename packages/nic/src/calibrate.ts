@@ -1,0 +1,90 @@
+import { defineMessage, SgList, type MessageType } from "@sgwire/core";
+import { openPort, type PortOptions } from "./open-port.js";
+
+/** `message Payload { bytes value = 1; }`: one field, so a send is [tag+length] + value. */
+interface Payload {
+  value: Uint8Array;
+}
+const Payload: MessageType<Payload> = defineMessage<Payload>({
+  typeName: "sgwire.calibrate.Payload",
+  create: () => ({ value: new Uint8Array(0) }),
+  size: (m, e) => (m.value.length === 0 ? 0 : 1 + e.sizeBytes(m.value)),
+  write: (m, e) => {
+    if (m.value.length === 0) return;
+    e.byte(0x0a);
+    e.bytes(m.value);
+  },
+  read: (r, end, _g, t) => {
+    const m = t ?? { value: new Uint8Array(0) };
+    while (r.pos < end) {
+      const tag = r.tag();
+      if (tag === 0x0a) m.value = r.bytes();
+      else r.skip(tag);
+    }
+    return m;
+  },
+});
+
+
+export interface CalibrationRow {
+  bytes: number;
+  copyPerSecond: number;
+  referencePerSecond: number;
+}
+
+export interface Calibration {
+  backend: string;
+  driver: string;
+  rows: CalibrationRow[];
+  /** Smallest size from which referencing beat copying at every size measured; Infinity if never. */
+  recommendedCopyThreshold: number;
+}
+
+/**
+ * Measures encode + send of one bytes field, copied versus referenced, at sizes up to the
+ * port's limit, and recommends the copy threshold: the size from which referencing wins.
+ * Sends real traffic: to a sink port of the same backend for udp/tcp, to the configured
+ * destination for dpdk (use net_null to measure the software path only).
+ */
+export async function calibrate(
+  options: PortOptions = {},
+  o: { msPerPoint?: number; destination?: { address: string; port: number } } = {},
+): Promise<Calibration> {
+  const port = await openPort(options);
+  const kernel = port.caps.backend !== "dpdk";
+  const sink = kernel ? await openPort({ backend: port.caps.backend as "udp" }) : null;
+  sink?.onMessage((m) => m.release());
+  const dest = sink?.localAddress ?? o.destination ?? { address: "198.18.0.2", port: 9000 };
+  const ms = o.msPerPoint ?? 150;
+  const rows: CalibrationRow[] = [];
+  try {
+    for (let size = 64; size <= Math.min(port.caps.maxMessageBytes - 8, 65536); size *= 2) {
+      const rb = port.allocate(size);
+      rb.bytes.fill(0x5a);
+      const msg = { value: rb.bytes };
+      const list = new SgList(64);
+      const rate = async (copyThreshold: number): Promise<number> => {
+        const opts = { ...port.policy, copyThreshold, into: list };
+        const run = async (limit: number): Promise<number> => {
+          const t0 = performance.now();
+          let n = 0;
+          while (performance.now() - t0 < limit) {
+            for (let k = 0; k < 256; k++, n++) if (!port.send(Payload.encode(msg, opts), dest)) await port.drained();
+          }
+          await port.completions();
+          return n / ((performance.now() - t0) / 1000);
+        };
+        await run(ms / 3);
+        return run(ms);
+      };
+      rows.push({ bytes: size, copyPerSecond: await rate(Infinity), referencePerSecond: await rate(0) });
+      rb.release();
+    }
+  } finally {
+    await port.close();
+    await sink?.close();
+  }
+  let rec = Infinity;
+  for (let i = rows.length - 1; i >= 0 && rows[i]!.referencePerSecond > rows[i]!.copyPerSecond; i--) rec = rows[i]!.bytes;
+  return { backend: port.caps.backend, driver: port.caps.driver, rows, recommendedCopyThreshold: rec };
+}
