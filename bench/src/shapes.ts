@@ -42,7 +42,7 @@ export const QUICK_GRID: Grid = {
   bytesSizes: [16, 256, 4096, 65536, 1 << 20],
   listCounts: [1, 4, 16, 32],
   listValueSizes: [1024, 8192],
-  treeLeafSizes: [1024],
+  treeLeafSizes: [64, 1024],
 };
 
 export const FULL_GRID: Grid = {
