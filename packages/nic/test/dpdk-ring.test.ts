@@ -111,6 +111,42 @@ if (dpdk.available) {
       (await got)[0]!.release();
     });
 
+    it("keeps what a full ring and an empty mbuf pool refuse, reports back-pressure, and loses nothing", async function () {
+      // nobody receives at first: the ring fills, then the backlog, then the pool runs dry
+      const p = (await openPort({ backend: "dpdk", vdev: "net_ring5", address: SELF, peers: { [SELF]: SELF_MAC }, mbufs: 2047 })) as DpdkPort;
+      const rb = p.allocate(300);
+      fill(rb.bytes, 11);
+      const n = 6000;
+      const list = new SgList(64);
+      let refused = 0;
+      for (let i = 1; i <= n; i++) {
+        if (!p.send(Blob.encode(Blob.create({ id: i, chunks: [rb.bytes] }), { ...p.policy, into: list }), p.localAddress)) refused++;
+      }
+      p.flush();
+      const s = p.stats;
+      assert.ok(refused > 0, "send reported back-pressure");
+      assert.ok(s.txRingFull > 0);
+      assert.ok(s.queued > 0, "messages the device could not take are kept");
+      assert.ok(rb.refCount > 1, "and they still hold their buffer");
+      const drained = new Promise<void>((r) => p.once("drain", () => r()));
+      const ids: number[] = [];
+      const all = new Promise<void>((resolve) =>
+        p.onMessage((m) => {
+          ids.push(m.decode(Blob).id);
+          m.release();
+          if (ids.length === n) resolve();
+        }),
+      );
+      await all;
+      await drained;
+      await p.completions();
+      assert.deepEqual(ids, Array.from({ length: n }, (_, i) => i + 1), "every message arrived, in order");
+      assert.equal(p.stats.queued, 0);
+      assert.equal(rb.refCount, 1);
+      rb.release();
+      await p.close();
+    });
+
     it("net_null: transmits 2-segment messages, completes them and returns every mbuf", async function () {
       const p = (await openPort({ backend: "dpdk", vdev: "net_null0", peers: { "198.18.0.2": "02:53:47:00:00:02" } })) as DpdkPort;
       const start = p.poolCounts();
