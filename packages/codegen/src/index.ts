@@ -3,3 +3,5 @@ export { loadProtoFiles, type LoadOptions } from "./front/protobufjs.js";
 export { generate, compileProtoFiles, type CompileOptions, type GeneratedFile } from "./compile.js";
 export { emitTypeScript, emitDeclarations, modulePath, GENERATOR_VERSION, type EmitOptions } from "./emit/file.js";
 export { main } from "./cli.js";
+export { fileModelsFromDescriptors, type DescriptorOptions } from "./front/descriptors.js";
+export { runPlugin, runPluginBinary, parsePluginParameter, PluginParameterError, type PluginOptions } from "./plugin.js";

@@ -7,6 +7,7 @@ import {
   type ScalarType, type TypeRef,
 } from "../model.js";
 import { loadFiles } from "./load.js";
+import { exactInt64Default } from "./int64-default.js";
 import { locate } from "./locate.js";
 
 /**
@@ -125,7 +126,9 @@ export function loadProtoFiles(files: string[], options: LoadOptions = {}): File
     const name = nameFor(abs);
     const deps = new Set<string>();
     const messages = e.messages.map((t) => buildMessage(t, abs, refOf, deps, name));
-    const enums = e.enums.map((en) => buildEnum(en, refOf));
+    // file-level enums first, then each message's in message order (the order descriptors give)
+    const scope = (en: protobuf.Enum) => (en.parent instanceof protobuf.Type ? e.messages.indexOf(en.parent) : -1);
+    const enums = [...e.enums].sort((a, b) => scope(a) - scope(b)).map((en) => buildEnum(en, refOf));
     const seen = new Map<string, string>();
     for (const x of [...messages, ...enums]) {
       const prev = seen.get(x.tsName);
@@ -206,10 +209,13 @@ function buildMessage(
   for (const f of t.fieldsArray) {
     if (f.declaringField || (f as unknown as { extend?: string }).extend) continue; // extensions: kept as unknown fields
     const features = internals(f)._features ?? {};
-    const jsName = lowerCamelCase(f.name);
+    // protoc names a group's field after the group in lower case (MultiWord -> multiword)
+    const rt = f.resolvedType;
+    const protoName = rt instanceof protobuf.Type && internals(rt).group && rt.parent === t ? f.name.toLowerCase() : f.name;
+    const jsName = lowerCamelCase(protoName);
     if (jsName === "$unknown") fail(`field name ${f.name} is reserved`, f.name);
     const base: Omit<FieldModel, "type" | "presence" | "repeated" | "packed"> = {
-      protoName: f.name,
+      protoName,
       jsName,
       number: f.id,
       validateUtf8: features.utf8_validation === "VERIFY",
@@ -232,7 +238,7 @@ function buildMessage(
     const po = f.partOf;
     if (po && !po.isProto3Optional) model.oneof = lowerCamelCase(po.name);
     const dflt = f.options?.["default"] as unknown;
-    if (dflt !== undefined && !repeated) model.defaultValue = convertDefault(dflt, type, f, fail);
+    if (dflt !== undefined && !repeated) model.defaultValue = convertDefault(dflt, type, f, fail, abs);
     else if (!repeated && f.resolvedType instanceof protobuf.Enum) {
       // an enum field's default is its first declared value (not 0 when a proto2 enum starts elsewhere)
       const first = Object.values(f.resolvedType.values)[0];
@@ -249,6 +255,7 @@ function convertDefault(
   type: FieldType,
   f: protobuf.Field,
   fail: (msg: string, word: string) => never,
+  abs: string,
 ): FieldModel["defaultValue"] {
   if (type.kind === "message") return undefined;
   if (type.kind === "enum") {
@@ -260,7 +267,7 @@ function convertDefault(
   }
   switch (type.scalar) {
     case "int64": case "uint64": case "sint64": case "fixed64": case "sfixed64":
-      return BigInt(typeof v === "number" ? Math.trunc(v) : String(v));
+      return typeof v === "number" ? exactInt64Default(abs, f.name, f.id, v) : BigInt(String(v));
     case "bool":
       return v === true || v === "true";
     case "string":
@@ -271,6 +278,8 @@ function convertDefault(
       for (let i = 0; i < s.length; i++) b[i] = s.charCodeAt(i) & 0xff;
       return b;
     }
+    case "float": // the value the field holds: 9e9 is 8999999488 as a float
+      return Math.fround(typeof v === "number" ? v : Number(v));
     default:
       return typeof v === "number" ? v : Number(v);
   }

@@ -1,0 +1,354 @@
+import {
+  Edition,
+  FieldDescriptorProto_Label as Label,
+  FieldDescriptorProto_Type as Type,
+  type DescriptorProto,
+  type EnumDescriptorProto,
+  type FieldDescriptorProto,
+  type FileDescriptorProto,
+} from "../gen/google/protobuf/descriptor.sg.js";
+import {
+  SchemaError, lowerCamelCase, tsTypeName,
+  type EnumModel, type FieldModel, type FieldType, type FileModel, type MessageModel, type OneofModel,
+  type ScalarType, type TypeRef,
+} from "../model.js";
+import {
+  EnumType, FieldPresence, MessageEncoding, RepeatedFieldEncoding, Utf8Validation,
+  editionDefaults, editionName, mergeFeatures, type Features,
+} from "./features.js";
+
+/**
+ * Front end over descriptors (google.protobuf.FileDescriptorProto), as protoc and buf hand them to
+ * a plugin: builds the same schema model as the protobufjs front end (front/protobufjs.ts) builds
+ * from the .proto source, so both generate the same code. protoc has already parsed, resolved and
+ * validated the schema; this file resolves features (editions; proto2/proto3 legacy syntax mapped
+ * onto features) and maps every field the way the protobufjs front end does.
+ */
+
+export interface DescriptorOptions {
+  /** names (import paths) of the files to build models for; default: every file given */
+  files?: readonly string[];
+}
+
+const SCALAR_OF: Partial<Record<Type, ScalarType>> = {
+  [Type.TYPE_DOUBLE]: "double", [Type.TYPE_FLOAT]: "float",
+  [Type.TYPE_INT64]: "int64", [Type.TYPE_UINT64]: "uint64", [Type.TYPE_INT32]: "int32",
+  [Type.TYPE_FIXED64]: "fixed64", [Type.TYPE_FIXED32]: "fixed32", [Type.TYPE_BOOL]: "bool",
+  [Type.TYPE_STRING]: "string", [Type.TYPE_BYTES]: "bytes", [Type.TYPE_UINT32]: "uint32",
+  [Type.TYPE_SFIXED32]: "sfixed32", [Type.TYPE_SFIXED64]: "sfixed64",
+  [Type.TYPE_SINT32]: "sint32", [Type.TYPE_SINT64]: "sint64",
+};
+
+// field numbers of descriptor.proto, for source locations (SourceCodeInfo paths)
+const FILE_MESSAGE = 4, FILE_ENUM = 5, MESSAGE_FIELD = 2, MESSAGE_NESTED = 3, MESSAGE_ENUM = 4;
+
+interface FileInfo {
+  desc: FileDescriptorProto;
+  edition: Edition;
+  features: Features;
+}
+
+interface MessageInfo {
+  kind: "message";
+  desc: DescriptorProto;
+  ref: TypeRef;
+  file: FileInfo;
+  features: Features;
+  /** SourceCodeInfo path of the message */
+  path: number[];
+  /** a map field's synthesized entry type (not a message of the model) */
+  mapEntry: boolean;
+}
+
+interface EnumInfo {
+  kind: "enum";
+  desc: EnumDescriptorProto;
+  ref: TypeRef;
+  file: FileInfo;
+  closed: boolean;
+  path: number[];
+}
+
+/** Everything one file declares, in the model's order. */
+interface FileTypes {
+  /** messages in pre-order (a message, then its nested messages), map entries included */
+  messages: MessageInfo[];
+  /** file-level enums, then each message's enums in the order of `messages` */
+  enums: EnumInfo[];
+}
+
+/**
+ * Builds the schema models of `files` (every file, or those named in `options.files`) from
+ * descriptors. Every file that a built file imports must be among `files` (protoc sends them all,
+ * dependencies first). Throws SchemaError, located through the descriptors' SourceCodeInfo when
+ * they carry it.
+ */
+export function fileModelsFromDescriptors(files: readonly FileDescriptorProto[], options: DescriptorOptions = {}): FileModel[] {
+  const types = new Map<string, MessageInfo | EnumInfo>();
+  const byFile = new Map<string, FileTypes>();
+  for (const desc of files) {
+    const name = desc.name ?? "";
+    if (byFile.has(name)) throw new SchemaError(`file ${name} is given twice`, name, 1, 1);
+    byFile.set(name, indexFile(desc, types));
+  }
+  const wanted = options.files ?? files.map((f) => f.name ?? "");
+  const models: FileModel[] = [];
+  for (const name of wanted) {
+    const ft = byFile.get(name);
+    if (ft === undefined) throw new SchemaError(`no descriptor for file ${name}`, name, 1, 1);
+    const desc = files.find((f) => f.name === name)!;
+    models.push(buildFile(desc, ft, types));
+  }
+  models.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  return models;
+}
+
+function fileEdition(desc: FileDescriptorProto): Edition {
+  switch (desc.syntax) {
+    case undefined: case "": case "proto2": return Edition.EDITION_PROTO2;
+    case "proto3": return Edition.EDITION_PROTO3;
+    case "editions": return desc.edition ?? Edition.EDITION_UNKNOWN;
+    default:
+      throw new SchemaError(`unknown syntax "${desc.syntax}"`, desc.name ?? "", 1, 1);
+  }
+}
+
+/** Registers every message and enum of a file under its full name. */
+function indexFile(desc: FileDescriptorProto, types: Map<string, MessageInfo | EnumInfo>): FileTypes {
+  const name = desc.name ?? "";
+  const edition = fileEdition(desc);
+  const defaults = editionDefaults(edition);
+  if (defaults === undefined) {
+    throw new SchemaError(`edition ${editionName(edition)} is not supported by sgwire (supported: proto2, proto3, 2023, 2024)`, name, 1, 1);
+  }
+  const file: FileInfo = { desc, edition, features: mergeFeatures(defaults, desc.options?.features) };
+  const pkg = desc.package ?? "";
+  const out: FileTypes = { messages: [], enums: [] };
+  const ref = (scope: string[], n: string): TypeRef => ({
+    fullName: [pkg, ...scope, n].filter((s) => s !== "").join("."),
+    tsName: tsTypeName([...scope, n]),
+    file: name,
+  });
+  const addEnum = (e: EnumDescriptorProto, scope: string[], features: Features, path: number[]) => {
+    const info: EnumInfo = {
+      kind: "enum", desc: e, ref: ref(scope, e.name ?? ""), file, path,
+      closed: mergeFeatures(features, e.options?.features).enumType === EnumType.CLOSED,
+    };
+    types.set(info.ref.fullName, info);
+    out.enums.push(info);
+  };
+  // messages in pre-order; enums collected per scope and appended scope by scope
+  const scopes: [EnumDescriptorProto[], string[], Features, number[]][] = [[desc.enumType, [], file.features, [FILE_ENUM]]];
+  const addMessage = (m: DescriptorProto, scope: string[], parent: Features, path: number[]) => {
+    const features = mergeFeatures(parent, m.options?.features);
+    const info: MessageInfo = {
+      kind: "message", desc: m, ref: ref(scope, m.name ?? ""), file, features, path,
+      mapEntry: m.options?.mapEntry === true,
+    };
+    types.set(info.ref.fullName, info);
+    out.messages.push(info);
+    const inner = [...scope, m.name ?? ""];
+    scopes.push([m.enumType, inner, features, [...path, MESSAGE_ENUM]]);
+    m.nestedType.forEach((n, i) => addMessage(n, inner, features, [...path, MESSAGE_NESTED, i]));
+  };
+  desc.messageType.forEach((m, i) => addMessage(m, [], file.features, [FILE_MESSAGE, i]));
+  for (const [enums, scope, features, path] of scopes) enums.forEach((e, i) => addEnum(e, scope, features, [...path, i]));
+  return out;
+}
+
+/** Line and column (1-based) of the element at `path`, from the file's SourceCodeInfo; else 1:1. */
+function locate(file: FileDescriptorProto, path: number[]): { line: number; column: number } {
+  for (const loc of file.sourceCodeInfo?.location ?? []) {
+    if (loc.path.length === path.length && loc.path.every((p, i) => p === path[i]) && loc.span.length >= 3) {
+      return { line: loc.span[0]! + 1, column: loc.span[1]! + 1 };
+    }
+  }
+  return { line: 1, column: 1 };
+}
+
+function schemaError(file: FileInfo, path: number[], message: string): SchemaError {
+  const at = locate(file.desc, path);
+  return new SchemaError(message, file.desc.name ?? "", at.line, at.column);
+}
+
+function buildFile(desc: FileDescriptorProto, ft: FileTypes, types: Map<string, MessageInfo | EnumInfo>): FileModel {
+  const name = desc.name ?? "";
+  const deps = new Set<string>();
+  const messages = ft.messages.filter((m) => !m.mapEntry).map((m) => buildMessage(m, types, deps));
+  const enums: EnumModel[] = ft.enums.map((e) => ({
+    ...e.ref,
+    values: e.desc.value.map((v) => ({ name: v.name ?? "", number: v.number ?? 0 })),
+    closed: e.closed,
+  }));
+  const seen = new Map<string, string>();
+  const infos: (MessageInfo | EnumInfo)[] = [...ft.messages.filter((m) => !m.mapEntry), ...ft.enums];
+  for (const x of infos) {
+    const prev = seen.get(x.ref.tsName);
+    if (prev !== undefined) {
+      throw schemaError(x.file, x.path, `${x.ref.fullName} and ${prev} both become the TypeScript name ${x.ref.tsName}`);
+    }
+    seen.set(x.ref.tsName, x.ref.fullName);
+  }
+  deps.delete(name);
+  const edition = fileEdition(desc);
+  return { name, package: desc.package ?? "", syntax: editionName(edition), messages, enums, dependencies: [...deps].sort() };
+}
+
+function buildMessage(info: MessageInfo, types: Map<string, MessageInfo | EnumInfo>, deps: Set<string>): MessageModel {
+  const m = info.desc;
+  const legacy = info.file.edition === Edition.EDITION_PROTO2 || info.file.edition === Edition.EDITION_PROTO3;
+  const fail = (fieldIndex: number, message: string): never => {
+    throw schemaError(info.file, [...info.path, MESSAGE_FIELD, fieldIndex], `${message} in ${info.ref.fullName}.${m.field[fieldIndex]?.name ?? "?"}`);
+  };
+  // a oneof is synthetic (proto3 `optional`) when its members are proto3_optional fields
+  const synthetic = m.oneofDecl.map((_, i) => {
+    const members = m.field.filter((f) => f.oneofIndex === i);
+    return members.length > 0 && members.every((f) => f.proto3Optional === true);
+  });
+  const oneofs: OneofModel[] = [];
+  m.oneofDecl.forEach((o, i) => {
+    if (synthetic[i]) return;
+    const name = o.name ?? "";
+    oneofs.push({ protoName: name, jsName: lowerCamelCase(name), fields: m.field.filter((f) => f.oneofIndex === i).map((f) => f.number ?? 0) });
+  });
+
+  const lookup = (f: FieldDescriptorProto, i: number): MessageInfo | EnumInfo => {
+    const t = types.get((f.typeName ?? "").replace(/^\./, ""));
+    return t ?? fail(i, `unresolved type "${f.typeName ?? ""}"`);
+  };
+  const typeOf = (f: FieldDescriptorProto, i: number, features: Features): FieldType => {
+    const scalar = f.type !== undefined ? SCALAR_OF[f.type] : undefined;
+    if (scalar !== undefined) return { kind: "scalar", scalar };
+    const t = lookup(f, i);
+    deps.add(t.ref.file);
+    if (t.kind === "enum") return { kind: "enum", ref: t.ref, closed: t.closed };
+    const delimited = f.type === Type.TYPE_GROUP || features.messageEncoding === MessageEncoding.DELIMITED;
+    return { kind: "message", ref: t.ref, delimited };
+  };
+
+  const fields: FieldModel[] = [];
+  m.field.forEach((f, i) => {
+    const inOneof = f.oneofIndex !== undefined ? m.oneofDecl[f.oneofIndex] : undefined;
+    let features = mergeFeatures(info.features, inOneof?.options?.features);
+    features = mergeFeatures(features, f.options?.features);
+    if (legacy) features = { ...features, ...legacyFeatures(f) };
+    const protoName = f.name ?? "";
+    const base = {
+      protoName,
+      jsName: lowerCamelCase(protoName),
+      number: f.number ?? 0,
+      validateUtf8: features.utf8Validation === Utf8Validation.VERIFY,
+    };
+    const repeated = f.label === Label.LABEL_REPEATED;
+    const target = f.type === Type.TYPE_MESSAGE && repeated ? types.get((f.typeName ?? "").replace(/^\./, "")) : undefined;
+    if (target?.kind === "message" && target.mapEntry) {
+      const entry = target.desc.field;
+      const k = entry.find((x) => x.number === 1);
+      const v = entry.find((x) => x.number === 2);
+      const key = k?.type !== undefined ? SCALAR_OF[k.type] : undefined;
+      if (k === undefined || v === undefined || key === undefined || key === "float" || key === "double" || key === "bytes") {
+        fail(i, `invalid map entry ${target.ref.fullName}`);
+      }
+      const value = typeOf(v!, i, features);
+      if (value.kind === "message") value.delimited = false; // map values are always length-prefixed
+      deps.add(target.ref.file);
+      fields.push({ ...base, type: value, presence: "implicit", repeated: false, packed: false, map: { key: key!, value } });
+      return;
+    }
+    const type = typeOf(f, i, features);
+    const packable = type.kind === "enum" || (type.kind === "scalar" && type.scalar !== "string" && type.scalar !== "bytes");
+    const required = f.label === Label.LABEL_REQUIRED || features.fieldPresence === FieldPresence.LEGACY_REQUIRED;
+    const hasPresence = inOneof !== undefined || f.proto3Optional === true || features.fieldPresence !== FieldPresence.IMPLICIT;
+    const presence: FieldModel["presence"] = required ? "required" : !repeated && hasPresence ? "explicit" : "implicit";
+    const packed = repeated && packable && features.repeatedFieldEncoding === RepeatedFieldEncoding.PACKED;
+    const model: FieldModel = { ...base, type, presence, repeated, packed };
+    if (inOneof !== undefined && !synthetic[f.oneofIndex!]) model.oneof = lowerCamelCase(inOneof.name ?? "");
+    if (!repeated) {
+      if (f.defaultValue !== undefined) {
+        const d = convertDefault(f.defaultValue, type, types);
+        if (d === null) fail(i, `cannot read default value ${JSON.stringify(f.defaultValue)}`);
+        if (d !== undefined && d !== null) model.defaultValue = d;
+      } else if (type.kind === "enum") {
+        // an enum field's default is its first declared value (not 0 when a proto2 enum starts elsewhere)
+        const first = (types.get(type.ref.fullName) as EnumInfo).desc.value[0]?.number;
+        if (first !== undefined && first !== 0) model.defaultValue = first;
+      }
+    }
+    fields.push(model);
+  });
+  fields.sort((a, b) => a.number - b.number);
+  return { fullName: info.ref.fullName, tsName: info.ref.tsName, fields, oneofs };
+}
+
+/** proto2/proto3 syntax expressed as features: `required`, groups and `[packed = ...]`. */
+function legacyFeatures(f: FieldDescriptorProto): Partial<Features> {
+  const out: Partial<Features> = {};
+  if (f.label === Label.LABEL_REQUIRED) out.fieldPresence = FieldPresence.LEGACY_REQUIRED;
+  if (f.type === Type.TYPE_GROUP) out.messageEncoding = MessageEncoding.DELIMITED;
+  if (f.options?.packed === true) out.repeatedFieldEncoding = RepeatedFieldEncoding.PACKED;
+  else if (f.options?.packed === false) out.repeatedFieldEncoding = RepeatedFieldEncoding.EXPANDED;
+  return out;
+}
+
+/**
+ * A descriptor's default_value (text, as protoc writes it) as the model's value. Returns null
+ * when the text cannot be read.
+ */
+function convertDefault(text: string, type: FieldType, types: Map<string, MessageInfo | EnumInfo>): FieldModel["defaultValue"] | null {
+  if (type.kind === "message") return undefined;
+  if (type.kind === "enum") {
+    const en = types.get(type.ref.fullName) as EnumInfo;
+    const v = en.desc.value.find((x) => x.name === text);
+    return v === undefined ? null : v.number ?? 0;
+  }
+  switch (type.scalar) {
+    case "int64": case "uint64": case "sint64": case "fixed64": case "sfixed64":
+      return /^-?\d+$/.test(text) ? BigInt(text) : null;
+    case "bool":
+      return text === "true";
+    case "string":
+      return text;
+    case "bytes":
+      return unescapeBytes(text);
+    case "double": case "float": {
+      const v = text === "inf" ? Infinity : text === "-inf" ? -Infinity : text === "nan" ? NaN : Number(text);
+      if (Number.isNaN(v) && text !== "nan") return null;
+      // the value a float field holds (protoc writes 9e9 as "9e+09", buf as "8.999999488e+09")
+      return type.scalar === "float" ? Math.fround(v) : v;
+    }
+    default:
+      return /^-?\d+$/.test(text) ? Number(text) : null;
+  }
+}
+
+/** protoc writes bytes defaults C-escaped (\n, \", \\, \ooo, \xHH); returns null on a bad escape. */
+function unescapeBytes(text: string): Uint8Array | null {
+  const out: number[] = [];
+  const simple: Record<string, number> = { n: 10, r: 13, t: 9, a: 7, b: 8, f: 12, v: 11, "\\": 92, "'": 39, '"': 34, "?": 63 };
+  for (let i = 0; i < text.length; i++) {
+    const c = text.codePointAt(i)!;
+    if (text[i] !== "\\") {
+      // protoc escapes every byte outside printable ASCII; take anything else as UTF-8 text
+      if (c > 0x7f) out.push(...new TextEncoder().encode(String.fromCodePoint(c)));
+      else out.push(c);
+      if (c > 0xffff) i++;
+      continue;
+    }
+    const e = text[++i];
+    if (e === undefined) return null;
+    if (e in simple) out.push(simple[e]!);
+    else if (/[0-7]/.test(e)) {
+      let j = i;
+      while (j < i + 3 && j < text.length && /[0-7]/.test(text[j]!)) j++;
+      out.push(parseInt(text.slice(i, j), 8) & 0xff);
+      i = j - 1;
+    } else if (e === "x" || e === "X") {
+      let j = i + 1;
+      while (j < i + 3 && j < text.length && /[0-9a-fA-F]/.test(text[j]!)) j++;
+      if (j === i + 1) return null;
+      out.push(parseInt(text.slice(i + 1, j), 16));
+      i = j - 1;
+    } else return null;
+  }
+  return Uint8Array.from(out);
+}
