@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { spawnSync, type SpawnSyncReturns } from "node:child_process";
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
 import { dirname, join, relative } from "node:path";
@@ -49,7 +49,7 @@ function protocVersion(): number {
   assert.ok(m, `unexpected protoc --version output: ${r.stdout}`);
   return Number(m[1]) + Number(m[2]) / 100;
 }
-/** protoc resolves editions from 27 on (as 3.27's successor numbering); Debian's 3.21 does not. */
+/** protoc reads editions from 27 on (after 3.21 came 22, 23, ...); Debian 12's 3.21 does not. */
 const protocHasEditions = () => protocVersion() >= 27;
 
 /** Every file under `dir`, by path relative to it. */
@@ -169,6 +169,51 @@ describe("protoc-gen-sgwire", () => {
       const want = compileOutput(CONFORMANCE, CONFORMANCE_FILES);
       assert.ok(want.has("google/protobuf/test_messages_edition2023.sg.ts"));
       assertSameFiles(got, want, "buf");
+    });
+  });
+
+  describe("as the README shows", () => {
+    const README = readFileSync(join(PKG, "README.md"), "utf8");
+    const writeProject = () => {
+      mkdirSync(join(tmp, "proto", "shop"), { recursive: true });
+      writeFileSync(join(tmp, "proto", "shop", "order.proto"), [
+        'syntax = "proto3";',
+        "package shop;",
+        'import "google/protobuf/timestamp.proto";',
+        'import "shop/item.proto";',
+        "message Order { string id = 1; google.protobuf.Timestamp at = 2; repeated Item items = 3; }",
+        "",
+      ].join("\n"));
+      writeFileSync(join(tmp, "proto", "shop", "item.proto"), 'syntax = "proto3";\npackage shop;\nmessage Item { bytes blob = 1; }\n');
+      // where installing @sgwire/codegen puts the plugin
+      mkdirSync(join(tmp, "node_modules", ".bin"), { recursive: true });
+      symlinkSync(PLUGIN, join(tmp, "node_modules", ".bin", "protoc-gen-sgwire"));
+    };
+
+    it("buf generate with the README's buf.gen.yaml", function () {
+      this.timeout(120000);
+      const yaml = /```yaml\n([\s\S]*?)```/.exec(README)?.[1];
+      assert.ok(yaml?.includes("local: node_modules/.bin/protoc-gen-sgwire"), "README has a buf.gen.yaml example");
+      writeProject();
+      writeFileSync(join(tmp, "buf.yaml"), "version: v2\nmodules:\n  - path: proto\n");
+      writeFileSync(join(tmp, "buf.gen.yaml"), yaml!);
+      const env = { ...process.env, BUF_CACHE_DIR: join(tmp, "buf-cache") };
+      check(spawnSync(BUF, ["generate"], { cwd: tmp, encoding: "utf8", env }), "buf generate");
+      const want = compileOutput(join(tmp, "proto"), ["shop/order.proto"]);
+      assert.deepEqual([...want.keys()].sort(), ["google/protobuf/timestamp.sg.ts", "shop/item.sg.ts", "shop/order.sg.ts"]);
+      assertSameFiles(readTree(join(tmp, "src", "gen")), want, "buf");
+    });
+
+    it("protoc with the README's command line, and sgwire compile run the same way from the same directory", () => {
+      writeProject();
+      const script = /```sh\n(mkdir[\s\S]*?)```/.exec(README)?.[1];
+      assert.ok(script?.includes("protoc --plugin=protoc-gen-sgwire=node_modules/.bin/protoc-gen-sgwire"), "README has a protoc example");
+      check(spawnSync("bash", ["-euc", script!], { cwd: tmp, encoding: "utf8" }), "protoc");
+      const cli = spawnSync(process.execPath, [join(PKG, "bin", "sgwire.js"), "compile", "--out", "cli-out", "--copy-threshold", "512", "-I", "proto", "proto/shop/order.proto"], { cwd: tmp, encoding: "utf8" });
+      check(cli, "sgwire compile");
+      const want = readTree(join(tmp, "cli-out"));
+      assert.equal(want.size, 3);
+      assertSameFiles(readTree(join(tmp, "src", "gen")), want, "protoc");
     });
   });
 
