@@ -24,9 +24,9 @@ export interface Measurement {
   q1: number;
   q3: number;
   reps: number;
-  /** median on the other clock */
-  wallNs?: number;
-  cpuNs?: number;
+  /** medians on each clock */
+  wallNs: number;
+  cpuNs: number;
 }
 
 let sink: unknown;
@@ -46,12 +46,18 @@ function batchSize(run: () => unknown, targetMs: number): number {
 }
 
 /**
- * Which clock a batch is timed with. "wall": performance.now(). "cpu": the process's CPU time
- * (process.cpuUsage: user + system, all threads, so GC helper threads count), which leaves out
- * the time the process sat descheduled while other programs ran: on a shared 2-core machine that
- * is most of the noise. Both are recorded; `clock` picks the one reported as `ns`.
+ * Which clock a batch is timed with.
+ * - "cpu": the process's CPU time (process.cpuUsage: user + system of every thread). It leaves out
+ *   the time the process sat descheduled while other programs ran, which on a shared 2-core
+ *   machine is most of the noise. It includes V8's background GC threads, whose work can spill
+ *   from a case that allocates a lot into the next one (interleaving spreads that spill over
+ *   all cases; a forced gc() before each batch was tried and made things worse: a full GC
+ *   throws away feedback the JIT had gathered).
+ * - "wall": performance.now().
+ * Both are recorded; `clock` picks the one reported as `ns`. (Linux's per-thread schedstat was
+ * tried: it advances only at scheduler ticks, too coarse for 10-25 ms batches.)
  */
-export type Clock = "wall" | "cpu";
+export type Clock = "cpu" | "wall";
 
 export interface MeasureOptions {
   reps?: number;
@@ -77,8 +83,7 @@ export function measure(cases: Case[], opts: MeasureOptions = {}): Measurement[]
     while (performance.now() < end) for (let i = 0; i < 100; i++) sink = c.run();
   }
   const sizes = cases.map((c) => batchSize(c.run, batchMs));
-  const wall: number[][] = cases.map(() => []);
-  const cpu: number[][] = cases.map(() => []);
+  const samples: Record<Clock, number[][]> = { wall: cases.map(() => []), cpu: cases.map(() => []) };
   for (let r = 0; r < reps; r++) {
     cases.forEach((c, k) => {
       const n = sizes[k]!;
@@ -88,17 +93,17 @@ export function measure(cases: Case[], opts: MeasureOptions = {}): Measurement[]
       for (let i = 0; i < n; i++) sink = run();
       const t1 = performance.now();
       const c1 = cpuNs();
-      wall[k]!.push(((t1 - t0) * 1e6) / n);
-      cpu[k]!.push((c1 - c0) / n);
+      samples.wall[k]!.push(((t1 - t0) * 1e6) / n);
+      samples.cpu[k]!.push((c1 - c0) / n);
     });
   }
   void sink;
+  const median = (xs: number[]) => quantile(xs.slice().sort((a, b) => a - b), 0.5);
   return cases.map((c, k) => {
-    const s = (clock === "cpu" ? cpu : wall)[k]!.slice().sort((a, b) => a - b);
-    const o = (clock === "cpu" ? wall : cpu)[k]!.slice().sort((a, b) => a - b);
+    const s = samples[clock][k]!.slice().sort((a, b) => a - b);
     return {
       name: c.name, clock, ns: quantile(s, 0.5), min: s[0]!, max: s[s.length - 1]!, q1: quantile(s, 0.25), q3: quantile(s, 0.75), reps,
-      [clock === "cpu" ? "wallNs" : "cpuNs"]: quantile(o, 0.5),
+      wallNs: median(samples.wall[k]!), cpuNs: median(samples.cpu[k]!),
     };
   });
 }

@@ -32,7 +32,7 @@ function parseArgs(argv: string[]) {
   let name: string | undefined;
   let out = join(repoRoot, "bench/results");
   let only: Set<ShapeName> | undefined;
-  let clock: Clock = "wall";
+  let clock: Clock = "cpu";
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
     const value = () => {

@@ -20,9 +20,9 @@ export interface Figure {
   q1: number;
   q3: number;
   reps: number;
-  /** median on the clock not reported as ns (wall when ns is CPU time, and the reverse) */
-  wallNs?: number;
-  cpuNs?: number;
+  /** medians on each clock (ns is one of them, see the run's settings.clock) */
+  wallNs: number;
+  cpuNs: number;
   /** encode: bytes copied into output memory per message */
   bytesCopied?: number;
   wireBytes?: number;
@@ -59,9 +59,8 @@ export function runWorkload(w: Workload, peers: Peer[], opts: MeasureOptions): W
   checkCases(w, cases);
   const m = measure(cases.map((c) => ({ name: `${c.op} ${c.lib}`, run: c.run })), opts);
   const figures = cases.map((c, k): Figure => {
-    const f: Figure = { lib: c.lib, op: c.op, ns: m[k]!.ns, min: m[k]!.min, max: m[k]!.max, q1: m[k]!.q1, q3: m[k]!.q3, reps: m[k]!.reps };
-    if (m[k]!.wallNs !== undefined) f.wallNs = m[k]!.wallNs;
-    if (m[k]!.cpuNs !== undefined) f.cpuNs = m[k]!.cpuNs;
+    const { ns, min, max, q1, q3, reps, wallNs, cpuNs } = m[k]!;
+    const f: Figure = { lib: c.lib, op: c.op, ns, min, max, q1, q3, reps, wallNs, cpuNs };
     if (c.bytesCopied !== undefined) f.bytesCopied = c.bytesCopied;
     if (c.wireBytes !== undefined) f.wireBytes = c.wireBytes;
     if (c.segments !== undefined) f.segments = c.segments;

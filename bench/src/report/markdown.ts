@@ -30,6 +30,8 @@ function ratio(r: WorkloadResult, op: "encode" | "decode", lib: string, over: st
   return a !== undefined && b !== undefined ? b.ns / a.ns : NaN;
 }
 
+const CLOCKS = { cpu: "process CPU time", wall: "wall-clock time" } as const;
+
 export interface Target {
   what: string;
   goal: number;
@@ -63,7 +65,7 @@ export function markdownReport(run: RunFile): string {
   out.push("");
   out.push(
     `${run.date.slice(0, 16).replace("T", " ")} UTC, \`${run.command}\` (${s.mode} mode: median of ${s.reps} interleaved repetitions of ` +
-      `~${s.batchMs} ms batches after ${s.warmupMs} ms warm-up, ${s.clock === "cpu" ? "process CPU time" : "wall-clock time"}), revision ${run.revision}, ${run.durationSeconds} s.`,
+      `~${s.batchMs} ms batches after ${s.warmupMs} ms warm-up, ${CLOCKS[s.clock ?? "wall"]}), revision ${run.revision}, ${run.durationSeconds} s.`,
   );
   out.push(
     `Node ${m.node} (V8 ${m.v8}), ${m.platform} ${m.release} ${m.arch}, ${m.cpus} x ${m.cpuModel}, ` +
