@@ -75,17 +75,19 @@ if (ready) {
       assert.equal(t.corrupt, 0);
     });
 
-    it("DPDK to DPDK: sgw-a sends, sgw-b checks and echoes by reference", async function () {
+    it("DPDK to DPDK: sgw-a (EAL without hugepages) sends, sgw-b checks and echoes by reference", async function () {
       const count = 500;
       const rx = runPeer("sgw-b", "dpdk-recv", { vdev: "net_af_packet1,iface=sgw1", address: "198.18.0.3", port: 9000, count, echo: true, peers: { "198.18.0.1": mac0 } });
       await rx.ready;
       const tx = runPeer("sgw-a", "dpdk-send", {
         vdev: "net_af_packet0,iface=sgw0", address: "198.18.0.1", peers: { "198.18.0.3": mac1 }, to: { address: "198.18.0.3", port: 9000 }, count, size: 1200, expectEchoes: true,
+        eal: { hugepages: false, memoryMB: 256 },
       });
       const [r, t] = await Promise.all([rx.result, tx.result]);
       assert.equal(r.received, count);
       assert.equal(r.corrupt, 0);
       assert.deepEqual(r.sources, ["198.18.0.1:9000"]);
+      assert.match(t.eal as string, /--no-huge/);
       assert.equal(t.echoes, count);
       assert.equal(t.corruptEchoes, 0);
       assert.equal(t.inUse, 0);

@@ -74,6 +74,42 @@ describe("tcp port", function () {
     assert.throws(() => new FrameReader(1 << 30).push(Uint8Array.from([0xff, 0xff, 0xff, 0xff, 0xff, 0x01]), () => {}), /longer than 5 bytes/);
   });
 
+  it("reports back-pressure when the peer stops reading, keeps every message, and drains", async function () {
+    let received = 0;
+    let peer!: net.Socket;
+    const server = net.createServer((s) => {
+      peer = s;
+      s.pause(); // a slow reader: the kernel buffers fill, then Node's
+      s.on("data", (c) => (received += c.length));
+    });
+    await new Promise<void>((r) => server.listen(0, "127.0.0.1", () => r()));
+    const dest = { address: "127.0.0.1", port: (server.address() as net.AddressInfo).port };
+    const p = await openPort({ backend: "tcp" });
+    const rb = p.allocate(1 << 20);
+    fill(rb.bytes, 4);
+    let refused = 0;
+    let bytes = 0;
+    for (let i = 0; i < 64; i++) {
+      const list = Blob.encode(Blob.create({ id: i + 1, chunks: [rb.bytes] }), p.policy);
+      bytes += lengthPrefix(list.byteLength).length + list.byteLength;
+      if (!p.send(list, dest)) refused++;
+    }
+    assert.ok(refused > 0, "send returned false");
+    assert.ok(p.stats.queued > 0 && p.stats.txRingFull > 0);
+    assert.ok(rb.refCount > 1, "queued sends still hold the buffer");
+    const drained = p.drained();
+    while (peer === undefined) await new Promise((r) => setTimeout(r, 5));
+    peer.resume();
+    await drained;
+    await p.completions();
+    while (received < bytes) await new Promise((r) => setTimeout(r, 5));
+    assert.equal(received, bytes, "every byte of every message arrived");
+    assert.equal(rb.refCount, 1);
+    rb.release();
+    await p.close();
+    server.close();
+  });
+
   it("drops a connection that sends an oversize frame, and keeps serving others", async function () {
     const b = await openPort({ backend: "tcp", maxMessageBytes: 1000 });
     const errors: Error[] = [];

@@ -27,7 +27,7 @@ const deadline = setTimeout(() => {
 }, o.timeoutMs ?? 20000);
 
 async function dpdkSend(): Promise<void> {
-  const p = (await openPort({ backend: "dpdk", vdev: o.vdev, address: o.address, port: o.port ?? 9000, peers: o.peers })) as DpdkPort;
+  const p = (await openPort({ backend: "dpdk", vdev: o.vdev, address: o.address, port: o.port ?? 9000, peers: o.peers, eal: o.eal })) as DpdkPort;
   const to: Endpoint = o.to;
   const bufs = Array.from({ length: 64 }, () => p.allocate(o.size));
   const echoes: number[] = [];
@@ -62,7 +62,7 @@ async function dpdkSend(): Promise<void> {
   }
   const s = p.stats;
   for (const rb of bufs) rb.release();
-  out({ sent: s.messagesSent, referenced: s.bytesReferenced, copied: s.bytesCopied, pending: s.completionsPending, echoes: echoes.length, corruptEchoes, inUse: p.registeredInUse, driver: p.caps.driver });
+  out({ eal: p.ealArgs.join(" "), sent: s.messagesSent, referenced: s.bytesReferenced, copied: s.bytesCopied, pending: s.completionsPending, echoes: echoes.length, corruptEchoes, inUse: p.registeredInUse, driver: p.caps.driver });
   await p.close();
 }
 

@@ -1,0 +1,30 @@
+import { openPort } from "../../src/index.js";
+import { Blob } from "../fixtures/blob.js";
+const t0 = performance.now();
+const lap = (s: string) => console.log(`${(performance.now() - t0).toFixed(1)} ms ${s}`);
+const b: any = await openPort({ backend: "ibverbs", address: "198.18.0.1" });
+lap("b open");
+const a: any = await openPort({ backend: "ibverbs", address: "198.18.0.1" });
+lap("a open");
+await a.connect(b.localAddress);
+lap("connected");
+for (let i = 0; i < 5; i++) {
+  const got = new Promise<void>((r) => b.onMessage((m: any) => { m.release(); r(); }));
+  a.send(Blob.encode(Blob.create({ id: i + 1 })), b.localAddress);
+  await got;
+  lap("received");
+  await a.completions();
+  lap("completed");
+}
+const n = 2000;
+let k = 0;
+const all = new Promise<void>((r) => b.onMessage((m: any) => { m.release(); if (++k === n) r(); }));
+for (let i = 0; i < n; i++) if (!a.send(Blob.encode(Blob.create({ id: i + 1 })), b.localAddress)) await a.drained();
+await all;
+lap(`received ${n}`);
+await a.completions();
+lap("completed");
+await a.close();
+lap("a closed");
+await b.close();
+lap("b closed");
