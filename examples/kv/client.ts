@@ -1,0 +1,86 @@
+/**
+ * The kv load generator.
+ *
+ *   tsx kv/client.ts --server 127.0.0.1:7000 [--backend udp|tcp|dpdk] [--codec sgwire|protobufjs|flatbuffers]
+ *                    [--workload fixed:4096 | cdn | twitter | getm:1-8[:SIZE]] [--keys N] [--seed N]
+ *                    [--mode closed --concurrency 16 | --mode open --rate 20000]
+ *                    [--duration 5] [--warmup 1] [--verify true] [--max-packet BYTES] [--json FILE]
+ *
+ * The codec must be the one the server was started with. It preloads every key of the workload,
+ * runs, prints a progress line each second and a summary table at the end.
+ */
+import { writeFileSync } from "node:fs";
+import { loadCodec } from "./codecs/codec.js";
+import { isMain, openKvPort, parseArgs, parseEndpoint, portArgs } from "./cli-args.js";
+import { KvClient } from "./kv-client.js";
+import { Expected, describe, preload, runLoad, type LoadSummary } from "./load.js";
+import { fmtBytes, fmtRate, fmtUs, table } from "./report.js";
+import { makeWorkload } from "./workloads.js";
+
+/** The summary table: one row per run. */
+export function summaryTable(rows: Array<LoadSummary & { codec: string; backend: string }>): string {
+  return table(
+    ["workload", "codec", "backend", "mode", "req/s", "values/s", "p50", "p99", "p99.9", "copied/resp", "referenced/resp", "pkts/resp", "verified", "bad", "lost"],
+    rows.map((s) => [
+      s.workload,
+      s.codec,
+      s.backend,
+      s.mode,
+      fmtRate(s.throughput),
+      fmtBytes(s.valueBytesPerSec),
+      fmtUs(s.p50),
+      fmtUs(s.p99),
+      fmtUs(s.p999),
+      s.server ? fmtBytes(s.server.copiedPerResponse) : "-",
+      s.server ? fmtBytes(s.server.referencedPerResponse) : "-",
+      s.server ? s.server.packetsPerResponse.toFixed(1) : "-",
+      String(s.verified),
+      String(s.mismatches),
+      String(s.timeouts + s.skipped),
+    ]),
+  );
+}
+
+const KNOWN = [
+  "server", "backend", "codec", "workload", "keys", "seed", "mode", "concurrency", "rate", "duration", "warmup", "verify", "max-packet",
+  "json", "bind", "vdev", "address", "port", "peer", "mtu", "mbufs", "high-water-mark", "timeout",
+] as const;
+
+async function main(): Promise<void> {
+  const a = parseArgs(process.argv.slice(2), KNOWN);
+  const codec = await loadCodec(a.str("codec", "sgwire"));
+  const workload = makeWorkload(a.str("workload", "fixed:4096"), { keys: a.has("keys") ? a.num("keys", 0) : undefined, seed: a.num("seed", 1) });
+  const server = parseEndpoint(a.str("server", "127.0.0.1:7000"), "--server");
+  const port = await openKvPort(portArgs(a, "client"));
+  const c = new KvClient(port, codec, server, { timeoutMs: a.num("timeout", 250), maxPacket: a.has("max-packet") ? a.num("max-packet", 0) : undefined });
+  const log = (s: string): void => void process.stderr.write(s + "\n");
+  try {
+    await c.serverStats();
+  } catch {
+    throw new Error(`kv client: no answer from ${server.address}:${server.port} over ${port.caps.backend}: is the server running, with --codec ${codec.name}?`);
+  }
+  const exp = new Expected(workload);
+  log(`kv client: ${codec.name} over ${port.caps.driver} to ${server.address}:${server.port}; preloading ${workload.keys} keys of ${workload.name}`);
+  await preload(c, exp);
+  const mode = a.str("mode", "closed");
+  if (mode !== "closed" && mode !== "open") throw new TypeError(`--mode must be closed or open, got ${mode}`);
+  const s = await runLoad(c, exp, {
+    workload,
+    mode,
+    concurrency: a.num("concurrency", 16),
+    rate: a.has("rate") ? a.num("rate", 0) : undefined,
+    duration: a.num("duration", 5),
+    warmup: a.num("warmup", 1),
+    seed: a.num("seed", 1),
+    verify: a.bool("verify", true),
+    progress: log,
+  });
+  c.close();
+  await port.close();
+  const row = { ...s, codec: codec.name, backend: port.caps.driver };
+  process.stdout.write("\n" + summaryTable([row]) + "\n\n" + describe(s) + "\n");
+  if (a.has("json")) writeFileSync(a.str("json", ""), JSON.stringify(row, null, 2) + "\n");
+  if (s.mismatches > 0) process.exitCode = 1;
+}
+
+if (isMain(import.meta.url)) await main();

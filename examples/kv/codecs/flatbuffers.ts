@@ -1,0 +1,152 @@
+/**
+ * FlatBuffers, the second baseline. There is no flatc here, so these are the builders and readers
+ * flatc would generate for this schema, written by hand:
+ *
+ *   table Request  { id:uint; op:uint; keys:[string]; value:[ubyte]; value_size:uint; value_offset:uint; }
+ *   table Bytes    { data:[ubyte]; }                  // flatbuffers has no vector of vectors
+ *   table Response { id:uint; status:uint; values:[Bytes]; missing:[uint]; part:uint; parts:uint;
+ *                    first_index:uint; first_offset:uint; sizes:[uint]; }
+ *
+ * Slots are the protobuf field numbers minus one. The Builder copies every byte vector into its
+ * buffer (back to front); each message gets a Builder sized to fit, so the finished bytes are
+ * that message's own and no grow-and-copy happens. Readers return byte vectors as views.
+ */
+import * as fb from "flatbuffers";
+import type { SgList } from "@sgwire/core";
+import type { Request, Response } from "../../gen/kv.sg.js";
+import { oneSegment, type KvCodec } from "./codec.js";
+
+type ByteBuffer = fb.ByteBuffer;
+const EMPTY = new Uint8Array(0);
+
+function u32(bb: ByteBuffer, pos: number, slot: number): number {
+  const o = bb.__offset(pos, 4 + 2 * slot);
+  return o ? bb.readUint32(pos + o) : 0;
+}
+
+function bytesAt(bb: ByteBuffer, pos: number, slot: number): Uint8Array {
+  const o = bb.__offset(pos, 4 + 2 * slot);
+  if (!o) return EMPTY;
+  const b = bb.bytes();
+  return new Uint8Array(b.buffer, b.byteOffset + bb.__vector(pos + o), bb.__vector_len(pos + o));
+}
+
+function u32s(bb: ByteBuffer, pos: number, slot: number): number[] {
+  const o = bb.__offset(pos, 4 + 2 * slot);
+  if (!o) return [];
+  const n = bb.__vector_len(pos + o);
+  const v = bb.__vector(pos + o);
+  const out = new Array<number>(n);
+  for (let i = 0; i < n; i++) out[i] = bb.readUint32(v + 4 * i);
+  return out;
+}
+
+function root(bytes: Uint8Array): [ByteBuffer, number] {
+  const bb = new fb.ByteBuffer(bytes);
+  return [bb, bb.readInt32(0)];
+}
+
+function u32Vector(b: fb.Builder, xs: number[]): number {
+  if (xs.length === 0) return 0;
+  b.startVector(4, xs.length, 4);
+  for (let i = xs.length - 1; i >= 0; i--) b.addInt32(xs[i]! | 0);
+  return b.endVector();
+}
+
+/** The finished buffer of a Builder that was made big enough: a view of its own memory. */
+function finished(b: fb.Builder, rootOff: number): Uint8Array {
+  b.finish(rootOff);
+  return b.asUint8Array();
+}
+
+function buildRequest(m: Request): Uint8Array {
+  let est = 64 + m.value.length;
+  for (const k of m.keys) est += 3 * k.length + 12;
+  const b = new fb.Builder(est);
+  const value = m.value.length > 0 ? b.createByteVector(m.value) : 0;
+  let keys = 0;
+  if (m.keys.length > 0) {
+    const offs = m.keys.map((k) => b.createString(k));
+    b.startVector(4, offs.length, 4);
+    for (let i = offs.length - 1; i >= 0; i--) b.addOffset(offs[i]!);
+    keys = b.endVector();
+  }
+  b.startObject(6);
+  if (value) b.addFieldOffset(3, value, 0);
+  if (keys) b.addFieldOffset(2, keys, 0);
+  b.addFieldInt32(0, m.id, 0);
+  b.addFieldInt32(1, m.op, 0);
+  b.addFieldInt32(4, m.valueSize, 0);
+  b.addFieldInt32(5, m.valueOffset, 0);
+  return finished(b, b.endObject());
+}
+
+function readRequest(bytes: Uint8Array): Request {
+  const [bb, p] = root(bytes);
+  const keys: string[] = [];
+  const o = bb.__offset(p, 4 + 2 * 2);
+  if (o) {
+    const n = bb.__vector_len(p + o);
+    const v = bb.__vector(p + o);
+    for (let i = 0; i < n; i++) keys.push(bb.__string(v + 4 * i) as string);
+  }
+  return { id: u32(bb, p, 0), op: u32(bb, p, 1), keys, value: bytesAt(bb, p, 3), valueSize: u32(bb, p, 4), valueOffset: u32(bb, p, 5) };
+}
+
+function buildResponse(m: Response): Uint8Array {
+  let est = 96 + 4 * (m.missing.length + m.sizes.length);
+  for (const v of m.values) est += v.length + 20;
+  const b = new fb.Builder(est);
+  const n = m.values.length;
+  let values = 0;
+  if (n > 0) {
+    const items = new Array<number>(n);
+    for (let i = 0; i < n; i++) {
+      const data = b.createByteVector(m.values[i]!);
+      b.startObject(1);
+      b.addFieldOffset(0, data, 0);
+      items[i] = b.endObject();
+    }
+    b.startVector(4, n, 4);
+    for (let i = n - 1; i >= 0; i--) b.addOffset(items[i]!);
+    values = b.endVector();
+  }
+  const missing = u32Vector(b, m.missing);
+  const sizes = u32Vector(b, m.sizes);
+  b.startObject(9);
+  if (values) b.addFieldOffset(2, values, 0);
+  if (missing) b.addFieldOffset(3, missing, 0);
+  if (sizes) b.addFieldOffset(8, sizes, 0);
+  b.addFieldInt32(0, m.id, 0);
+  b.addFieldInt32(1, m.status, 0);
+  b.addFieldInt32(4, m.part, 0);
+  b.addFieldInt32(5, m.parts, 0);
+  b.addFieldInt32(6, m.firstIndex, 0);
+  b.addFieldInt32(7, m.firstOffset, 0);
+  return finished(b, b.endObject());
+}
+
+function readResponse(bytes: Uint8Array): Response {
+  const [bb, p] = root(bytes);
+  const values: Uint8Array[] = [];
+  const o = bb.__offset(p, 4 + 2 * 2);
+  if (o) {
+    const n = bb.__vector_len(p + o);
+    const v = bb.__vector(p + o);
+    for (let i = 0; i < n; i++) values.push(bytesAt(bb, bb.__indirect(v + 4 * i), 0));
+  }
+  return {
+    id: u32(bb, p, 0), status: u32(bb, p, 1), values, missing: u32s(bb, p, 3), part: u32(bb, p, 4), parts: u32(bb, p, 5),
+    firstIndex: u32(bb, p, 6), firstOffset: u32(bb, p, 7), sizes: u32s(bb, p, 8),
+  };
+}
+
+export const flatbuffersCodec: KvCodec = {
+  name: "flatbuffers",
+  ownsOutput: true,
+  encodeRequest: (m, _policy, into: SgList) => oneSegment(into, buildRequest(m)),
+  encodeResponse: (m, _policy, into: SgList) => oneSegment(into, buildResponse(m)),
+  decodeRequest: readRequest,
+  decodeResponse: readResponse,
+  copied: (list) => list.byteLength,
+};

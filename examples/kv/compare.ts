@@ -1,0 +1,183 @@
+/**
+ * The kv comparison: the same server and load, once per codec, workload by workload.
+ *
+ *   tsx kv/compare.ts [--backend udp|tcp] [--codecs sgwire,protobufjs] [--workloads fixed:64,fixed:4096,...]
+ *                     [--duration 3] [--warmup 1] [--concurrency 16] [--quick] [--json FILE]
+ *
+ * Starts one server process per codec on loopback (each gets a core of its own when there are
+ * two), then for every workload runs the load generator against each server in turn, in this
+ * process. Prints a progress line per second and, at the end, one table with a row per run and
+ * sgwire's throughput relative to each baseline.
+ *
+ * For DPDK between two network namespaces, see examples/scripts/kv-dpdk.sh.
+ */
+import { spawn, type ChildProcess } from "node:child_process";
+import { mkdirSync, writeFileSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { openPort, type BackendName, type Endpoint } from "@sgwire/nic";
+import { CODECS, loadCodec } from "./codecs/codec.js";
+import { isMain, parseArgs } from "./cli-args.js";
+import { KvClient } from "./kv-client.js";
+import { Expected, mergeSummaries, preload, runLoad, type LoadSummary } from "./load.js";
+import { summaryTable } from "./client.js";
+import { Latencies, table } from "./report.js";
+import { makeWorkload } from "./workloads.js";
+
+const here = dirname(fileURLToPath(import.meta.url));
+
+export interface ServerProcess {
+  child: ChildProcess;
+  at: Endpoint;
+  stop(): Promise<void>;
+}
+
+/** Starts `kv/server.ts` in a child process and resolves once it listens. */
+export function startServer(codec: string, backend: BackendName, extra: string[] = []): Promise<ServerProcess> {
+  const child = spawn(process.execPath, ["--import", "tsx", join(here, "server.ts"), "--codec", codec, "--backend", backend, "--bind", "127.0.0.1:0", ...extra], {
+    stdio: ["ignore", "pipe", "inherit"],
+  });
+  return new Promise((resolve, reject) => {
+    let buf = "";
+    const fail = (code: number | null): void => reject(new Error(`kv server (${codec}) exited with ${code} before listening`));
+    child.once("exit", fail);
+    child.stdout!.on("data", (c: Buffer) => {
+      buf += c;
+      const i = buf.indexOf("\n");
+      if (i < 0) return;
+      const l = JSON.parse(buf.slice(0, i)).listening;
+      child.off("exit", fail);
+      resolve({
+        child,
+        at: { address: l.address, port: l.port },
+        stop: () =>
+          new Promise<void>((r) => {
+            if (child.exitCode !== null) return r();
+            child.once("exit", () => r());
+            child.kill("SIGTERM");
+          }),
+      });
+    });
+  });
+}
+
+type Row = LoadSummary & { codec: string; backend: string };
+
+export interface CompareOptions {
+  backend: BackendName;
+  codecs: string[];
+  workloads: string[];
+  duration: number;
+  warmup: number;
+  concurrency: number;
+  /** Each codec's measured time is cut into this many rounds, alternating codecs. */
+  rounds: number;
+  keys?: number;
+  log?: (s: string) => void;
+}
+
+export async function compare(o: CompareOptions): Promise<Row[]> {
+  const log = o.log ?? ((s: string) => void process.stderr.write(s + "\n"));
+  const servers = new Map<string, ServerProcess>();
+  const rows: Row[] = [];
+  try {
+    for (const c of o.codecs) servers.set(c, await startServer(c, o.backend));
+    for (const spec of o.workloads) {
+      const workload = makeWorkload(spec, { keys: o.keys });
+      // one client per codec for the whole workload: preload once, then alternate the codecs in
+      // short rounds (A B, B A, ...) so drifting machine noise hits them alike
+      const clients: Array<{ name: string; client: KvClient; exp: Expected; runs: LoadSummary[]; lat: Latencies; driver: string }> = [];
+      try {
+        for (const name of o.codecs) {
+          const codec = await loadCodec(name);
+          const port = await openPort(o.backend === "udp" ? { backend: "udp", highWaterMark: 1024 } : ({ backend: o.backend } as never));
+          const client = new KvClient(port, codec, servers.get(name)!.at);
+          clients.push({ name, client, exp: new Expected(workload), runs: [], lat: new Latencies(), driver: port.caps.driver });
+        }
+        for (const c of clients) await preload(c.client, c.exp);
+        for (let r = 0; r < o.rounds; r++) {
+          const order = r % 2 === 0 ? clients : [...clients].reverse();
+          for (const c of order) {
+            log(`kv: ${spec} with ${c.name} over ${c.driver}, round ${r + 1}/${o.rounds}`);
+            const warmup = r === 0 ? o.warmup : Math.min(o.warmup, 0.3);
+            c.runs.push(
+              await runLoad(c.client, c.exp, { workload, mode: "closed", concurrency: o.concurrency, duration: o.duration / o.rounds, warmup, progress: log, latencies: c.lat }),
+            );
+          }
+        }
+        for (const c of clients) rows.push({ ...mergeSummaries(c.runs, c.lat), codec: c.name, backend: c.driver });
+      } finally {
+        for (const c of clients) {
+          c.client.close();
+          await c.client.port.close();
+        }
+      }
+    }
+  } finally {
+    for (const s of servers.values()) await s.stop();
+  }
+  return rows;
+}
+
+/** sgwire's throughput over each baseline's, per workload. */
+export function ratioTable(rows: Row[]): string {
+  const baselines = [...new Set(rows.map((r) => r.codec))].filter((c) => c !== "sgwire");
+  const workloads = [...new Set(rows.map((r) => r.workload))];
+  const out: string[][] = [];
+  for (const w of workloads) {
+    const sg = rows.find((r) => r.workload === w && r.codec === "sgwire");
+    if (sg === undefined) continue;
+    out.push([w, ...baselines.map((b) => {
+      const r = rows.find((x) => x.workload === w && x.codec === b);
+      return r && r.throughput > 0 ? `${(sg.throughput / r.throughput).toFixed(2)}x` : "-";
+    })]);
+  }
+  return table(["workload", ...baselines.map((b) => `sgwire vs ${b}`)], out);
+}
+
+const KNOWN = ["backend", "codecs", "workloads", "duration", "warmup", "concurrency", "rounds", "keys", "quick", "json"] as const;
+
+async function main(): Promise<void> {
+  const a = parseArgs(process.argv.slice(2), KNOWN);
+  const quick = a.bool("quick", false);
+  const backend = a.str("backend", "udp") as BackendName;
+  if (backend !== "udp" && backend !== "tcp") throw new TypeError("kv compare runs on loopback: --backend udp or tcp (DPDK: examples/scripts/kv-dpdk.sh)");
+  const codecs = a.str("codecs", quick ? "sgwire,protobufjs" : CODECS.join(",")).split(",");
+  const workloads = a.str("workloads", quick ? "fixed:64,fixed:4096,fixed:64KiB,cdn" : "fixed:64,fixed:1KiB,fixed:4096,fixed:16KiB,fixed:64KiB,cdn,twitter,getm:1-8").split(",");
+  const o: CompareOptions = {
+    backend,
+    codecs,
+    workloads,
+    duration: a.num("duration", quick ? 3 : 5),
+    warmup: a.num("warmup", 1),
+    concurrency: a.num("concurrency", 16),
+    rounds: a.num("rounds", 3),
+    keys: a.has("keys") ? a.num("keys", 0) : undefined,
+  };
+  process.stderr.write(
+    `kv compare: ${codecs.join(" vs ")} over ${backend} on loopback; workloads ${workloads.join(", ")}; ` +
+      `closed loop, up to ${o.concurrency} outstanding, ${o.duration} s measured each in ${o.rounds} alternating rounds\n`,
+  );
+  const rows = await compare(o);
+  const out = process.stdout;
+  out.write("\n" + summaryTable(rows) + "\n\n");
+  if (codecs.includes("sgwire") && codecs.length > 1) out.write(ratioTable(rows) + "\n\n");
+  out.write(
+    "req/s: responses per second (closed loop, so latency ~ outstanding / throughput); values/s: value bytes delivered;\n" +
+      "p50/p99/p99.9: request latency; copied/resp: bytes the server's CPU copied per response (encoder + transport, in\n" +
+      "user space); referenced/resp: value bytes sent straight from the store's memory; verified/bad: values checked\n" +
+      "byte for byte against what was stored; lost: requests that timed out.\n",
+  );
+  const bad = rows.reduce((n, r) => n + r.mismatches, 0);
+  if (a.has("json")) {
+    const f = a.str("json", "");
+    mkdirSync(dirname(f), { recursive: true });
+    writeFileSync(f, JSON.stringify({ date: new Date().toISOString(), node: process.version, options: o, rows }, null, 2) + "\n");
+  }
+  if (bad > 0) {
+    out.write(`kv compare: ${bad} responses were not byte-identical to a stored value\n`);
+    process.exitCode = 1;
+  }
+}
+
+if (isMain(import.meta.url)) await main();
