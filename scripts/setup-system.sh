@@ -74,4 +74,9 @@ for dev in sgw2 sgw3; do
   quiet_link "" "$dev"
   ip link set "$dev" up
 done
+# a DPDK af_xdp process that died leaves its XDP program attached, and the next attach fails
+ip -n sgw-a link set dev sgw0 xdp off 2>/dev/null || true
+ip -n sgw-b link set dev sgw1 xdp off 2>/dev/null || true
+ip link set dev sgw2 xdp off 2>/dev/null || true
+ip link set dev sgw3 xdp off 2>/dev/null || true
 echo "setup-system: hugepages $(cat /proc/sys/vm/nr_hugepages), namespaces sgw-a/sgw-b (sgw0<->sgw1), veth sgw2<->sgw3 ready" >&2

@@ -103,5 +103,6 @@ export class RegisteredMemory {
     return { arena, owner };
   }
 
-  readonly isEligible = (seg: Uint8Array): boolean => this.lookup(seg) !== undefined;
+  /** The CopyPolicy.isEligible of DPDK ports: may `seg` be sent by reference? (allocation-free) */
+  readonly isEligible = (seg: Uint8Array): boolean => this.owner(seg, seg.buffer) !== undefined;
 }
