@@ -1,11 +1,10 @@
 import { readdirSync, existsSync } from "node:fs";
 import type { PortCaps } from "./port.js";
 import { loadAddon } from "./dpdk/native.js";
-import { loadIbverbs } from "./ibverbs/native.js";
 import { UDP_MAX_PAYLOAD } from "./kernel/udp-port.js";
 
 export interface BackendInfo {
-  name: "udp" | "tcp" | "dpdk" | "ibverbs";
+  name: "udp" | "tcp" | "dpdk";
   available: boolean;
   /** Why it is not available, and what to install. */
   reason?: string;
@@ -13,7 +12,7 @@ export interface BackendInfo {
   caps?: Partial<PortCaps>;
   /** dpdk: the DPDK version the addon was built against. */
   version?: string;
-  /** dpdk: network PMDs installed on this machine (what --vdev / openPort can use). ibverbs: RDMA devices libibverbs sees. */
+  /** dpdk: network PMDs installed on this machine (what --vdev / openPort can use). */
   devices?: string[];
 }
 
@@ -41,21 +40,7 @@ export function nicInfo(): NicInfo {
   } else {
     dpdk = { name: "dpdk", available: true, version: a.dpdkVersion, devices: netPmds(), caps: { backend: "dpdk", referencesAnyMemory: false } };
   }
-  const iv = loadIbverbs();
-  let ibverbs: BackendInfo;
-  if (iv instanceof Error) ibverbs = { name: "ibverbs", available: false, reason: iv.message };
-  else {
-    // built in; usable only where a device exists (this machine's kernel may have no RDMA at all)
-    const devices = iv.listDevices();
-    ibverbs = {
-      name: "ibverbs",
-      available: devices.length > 0,
-      devices,
-      caps: { backend: "ibverbs", referencesAnyMemory: false },
-      ...(devices.length === 0 ? { reason: "built with ibverbs, but libibverbs finds no RDMA device here (no RDMA NIC, no rdma_rxe link)" } : {}),
-    };
-  }
-  return { backends: [udp, tcp, dpdk, ibverbs] };
+  return { backends: [udp, tcp, dpdk] };
 }
 
 /** Names of DPDK net drivers installed as plugins (Debian: /usr/lib/<triplet>/dpdk/pmds-XX.Y/). */
