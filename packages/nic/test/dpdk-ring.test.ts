@@ -7,6 +7,7 @@ import assert from "node:assert/strict";
 import { SgList } from "@sgwire/core";
 import { openPort, nicInfo, type Port } from "../src/index.js";
 import type { DpdkPort } from "../src/dpdk/dpdk-port.js";
+import { checkDpdk, type NativeAddon } from "../src/dpdk/native.js";
 import { Blob, crc32, fill } from "./fixtures/blob.js";
 import { backendSuite } from "./suite/backend-suite.js";
 import { collect } from "./suite/helpers.js";
@@ -21,6 +22,11 @@ export async function ringPort(n: number): Promise<DpdkPort> {
 }
 
 describe("dpdk availability", function () {
+  it("an addon built without DPDK makes openPort name the package to install", function () {
+    assert.throws(() => checkDpdk({ hasDpdk: false, dpdkVersion: "" } as NativeAddon), /apt-get install -y libdpdk-dev pkg-config/);
+    assert.throws(() => checkDpdk(new Error("@sgwire/nic: the native addon is not built")), /not built/);
+  });
+
   it("is built with DPDK here (CI installs libdpdk-dev), or says which package is missing", async function () {
     if (dpdk.available) {
       assert.match(dpdk.version!, /DPDK \d+\.\d+/);

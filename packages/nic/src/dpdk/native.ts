@@ -75,7 +75,11 @@ export function loadAddon(): NativeAddon | Error {
 
 /** The addon with DPDK support, or throws an Error that says what to install. */
 export function requireDpdk(): NativeAddon {
-  const a = loadAddon();
+  return checkDpdk(loadAddon());
+}
+
+/** `a` if it was built with DPDK; otherwise throws the Error a user can act on. */
+export function checkDpdk(a: NativeAddon | Error): NativeAddon {
   if (a instanceof Error) throw a;
   if (!a.hasDpdk) {
     throw new Error(
