@@ -9,7 +9,8 @@
  * process. Prints a progress line per second and, at the end, one table with a row per run and
  * sgwire's throughput relative to each baseline.
  *
- * For DPDK between two network namespaces, see examples/scripts/kv-dpdk.sh.
+ * With --backend dpdk the servers run in another network namespace on a DPDK port (net_af_packet
+ * on a veth) and the load comes over kernel UDP from this one: examples/scripts/kv-dpdk.sh.
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import { mkdirSync, writeFileSync } from "node:fs";
@@ -17,7 +18,7 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { openPort, type BackendName, type Endpoint } from "@sgwire/nic";
 import { CODECS, loadCodec } from "./codecs/codec.js";
-import { isMain, parseArgs } from "./cli-args.js";
+import { isMain, parseArgs, parseEndpoint } from "./cli-args.js";
 import { KvClient } from "./kv-client.js";
 import { Expected, mergeSummaries, preload, runLoad, type LoadSummary } from "./load.js";
 import { summaryTable } from "./client.js";
@@ -28,15 +29,22 @@ const here = dirname(fileURLToPath(import.meta.url));
 
 export interface ServerProcess {
   child: ChildProcess;
+  /** Where clients send requests. */
   at: Endpoint;
+  /** The server port's driver ("kernel-udp", "net_af_packet", ...) and largest message. */
+  driver: string;
+  maxMessageBytes: number;
   stop(): Promise<void>;
 }
 
-/** Starts `kv/server.ts` in a child process and resolves once it listens. */
-export function startServer(codec: string, backend: BackendName, extra: string[] = []): Promise<ServerProcess> {
-  const child = spawn(process.execPath, ["--import", "tsx", join(here, "server.ts"), "--codec", codec, "--backend", backend, "--bind", "127.0.0.1:0", ...extra], {
-    stdio: ["ignore", "pipe", "inherit"],
-  });
+/**
+ * Starts `kv/server.ts` in a child process (inside network namespace `netns` when given, which
+ * needs root) and resolves once it listens.
+ */
+export function startServer(codec: string, args: string[], netns?: string): Promise<ServerProcess> {
+  const node = [process.execPath, "--import", "tsx", join(here, "server.ts"), "--codec", codec, ...args];
+  const [cmd, ...argv] = netns === undefined ? node : ["ip", "netns", "exec", netns, ...node];
+  const child = spawn(cmd!, argv, { stdio: ["ignore", "pipe", "inherit"], cwd: join(here, "..") });
   return new Promise((resolve, reject) => {
     let buf = "";
     const fail = (code: number | null): void => reject(new Error(`kv server (${codec}) exited with ${code} before listening`));
@@ -50,6 +58,8 @@ export function startServer(codec: string, backend: BackendName, extra: string[]
       resolve({
         child,
         at: { address: l.address, port: l.port },
+        driver: l.driver,
+        maxMessageBytes: l.maxMessageBytes,
         stop: () =>
           new Promise<void>((r) => {
             if (child.exitCode !== null) return r();
@@ -61,6 +71,17 @@ export function startServer(codec: string, backend: BackendName, extra: string[]
   });
 }
 
+/** Where the servers run when the backend is DPDK: a veth end in another network namespace. */
+export interface DpdkSite {
+  /** Namespace of the servers (scripts/setup-system.sh makes sgw-a with sgw0). */
+  netns: string;
+  iface: string;
+  /** The servers' IPv4 address; each server gets its own UDP port from 9000 up. */
+  address: string;
+  /** Where the clients' kernel UDP ports bind, in this process's namespace (sgw-b: 198.18.0.2). */
+  clientBind: string;
+}
+
 type Row = LoadSummary & { codec: string; backend: string };
 
 export interface CompareOptions {
@@ -70,6 +91,8 @@ export interface CompareOptions {
   duration: number;
   warmup: number;
   concurrency: number;
+  /** Backend "dpdk": where the servers run (the clients use kernel UDP from this namespace). */
+  dpdk?: DpdkSite;
   /** Each codec's measured time is cut into this many rounds, alternating codecs. */
   rounds: number;
   keys?: number;
@@ -81,7 +104,15 @@ export async function compare(o: CompareOptions): Promise<Row[]> {
   const servers = new Map<string, ServerProcess>();
   const rows: Row[] = [];
   try {
-    for (const c of o.codecs) servers.set(c, await startServer(c, o.backend));
+    for (const [i, c] of o.codecs.entries()) {
+      const d = o.dpdk;
+      if (o.backend === "dpdk") {
+        if (d === undefined) throw new TypeError("kv compare: the dpdk backend needs a DpdkSite (examples/scripts/kv-dpdk.sh)");
+        // one DPDK process per codec on the same veth, told apart by UDP port
+        const args = ["--backend", "dpdk", "--vdev", `net_af_packet0,iface=${d.iface}`, "--address", d.address, "--port", String(9000 + i)];
+        servers.set(c, await startServer(c, args, d.netns));
+      } else servers.set(c, await startServer(c, ["--backend", o.backend, "--bind", "127.0.0.1:0"]));
+    }
     for (const spec of o.workloads) {
       const workload = makeWorkload(spec, { keys: o.keys });
       // one client per codec for the whole workload: preload once, then alternate the codecs in
@@ -90,9 +121,13 @@ export async function compare(o: CompareOptions): Promise<Row[]> {
       try {
         for (const name of o.codecs) {
           const codec = await loadCodec(name);
-          const port = await openPort(o.backend === "udp" ? { backend: "udp", highWaterMark: 1024 } : ({ backend: o.backend } as never));
-          const client = new KvClient(port, codec, servers.get(name)!.at);
-          clients.push({ name, client, exp: new Expected(workload), runs: [], lat: new Latencies(), driver: port.caps.driver });
+          const srv = servers.get(name)!;
+          const port = await openPort(
+            o.backend === "tcp" ? { backend: "tcp" } : { backend: "udp", highWaterMark: 1024, bind: o.dpdk ? parseEndpoint(o.dpdk.clientBind, "clientBind") : undefined },
+          );
+          // a DPDK server takes packets up to its MTU: large PUTs are split to fit
+          const client = new KvClient(port, codec, srv.at, { maxPacket: srv.maxMessageBytes });
+          clients.push({ name, client, exp: new Expected(workload), runs: [], lat: new Latencies(), driver: srv.driver });
         }
         for (const c of clients) await preload(c.client, c.exp);
         for (let r = 0; r < o.rounds; r++) {
@@ -135,13 +170,15 @@ export function ratioTable(rows: Row[]): string {
   return table(["workload", ...baselines.map((b) => `sgwire vs ${b}`)], out);
 }
 
-const KNOWN = ["backend", "codecs", "workloads", "duration", "warmup", "concurrency", "rounds", "keys", "quick", "json"] as const;
+const KNOWN = [
+  "backend", "codecs", "workloads", "duration", "warmup", "concurrency", "rounds", "keys", "quick", "json", "server-netns", "iface", "server-address", "client-bind",
+] as const;
 
 async function main(): Promise<void> {
   const a = parseArgs(process.argv.slice(2), KNOWN);
   const quick = a.bool("quick", false);
   const backend = a.str("backend", "udp") as BackendName;
-  if (backend !== "udp" && backend !== "tcp") throw new TypeError("kv compare runs on loopback: --backend udp or tcp (DPDK: examples/scripts/kv-dpdk.sh)");
+  if (backend !== "udp" && backend !== "tcp" && backend !== "dpdk") throw new TypeError(`--backend must be udp, tcp or dpdk, got ${backend}`);
   const codecs = a.str("codecs", quick ? "sgwire,protobufjs" : CODECS.join(",")).split(",");
   const workloads = a.str("workloads", quick ? "fixed:64,fixed:4096,fixed:64KiB,cdn" : "fixed:64,fixed:1KiB,fixed:4096,fixed:16KiB,fixed:64KiB,cdn,twitter,getm:1-8").split(",");
   const o: CompareOptions = {
@@ -152,10 +189,14 @@ async function main(): Promise<void> {
     warmup: a.num("warmup", 1),
     concurrency: a.num("concurrency", 16),
     rounds: a.num("rounds", 3),
+    dpdk:
+      backend === "dpdk"
+        ? { netns: a.str("server-netns", "sgw-a"), iface: a.str("iface", "sgw0"), address: a.str("server-address", "198.18.0.1"), clientBind: a.str("client-bind", "198.18.0.2:0") }
+        : undefined,
     keys: a.has("keys") ? a.num("keys", 0) : undefined,
   };
   process.stderr.write(
-    `kv compare: ${codecs.join(" vs ")} over ${backend} on loopback; workloads ${workloads.join(", ")}; ` +
+    `kv compare: ${codecs.join(" vs ")} over ${backend === "dpdk" ? `DPDK (servers in ${o.dpdk!.netns} on ${o.dpdk!.iface})` : `${backend} on loopback`}; workloads ${workloads.join(", ")}; ` +
       `closed loop, up to ${o.concurrency} outstanding, ${o.duration} s measured each in ${o.rounds} alternating rounds\n`,
   );
   const rows = await compare(o);

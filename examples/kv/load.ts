@@ -152,6 +152,7 @@ export async function runLoad(c: KvClient, exp: Expected, o: LoadOptions): Promi
   let measuring = false;
   let stopped = false;
   let completed = 0;
+  let answered = 0; // including warm-up, for the progress line
   let valueBytes = 0;
   let notFound = 0;
   let mismatches = 0;
@@ -167,6 +168,7 @@ export async function runLoad(c: KvClient, exp: Expected, o: LoadOptions): Promi
     const kvOp = op === "get" ? Op.GET : op === "put" ? Op.PUT : Op.GETM;
     c.issue(kvOp, names, value, (r) => {
       const now = performance.now();
+      if (r !== null) answered++;
       if (r !== null && scheduled >= measureFrom && now <= end) {
         completed++;
         lat.add((now - scheduled) * 1000);
@@ -202,13 +204,13 @@ export async function runLoad(c: KvClient, exp: Expected, o: LoadOptions): Promi
     ? setInterval(() => {
         const now = performance.now();
         const phase = now < measureFrom ? "warm-up" : "measure";
-        const rate = ((completed - lastCount) * 1000) / (now - lastT);
+        const rate = ((answered - lastCount) * 1000) / (now - lastT);
         const [p50, p99] = lat.percentiles([50, 99], lastLat);
         o.progress!(
           `  [${w.name} ${phase} ${((now - t0) / 1000).toFixed(0)}s] ${fmtRate(rate)} req/s  p50 ${fmtUs(p50!)}  p99 ${fmtUs(p99!)}  ` +
             `outstanding ${c.outstanding}  timeouts ${c.timeouts}  mismatches ${mismatches}`,
         );
-        lastCount = completed;
+        lastCount = answered;
         lastLat = lat.n;
         lastT = now;
       }, o.progressMs ?? 1000)
