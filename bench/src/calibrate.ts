@@ -3,14 +3,14 @@
  * against referencing over field size x number of fields (the Cornflakes heatmap) on a backend,
  * and recommends copyThreshold and maxSegments.
  *
- *   pnpm --filter @sgwire/bench run calibrate [--backend udp] [--quick] [--out DIR]
+ *   pnpm --filter @sgwire/bench run calibrate [--backend udp] [--quick] [--out DIR] [--update-readme]
  *
  * Writes DIR/calibrate-<backend>.json (cells, recommendation, machine) and
  * DIR/calibrate-<backend>.svg (the heatmap); prints the heatmap and the recommendation.
  * Kernel udp sends to a sink port on 127.0.0.1 of the same machine.
  */
-import { mkdirSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
 import { openPort } from "@sgwire/nic";
 import { measureHeatmap, type HeatmapOptions } from "./calibrate/heatmap.js";
@@ -111,3 +111,23 @@ writeFileSync(
   }),
 );
 process.stderr.write(`wrote ${join(out, `calibrate-${backend}.json`)}, ${join(out, `calibrate-${backend}.svg`)}\n`);
+
+if (argv.includes("--update-readme")) {
+  const path = join(repoRoot, "bench/README.md");
+  const rel = relative(join(repoRoot, "bench"), out) || ".";
+  const m = file.machine;
+  const section = [
+    "<!-- calibrate:start -->",
+    `Latest: \`calibrate ${argv.join(" ")}\` on ${started.toISOString().slice(0, 16).replace("T", " ")} UTC, Node ${m.node}, ${m.cpus} x ${m.cpuModel}, load average ${m.loadAverage.join(" ")} (${quick ? "quick" : "full"} grid):`,
+    "",
+    "```",
+    ...lines,
+    "```",
+    "",
+    `![copy vs reference heatmap](${rel}/calibrate-${backend}.svg)`,
+    "<!-- calibrate:end -->",
+  ].join("\n");
+  const text = readFileSync(path, "utf8");
+  if (!text.includes("<!-- calibrate:start -->")) throw new Error(`${path} has no calibrate markers`);
+  writeFileSync(path, text.replace(/<!-- calibrate:start -->[\s\S]*<!-- calibrate:end -->/, () => section));
+}
