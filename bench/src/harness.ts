@@ -1,7 +1,7 @@
 /**
  * Timing for benchmarks: each case runs in batches sized to take a few milliseconds; peers are
- * interleaved (every repetition measures every case once, in turn) so machine noise hits them all
- * alike; the median of the repetitions is reported with the spread (min..max and quartiles).
+ * interleaved (every repetition measures every case once, in turn, starting one case later each
+ * time) so machine noise hits them all alike; the median of the repetitions is reported with the spread (min..max and quartiles).
  */
 import { performance } from "node:perf_hooks";
 
@@ -85,7 +85,11 @@ export function measure(cases: Case[], opts: MeasureOptions = {}): Measurement[]
   const sizes = cases.map((c) => batchSize(c.run, batchMs));
   const samples: Record<Clock, number[][]> = { wall: cases.map(() => []), cpu: cases.map(() => []) };
   for (let r = 0; r < reps; r++) {
-    cases.forEach((c, k) => {
+    // each repetition starts one case later, so no case always runs right after the same one
+    // (whose background GC work, or cache footprint, would otherwise always land on it)
+    for (let j = 0; j < cases.length; j++) {
+      const k = (j + r) % cases.length;
+      const c = cases[k]!;
       const n = sizes[k]!;
       const run = c.run;
       const c0 = cpuNs();
@@ -95,7 +99,7 @@ export function measure(cases: Case[], opts: MeasureOptions = {}): Measurement[]
       const c1 = cpuNs();
       samples.wall[k]!.push(((t1 - t0) * 1e6) / n);
       samples.cpu[k]!.push((c1 - c0) / n);
-    });
+    }
   }
   void sink;
   const median = (xs: number[]) => quantile(xs.slice().sort((a, b) => a - b), 0.5);

@@ -76,6 +76,7 @@ export function recommendPolicy(cells: HeatCell[], o: RecommendOptions): Recomme
   let allWin = true;
   for (const k of counts) {
     const big = cells.filter((c) => c.fields === k && c.fieldBytes >= copyThreshold);
+    // no message this large was measured (the backend's message size limit): no evidence either way
     if (big.length === 0) continue;
     const logMean = big.reduce((a, c) => a + Math.log(c.copyNs / c.referenceNs), 0) / big.length;
     if (Math.exp(logMean) > 1 / (1 - margin)) maxFields = k;
@@ -90,7 +91,9 @@ export function recommendPolicy(cells: HeatCell[], o: RecommendOptions): Recomme
     reasons.push(`maxSegments left at the backend's ${o.maxSegments} (nothing is referenced)`);
   } else if (allWin) {
     maxSegments = o.maxSegments;
-    reasons.push(`referencing still wins with ${counts[counts.length - 1]} fields at every size >= ${copyThreshold} B: keep the backend's ${o.maxSegments} segments`);
+    reasons.push(
+      `referencing still wins with ${maxFields} fields (the most measured at sizes >= ${copyThreshold} B): keep the backend's ${o.maxSegments} segments`,
+    );
   } else {
     maxSegments = Math.min(o.maxSegments, Math.max(1, 2 * maxFields + 1));
     reasons.push(
