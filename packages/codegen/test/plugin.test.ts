@@ -260,14 +260,25 @@ describe("protoc-gen-sgwire", () => {
         "  optional group MultiWordGroup = 9 { optional int32 x = 10; }",
         "  optional int64 small = 11 [default = 0x10];",
         "  optional int32 oct = 12 [default = 017];",
+        '  optional string utf8 = 13 [default = "caf\\303\\251 \\u00e9 é"]; // default = "not this"',
+        '  optional bytes raw_utf8 = 14 [default = "é]" /* default = "nor this" */ "\\xff"];',
+        "  optional int64 neg_hex = 15 [default = -0x8000000000000000];",
+        "  optional double huge = 16 [default = 1e400];",
+        "  optional float tenth = 17 [default = -0.1];",
+        "  message Mid { message Deep { enum DeepEnum { DEEP_Z = 0; } optional DeepEnum d = 1; } enum MidEnum { MID_Z = 0; } }",
+        "  map<string, Later> later_by_name = 18;",
+        "  oneof pick { Mid.Deep deep = 19; int32 n = 20; }",
+        "  extensions 100 to 199;",
         "}",
         "enum Later { LATER_X = 0; }",
+        "extend Outer { optional group ExtGroup = 100 { optional int32 v = 1; } optional string ext_s = 101; }",
+        "service Svc { rpc Get(Outer) returns (Outer); }",
         "",
       ].join("\n");
       writeFileSync(join(tmp, "tricky.proto"), text);
-      const got = protoc(tmp, ["tricky.proto"]);
       const want = compileOutput(tmp, ["tricky.proto"]);
-      assertSameFiles(got, want, "protoc");
+      assertSameFiles(protoc(tmp, ["tricky.proto"]), want, "protoc");
+      assertSameFiles(buf(tmp), want, "buf");
       const outer = loadProtoFiles([join(tmp, "tricky.proto")], { includeDirs: [tmp] })[0]!;
       const byName = new Map(outer.messages[0]!.fields.map((f) => [f.protoName, f]));
       assert.equal(byName.get("min64")!.defaultValue, -(1n << 63n));
@@ -281,7 +292,14 @@ describe("protoc-gen-sgwire", () => {
       assert.deepEqual(byName.get("raw")!.defaultValue, new Uint8Array([0, 255, 113, 34, 10]));
       assert.equal(byName.get("inner")!.defaultValue, 3);
       assert.equal(byName.get("multiwordgroup")!.jsName, "multiwordgroup");
-      assert.deepEqual(outer.enums.map((e) => e.fullName), ["tricky.Later", "tricky.Outer.Inner"]);
+      assert.equal(byName.get("utf8")!.defaultValue, "caf\u00e9 \u00e9 \u00e9");
+      assert.deepEqual(byName.get("raw_utf8")!.defaultValue, new Uint8Array([0xc3, 0xa9, 0x5d, 0xff]));
+      assert.equal(byName.get("neg_hex")!.defaultValue, -(1n << 63n));
+      assert.equal(byName.get("huge")!.defaultValue, Infinity);
+      assert.equal(byName.get("tenth")!.defaultValue, Math.fround(-0.1));
+      assert.deepEqual(outer.enums.map((e) => e.fullName), [
+        "tricky.Later", "tricky.Outer.Inner", "tricky.Outer.Mid.MidEnum", "tricky.Outer.Mid.Deep.DeepEnum",
+      ]);
     });
 
     it("resolves editions features from the file, the field and the enum", () => {

@@ -16,6 +16,7 @@ import {
   EnumType, FieldPresence, MessageEncoding, RepeatedFieldEncoding, Utf8Validation,
   editionDefaults, editionName, mergeFeatures, type Features,
 } from "./features.js";
+import { unescapeBytes } from "./escapes.js";
 
 /**
  * Front end over descriptors (google.protobuf.FileDescriptorProto), as protoc and buf hand them to
@@ -319,36 +320,4 @@ function convertDefault(text: string, type: FieldType, types: Map<string, Messag
     default:
       return /^-?\d+$/.test(text) ? Number(text) : null;
   }
-}
-
-/** protoc writes bytes defaults C-escaped (\n, \", \\, \ooo, \xHH); returns null on a bad escape. */
-function unescapeBytes(text: string): Uint8Array | null {
-  const out: number[] = [];
-  const simple: Record<string, number> = { n: 10, r: 13, t: 9, a: 7, b: 8, f: 12, v: 11, "\\": 92, "'": 39, '"': 34, "?": 63 };
-  for (let i = 0; i < text.length; i++) {
-    const c = text.codePointAt(i)!;
-    if (text[i] !== "\\") {
-      // protoc escapes every byte outside printable ASCII; take anything else as UTF-8 text
-      if (c > 0x7f) out.push(...new TextEncoder().encode(String.fromCodePoint(c)));
-      else out.push(c);
-      if (c > 0xffff) i++;
-      continue;
-    }
-    const e = text[++i];
-    if (e === undefined) return null;
-    if (e in simple) out.push(simple[e]!);
-    else if (/[0-7]/.test(e)) {
-      let j = i;
-      while (j < i + 3 && j < text.length && /[0-7]/.test(text[j]!)) j++;
-      out.push(parseInt(text.slice(i, j), 8) & 0xff);
-      i = j - 1;
-    } else if (e === "x" || e === "X") {
-      let j = i + 1;
-      while (j < i + 3 && j < text.length && /[0-9a-fA-F]/.test(text[j]!)) j++;
-      if (j === i + 1) return null;
-      out.push(parseInt(text.slice(i + 1, j), 16));
-      i = j - 1;
-    } else return null;
-  }
-  return Uint8Array.from(out);
 }

@@ -7,7 +7,7 @@ import {
   type ScalarType, type TypeRef,
 } from "../model.js";
 import { loadFiles } from "./load.js";
-import { exactInt64Default } from "./int64-default.js";
+import { defaultLiteralBytes, exactInt64Default } from "./default-literal.js";
 import { locate } from "./locate.js";
 
 /**
@@ -270,10 +270,14 @@ function convertDefault(
       return typeof v === "number" ? exactInt64Default(abs, f.name, f.id, v) : BigInt(String(v));
     case "bool":
       return v === true || v === "true";
-    case "string":
-      return String(v);
+    case "string": {
+      const exact = defaultLiteralBytes(abs, f.name, f.id, String(v)); // escapes are UTF-8 bytes
+      return exact !== undefined ? new TextDecoder().decode(exact) : String(v);
+    }
     case "bytes": {
       const s = String(v);
+      const exact = defaultLiteralBytes(abs, f.name, f.id, s);
+      if (exact !== undefined) return exact;
       const b = new Uint8Array(s.length);
       for (let i = 0; i < s.length; i++) b[i] = s.charCodeAt(i) & 0xff;
       return b;
