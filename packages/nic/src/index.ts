@@ -8,3 +8,5 @@ export { nicInfo, type NicInfo, type BackendInfo } from "./info.js";
 export { DpdkPort } from "./dpdk/dpdk-port.js";
 export type { EalOptions } from "./dpdk/options.js";
 export { calibrate, type Calibration, type CalibrationRow } from "./calibrate.js";
+export { IbverbsPort } from "./ibverbs/ibverbs-port.js";
+export type { IbverbsPortOptions } from "./ibverbs/options.js";

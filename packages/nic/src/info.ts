@@ -1,10 +1,11 @@
 import { readdirSync, existsSync } from "node:fs";
 import type { PortCaps } from "./port.js";
 import { loadAddon } from "./dpdk/native.js";
+import { loadIbverbs } from "./ibverbs/native.js";
 import { UDP_MAX_PAYLOAD } from "./kernel/udp-port.js";
 
 export interface BackendInfo {
-  name: "udp" | "tcp" | "dpdk";
+  name: "udp" | "tcp" | "dpdk" | "ibverbs";
   available: boolean;
   /** Why it is not available, and what to install. */
   reason?: string;
@@ -12,7 +13,7 @@ export interface BackendInfo {
   caps?: Partial<PortCaps>;
   /** dpdk: the DPDK version the addon was built against. */
   version?: string;
-  /** dpdk: network PMDs installed on this machine (what --vdev / openPort can use). */
+  /** dpdk: network PMDs installed on this machine (what --vdev / openPort can use). ibverbs: RDMA devices libibverbs sees. */
   devices?: string[];
 }
 
@@ -40,7 +41,21 @@ export function nicInfo(): NicInfo {
   } else {
     dpdk = { name: "dpdk", available: true, version: a.dpdkVersion, devices: netPmds(), caps: { backend: "dpdk", referencesAnyMemory: false } };
   }
-  return { backends: [udp, tcp, dpdk] };
+  const iv = loadIbverbs();
+  let ibverbs: BackendInfo;
+  if (iv instanceof Error) ibverbs = { name: "ibverbs", available: false, reason: iv.message };
+  else {
+    // built in; usable only where a device exists (this machine's kernel may have no RDMA at all)
+    const devices = iv.listDevices();
+    ibverbs = {
+      name: "ibverbs",
+      available: devices.length > 0,
+      devices,
+      caps: { backend: "ibverbs", referencesAnyMemory: false },
+      ...(devices.length === 0 ? { reason: "built with ibverbs, but libibverbs finds no RDMA device here (no RDMA NIC, no rdma_rxe link)" } : {}),
+    };
+  }
+  return { backends: [udp, tcp, dpdk, ibverbs] };
 }
 
 /** Names of DPDK net drivers installed as plugins (Debian: /usr/lib/<triplet>/dpdk/pmds-XX.Y/). */

@@ -3,11 +3,13 @@ import { UdpPort, type UdpPortOptions } from "./kernel/udp-port.js";
 import { TcpPort, type TcpPortOptions } from "./kernel/tcp-port.js";
 import type { DpdkPortOptions } from "./dpdk/options.js";
 import { DpdkPort } from "./dpdk/dpdk-port.js";
+import type { IbverbsPortOptions } from "./ibverbs/options.js";
+import { IbverbsPort } from "./ibverbs/ibverbs-port.js";
 
-export type PortOptions = UdpPortOptions | TcpPortOptions | DpdkPortOptions;
+export type PortOptions = UdpPortOptions | TcpPortOptions | DpdkPortOptions | IbverbsPortOptions;
 
 /**
- * Opens a port on one backend: "udp" (default), "tcp" or "dpdk". Options are checked before
+ * Opens a port on one backend: "udp" (default), "tcp", "dpdk" or "ibverbs". Options are checked before
  * anything is opened: an unknown key or a bad value is a TypeError/RangeError naming it.
  */
 export async function openPort(options: PortOptions = {}): Promise<Port> {
@@ -23,7 +25,10 @@ export async function openPort(options: PortOptions = {}): Promise<Port> {
     case "dpdk":
       // the addon is loaded on first use, so udp/tcp users never need it
       return DpdkPort.open(options as DpdkPortOptions);
+    case "ibverbs":
+      // its own addon (sgwire_ibverbs.node), loaded on first use
+      return IbverbsPort.open(options as IbverbsPortOptions);
     default:
-      throw new TypeError(`openPort: unknown backend "${String(backend)}" (known: udp, tcp, dpdk)`);
+      throw new TypeError(`openPort: unknown backend "${String(backend)}" (known: udp, tcp, dpdk, ibverbs)`);
   }
 }

@@ -2,7 +2,7 @@ import type { EventEmitter } from "node:events";
 import type { CopyPolicy, MessageType, RefBuffer, SgList } from "@sgwire/core";
 
 /** Names of the transports `openPort` knows. */
-export type BackendName = "udp" | "tcp" | "dpdk";
+export type BackendName = "udp" | "tcp" | "dpdk" | "ibverbs";
 
 /** Where a message goes, or where it came from: an IPv4 address (or host name for kernel backends) and a port. */
 export interface Endpoint {

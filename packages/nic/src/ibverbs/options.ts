@@ -1,0 +1,37 @@
+/** Options of `openPort({ backend: "ibverbs", ... })`. */
+export interface IbverbsPortOptions {
+  backend: "ibverbs";
+  /**
+   * IPv4 address of the interface an RDMA device sits on (RoCE / Soft-RoCE): the port binds
+   * there with rdma_cm, which picks the device. Required.
+   */
+  address: string;
+  /** rdma_cm port to listen on for connections; 0 (default) takes a free one (see localAddress). */
+  port?: number;
+  /** The RDMA device the address must be on ("rxe0", "mlx5_0"); checked when given. */
+  device?: string;
+  /**
+   * "rc" (default): reliable connections, one QP per peer, messages up to `recvBytes`.
+   * "ud": unreliable datagrams from one QP, messages up to the path MTU.
+   */
+  transport?: "rc" | "ud";
+  /** Work requests in flight per send queue. Default 256. */
+  sendDepth?: number;
+  /** Receive buffers posted to the shared receive queue. Default 512. */
+  recvSlots?: number;
+  /** RC: bytes per receive buffer, the largest message this port receives. Default 65536. UD: the path MTU, not settable. */
+  recvBytes?: number;
+  /** Largest message sent inline (IBV_SEND_INLINE), requested from the device. Default 256; 0 turns inline off. */
+  maxInline?: number;
+  /** Registered staging region for copied (scratch) bytes, in bytes. Default 4 MiB. */
+  stageBytes?: number;
+  /** How long connect() waits, in ms. Default 15000. */
+  connectTimeoutMs?: number;
+  /** Overrides the recommended copy threshold (bytes). */
+  copyThreshold?: number;
+}
+
+export const IBVERBS_KEYS = [
+  "backend", "address", "port", "device", "transport", "sendDepth", "recvSlots", "recvBytes", "maxInline",
+  "stageBytes", "connectTimeoutMs", "copyThreshold",
+] as const;

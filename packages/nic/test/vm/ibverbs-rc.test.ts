@@ -1,0 +1,115 @@
+/**
+ * The ibverbs backend on Soft-RoCE, inside rdma-vm (scripts/test-rdma-vm.sh): RC connections
+ * through rdma_cm on rxe0 (198.18.0.1; the device loops back to itself).
+ */
+import assert from "node:assert/strict";
+import { openPort } from "../../src/index.js";
+import type { IbverbsPort } from "../../src/ibverbs/ibverbs-port.js";
+import { Blob, crc32, fill } from "../fixtures/blob.js";
+import { backendSuite } from "../suite/backend-suite.js";
+import { collect } from "../suite/helpers.js";
+
+export const A = "198.18.0.1";
+
+export async function rcPair(opts: Record<string, unknown> = {}): Promise<{ a: IbverbsPort; b: IbverbsPort }> {
+  const b = (await openPort({ backend: "ibverbs", address: A, ...opts })) as IbverbsPort;
+  const a = (await openPort({ backend: "ibverbs", address: A, ...opts })) as IbverbsPort;
+  await a.connect(b.localAddress);
+  return { a, b };
+}
+
+/** Polls `cond` until it holds (or fails after `ms`). */
+export async function until(cond: () => boolean, what: string, ms = 10000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!cond()) {
+    if (Date.now() > end) throw new Error(`timed out waiting until ${what}`);
+    await new Promise((r) => setTimeout(r, 5));
+  }
+}
+
+if (process.env.SGW_RDMA_VM !== "1") throw new Error("test/vm runs inside rdma-vm: use scripts/test-rdma-vm.sh");
+
+backendSuite("ibverbs RC (rxe0 loopback)", async () => {
+  const { a, b } = await rcPair();
+  return { a, b, toB: b.localAddress, close: async () => { await a.close(); await b.close(); } };
+});
+
+describe("ibverbs RC port", function () {
+  it("reports the device's caps: SGE limit, inline size, registered memory only", async function () {
+    const { a, b } = await rcPair();
+    assert.equal(a.caps.backend, "ibverbs");
+    assert.equal(a.device.device, "rxe0");
+    assert.equal(a.caps.driver, "rxe0/rc");
+    assert.ok(a.caps.maxSegments >= 2, `max_sge ${a.caps.maxSegments}`);
+    assert.ok(a.device.maxInline > 0, "rxe grants inline data");
+    assert.equal(a.caps.referencesAnyMemory, false);
+    assert.equal(a.caps.maxMessageBytes, 65536);
+    const rb = a.allocate(1000);
+    assert.equal(a.policy.isEligible(rb.bytes), true);
+    assert.equal(a.policy.isEligible(new Uint8Array(1000)), false);
+    assert.equal(b.policy.isEligible(rb.bytes), false, "a memory region belongs to its port's protection domain");
+    rb.release();
+    await until(() => b.peers.length === 1, "b accepted the connection");
+    assert.deepEqual(b.peers, [a.localAddress], "the accepting side names the peer by its listening endpoint");
+    await a.close();
+    await b.close();
+  });
+
+  it("names the source by its listening endpoint, replies over the accepted connection, detaches released views", async function () {
+    const { a, b } = await rcPair();
+    const got = collect(b, 1);
+    a.send(Blob.encode(Blob.create({ id: 5, key: new Uint8Array([1, 2, 3]) })), b.localAddress);
+    const [m] = await got;
+    assert.deepEqual(m!.source, a.localAddress);
+    const view = m!.bytes;
+    m!.release();
+    assert.equal(view.length, 0, "the receive buffer went back to the SRQ: the view is detached");
+    const back = collect(a, 1);
+    b.send(Blob.encode(Blob.create({ id: 6 })), m!.source);
+    const [r] = await back;
+    assert.equal(r!.decode(Blob).id, 6);
+    assert.deepEqual(r!.source, b.localAddress);
+    r!.release();
+    await a.close();
+    await b.close();
+  });
+
+  it("copies unregistered memory into registered scratch and counts it; inline for small messages", async function () {
+    const { a, b } = await rcPair();
+    const plain = fill(new Uint8Array(3000), 9);
+    const list = Blob.encode(Blob.create({ id: 1, key: plain }), { copyThreshold: 256 });
+    assert.equal(list.referenceCount, 1);
+    const before = a.stats;
+    const got = collect(b, 2);
+    a.send(list, b.localAddress);
+    a.send(Blob.encode(Blob.create({ id: 2 })), b.localAddress);
+    const ms = await got;
+    assert.equal(crc32([ms[0]!.decode(Blob).key]), crc32([plain]));
+    assert.equal(ms[1]!.decode(Blob).id, 2);
+    for (const m of ms) m.release();
+    await a.completions();
+    const after = a.stats;
+    assert.equal(after.bytesReferenced - before.bytesReferenced, 0);
+    assert.equal(after.bytesCopied - before.bytesCopied, list.byteLength + 2);
+    assert.equal(a.stagedBytesInUse, 0, "scratch of completed sends is given back");
+    await a.close();
+    await b.close();
+  });
+
+  it("rejects bad options, unknown peers and oversize messages with errors that name them", async function () {
+    await assert.rejects(openPort({ backend: "ibverbs" } as never), /address is required/);
+    await assert.rejects(openPort({ backend: "ibverbs", address: "198.18.0.77" }), /rdma_bind_addr\(198\.18\.0\.77:0\)/);
+    await assert.rejects(openPort({ backend: "ibverbs", address: A, transport: "xrc" as never }), /transport must be "rc" or "ud"/);
+    await assert.rejects(openPort({ backend: "ibverbs", address: A, device: "mlx5_0" }), /is on RDMA device rxe0, not mlx5_0/);
+    await assert.rejects(openPort({ backend: "ibverbs", address: A, sendDepth: 0 }), /sendDepth must be an integer/);
+    await assert.rejects(openPort({ backend: "ibverbs", address: A, qpDepth: 1 } as never), /unknown option "qpDepth"/);
+    const p = (await openPort({ backend: "ibverbs", address: A })) as IbverbsPort;
+    await assert.rejects(p.connect({ address: A, port: 1 }), /connect\(198\.18\.0\.1:1\) failed/);
+    assert.throws(() => p.send(Blob.encode(Blob.create({ id: 1 })), { address: A, port: 2 }), /no connection to 198\.18\.0\.1:2/);
+    const small = (await openPort({ backend: "ibverbs", address: A, recvBytes: 1024 })) as IbverbsPort;
+    await p.connect(small.localAddress);
+    assert.throws(() => p.send(Blob.encode(Blob.create({ key: new Uint8Array(2000) })), small.localAddress), /exceeds what 198\.18\.0\.1:\d+ can receive \(1024 bytes\)/);
+    await p.close();
+    await small.close();
+  });
+});
