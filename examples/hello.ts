@@ -67,7 +67,11 @@ const received = new Promise<void>((resolve, reject) => {
 });
 // the port retains the attachment until the kernel has taken it; we must not write to it before
 sender.send(list, receiver.localAddress);
-line(`  in flight: attachment refCount ${attachment.refCount} (ours + the send's)`);
+line(
+  attachment.refCount > 1
+    ? `  in flight: attachment refCount ${attachment.refCount} (ours + the send's: the kernel has not taken the bytes yet)`
+    : `  in flight: attachment refCount ${attachment.refCount} (below the copy threshold: copied, not lent)`,
+);
 await sender.completions();
 line(`  send completed: refCount ${attachment.refCount}; the buffer may be rewritten now`);
 await received;

@@ -20,7 +20,7 @@ import { makeWorkload } from "./workloads.js";
 /** The summary table: one row per run. */
 export function summaryTable(rows: Array<LoadSummary & { codec: string; backend: string }>): string {
   return table(
-    ["workload", "codec", "backend", "mode", "req/s", "values/s", "p50", "p99", "p99.9", "copied/resp", "referenced/resp", "pkts/resp", "verified", "bad", "lost"],
+    ["workload", "codec", "backend", "mode", "req/s", "values/s", "p50", "p99", "p99.9", "srv cpu/resp", "copied/resp", "referenced/resp", "pkts/resp", "verified", "bad", "lost"],
     rows.map((s) => [
       s.workload,
       s.codec,
@@ -31,6 +31,7 @@ export function summaryTable(rows: Array<LoadSummary & { codec: string; backend:
       fmtUs(s.p50),
       fmtUs(s.p99),
       fmtUs(s.p999),
+      s.server ? fmtUs(s.server.cpuPerResponse) : "-",
       s.server ? fmtBytes(s.server.copiedPerResponse) : "-",
       s.server ? fmtBytes(s.server.referencedPerResponse) : "-",
       s.server ? s.server.packetsPerResponse.toFixed(1) : "-",

@@ -22,7 +22,7 @@ import { isMain, parseArgs, parseEndpoint } from "./cli-args.js";
 import { KvClient } from "./kv-client.js";
 import { Expected, mergeSummaries, preload, runLoad, type LoadSummary } from "./load.js";
 import { summaryTable } from "./client.js";
-import { Latencies, table } from "./report.js";
+import { Latencies, fmtRate, fmtUs, table } from "./report.js";
 import { makeWorkload } from "./workloads.js";
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -101,6 +101,7 @@ export interface CompareOptions {
 
 export async function compare(o: CompareOptions): Promise<Row[]> {
   const log = o.log ?? ((s: string) => void process.stderr.write(s + "\n"));
+  const live = o.log === undefined && process.stderr.isTTY === true;
   const servers = new Map<string, ServerProcess>();
   const rows: Row[] = [];
   try {
@@ -133,11 +134,15 @@ export async function compare(o: CompareOptions): Promise<Row[]> {
         for (let r = 0; r < o.rounds; r++) {
           const order = r % 2 === 0 ? clients : [...clients].reverse();
           for (const c of order) {
-            log(`kv: ${spec} with ${c.name} over ${c.driver}, round ${r + 1}/${o.rounds}`);
-            const warmup = r === 0 ? o.warmup : Math.min(o.warmup, 0.3);
-            c.runs.push(
-              await runLoad(c.client, c.exp, { workload, mode: "closed", concurrency: o.concurrency, duration: o.duration / o.rounds, warmup, progress: log, latencies: c.lat }),
-            );
+            const what = `${spec} with ${c.name} over ${c.driver}, round ${r + 1}/${o.rounds}`;
+            // the first run against a fresh server also warms up its JIT: give it longer
+            const warmup = r > 0 ? Math.min(o.warmup, 0.3) : spec === o.workloads[0] ? 2 * o.warmup : o.warmup;
+            // on a terminal a live status line; otherwise one line per round
+            const progress = live ? (l: string) => void process.stderr.write(`\r\x1b[K${what}:${l}`) : undefined;
+            const s = await runLoad(c.client, c.exp, { workload, mode: "closed", concurrency: o.concurrency, duration: o.duration / o.rounds, warmup, progress, latencies: c.lat });
+            c.runs.push(s);
+            if (live) process.stderr.write("\r\x1b[K");
+            log(`  ${what}: ${fmtRate(s.throughput)} req/s, p50 ${fmtUs(s.p50)}, p99 ${fmtUs(s.p99)}, ${s.verified} values verified, ${s.mismatches} bad, ${s.timeouts} lost`);
           }
         }
         for (const c of clients) rows.push({ ...mergeSummaries(c.runs, c.lat), codec: c.name, backend: c.driver });
@@ -154,7 +159,7 @@ export async function compare(o: CompareOptions): Promise<Row[]> {
   return rows;
 }
 
-/** sgwire's throughput over each baseline's, per workload. */
+/** sgwire against each baseline, per workload: throughput ratio, and server CPU per response ratio. */
 export function ratioTable(rows: Row[]): string {
   const baselines = [...new Set(rows.map((r) => r.codec))].filter((c) => c !== "sgwire");
   const workloads = [...new Set(rows.map((r) => r.workload))];
@@ -162,12 +167,15 @@ export function ratioTable(rows: Row[]): string {
   for (const w of workloads) {
     const sg = rows.find((r) => r.workload === w && r.codec === "sgwire");
     if (sg === undefined) continue;
-    out.push([w, ...baselines.map((b) => {
+    const cells: string[] = [w];
+    for (const b of baselines) {
       const r = rows.find((x) => x.workload === w && x.codec === b);
-      return r && r.throughput > 0 ? `${(sg.throughput / r.throughput).toFixed(2)}x` : "-";
-    })]);
+      cells.push(r && r.throughput > 0 ? `${(sg.throughput / r.throughput).toFixed(2)}x` : "-");
+      cells.push(r?.server && sg.server && sg.server.cpuPerResponse > 0 ? `${(r.server.cpuPerResponse / sg.server.cpuPerResponse).toFixed(2)}x` : "-");
+    }
+    out.push(cells);
   }
-  return table(["workload", ...baselines.map((b) => `sgwire vs ${b}`)], out);
+  return table(["workload", ...baselines.flatMap((b) => [`req/s vs ${b}`, `cpu/resp vs ${b}`])], out);
 }
 
 const KNOWN = [
@@ -205,9 +213,11 @@ async function main(): Promise<void> {
   if (codecs.includes("sgwire") && codecs.length > 1) out.write(ratioTable(rows) + "\n\n");
   out.write(
     "req/s: responses per second (closed loop, so latency ~ outstanding / throughput); values/s: value bytes delivered;\n" +
-      "p50/p99/p99.9: request latency; copied/resp: bytes the server's CPU copied per response (encoder + transport, in\n" +
+      "p50/p99/p99.9: request latency; srv cpu/resp: the server process's CPU time per response (user + system: steadier\n" +
+      "than req/s on a shared machine); copied/resp: bytes the server's CPU copied per response (encoder + transport, in\n" +
       "user space); referenced/resp: value bytes sent straight from the store's memory; verified/bad: values checked\n" +
-      "byte for byte against what was stored; lost: requests that timed out.\n",
+      "byte for byte against what was stored; lost: requests that timed out. Ratios: sgwire's req/s over the baseline's,\n" +
+      "and the baseline's CPU per response over sgwire's (above 1x: sgwire spends less).\n",
   );
   const bad = rows.reduce((n, r) => n + r.mismatches, 0);
   if (a.has("json")) {

@@ -60,6 +60,8 @@ export interface LoadSummary {
     referencedPerResponse: number;
     packetsPerResponse: number;
     encodeCopiedPerResponse: number;
+    /** Server CPU time per response, microseconds (user + system, whole process). */
+    cpuPerResponse: number;
   };
 }
 
@@ -292,6 +294,7 @@ export async function runLoad(c: KvClient, exp: Expected, o: LoadOptions): Promi
         referencedPerResponse: Math.max(0, d("portBytesReferenced") - d("outputLent")) / n,
         packetsPerResponse: d("packets") / n,
         encodeCopiedPerResponse: d("encodeCopied") / n,
+        cpuPerResponse: d("cpuMicros") / n,
       };
     }
   }
@@ -344,6 +347,7 @@ export function mergeSummaries(runs: LoadSummary[], lat: Latencies): LoadSummary
       referencedPerResponse: w((s) => s.referencedPerResponse),
       packetsPerResponse: w((s) => s.packetsPerResponse),
       encodeCopiedPerResponse: w((s) => s.encodeCopiedPerResponse),
+      cpuPerResponse: w((s) => s.cpuPerResponse),
     };
   }
   return out;
