@@ -1,9 +1,12 @@
 # The @sgwire/nic native addon. DPDK support is compiled in only when `pkg-config libdpdk`
 # finds DPDK (Debian: libdpdk-dev); without it the addon still builds and reports hasDpdk=false,
 # so `openPort({ backend: "dpdk" })` can say which package to install.
+# The ibverbs backend is a second addon (sgwire_ibverbs.node), defined only when pkg-config finds
+# libibverbs and librdmacm (Debian: libibverbs-dev, librdmacm-dev).
 {
   "variables": {
-    "sgwire_dpdk%": "<!(pkg-config --exists libdpdk 2>/dev/null && echo 1 || echo 0)"
+    "sgwire_dpdk%": "<!(pkg-config --exists libdpdk 2>/dev/null && echo 1 || echo 0)",
+    "sgwire_ibverbs%": "<!(pkg-config --exists libibverbs librdmacm 2>/dev/null && echo 1 || echo 0)"
   },
   "targets": [
     {
@@ -23,5 +26,21 @@
         }]
       ]
     }
+  ],
+  "conditions": [
+    ["sgwire_ibverbs==1", {
+      "targets": [
+        {
+          "target_name": "sgwire_ibverbs",
+          "sources": ["ibverbs-port.cc"],
+          "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
+          "defines": ["NAPI_VERSION=8", "NAPI_CPP_EXCEPTIONS"],
+          "cflags!": ["-fno-exceptions"],
+          "cflags_cc!": ["-fno-exceptions", "-std=gnu++17"],
+          "cflags_cc": ["-std=c++17", "-fexceptions", "-O2", "-Wall", "<!@(pkg-config --cflags libibverbs librdmacm)"],
+          "libraries": ["<!@(pkg-config --libs libibverbs librdmacm)"]
+        }
+      ]
+    }]
   ]
 }
