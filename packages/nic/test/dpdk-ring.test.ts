@@ -153,6 +153,26 @@ if (dpdk.available) {
       await p.close();
     });
 
+    it("debugLentBuffers: a registered buffer rewritten while the receiver still holds it is reported", async function () {
+      const p = (await openPort({ backend: "dpdk", vdev: "net_ring6", address: SELF, peers: { [SELF]: SELF_MAC }, debugLentBuffers: true })) as DpdkPort;
+      const errors: Error[] = [];
+      p.on("error", (e) => errors.push(e));
+      const rb = p.allocate(500);
+      fill(rb.bytes, 3);
+      const got = collect(p, 2);
+      p.send(Blob.encode(Blob.create({ id: 1, chunks: [rb.bytes] }), p.policy), p.localAddress);
+      await p.completions();
+      assert.equal(errors.length, 0);
+      p.send(Blob.encode(Blob.create({ id: 2, chunks: [rb.bytes] }), p.policy), p.localAddress);
+      rb.bytes[0]! ^= 1; // the chain is in the ring: too early
+      for (const m of await got) m.release();
+      await p.completions();
+      assert.equal(errors.length, 1);
+      assert.match(errors[0]!.message, /dpdk port: a lent buffer of 500 bytes changed/);
+      rb.release();
+      await p.close();
+    });
+
     it("net_null: transmits 2-segment messages, completes them and returns every mbuf", async function () {
       const p = (await openPort({ backend: "dpdk", vdev: "net_null0", peers: { "198.18.0.2": "02:53:47:00:00:02" } })) as DpdkPort;
       const start = p.poolCounts();

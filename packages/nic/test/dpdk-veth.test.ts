@@ -4,6 +4,7 @@
  * would be; inside this process, two DPDK ports talk over sgw2 <-> sgw3.
  */
 import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
 import { nicInfo, openPort } from "../src/index.js";
 import type { DpdkPort } from "../src/dpdk/dpdk-port.js";
 import { backendSuite } from "./suite/backend-suite.js";
@@ -61,6 +62,8 @@ if (ready) {
 
     it("a plain kernel UDP socket to DPDK, which answers its ARP and echoes every message", async function () {
       const count = 300;
+      // forget 198.18.0.1's MAC so the kernel has to ask (an earlier run left it cached)
+      spawnSync("ip", ["-n", "sgw-b", "neigh", "flush", "dev", "sgw1"]);
       const rx = runPeer("sgw-a", "dpdk-recv", { vdev: "net_af_packet0,iface=sgw0", address: "198.18.0.1", port: 9000, count, echo: true });
       await rx.ready;
       const tx = runPeer("sgw-b", "udp-send", { to: { address: "198.18.0.1", port: 9000 }, count, size: 700, expectEchoes: true });

@@ -68,6 +68,26 @@ describe("udp port", function () {
     await assert.rejects(openPort(null as never), /options must be an object/);
   });
 
+  it("debugLentBuffers: flags a lent buffer written before its send completed, and only then", async function () {
+    const a = await openPort({ backend: "udp", debugLentBuffers: true });
+    const b = await openPort({ backend: "udp" });
+    b.onMessage((m) => m.release());
+    const errors: Error[] = [];
+    a.on("error", (e) => errors.push(e));
+    const plain = fill(new Uint8Array(2000), 1);
+    a.send(Blob.encode(Blob.create({ id: 1, key: plain }), a.policy), b.localAddress);
+    await a.completions();
+    assert.equal(errors.length, 0, "untouched until completion: no report");
+    a.send(Blob.encode(Blob.create({ id: 2, key: plain }), a.policy), b.localAddress);
+    plain[7] ^= 0xff; // too early: the send still holds it
+    await a.completions();
+    assert.equal(errors.length, 1);
+    assert.equal(errors[0]!.name, "LentBufferMutatedError");
+    assert.match(errors[0]!.message, /2000 bytes changed before its send completed/);
+    await a.close();
+    await b.close();
+  });
+
   it("throws on send and allocate after close", async function () {
     const p: Port = await openPort();
     await p.close();

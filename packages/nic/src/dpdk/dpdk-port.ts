@@ -6,6 +6,7 @@ import { requireDpdk, type NativeAddon, type NativePort, type NativePortInfo } f
 import { ensureEal } from "./eal.js";
 import { RegisteredMemory } from "./registered-memory.js";
 import { DPDK_KEYS, type DpdkPortOptions } from "./options.js";
+import { LentBufferMutatedError, LentRecord } from "../lent-check.js";
 
 /** Messages staged before a burst is handed to the driver (as DPDK's examples use). */
 const TX_BURST = 32;
@@ -70,6 +71,8 @@ export class DpdkPort extends PortBase {
   /** token -> the RefBuffers one in-flight message lent */
   private readonly lent: (RefBuffer | RefBuffer[] | undefined)[] = [];
   private readonly freeTokens: number[] = [];
+  /** Debug mode: token -> fingerprints of what that message lent. */
+  private readonly checks: (LentRecord | undefined)[] | null;
   private readonly knownPeers = new Set<number>();
   private lastDest: Endpoint | null = null;
   private lastIp = 0;
@@ -98,6 +101,7 @@ export class DpdkPort extends PortBase {
     };
     this.policy = { copyThreshold, maxSegments, isEligible: this.chains ? this.mem.isEligible : () => false };
     this.localAddress = { address: formatIpv4(ip), port: udpPort };
+    this.checks = o.debugLentBuffers === true ? [] : null;
     np.setBuffers(this.desc, this.stage, this.ctl, this.compl, this.rxMeta);
     for (const [addr, mac] of Object.entries(o.peers ?? {})) this.addPeer(addr, mac);
   }
@@ -225,6 +229,7 @@ export class DpdkPort extends PortBase {
         if (prev === undefined) this.lent[token] = owner;
         else if (Array.isArray(prev)) prev.push(owner);
         else this.lent[token] = [prev, owner];
+        if (this.checks !== null) (this.checks[token] ??= new LentRecord()).add(s);
         d[w] = mem.lastArena!.id + 1;
         d[w + 1] = s.byteOffset;
         d[w + 2] = s.length;
@@ -300,6 +305,7 @@ export class DpdkPort extends PortBase {
     const nc = c[0]!;
     for (let k = 0; k < nc; k++) {
       const t = this.compl[k]!;
+      if (this.checks !== null) this.verifyLent(t);
       const l = this.lent[t];
       this.lent[t] = undefined;
       this.freeTokens.push(t);
@@ -314,6 +320,13 @@ export class DpdkPort extends PortBase {
     this.st.bytesSent += c[4]!;
     const done = nc + c[5]!;
     if (done > 0) this.sendCompleted(done);
+  }
+
+  private verifyLent(token: number): void {
+    const rec = this.checks![token];
+    this.checks![token] = undefined;
+    const changed = rec?.changed() ?? null;
+    if (changed !== null) this.emit("error", new LentBufferMutatedError("dpdk", changed.length));
   }
 
   private updatePressure(): void {

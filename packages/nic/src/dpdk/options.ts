@@ -23,6 +23,8 @@ export interface DpdkPortOptions {
   mtu?: number;
   /** Overrides the recommended copy threshold (bytes). */
   copyThreshold?: number;
+  /** Fingerprint lent buffers at send and check them at completion (see lent-check.ts). Default false. */
+  debugLentBuffers?: boolean;
 }
 
 export interface EalOptions {
@@ -39,6 +41,6 @@ export interface EalOptions {
 }
 
 export const DPDK_KEYS = [
-  "backend", "vdev", "address", "port", "peers", "eal", "mbufs", "txDescriptors", "rxDescriptors", "mtu", "copyThreshold",
+  "backend", "vdev", "address", "port", "peers", "eal", "mbufs", "txDescriptors", "rxDescriptors", "mtu", "copyThreshold", "debugLentBuffers",
 ] as const;
 export const EAL_KEYS = ["cores", "hugepages", "memoryMB", "logLevel", "extraArgs"] as const;

@@ -1,5 +1,6 @@
 import type { RefBuffer, SgList } from "@sgwire/core";
 import type { HeapMemory } from "../heap-memory.js";
+import { LentRecord } from "../lent-check.js";
 
 /** One message prepared for a kernel socket: segments safe to hold until completion. */
 export interface Prepared {
@@ -9,6 +10,8 @@ export interface Prepared {
   lent: RefBuffer[] | null;
   scratchBytes: number;
   referencedBytes: number;
+  /** Debug mode only: fingerprints of the referenced segments at send time. */
+  check: LentRecord | null;
 }
 
 /**
@@ -16,7 +19,7 @@ export interface Prepared {
  * the next encode before the kernel has sent this one) and retains every referenced buffer that
  * came from `memory`. `prefix` bytes are reserved at the front of the copy (TCP's length varint).
  */
-export function prepare(list: SgList, memory: HeapMemory, prefix: Uint8Array | null): Prepared {
+export function prepare(list: SgList, memory: HeapMemory, prefix: Uint8Array | null, debug = false): Prepared {
   const segs = list.segments;
   const n = segs.length;
   let scratchBytes = prefix === null ? 0 : prefix.length;
@@ -26,6 +29,7 @@ export function prepare(list: SgList, memory: HeapMemory, prefix: Uint8Array | n
   const out: Uint8Array[] = [];
   let pos = 0;
   let lent: RefBuffer[] | null = null;
+  const check = debug ? new LentRecord() : null;
   if (prefix !== null) {
     copy.set(prefix, 0);
     pos = prefix.length;
@@ -41,14 +45,19 @@ export function prepare(list: SgList, memory: HeapMemory, prefix: Uint8Array | n
     if (pos > runStart) out.push(copy.subarray(runStart, pos));
     runStart = pos;
     out.push(s);
+    check?.add(s);
     const rb = memory.owner(s);
     if (rb !== undefined) (lent ??= []).push(rb.retain());
   }
   if (pos > runStart) out.push(copy.subarray(runStart, pos));
-  return { segments: out, lent, scratchBytes, referencedBytes: list.byteLength + (prefix?.length ?? 0) - scratchBytes };
+  return { segments: out, lent, scratchBytes, referencedBytes: list.byteLength + (prefix?.length ?? 0) - scratchBytes, check };
 }
 
-export function releaseLent(p: Prepared): void {
+/** At completion: returns the first lent segment that changed (debug mode), then releases the lent buffers. */
+export function releaseLent(p: Prepared): Uint8Array | null {
+  const changed = p.check?.changed() ?? null;
+  p.check = null;
   if (p.lent !== null) for (const rb of p.lent) rb.release();
   p.lent = null;
+  return changed;
 }

@@ -4,6 +4,7 @@ import { PortBase, RxMessage } from "../port-base.js";
 import type { Endpoint, PortCaps } from "../port.js";
 import { HeapMemory } from "../heap-memory.js";
 import { checkEndpoint, checkKeys, checkPortNumber, checkPositiveInt } from "../checks.js";
+import { LentBufferMutatedError } from "../lent-check.js";
 import { prepare, releaseLent } from "./lend.js";
 import { FrameReader, lengthPrefix } from "./framing.js";
 
@@ -15,9 +16,11 @@ export interface TcpPortOptions {
   maxMessageBytes?: number;
   /** Overrides the recommended copy threshold (bytes). */
   copyThreshold?: number;
+  /** Fingerprint lent buffers at send and check them at completion (see lent-check.ts). Default false. */
+  debugLentBuffers?: boolean;
 }
 
-const TCP_KEYS = ["backend", "bind", "maxMessageBytes", "copyThreshold"] as const;
+const TCP_KEYS = ["backend", "bind", "maxMessageBytes", "copyThreshold", "debugLentBuffers"] as const;
 /** One writev takes at most 1024 iovecs (Linux UIO_MAXIOV); libuv splits longer ones, which is still correct. */
 const TCP_MAX_SEGMENTS = 1023;
 const TCP_COPY_THRESHOLD = 512;
@@ -39,6 +42,7 @@ export class TcpPort extends PortBase {
   readonly policy: PortBase["policy"];
   localAddress: Endpoint = { address: "", port: 0 };
   private readonly memory = new HeapMemory();
+  private readonly debugLent: boolean;
   private readonly conns = new Map<string, Conn>();
   private waitingDrain = 0;
 
@@ -48,6 +52,7 @@ export class TcpPort extends PortBase {
   ) {
     super();
     const copyThreshold = o.copyThreshold ?? TCP_COPY_THRESHOLD;
+    this.debugLent = o.debugLentBuffers === true;
     this.caps = {
       backend: "tcp",
       driver: "kernel-tcp",
@@ -139,7 +144,7 @@ export class TcpPort extends PortBase {
     if (c === undefined) {
       c = this.adopt(net.connect({ host: dest.address, port: dest.port, noDelay: true }), key);
     }
-    const p = prepare(list, this.memory, lengthPrefix(list.byteLength));
+    const p = prepare(list, this.memory, lengthPrefix(list.byteLength), this.debugLent);
     this.st.bytesCopied += p.scratchBytes;
     this.st.bytesReferenced += p.referencedBytes;
     this.st.completionsPending++;
@@ -150,7 +155,8 @@ export class TcpPort extends PortBase {
     sock.cork();
     for (let i = 0; i < segs.length - 1; i++) ok = sock.write(segs[i]!);
     ok = sock.write(segs[segs.length - 1]!, (err) => {
-      releaseLent(p);
+      const changed = releaseLent(p);
+      if (changed !== null) this.emit("error", new LentBufferMutatedError("tcp", changed.length));
       if (err) this.st.drops++;
       else {
         this.st.messagesSent++;

@@ -4,6 +4,7 @@ import { PortBase, RxMessage } from "../port-base.js";
 import type { Endpoint, PortCaps } from "../port.js";
 import { HeapMemory } from "../heap-memory.js";
 import { checkEndpoint, checkKeys, checkPortNumber, checkPositiveInt } from "../checks.js";
+import { LentBufferMutatedError } from "../lent-check.js";
 import { prepare, releaseLent, type Prepared } from "./lend.js";
 
 export interface UdpPortOptions {
@@ -14,9 +15,11 @@ export interface UdpPortOptions {
   highWaterMark?: number;
   /** Overrides the recommended copy threshold (bytes). */
   copyThreshold?: number;
+  /** Fingerprint lent buffers at send and check them at completion (see lent-check.ts). Default false. */
+  debugLentBuffers?: boolean;
 }
 
-const UDP_KEYS = ["backend", "bind", "highWaterMark", "copyThreshold"] as const;
+const UDP_KEYS = ["backend", "bind", "highWaterMark", "copyThreshold", "debugLentBuffers"] as const;
 /** IPv4 UDP payload limit: 65535 - 20 (IP header) - 8 (UDP header). */
 export const UDP_MAX_PAYLOAD = 65507;
 /** Linux UIO_MAXIOV: one sendmsg takes at most this many iovecs. */
@@ -39,6 +42,7 @@ export class UdpPort extends PortBase {
   readonly policy: PortBase["policy"];
   localAddress: Endpoint = { address: "", port: 0 };
   private readonly memory = new HeapMemory();
+  private readonly debugLent: boolean;
   private readonly hwm: number;
   private inFlight = 0;
   private queue: Queued[] = [];
@@ -49,6 +53,7 @@ export class UdpPort extends PortBase {
   ) {
     super();
     this.hwm = o.highWaterMark ?? 256;
+    this.debugLent = o.debugLentBuffers === true;
     const copyThreshold = o.copyThreshold ?? UDP_COPY_THRESHOLD;
     this.caps = {
       backend: "udp",
@@ -100,7 +105,7 @@ export class UdpPort extends PortBase {
 
   protected transmit(list: SgList, destination: Endpoint | undefined): boolean {
     const dest = checkEndpoint(destination, "udp port: send() destination");
-    const p = prepare(list, this.memory, null);
+    const p = prepare(list, this.memory, null, this.debugLent);
     this.st.bytesCopied += p.scratchBytes;
     this.st.bytesReferenced += p.referencedBytes;
     this.st.completionsPending++;
@@ -119,7 +124,8 @@ export class UdpPort extends PortBase {
     const bytes = p.scratchBytes + p.referencedBytes;
     this.sock.send(p.segments, dest.port, dest.address, (err) => {
       this.inFlight--;
-      releaseLent(p);
+      const changed = releaseLent(p);
+      if (changed !== null) this.emit("error", new LentBufferMutatedError("udp", changed.length));
       if (err) {
         this.st.drops++;
         this.emit("error", err);
