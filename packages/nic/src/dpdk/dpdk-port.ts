@@ -199,16 +199,35 @@ export class DpdkPort extends PortBase {
     let staged = false; // last descriptor is a staged run that the next copy can extend
     let copied = 0;
     let sPos = this.sPos;
-    const scratch = list.scratch.buffer;
     const mem = this.mem;
     const chains = this.chains;
+    let scratch: ArrayBufferLike | null = null;
     for (let i = 0; i < n; i++) {
       const s = segs[i]!;
-      const buf = s.buffer;
-      // scratch is always copied; other memory is referenced only if it is a live registered block
-      const owner = buf === scratch || !chains ? undefined : mem.owner(s, buf);
+      const len = s.length;
+      // referenced only if it is a live registered block: by identity first (rb.bytes itself),
+      // else, for views of 64 bytes or more that are not scratch, by address
+      let owner: RefBuffer | undefined;
+      let arenaId = 0;
+      let offset = 0;
+      if (chains) {
+        const v = mem.view(s);
+        if (v !== undefined) {
+          owner = v.owner;
+          arenaId = v.arena.id;
+          offset = v.offset;
+        } else if (len >= 64) {
+          const buf = s.buffer;
+          if (buf !== (scratch ??= list.scratch.buffer)) {
+            owner = mem.owner(s, buf);
+            if (owner !== undefined) {
+              arenaId = mem.lastArena!.id;
+              offset = s.byteOffset;
+            }
+          }
+        }
+      }
       if (owner === undefined) {
-        const len = s.length;
         if (len < 64) for (let k = 0; k < len; k++) st[sPos + k] = s[k]!;
         else st.set(s, sPos);
         if (staged) d[w - 1] += len;
@@ -230,9 +249,9 @@ export class DpdkPort extends PortBase {
         else if (Array.isArray(prev)) prev.push(owner);
         else this.lent[token] = [prev, owner];
         if (this.checks !== null) (this.checks[token] ??= new LentRecord()).add(s);
-        d[w] = mem.lastArena!.id + 1;
-        d[w + 1] = s.byteOffset;
-        d[w + 2] = s.length;
+        d[w] = arenaId + 1;
+        d[w + 1] = offset;
+        d[w + 2] = len;
         w += SEG_WORDS;
         nseg++;
         staged = false;

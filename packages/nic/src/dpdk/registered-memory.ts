@@ -23,6 +23,14 @@ export interface Lent {
   owner: RefBuffer;
 }
 
+/** The block behind a view allocate() returned: found by the view's identity, no `.buffer` call. */
+export interface BlockView {
+  arena: Arena;
+  /** Byte offset of the view in its arena. */
+  offset: number;
+  owner: RefBuffer;
+}
+
 /**
  * Memory DPDK can transmit from by reference: arenas of anonymous memory registered with
  * rte_extmem_register (see native/dpdk-eal.cc), cut into power-of-two blocks. allocate() returns
@@ -36,6 +44,9 @@ export interface Lent {
 export class RegisteredMemory {
   private readonly classes = new Map<number, Arena[]>();
   private readonly byBuffer = new Map<ArrayBufferLike, Arena>();
+  // V8 answers `typedArray.buffer` through a runtime call (tens of ns): the send path first
+  // looks a segment up by identity, which covers the common case of passing rb.bytes itself
+  private readonly views = new WeakMap<Uint8Array, BlockView>();
   /** Blocks handed out and not yet freed (for leak checks). */
   inUse = 0;
   /** Bytes of arena memory mapped. */
@@ -68,6 +79,7 @@ export class RegisteredMemory {
       this.inUse--;
     });
     a.blocks[idx] = rb;
+    this.views.set(bytes, { arena: a, offset: idx * bs, owner: rb });
     this.inUse++;
     return rb;
   }
@@ -103,6 +115,12 @@ export class RegisteredMemory {
     return { arena, owner };
   }
 
+  /** `seg` if it is exactly a view allocate() returned and its block is still live. */
+  view(seg: Uint8Array): BlockView | undefined {
+    const v = this.views.get(seg);
+    return v !== undefined && v.owner.refCount > 0 ? v : undefined;
+  }
+
   /** The CopyPolicy.isEligible of DPDK ports: may `seg` be sent by reference? (allocation-free) */
-  readonly isEligible = (seg: Uint8Array): boolean => this.owner(seg, seg.buffer) !== undefined;
+  readonly isEligible = (seg: Uint8Array): boolean => this.view(seg) !== undefined || this.owner(seg, seg.buffer) !== undefined;
 }
