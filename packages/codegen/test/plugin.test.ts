@@ -302,6 +302,35 @@ describe("protoc-gen-sgwire", () => {
       ]);
     });
 
+    it("reads edition 2024 files (from buf) as sgwire compile does", function () {
+      this.timeout(120000);
+      writeFileSync(join(tmp, "e24.proto"), [
+        'edition = "2024";',
+        "package e24;",
+        "option features.enum_type = CLOSED;",
+        "export message M {",
+        "  int32 a = 1;",
+        "  string s = 2 [features.utf8_validation = NONE];",
+        "  repeated int32 r = 3 [features.repeated_field_encoding = EXPANDED];",
+        "  M child = 4 [features.message_encoding = DELIMITED];",
+        "  local message L { int32 x = 1; }",
+        "  L l = 5;",
+        "  E e = 6;",
+        "}",
+        "enum E { E_ZERO = 0; E_ONE = 1; }",
+        "",
+      ].join("\n"));
+      const want = compileOutput(tmp, ["e24.proto"]);
+      assert.match(want.get("e24.sg.ts")!, /from e24\.proto \(2024\)/);
+      assertSameFiles(buf(tmp), want, "buf");
+    });
+
+    it("answers a terminal or arguments with usage, not a hang", () => {
+      const r = spawnSync(process.execPath, [PLUGIN, "--help"], { encoding: "utf8" });
+      assert.equal(r.status, 0);
+      assert.match(r.stderr, /plugin for protoc and buf/);
+    });
+
     it("resolves editions features from the file, the field and the enum", () => {
       const text = [
         'edition = "2023";',
