@@ -429,9 +429,11 @@ function emitReadField(w: CodeWriter, m: MessageModel, f: FieldModel, scope: Sco
         w.line(`const a = m.${f.jsName};`);
         if (closed !== undefined) {
           w.block("while (r.pos < end2)", () => {
-            w.line("const v = r.int32();");
+            // the whole 64-bit varint: an unknown value is kept as it came (C++ and upb do too)
+            w.line("r.varint64();");
+            w.line("const v = r.lo | 0;");
             w.line(`if (${closed}[v] !== undefined) a.push(v);`);
-            w.line(`else (m.$unknown ??= []).push(${scope.use("unknownVarint")}(${no}, v));`);
+            w.line(`else (m.$unknown ??= []).push(${scope.use("unknownVarint")}(${no}, r.lo, r.hi));`);
           });
         } else w.line(`while (r.pos < end2) a.push(${readValue(t, f)});`);
         w.line("r.end = saved;");

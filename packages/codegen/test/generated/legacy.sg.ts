@@ -308,9 +308,10 @@ function read$Legacy(r: Reader, end: number, group: number, target: Legacy | und
         r.end = end2;
         const a = m.kinds;
         while (r.pos < end2) {
-          const v = r.int32();
+          r.varint64();
+          const v = r.lo | 0;
           if (Kind[v] !== undefined) a.push(v);
-          else (m.$unknown ??= []).push(unknownVarint(14, v));
+          else (m.$unknown ??= []).push(unknownVarint(14, r.lo, r.hi));
         }
         r.end = saved;
         continue;

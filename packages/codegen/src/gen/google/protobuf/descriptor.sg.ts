@@ -3388,9 +3388,10 @@ function read$FieldOptions(r: Reader, end: number, group: number, target: FieldO
         r.end = end2;
         const a = m.targets;
         while (r.pos < end2) {
-          const v = r.int32();
+          r.varint64();
+          const v = r.lo | 0;
           if (FieldOptions_OptionTargetType[v] !== undefined) a.push(v);
-          else (m.$unknown ??= []).push(unknownVarint(19, v));
+          else (m.$unknown ??= []).push(unknownVarint(19, r.lo, r.hi));
         }
         r.end = saved;
         continue;
