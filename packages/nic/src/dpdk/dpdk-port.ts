@@ -228,7 +228,7 @@ export class DpdkPort extends PortBase {
         }
       }
       if (owner === undefined) {
-        if (len < 64) for (let k = 0; k < len; k++) st[sPos + k] = s[k]!;
+        if (len < 16) for (let k = 0; k < len; k++) st[sPos + k] = s[k]!;
         else st.set(s, sPos);
         if (staged) d[w - 1] += len;
         else {
