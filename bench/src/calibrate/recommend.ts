@@ -8,8 +8,9 @@
  * segments). Referencing wins a cell when it is faster by more than `margin`.
  *
  * - copyThreshold: the crossover for a single field (the common case, and the one that does not
- *   depend on segment costs piling up): the smallest measured size from which referencing wins at
- *   that size and every larger one. With no crossover, Infinity (always copy).
+ *   depend on segment costs piling up): the smallest measured size at which referencing wins and
+ *   from which it wins at least 3/4 of the larger sizes too. With no crossover, Infinity (always
+ *   copy).
  * - maxSegments: the largest segment count (2k + 1 for k referenced fields) such that, for every
  *   field count up to k, referencing wins on the geometric mean of the copy/reference ratios over
  *   the measured sizes at or above copyThreshold (a mean, not every cell: one noisy cell must not
@@ -49,12 +50,19 @@ function wins(c: HeatCell, margin: number): boolean {
   return c.referenceNs < c.copyNs * (1 - margin);
 }
 
-/** Smallest size from which every larger measured size is a win, among cells of one field count. */
+/**
+ * The crossover among cells of one field count: the smallest size that wins and from which at
+ * least 3/4 of the measured sizes (it and all larger ones) win. Not "every larger size": on a
+ * busy machine one noisy cell would move the threshold by a factor of four.
+ */
 function crossoverOf(cells: HeatCell[], margin: number): number | null {
   const sorted = cells.slice().sort((a, b) => a.fieldBytes - b.fieldBytes);
-  let at: number | null = null;
-  for (let i = sorted.length - 1; i >= 0 && wins(sorted[i]!, margin); i--) at = sorted[i]!.fieldBytes;
-  return at;
+  for (let i = 0; i < sorted.length; i++) {
+    if (!wins(sorted[i]!, margin)) continue;
+    const rest = sorted.slice(i);
+    if (rest.filter((c) => wins(c, margin)).length >= 0.75 * rest.length) return sorted[i]!.fieldBytes;
+  }
+  return null;
 }
 
 export function recommendPolicy(cells: HeatCell[], o: RecommendOptions): Recommendation {
@@ -69,7 +77,7 @@ export function recommendPolicy(cells: HeatCell[], o: RecommendOptions): Recomme
   reasons.push(
     single.fieldBytes === null
       ? `with ${single.fields} field(s) referencing never beat copying by ${margin * 100}%: copy everything`
-      : `with ${single.fields} field(s) referencing wins from ${single.fieldBytes} B up (by more than ${margin * 100}%)`,
+      : `with ${single.fields} field(s) referencing wins (by more than ${margin * 100}%) from ${single.fieldBytes} B up`,
   );
 
   let maxFields = 0;
