@@ -3,7 +3,7 @@
  * against referencing over field size x number of fields (the Cornflakes heatmap) on a backend,
  * and recommends copyThreshold and maxSegments.
  *
- *   pnpm --filter @sgwire/bench run calibrate [--backend udp] [--quick] [--out DIR] [--update-readme]
+ *   pnpm --filter @sgwire/bench run calibrate [--backend udp] [--quick] [--wall] [--out DIR] [--update-readme]
  *
  * Writes DIR/calibrate-<backend>.json (cells, recommendation, machine) and
  * DIR/calibrate-<backend>.svg (the heatmap); prints the heatmap and the recommendation.
@@ -34,9 +34,10 @@ if (backend !== "udp") {
   throw new Error(`calibrate: backend ${backend} is not measured by this program yet (udp only; tcp needs a connected peer, dpdk a configured port)`);
 }
 
-const grid: Omit<HeatmapOptions, "onCell"> = quick
+const grid: Omit<HeatmapOptions, "onCell"> & { wall?: boolean } = quick
   ? { fieldSizes: [64, 256, 1024, 4096, 16384], fieldCounts: [1, 4, 16], batchMs: 15, rounds: 3 }
-  : { fieldSizes: [64, 128, 256, 512, 1024, 2048, 4096, 8192, 16384], fieldCounts: [1, 2, 4, 8, 16, 32], batchMs: 40, rounds: 5 };
+  : { fieldSizes: [64, 128, 256, 512, 1024, 2048, 4096, 8192, 16384], fieldCounts: [1, 2, 4, 8, 16, 32], batchMs: 40, rounds: 7 };
+if (argv.includes("--wall")) grid.wall = true;
 
 const started = new Date();
 const port = await openPort({ backend: "udp" });
@@ -66,7 +67,7 @@ const ratio = (s: number, k: number) => {
 };
 
 const lines: string[] = [];
-lines.push(`copy time / reference time, encode + send over kernel udp (${port.caps.driver}); > 1: referencing is faster`);
+lines.push(`copy time / reference time (${grid.wall ? "wall clock" : "process CPU time"}), encode + send over kernel udp (${port.caps.driver}); > 1: referencing is faster`);
 lines.push("");
 lines.push(
   table(
