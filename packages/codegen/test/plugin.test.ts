@@ -36,7 +36,10 @@ const FIXTURE_FILES = readdirSync(FIXTURES).filter((f) => f.endsWith(".proto")).
 const EDITIONS_FIXTURES = ["editions.proto"];
 
 function check(r: SpawnSyncReturns<string>, what: string): string {
-  if (r.error !== undefined) throw new Error(`${what}: ${r.error.message}`);
+  if (r.error !== undefined) {
+    const hint = what === "protoc" ? " (install Debian's protobuf-compiler: scripts/setup-system.sh does)" : "";
+    throw new Error(`${what}: ${r.error.message}${hint}`);
+  }
   assert.equal(r.status, 0, `${what} failed:\n${r.stderr}`);
   return r.stdout;
 }
@@ -325,12 +328,6 @@ describe("protoc-gen-sgwire", () => {
       assertSameFiles(buf(tmp), want, "buf");
     });
 
-    it("answers a terminal or arguments with usage, not a hang", () => {
-      const r = spawnSync(process.execPath, [PLUGIN, "--help"], { encoding: "utf8" });
-      assert.equal(r.status, 0);
-      assert.match(r.stderr, /plugin for protoc and buf/);
-    });
-
     it("resolves editions features from the file, the field and the enum", () => {
       const text = [
         'edition = "2023";',
@@ -413,6 +410,12 @@ describe("protoc-gen-sgwire", () => {
       assert.deepEqual(parsePluginParameter(undefined), { target: "ts", importExtension: ".js", includeImports: false });
       assert.deepEqual(parsePluginParameter("import_extension=none").importExtension, "");
       assert.throws(() => parsePluginParameter("include_imports=maybe"), PluginParameterError);
+    });
+
+    it("answers a terminal or arguments with usage, not a hang", () => {
+      const r = spawnSync(process.execPath, [PLUGIN, "--help"], { encoding: "utf8" });
+      assert.equal(r.status, 0);
+      assert.match(r.stderr, /plugin for protoc and buf/);
     });
 
     it("answers an edition it does not know with an error", () => {
