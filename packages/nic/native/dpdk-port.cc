@@ -306,6 +306,55 @@ class NativePort : public Napi::ObjectWrap<NativePort> {
     head->nb_segs++;
   }
 
+  // Copies `len` bytes to the end of the chain: into the tail mbuf while it is a direct one
+  // with room, else into new mbufs. (Kept out of BuildOne: with `len` live across the loop GCC
+  // spilled it through a vector register, and the reloads stalled on store forwarding.)
+  StopReason AppendCopy(rte_mbuf* head, rte_mbuf** tailp, bool* tail_direct, const uint8_t* src, uint32_t len) {
+    rte_mbuf* tail = *tailp;
+    while (len > 0) {
+      uint32_t room = *tail_direct ? rte_pktmbuf_tailroom(tail) : 0;
+      if (room == 0) {
+        if (unlikely(!chains_ok_)) return kStopBadDesc;  // JavaScript keeps such messages within one mbuf
+        rte_mbuf* m = rte_pktmbuf_alloc(pools_->hdr);
+        if (unlikely(m == nullptr)) return kStopNoMbuf;
+        Chain(head, tail, m);
+        *tailp = tail;
+        *tail_direct = true;
+        room = rte_pktmbuf_tailroom(tail);
+      }
+      uint32_t n = len < room ? len : room;
+      rte_memcpy(rte_pktmbuf_mtod_offset(tail, uint8_t*, tail->data_len), src, n);
+      tail->data_len = static_cast<uint16_t>(tail->data_len + n);
+      head->pkt_len += n;
+      src += n;
+      len -= n;
+    }
+    return kStopNone;
+  }
+
+  // Attaches [off, off+len) of arena `a` as external buffers (at most 65535 bytes each), all
+  // sharing the message's shinfo: one reference per attached mbuf.
+  StopReason AppendExt(rte_mbuf* head, rte_mbuf** tailp, Arena* a, uint32_t off, uint32_t len, TxShinfo* sh) {
+    rte_mbuf* tail = *tailp;
+    uint8_t* p = static_cast<uint8_t*>(a->base) + off;
+    uint64_t iova = a->iova == RTE_BAD_IOVA ? RTE_BAD_IOVA : a->iova + off;
+    while (len > 0) {
+      uint32_t n = len < kMaxExtbufBytes ? len : kMaxExtbufBytes;
+      rte_mbuf* m = rte_pktmbuf_alloc(pools_->ext);
+      if (unlikely(m == nullptr)) return kStopNoMbuf;
+      rte_mbuf_ext_refcnt_update(&sh->info, 1);
+      rte_pktmbuf_attach_extbuf(m, p, iova, static_cast<uint16_t>(n), &sh->info);
+      m->data_len = static_cast<uint16_t>(n);
+      Chain(head, tail, m);
+      *tailp = tail;
+      head->pkt_len += n;
+      p += n;
+      if (iova != RTE_BAD_IOVA) iova += n;
+      len -= n;
+    }
+    return kStopNone;
+  }
+
   // Builds the chain for the message whose descriptor starts at `d`. On failure nothing is
   // sent, nothing is completed, and the message stays staged for a later try.
   StopReason BuildOne(const uint32_t* d, uint32_t words_left, rte_mbuf** out, bool* has_token, uint32_t* payload_out) {
@@ -328,43 +377,19 @@ class NativePort : public Napi::ObjectWrap<NativePort> {
     const uint32_t* s = d + kMsgWords;
     for (uint32_t i = 0; i < nseg; i++, s += kSegWords) {
       uint32_t kind = s[0], off = s[1], len = s[2];
+      StopReason r;
       if (kind == 0) {
         if (unlikely(static_cast<size_t>(off) + len > stage_len_)) goto bad;
-        const uint8_t* src = stage_ + off;
-        while (len > 0) {
-          if (!tail_direct || rte_pktmbuf_tailroom(tail) == 0) {
-            if (unlikely(!chains_ok_)) goto bad;  // JavaScript keeps such messages within one mbuf
-            rte_mbuf* m = rte_pktmbuf_alloc(pools_->hdr);
-            if (unlikely(m == nullptr)) goto nombuf;
-            Chain(head, tail, m);
-            tail_direct = true;
-          }
-          uint32_t n = std::min<uint32_t>(len, rte_pktmbuf_tailroom(tail));
-          rte_memcpy(rte_pktmbuf_mtod_offset(tail, uint8_t*, tail->data_len), src, n);
-          tail->data_len += n;
-          head->pkt_len += n;
-          src += n;
-          len -= n;
-        }
+        r = AppendCopy(head, &tail, &tail_direct, stage_ + off, len);
       } else {
         Arena* a = ArenaById(kind - 1);
         if (unlikely(!chains_ok_ || a == nullptr || sh == nullptr || static_cast<size_t>(off) + len > a->len)) goto bad;
-        uint8_t* p = static_cast<uint8_t*>(a->base) + off;
-        uint64_t iova = a->iova == RTE_BAD_IOVA ? RTE_BAD_IOVA : a->iova + off;
-        while (len > 0) {
-          uint32_t n = std::min(len, kMaxExtbufBytes);
-          rte_mbuf* m = rte_pktmbuf_alloc(pools_->ext);
-          if (unlikely(m == nullptr)) goto nombuf;
-          rte_mbuf_ext_refcnt_update(&sh->info, 1);
-          rte_pktmbuf_attach_extbuf(m, p, iova, static_cast<uint16_t>(n), &sh->info);
-          m->data_len = static_cast<uint16_t>(n);
-          Chain(head, tail, m);
-          tail_direct = false;
-          head->pkt_len += n;
-          p += n;
-          if (iova != RTE_BAD_IOVA) iova += n;
-          len -= n;
-        }
+        r = AppendExt(head, &tail, a, off, len, sh);
+        tail_direct = false;
+      }
+      if (unlikely(r != kStopNone)) {
+        if (r == kStopNoMbuf) goto nombuf;
+        goto bad;
       }
     }
     {
