@@ -21,7 +21,7 @@ import { sgwirePeer } from "./peers/sgwire.js";
 import { protobufjsPeer } from "./peers/protobufjs.js";
 import { bufbuildPeer } from "./peers/bufbuild.js";
 import { flatbuffersPeer } from "./peers/flatbuffers.js";
-import { markdownReport } from "./report/markdown.js";
+import { markdownReport, targets } from "./report/markdown.js";
 import { plots } from "./report/plots.js";
 import type { RunFile } from "./report/run-file.js";
 
@@ -101,6 +101,7 @@ const run: RunFile = {
   results,
 };
 
+run.targets = targets(run);
 mkdirSync(args.out, { recursive: true });
 writeFileSync(join(args.out, `${args.name}.json`), JSON.stringify(run, null, 1) + "\n");
 const md = markdownReport(run);

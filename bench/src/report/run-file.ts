@@ -15,6 +15,8 @@ export interface RunFile {
   settings: MeasureOptions & { mode: string };
   peers: { name: string; version: string }[];
   results: WorkloadResult[];
+  /** the design targets evaluated on this run (report/markdown.ts) */
+  targets?: { what: string; goal: number; measured: number; met: boolean }[];
 }
 
 /** Encode lines, in table and legend order. */
