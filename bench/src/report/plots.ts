@@ -15,11 +15,22 @@ export interface Plot {
   svg: string;
 }
 
+/** One colour per library, the same in every plot (sgwire's two encoders share red, toBinary dashed). */
+const LIB_COLORS: Record<string, string> = {
+  "sgwire encode": "#d62728",
+  "sgwire toBinary": "#d62728",
+  "sgwire fromBinary": "#d62728",
+  protobufjs: "#1f77b4",
+  "@bufbuild/protobuf": "#2ca02c",
+  flatbuffers: "#9467bd",
+};
+
 function series(rows: WorkloadResult[], op: "encode" | "decode", libs: string[], x: (r: WorkloadResult) => number): Series[] {
   return libs
     .map((lib) => ({
       name: lib,
       dashed: lib === "sgwire toBinary",
+      color: LIB_COLORS[lib],
       points: rows
         .map((r): [number, number] | null => {
           const f = r.figures.find((g) => g.op === op && g.lib === lib);

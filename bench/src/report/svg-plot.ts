@@ -9,6 +9,8 @@ export interface Series {
   points: [number, number][];
   /** dashed line (used for a second figure of the same library) */
   dashed?: boolean;
+  /** CSS colour; default: the palette, in series order */
+  color?: string;
 }
 
 export interface ChartSpec {
@@ -96,7 +98,7 @@ export function lineChart(spec: ChartSpec): string {
   o.push(`<text transform="translate(18 ${(M.top + H - M.bottom) / 2}) rotate(-90)" text-anchor="middle">${esc(spec.yLabel)}</text>`);
   // series
   spec.series.forEach((s, i) => {
-    const c = COLORS[i % COLORS.length]!;
+    const c = s.color ?? COLORS[i % COLORS.length]!;
     const p = s.points.map(([a, b]) => `${x.map(a).toFixed(1)},${y.map(b).toFixed(1)}`);
     const dash = s.dashed ? ` stroke-dasharray="6 4"` : "";
     o.push(`<polyline points="${p.join(" ")}" fill="none" stroke="${c}" stroke-width="2"${dash}/>`);
