@@ -18,6 +18,8 @@ const RX_META_WORDS = 4;
 /** Why the native side stopped taking messages (ctl[2]; native StopReason). */
 const STOP_NO_PEER = 2;
 const STOP_BAD_DESC = 4;
+/** Shorter segments are always copied: an external-buffer mbuf costs more than copying them. */
+const MIN_REFERENCE = 64;
 /** A segment cap well under any driver's: more segments per packet cost more than they save. */
 const DPDK_MAX_SEGMENTS = 64;
 const UDP_IP_HEADERS = 28;
@@ -205,18 +207,18 @@ export class DpdkPort extends PortBase {
     for (let i = 0; i < n; i++) {
       const s = segs[i]!;
       const len = s.length;
-      // referenced only if it is a live registered block: by identity first (rb.bytes itself),
-      // else, for views of 64 bytes or more that are not scratch, by address
+      // referenced only if it is a live registered block of MIN_REFERENCE bytes or more: by
+      // identity first (rb.bytes itself), else, for views that are not scratch, by address
       let owner: RefBuffer | undefined;
       let arenaId = 0;
       let offset = 0;
-      if (chains) {
+      if (chains && len >= MIN_REFERENCE) {
         const v = mem.view(s);
         if (v !== undefined) {
           owner = v.owner;
           arenaId = v.arena.id;
           offset = v.offset;
-        } else if (len >= 64) {
+        } else {
           const buf = s.buffer;
           if (buf !== (scratch ??= list.scratch.buffer)) {
             owner = mem.owner(s, buf);
