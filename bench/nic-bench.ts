@@ -216,13 +216,13 @@ process.exit(0);
 /** Horizontal bars, millions of messages per second, sgwire beside protobufjs per target. */
 function svg(rs: Row[]): string {
   const max = Math.max(...rs.map((r) => r.messagesPerCpuSecond), 1);
-  const W = 760, left = 250, barH = 16, gap = 6, groupGap = 14;
-  let y = 40;
+  const W = 900, left = 230, barH = 16, gap = 6, groupGap = 14;
+  let y = 58;
   const parts: string[] = [];
   for (const t of [...new Set(rs.map((r) => r.target))]) {
     parts.push(`<text x="10" y="${y + barH}" font-size="13">${t}</text>`);
     for (const r of rs.filter((x) => x.target === t)) {
-      const w = Math.max(1, ((W - left - 90) * r.messagesPerCpuSecond) / max);
+      const w = Math.max(1, ((W - left - 170) * r.messagesPerCpuSecond) / max);
       const color = r.mode === "sgwire" ? "#2b7bb9" : r.mode === "send only" ? "#9bbbd9" : "#c0504d";
       parts.push(`<rect x="${left}" y="${y}" width="${w.toFixed(1)}" height="${barH}" fill="${color}"/>`);
       parts.push(`<text x="${left + w + 6}" y="${y + barH - 3}" font-size="12">${(r.messagesPerCpuSecond / 1e6).toFixed(2)} M ${r.mode}</text>`);
@@ -231,6 +231,7 @@ function svg(rs: Row[]): string {
     y += groupGap;
   }
   return `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${y + 10}" font-family="sans-serif">\n` +
-    `<text x="10" y="22" font-size="15">@sgwire/nic: messages per CPU second, one JS thread (value ${VALUE} B; blue sgwire encode + send, light blue send only, red protobufjs baseline)</text>\n` +
+    `<text x="10" y="22" font-size="15">@sgwire/nic: messages per CPU second from one JavaScript thread (Record with a ${VALUE} B value)</text>\n` +
+    `<text x="10" y="42" font-size="12">dark blue: sgwire encode + send; light blue: send of an encoded list only; red: protobufjs encode().finish() + send</text>\n` +
     parts.join("\n") + "\n</svg>\n";
 }
