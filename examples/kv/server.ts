@@ -53,6 +53,13 @@ interface PutAssembly {
   started: number;
 }
 
+/**
+ * Serves the kv protocol on `port` with `codec`. The server owns the port from start() on and
+ * closes it in stop(). Requests are handled as they arrive, synchronously: the request's views of
+ * the receive buffer are used and the buffer released before the next one. Responses are sent
+ * without waiting: under back-pressure the port queues them (and keeps the values they reference
+ * alive until they are sent).
+ */
 export class KvServer {
   readonly store: Store;
   readonly counters: ServerCounters = {
@@ -120,7 +127,7 @@ export class KvServer {
         const n = req.keys.length;
         if (n === 0 || n > MAX_GETM) return this.reply(from, req.id, Status.BAD_REQUEST, [], []);
         const values = new Array<Uint8Array>(n);
-        let missing: number[] = [];
+        const missing: number[] = [];
         for (let i = 0; i < n; i++) {
           const v = this.store.get(req.keys[i]!);
           if (v === undefined) {
