@@ -5,6 +5,8 @@
 #include "common.h"
 #include "dpdk-eal.h"
 
+#include <pthread.h>
+#include <sched.h>
 #include <sys/mman.h>
 #include <rte_eal.h>
 #include <rte_errno.h>
@@ -40,7 +42,13 @@ Napi::Value EalInit(const Napi::CallbackInfo& info) {
   std::vector<char*> argv;
   for (auto& s : *g_eal_args) argv.push_back(&s[0]);
   argv.push_back(nullptr);
+  // rte_eal_init pins the calling thread (Node's main thread) to the main lcore's CPU, and
+  // threads it starts later (libuv's pool) would inherit that. DPDK keys its per-lcore state on
+  // a thread-local lcore id, not on the CPU, so give the thread its CPUs back afterwards.
+  cpu_set_t before;
+  bool have_before = pthread_getaffinity_np(pthread_self(), sizeof before, &before) == 0;
   int rc = rte_eal_init(static_cast<int>(argv.size() - 1), argv.data());
+  if (have_before) pthread_setaffinity_np(pthread_self(), sizeof before, &before);
   if (rc < 0) {
     int err = rte_errno;
     std::string joined;
