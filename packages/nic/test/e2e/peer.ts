@@ -128,12 +128,14 @@ async function udpSend(): Promise<void> {
     const m = PbBlob.decode(buf) as unknown as { id: number; chunks: Uint8Array[]; crc: number };
     if (crc32(m.chunks) !== m.crc) corrupt++;
     echoes.add(m.id);
+    progress.echoes = echoes.size;
   });
   out("ready");
   for (let i = 0; i < o.count; i++) {
     const payload = fill(new Uint8Array(o.size), 1000 + i);
     const bytes = PbBlob.encode({ id: i + 1, chunks: [payload], crc: crc32([payload]) }).finish();
     await new Promise<void>((r, j) => s.send(bytes, o.to.port, o.to.address, (e) => (e ? j(e) : r())));
+    progress.sent = i + 1;
     if (i % 8 === 7) await new Promise((r) => setTimeout(r, 1));
     const until = Date.now() + 2000;
     while (o.expectEchoes && i + 1 - echoes.size > WINDOW && Date.now() < until) await new Promise((r) => setTimeout(r, 1));
