@@ -76,7 +76,7 @@ export interface DpdkSite {
   /** Namespace of the servers (scripts/setup-system.sh makes sgw-a with sgw0). */
   netns: string;
   iface: string;
-  /** The servers' IPv4 address; each server gets its own UDP port from 9000 up. */
+  /** The servers' IPv4 address; each server gets its own UDP port from 7700 up (clear of the nic tests' 9000). */
   address: string;
   /** Where the clients' kernel UDP ports bind, in this process's namespace (sgw-b: 198.18.0.2). */
   clientBind: string;
@@ -110,7 +110,7 @@ export async function compare(o: CompareOptions): Promise<Row[]> {
       if (o.backend === "dpdk") {
         if (d === undefined) throw new TypeError("kv compare: the dpdk backend needs a DpdkSite (examples/scripts/kv-dpdk.sh)");
         // one DPDK process per codec on the same veth, told apart by UDP port
-        const args = ["--backend", "dpdk", "--vdev", `net_af_packet0,iface=${d.iface}`, "--address", d.address, "--port", String(9000 + i)];
+        const args = ["--backend", "dpdk", "--vdev", `net_af_packet0,iface=${d.iface}`, "--address", d.address, "--port", String(7700 + i)];
         servers.set(c, await startServer(c, args, d.netns));
       } else servers.set(c, await startServer(c, ["--backend", o.backend, "--bind", "127.0.0.1:0"]));
     }

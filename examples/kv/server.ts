@@ -4,7 +4,7 @@
  *
  *   tsx kv/server.ts [--backend udp|tcp|dpdk] [--codec sgwire|protobufjs|flatbuffers]
  *                    [--bind ADDRESS:PORT]                      (udp, tcp; default 127.0.0.1:7000)
- *                    [--vdev net_af_packet0,iface=sgw0 --address 198.18.0.1 --port 9000
+ *                    [--vdev net_af_packet0,iface=sgw0 --address 198.18.0.1 --port 7700
  *                     --peer 198.18.0.2=MAC ...]                (dpdk)
  *
  * Prints one JSON line {"listening": {...}} when ready; stops on SIGINT/SIGTERM.

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # One command: the kv comparison with the servers on DPDK in one network namespace and the load
 # generator in another, over the veth pair scripts/setup-system.sh creates (root):
-#   sgw-a: sgw0, DPDK net_af_packet, servers at 198.18.0.1 (UDP ports 9000, 9001, ...)
+#   sgw-a: sgw0, DPDK net_af_packet, servers at 198.18.0.1 (UDP ports 7700, 7701, ...)
 #   sgw-b: sgw1 198.18.0.2, kernel UDP: the load generator
 # Options go to kv/compare.ts, e.g. --quick, --codecs sgwire,protobufjs,flatbuffers, --workloads cdn.
 # Only the project's own namespaces carry this traffic (addresses from 198.18.0.0/15, RFC 2544).

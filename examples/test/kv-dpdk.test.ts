@@ -58,7 +58,7 @@ if (ready) {
       this.timeout(120000);
       let server: ServerProcess;
       before(async function () {
-        server = await startServer(codec, ["--backend", "dpdk", "--vdev", "net_af_packet0,iface=sgw0", "--address", "198.18.0.1", "--port", String(9100 + i)], "sgw-a");
+        server = await startServer(codec, ["--backend", "dpdk", "--vdev", "net_af_packet0,iface=sgw0", "--address", "198.18.0.1", "--port", String(7800 + i)], "sgw-a");
         assert.equal(server.driver, "net_af_packet");
       });
       after(async function () {
