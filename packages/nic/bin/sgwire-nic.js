@@ -1,9 +1,11 @@
 #!/usr/bin/env node
 // sgwire-nic: what `sgwire nic ...` and `sgwire calibrate` run.
-//   sgwire-nic info [--json]                 which transports this machine has and their caps
+//   sgwire-nic info [--json] [--probe VDEV]  which transports this machine has and their caps
+//                                            (--probe: open that DPDK device, e.g. net_null0, and
+//                                            report the caps a port on it gets)
 //   sgwire-nic calibrate [--backend udp|tcp|dpdk] [--vdev net_null0] [--json]
 //                                            copy vs reference per size; recommends copyThreshold
-import { nicInfo, calibrate } from "../dist/index.js";
+import { nicInfo, calibrate, openPort } from "../dist/index.js";
 
 const argv = process.argv.slice(2);
 const cmd = argv[0];
@@ -15,15 +17,25 @@ const json = argv.includes("--json");
 
 if (cmd === "info") {
   const info = nicInfo();
+  const probe = flag("probe");
+  const dpdk = info.backends.find((b) => b.name === "dpdk");
+  if (probe !== undefined && dpdk?.available) {
+    const p = await openPort({ backend: "dpdk", vdev: probe });
+    dpdk.caps = { ...p.caps };
+    dpdk.device = p.device;
+    await p.close();
+  }
   if (json) process.stdout.write(JSON.stringify(info, null, 2) + "\n");
   else {
     for (const b of info.backends) {
       process.stdout.write(`${b.name.padEnd(5)} ${b.available ? "available" : "NOT available"}${b.version ? ` (${b.version})` : ""}\n`);
       if (b.reason) process.stdout.write(`      ${b.reason}\n`);
       if (b.caps) for (const [k, v] of Object.entries(b.caps)) process.stdout.write(`      ${k}: ${v}\n`);
+      if (b.device) process.stdout.write(`      device: ${JSON.stringify(b.device)}\n`);
       if (b.devices) process.stdout.write(`      devices: ${b.devices.join(" ")}\n`);
     }
   }
+  process.exit(0);
 } else if (cmd === "calibrate") {
   const backend = flag("backend") ?? "udp";
   const options = backend === "dpdk" ? { backend, vdev: flag("vdev") ?? "net_null0", peers: { "198.18.0.2": "02:53:47:00:00:02" } } : { backend };
