@@ -89,6 +89,7 @@ if (dpdk.available) {
       const [m] = await got;
       const view = m!.bytes;
       assert.ok(view.length > 0);
+      assert.ok(Buffer.isBuffer(view), "received as a Buffer (a view of the mbuf)");
       assert.equal(m!.source.address, SELF);
       assert.equal(m!.source.port, 9000);
       m!.release();

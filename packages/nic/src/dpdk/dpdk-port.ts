@@ -397,7 +397,8 @@ export class DpdkPort extends PortBase {
       for (let i = 0; i < abs.length; i++) {
         const ab = abs[i]!;
         const j = i * RX_META_WORDS;
-        const bytes = new Uint8Array(ab, meta[j]!, meta[j + 1]!);
+        // a Buffer view of the mbuf (Buffer.from(arrayBuffer, ...) shares memory, no copy)
+        const bytes = Buffer.from(ab, meta[j]!, meta[j + 1]!);
         const source = { address: formatIpv4(meta[j + 2]!), port: meta[j + 3]! };
         this.deliver(new RxMessage(bytes, source, () => this.releaseRx(ab)));
       }
