@@ -80,6 +80,7 @@ struct RxSlot {
 
 std::unordered_map<void*, RxSlot*> g_rx_slots;  // by ArrayBuffer data pointer
 std::unordered_set<NativePort*> g_ports;
+std::unordered_set<uint16_t> g_ports_by_id;  // ethdev ports open here (a device is opened once)
 uint32_t g_pool_seq = 0;
 
 void RxFinalize(Napi::Env, void* data, RxSlot* slot) {
@@ -129,7 +130,14 @@ class NativePort : public Napi::ObjectWrap<NativePort> {
     size_t comma = spec.find(',');
     name_ = spec.substr(0, comma);
     std::string args = comma == std::string::npos ? "" : spec.substr(comma + 1);
-    int rc = rte_vdev_init(name_.c_str(), args.c_str());
+    // a device the EAL already created (--vdev in eal.extraArgs) is used as it is; closing the
+    // port removes it like one we created, so a later open makes it anew
+    uint16_t existing;
+    bool created_by_eal = rte_eth_dev_get_port_by_name(name_.c_str(), &existing) == 0;
+    if (created_by_eal && g_ports_by_id.count(existing) != 0) {
+      throw Napi::Error::New(env, "DPDK device \"" + name_ + "\" is already open in this process");
+    }
+    int rc = created_by_eal ? 0 : rte_vdev_init(name_.c_str(), args.c_str());
     if (rc != 0) {
       int err = rc < -1 ? -rc : rte_errno;
       throw ErrnoError(env, "cannot create DPDK device \"" + spec + "\" (rte_vdev_init; is the driver name right and " +
@@ -147,6 +155,7 @@ class NativePort : public Napi::ObjectWrap<NativePort> {
       throw;
     }
     g_ports.insert(this);
+    g_ports_by_id.insert(port_id_);
   }
 
   ~NativePort() override { Cleanup(); }
@@ -163,6 +172,7 @@ class NativePort : public Napi::ObjectWrap<NativePort> {
     if (vdev_up_) {
       rte_eth_dev_close(port_id_);
       rte_vdev_uninit(name_.c_str());
+      g_ports_by_id.erase(port_id_);
       vdev_up_ = false;
     }
     pools_.reset();

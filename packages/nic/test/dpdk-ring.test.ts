@@ -106,6 +106,7 @@ if (dpdk.available) {
       assert.throws(() => ring.allocate(0), RangeError);
       assert.throws(() => ring.allocate(64 << 20), /allocate size must be an integer 1\.\./);
       await assert.rejects(openPort({ backend: "dpdk", vdev: "net_doesnotexist0" }), /cannot create DPDK device "net_doesnotexist0"/);
+      await assert.rejects(openPort({ backend: "dpdk", vdev: "net_ring1" }), /"net_ring1" is already open in this process/);
       await assert.rejects(openPort({ backend: "dpdk", vdev: "eth0" }), /vdev must name a DPDK net driver/);
       await assert.rejects(openPort({ backend: "dpdk", vdev: "net_null9", address: "300.1.1.1" }), /dotted IPv4/);
       await assert.rejects(openPort({ backend: "dpdk", vdev: "net_null9", peers: { "198.18.0.2": "zz" } }), /MAC address/);
