@@ -55,9 +55,10 @@ async function main(): Promise<void> {
   const port = await openKvPort(portArgs(a, "client"));
   const c = new KvClient(port, codec, server, { timeoutMs: a.num("timeout", 250), maxPacket: a.has("max-packet") ? a.num("max-packet", 0) : undefined });
   const log = (s: string): void => void process.stderr.write(s + "\n");
-  try {
-    await c.serverStats();
-  } catch {
+  // the first packets may be lost while ARP resolves or a DPDK link comes up: ask a few times
+  let reached = false;
+  for (let i = 0; i < 8 && !reached; i++) reached = await c.serverStats().then(() => true, () => false);
+  if (!reached) {
     throw new Error(`kv client: no answer from ${server.address}:${server.port} over ${port.caps.backend}: is the server running, with --codec ${codec.name}?`);
   }
   const exp = new Expected(workload);

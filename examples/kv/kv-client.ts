@@ -73,7 +73,8 @@ export class KvClient {
     return new Promise((resolve, reject) => {
       this.issue(op, keys, value, (r) => {
         if (r === null) reject(new Error(`kv: ${Op[op]} ${keys.join(",")}: no response within ${this.timeoutMs} ms`));
-        else resolve({ ...r, values: r.values.map((v) => v.slice()), missing: [...r.missing] });
+        // new Uint8Array(v) copies; v.slice() would not when the decoder returned a Buffer (Buffer#slice is a view)
+        else resolve({ ...r, values: r.values.map((v) => new Uint8Array(v)), missing: [...r.missing] });
       });
     });
   }
