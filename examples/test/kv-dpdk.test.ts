@@ -18,6 +18,10 @@ const dpdk = nicInfo().backends.find((b) => b.name === "dpdk")!;
 const nsReady = spawnSync("ip", ["-n", "sgw-a", "link", "show", "sgw0"]).status === 0 && spawnSync("ip", ["-n", "sgw-b", "link", "show", "sgw1"]).status === 0;
 const ready = dpdk.available && nsReady && process.getuid?.() === 0;
 
+function mac(ns: string, dev: string): string {
+  return spawnSync("ip", ["netns", "exec", ns, "cat", `/sys/class/net/${dev}/address`], { encoding: "utf8" }).stdout.trim();
+}
+
 /** Runs kv/client.ts in namespace sgw-b; resolves with its JSON summary. */
 function client(args: string[]): Promise<Record<string, any>> {
   const dir = mkdtempSync(join(tmpdir(), "kv-dpdk-"));
@@ -58,7 +62,9 @@ if (ready) {
       this.timeout(120000);
       let server: ServerProcess;
       before(async function () {
-        server = await startServer(codec, ["--backend", "dpdk", "--vdev", "net_af_packet0,iface=sgw0", "--address", "198.18.0.1", "--port", String(7800 + i)], "sgw-a");
+        // the DPDK client of the last test is a static peer (the server learns MACs from ARP only)
+        const args = ["--backend", "dpdk", "--vdev", "net_af_packet0,iface=sgw0", "--address", "198.18.0.1", "--port", String(7800 + i), "--peer", `198.18.0.3=${mac("sgw-b", "sgw1")}`];
+        server = await startServer(codec, args, "sgw-a");
         assert.equal(server.driver, "net_af_packet");
       });
       after(async function () {
@@ -74,6 +80,16 @@ if (ready) {
         assert.ok(s.server.packetsPerResponse > 4, "a 6000-byte value takes several 1500-byte packets");
         if (codec === "sgwire") assert.ok(s.server.referencedPerResponse > 5000, "values went out as external buffers, not copies");
         else assert.equal(s.server.referencedPerResponse, 0);
+      });
+
+      it("serves a DPDK client too (sgw-b, net_af_packet on sgw1): responses received as mbuf views", async function () {
+        const s = await client([
+          "--server", at(), "--codec", codec, "--backend", "dpdk", "--vdev", "net_af_packet1,iface=sgw1", "--address", "198.18.0.3", "--port", "7810",
+          "--peer", `198.18.0.1=${mac("sgw-a", "sgw0")}`, "--workload", "getm:1-8:3000", "--keys", "100", "--duration", "1", "--warmup", "0.3",
+        ]);
+        assert.equal(s.backend, "net_af_packet");
+        assert.equal(s.mismatches, 0);
+        assert.ok(s.verified > 100, `only ${s.verified} values verified`);
       });
 
       it("stays byte-identical under concurrent overwrites (twitter-like: 10% PUTs to hot keys) and GETM", async function () {
