@@ -199,7 +199,10 @@ export class Reader {
   /** A length-delimited bytes field as a view of the input (no copy). */
   bytes(): Uint8Array {
     const e = this.lenEnd();
-    const v = this.buf.subarray(this.pos, e);
+    const buf = this.buf;
+    // a plain view built directly: cheaper than subarray, which for a Node Buffer goes through
+    // Buffer's own subarray and builds another Buffer
+    const v = new Uint8Array(buf.buffer, buf.byteOffset + this.pos, e - this.pos);
     this.pos = e;
     return v;
   }
