@@ -246,7 +246,8 @@ export class Encoder {
     f64[0] = v;
     const buf = this.buf;
     const p = this.pos;
-    for (let i = 0; i < 8; i++) buf[p + i] = f64b[i]!;
+    buf[p] = f64b[0]!; buf[p + 1] = f64b[1]!; buf[p + 2] = f64b[2]!; buf[p + 3] = f64b[3]!;
+    buf[p + 4] = f64b[4]!; buf[p + 5] = f64b[5]!; buf[p + 6] = f64b[6]!; buf[p + 7] = f64b[7]!;
     this.pos = p + 8;
   }
 

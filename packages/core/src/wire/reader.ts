@@ -50,6 +50,14 @@ export class Reader {
   /** Reads a tag; returns it as an unsigned number. Validates field number and wire type. */
   tag(): number {
     const at = this.pos;
+    if (at < this.end) {
+      // one-byte tags (fields 1..15) are the common case
+      const b = this.buf[at]!;
+      if (b < 0x80 && b >= 8 && (b & 7) < 6) {
+        this.pos = at + 1;
+        return b;
+      }
+    }
     const t = this.varint32Strict(5, "tag");
     const fieldNo = t >>> 3;
     if (fieldNo === 0) this.fail("invalid field number 0", at);
@@ -182,7 +190,8 @@ export class Reader {
   }
   double(): number {
     const p = this.need(8), b = this.buf;
-    for (let i = 0; i < 8; i++) f64b[i] = b[p + i]!;
+    f64b[0] = b[p]!; f64b[1] = b[p + 1]!; f64b[2] = b[p + 2]!; f64b[3] = b[p + 3]!;
+    f64b[4] = b[p + 4]!; f64b[5] = b[p + 5]!; f64b[6] = b[p + 6]!; f64b[7] = b[p + 7]!;
     return f64[0]!;
   }
 
