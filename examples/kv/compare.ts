@@ -209,7 +209,7 @@ async function main(): Promise<void> {
   );
   const rows = await compare(o);
   const out = process.stdout;
-  out.write("\n" + summaryTable(rows) + "\n\n");
+  out.write("\n" + summaryTable(rows, quick) + "\n\n");
   if (codecs.includes("sgwire") && codecs.length > 1) out.write(ratioTable(rows) + "\n\n");
   out.write(
     "req/s: responses per second (closed loop, so latency ~ outstanding / throughput); values/s: value bytes delivered;\n" +
