@@ -106,8 +106,11 @@ export abstract class PortBase extends EventEmitter implements Port {
   /** Hands a checked list to the transport; returns false under back-pressure. */
   protected abstract transmit(list: SgList, destination: Endpoint | undefined): boolean;
   abstract allocate(size: number): RefBuffer;
-  /** Releases the transport's resources; called once by close() after pending sends completed. */
-  protected abstract shutdown(): Promise<void>;
+  /**
+   * Releases the transport's resources; called once by close(), after pending sends completed
+   * or, with `force`, after close() stopped waiting for them.
+   */
+  protected abstract shutdown(force: boolean): Promise<void>;
 
   // ---- receive side
 
@@ -191,13 +194,35 @@ export abstract class PortBase extends EventEmitter implements Port {
     return new Promise((resolve) => this.drainWaiters.push(resolve));
   }
 
+  /** How long close() waits for queued sends and completions before it stops the transport anyway. */
+  protected closeWaitMs = 5000;
+
+  /**
+   * Stops accepting sends, waits (at most closeWaitMs) until what was accepted has gone out and
+   * completed, then frees the transport. After the wait runs out (a peer that never reads, a
+   * link that never takes packets) the transport is stopped with messages in it: they count as
+   * drops and their lent buffers are given back only once the transport can no longer read them.
+   */
   async close(): Promise<void> {
     if (this.isClosed) return;
-    // no new sends from here on; what was accepted still goes out and completes
     this.isClosed = true;
-    await this.drained();
-    await this.completions();
-    await this.shutdown();
+    let timer: NodeJS.Timeout | undefined;
+    const settled = await Promise.race([
+      (async () => {
+        await this.drained();
+        await this.completions();
+        return true;
+      })(),
+      new Promise<boolean>((r) => (timer = setTimeout(() => r(false), this.closeWaitMs))),
+    ]);
+    clearTimeout(timer);
+    await this.shutdown(!settled);
+    if (!settled) {
+      // a stopped transport reports its cancelled sends (and releases what they lent) shortly
+      const t = new Promise<void>((r) => (timer = setTimeout(r, 1000)));
+      await Promise.race([this.completions(), t]);
+      clearTimeout(timer);
+    }
     const ws = this.rxWaiters;
     this.rxWaiters = [];
     for (const w of ws) w({ value: undefined, done: true });

@@ -110,6 +110,25 @@ describe("tcp port", function () {
     server.close();
   });
 
+  it("close() gives up on a peer that never reads after closeTimeoutMs, and gives back what was lent", async function () {
+    const server = net.createServer((s) => s.pause());
+    await new Promise<void>((r) => server.listen(0, "127.0.0.1", () => r()));
+    const dest = { address: "127.0.0.1", port: (server.address() as net.AddressInfo).port };
+    const p = await openPort({ backend: "tcp", closeTimeoutMs: 300 });
+    const rb = p.allocate(1 << 20);
+    // far more than the kernel buffers hold while the peer does not read
+    for (let i = 0; i < 200; i++) p.send(Blob.encode(Blob.create({ id: i + 1, chunks: [rb.bytes] }), p.policy), dest);
+    assert.ok(rb.refCount > 1);
+    const t0 = Date.now();
+    await p.close();
+    assert.ok(Date.now() - t0 < 3000, "close did not wait for the peer");
+    assert.equal(rb.refCount, 1, "every lent reference came back");
+    assert.ok(p.stats.drops > 0, "what never went out is counted");
+    assert.equal(p.stats.completionsPending, 0);
+    rb.release();
+    server.close();
+  });
+
   it("drops a connection that sends an oversize frame, and keeps serving others", async function () {
     const b = await openPort({ backend: "tcp", maxMessageBytes: 1000 });
     const errors: Error[] = [];

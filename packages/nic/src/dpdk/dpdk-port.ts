@@ -27,8 +27,6 @@ const UDP_IP_HEADERS = 28;
 const MAX_SINGLE_MBUF_PAYLOAD = 2048 - 42;
 /** Copy threshold for DPDK: below this an extbuf mbuf costs more than a copy (Cornflakes' code uses 256). */
 const DPDK_COPY_THRESHOLD = 256;
-/** How long close() waits for queued messages and completions before stopping the device anyway. */
-const CLOSE_WAIT_MS = 5000;
 
 let memory: RegisteredMemory | null = null;
 
@@ -104,6 +102,7 @@ export class DpdkPort extends PortBase {
     this.policy = { copyThreshold, maxSegments, isEligible: this.chains ? this.mem.isEligible : () => false };
     this.localAddress = { address: formatIpv4(ip), port: udpPort };
     this.checks = o.debugLentBuffers === true ? [] : null;
+    if (o.closeTimeoutMs !== undefined) this.closeWaitMs = checkPositiveInt(o.closeTimeoutMs, "openPort(dpdk): closeTimeoutMs", 2 ** 31 - 1);
     np.setBuffers(this.desc, this.stage, this.ctl, this.compl, this.rxMeta);
     for (const [addr, mac] of Object.entries(o.peers ?? {})) this.addPeer(addr, mac);
   }
@@ -411,15 +410,6 @@ export class DpdkPort extends PortBase {
     // the native side frees the mbuf and detaches `ab`: every view of it becomes empty
     this.np.rxRelease(ab);
     this.released();
-  }
-
-  override async close(): Promise<void> {
-    if (this.isClosed) return;
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<void>((r) => (timer = setTimeout(r, CLOSE_WAIT_MS)));
-    await Promise.race([super.close(), timeout]);
-    clearTimeout(timer);
-    if (!this.down) await this.shutdown();
   }
 
   protected async shutdown(): Promise<void> {

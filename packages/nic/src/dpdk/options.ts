@@ -25,6 +25,8 @@ export interface DpdkPortOptions {
   copyThreshold?: number;
   /** Fingerprint lent buffers at send and check them at completion (see lent-check.ts). Default false. */
   debugLentBuffers?: boolean;
+  /** How long close() waits for queued sends and completions before it stops the device anyway (ms). Default 5000. */
+  closeTimeoutMs?: number;
 }
 
 export interface EalOptions {
@@ -41,6 +43,6 @@ export interface EalOptions {
 }
 
 export const DPDK_KEYS = [
-  "backend", "vdev", "address", "port", "peers", "eal", "mbufs", "txDescriptors", "rxDescriptors", "mtu", "copyThreshold", "debugLentBuffers",
+  "backend", "vdev", "address", "port", "peers", "eal", "mbufs", "txDescriptors", "rxDescriptors", "mtu", "copyThreshold", "debugLentBuffers", "closeTimeoutMs",
 ] as const;
 export const EAL_KEYS = ["cores", "hugepages", "memoryMB", "logLevel", "extraArgs"] as const;

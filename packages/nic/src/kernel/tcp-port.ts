@@ -18,9 +18,11 @@ export interface TcpPortOptions {
   copyThreshold?: number;
   /** Fingerprint lent buffers at send and check them at completion (see lent-check.ts). Default false. */
   debugLentBuffers?: boolean;
+  /** How long close() waits for queued sends and completions before it stops anyway (ms). Default 5000. */
+  closeTimeoutMs?: number;
 }
 
-const TCP_KEYS = ["backend", "bind", "maxMessageBytes", "copyThreshold", "debugLentBuffers"] as const;
+const TCP_KEYS = ["backend", "bind", "maxMessageBytes", "copyThreshold", "debugLentBuffers", "closeTimeoutMs"] as const;
 /** One writev takes at most 1024 iovecs (Linux UIO_MAXIOV); libuv splits longer ones, which is still correct. */
 const TCP_MAX_SEGMENTS = 1023;
 const TCP_COPY_THRESHOLD = 512;
@@ -29,6 +31,8 @@ interface Conn {
   sock: net.Socket;
   key: string;
   needDrain: boolean;
+  /** Destroyed by a forced close: write callbacks that still run report no error, but nothing went out. */
+  aborted: boolean;
 }
 
 /**
@@ -53,6 +57,7 @@ export class TcpPort extends PortBase {
     super();
     const copyThreshold = o.copyThreshold ?? TCP_COPY_THRESHOLD;
     this.debugLent = o.debugLentBuffers === true;
+    if (o.closeTimeoutMs !== undefined) this.closeWaitMs = checkPositiveInt(o.closeTimeoutMs, "openPort: closeTimeoutMs", 2 ** 31 - 1);
     this.caps = {
       backend: "tcp",
       driver: "kernel-tcp",
@@ -88,7 +93,7 @@ export class TcpPort extends PortBase {
   }
 
   private adopt(sock: net.Socket, key: string): Conn {
-    const c: Conn = { sock, key, needDrain: false };
+    const c: Conn = { sock, key, needDrain: false, aborted: false };
     this.conns.set(key, c);
     sock.setNoDelay(true);
     const frames = new FrameReader(this.caps.maxMessageBytes);
@@ -151,13 +156,14 @@ export class TcpPort extends PortBase {
     const sock = c.sock;
     const segs = p.segments;
     const bytes = p.scratchBytes + p.referencedBytes;
+    const conn = c;
     let ok = true;
     sock.cork();
     for (let i = 0; i < segs.length - 1; i++) ok = sock.write(segs[i]!);
     ok = sock.write(segs[segs.length - 1]!, (err) => {
       const changed = releaseLent(p);
       if (changed !== null) this.emit("error", new LentBufferMutatedError("tcp", changed.length));
-      if (err) this.st.drops++;
+      if (err || conn.aborted) this.st.drops++;
       else {
         this.st.messagesSent++;
         this.st.bytesSent += bytes;
@@ -174,11 +180,17 @@ export class TcpPort extends PortBase {
     return this.waitingDrain === 0;
   }
 
-  protected async shutdown(): Promise<void> {
-    for (const c of this.conns.values()) c.sock.end();
+  protected async shutdown(force: boolean): Promise<void> {
     await new Promise<void>((resolve) => {
       this.server.close(() => resolve());
-      for (const c of this.conns.values()) c.sock.destroySoon();
+      for (const c of this.conns.values()) {
+        // forced: writes still pending fail (their callbacks release what they lent)
+        if (force) {
+          c.aborted = true;
+          c.sock.destroy();
+        }
+        else c.sock.end(() => c.sock.destroy());
+      }
     });
   }
 }

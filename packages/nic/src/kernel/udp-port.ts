@@ -17,9 +17,11 @@ export interface UdpPortOptions {
   copyThreshold?: number;
   /** Fingerprint lent buffers at send and check them at completion (see lent-check.ts). Default false. */
   debugLentBuffers?: boolean;
+  /** How long close() waits for queued sends and completions before it stops anyway (ms). Default 5000. */
+  closeTimeoutMs?: number;
 }
 
-const UDP_KEYS = ["backend", "bind", "highWaterMark", "copyThreshold", "debugLentBuffers"] as const;
+const UDP_KEYS = ["backend", "bind", "highWaterMark", "copyThreshold", "debugLentBuffers", "closeTimeoutMs"] as const;
 /** IPv4 UDP payload limit: 65535 - 20 (IP header) - 8 (UDP header). */
 export const UDP_MAX_PAYLOAD = 65507;
 /** Linux UIO_MAXIOV: one sendmsg takes at most this many iovecs. */
@@ -54,6 +56,7 @@ export class UdpPort extends PortBase {
     super();
     this.hwm = o.highWaterMark ?? 256;
     this.debugLent = o.debugLentBuffers === true;
+    if (o.closeTimeoutMs !== undefined) this.closeWaitMs = checkPositiveInt(o.closeTimeoutMs, "openPort: closeTimeoutMs", 2 ** 31 - 1);
     const copyThreshold = o.copyThreshold ?? UDP_COPY_THRESHOLD;
     this.caps = {
       backend: "udp",
@@ -148,7 +151,17 @@ export class UdpPort extends PortBase {
     if (this.queue.length === 0) this.drainedNow();
   }
 
-  protected async shutdown(): Promise<void> {
+  protected async shutdown(force: boolean): Promise<void> {
+    if (force) {
+      // never handed to the socket: give back what they lent; they are dropped
+      for (const q of this.queue) {
+        releaseLent(q.p);
+        this.st.drops++;
+        this.sendCompleted();
+      }
+      this.queue = [];
+      this.st.queued = 0;
+    }
     await new Promise<void>((resolve) => this.sock.close(() => resolve()));
   }
 }
