@@ -2,7 +2,7 @@
  * The kv comparison: the same server and load, once per codec, workload by workload.
  *
  *   tsx kv/compare.ts [--backend udp|tcp] [--codecs sgwire,protobufjs] [--workloads fixed:64,fixed:4096,...]
- *                     [--duration 3] [--warmup 1] [--concurrency 16] [--quick] [--json FILE]
+ *                     [--duration 3] [--warmup 1] [--concurrency 16 | --rate R] [--quick] [--json FILE]
  *
  * Starts one server process per codec on loopback (each gets a core of its own when there are
  * two), then for every workload runs the load generator against each server in turn, in this
@@ -91,6 +91,8 @@ export interface CompareOptions {
   duration: number;
   warmup: number;
   concurrency: number;
+  /** Open loop at this many requests per second (Poisson arrivals) instead of the closed loop. */
+  rate?: number;
   /** Backend "dpdk": where the servers run (the clients use kernel UDP from this namespace). */
   dpdk?: DpdkSite;
   /** Each codec's measured time is cut into this many rounds, alternating codecs. */
@@ -139,7 +141,9 @@ export async function compare(o: CompareOptions): Promise<Row[]> {
             const warmup = r > 0 ? Math.min(o.warmup, 0.3) : spec === o.workloads[0] ? 2 * o.warmup : o.warmup;
             // on a terminal a live status line; otherwise one line per round
             const progress = live ? (l: string) => void process.stderr.write(`\r\x1b[K${what}:${l}`) : undefined;
-            const s = await runLoad(c.client, c.exp, { workload, mode: "closed", concurrency: o.concurrency, duration: o.duration / o.rounds, warmup, progress, latencies: c.lat });
+            const s = await runLoad(c.client, c.exp, {
+              workload, mode: o.rate === undefined ? "closed" : "open", rate: o.rate, concurrency: o.concurrency, duration: o.duration / o.rounds, warmup, progress, latencies: c.lat,
+            });
             c.runs.push(s);
             if (live) process.stderr.write("\r\x1b[K");
             log(`  ${what}: ${fmtRate(s.throughput)} req/s, p50 ${fmtUs(s.p50)}, p99 ${fmtUs(s.p99)}, ${s.verified} values verified, ${s.mismatches} bad, ${s.timeouts} lost`);
@@ -179,7 +183,7 @@ export function ratioTable(rows: Row[]): string {
 }
 
 const KNOWN = [
-  "backend", "codecs", "workloads", "duration", "warmup", "concurrency", "rounds", "keys", "quick", "json", "server-netns", "iface", "server-address", "client-bind",
+  "backend", "codecs", "workloads", "duration", "warmup", "concurrency", "rate", "rounds", "keys", "quick", "json", "server-netns", "iface", "server-address", "client-bind",
 ] as const;
 
 async function main(): Promise<void> {
@@ -196,6 +200,7 @@ async function main(): Promise<void> {
     duration: a.num("duration", quick ? 3 : 5),
     warmup: a.num("warmup", 1),
     concurrency: a.num("concurrency", 16),
+    rate: a.has("rate") ? a.num("rate", 0) : undefined,
     rounds: a.num("rounds", 3),
     dpdk:
       backend === "dpdk"
@@ -205,14 +210,14 @@ async function main(): Promise<void> {
   };
   process.stderr.write(
     `kv compare: ${codecs.join(" vs ")} over ${backend === "dpdk" ? `DPDK (servers in ${o.dpdk!.netns} on ${o.dpdk!.iface})` : `${backend} on loopback`}; workloads ${workloads.join(", ")}; ` +
-      `closed loop, up to ${o.concurrency} outstanding, ${o.duration} s measured each in ${o.rounds} alternating rounds\n`,
+      `${o.rate === undefined ? `closed loop, up to ${o.concurrency} outstanding` : `open loop at ${o.rate} requests/s`}, ${o.duration} s measured each in ${o.rounds} alternating rounds\n`,
   );
   const rows = await compare(o);
   const out = process.stdout;
   out.write("\n" + summaryTable(rows, quick) + "\n\n");
   if (codecs.includes("sgwire") && codecs.length > 1) out.write(ratioTable(rows) + "\n\n");
   out.write(
-    "req/s: responses per second (closed loop, so latency ~ outstanding / throughput); values/s: value bytes delivered;\n" +
+    "req/s: responses per second (in a closed loop latency ~ outstanding / throughput); values/s: value bytes delivered;\n" +
       "p50/p99/p99.9: request latency; srv cpu/resp: the server process's CPU time per response (user + system: steadier\n" +
       "than req/s on a shared machine); copied/resp: bytes the server's CPU copied per response (encoder + transport, in\n" +
       "user space); referenced/resp: value bytes sent straight from the store's memory; verified/bad: values checked\n" +
