@@ -17,6 +17,9 @@ if (existsSync(join(prefix, "include", "node", "node_api.h"))) common.push(`--no
 const dpdk = spawnSync("pkg-config", ["--modversion", "libdpdk"], { encoding: "utf8" });
 if (dpdk.status === 0) console.log(`@sgwire/nic: building with DPDK ${dpdk.stdout.trim()}`);
 else console.log("@sgwire/nic: pkg-config finds no libdpdk: building without the dpdk backend (apt-get install libdpdk-dev pkg-config to add it)");
+const verbs = spawnSync("pkg-config", ["--modversion", "libibverbs", "librdmacm"], { encoding: "utf8" });
+if (verbs.status === 0) console.log(`@sgwire/nic: building the ibverbs addon (libibverbs/librdmacm ${verbs.stdout.trim().split("\n").join("/")})`);
+else console.log("@sgwire/nic: pkg-config finds no libibverbs/librdmacm: building without the ibverbs backend (apt-get install libibverbs-dev librdmacm-dev rdma-core ibverbs-providers pkg-config to add it)");
 for (const step of [["configure"], ["build", "-j", "2"]]) {
   const r = spawnSync(process.execPath, [gyp, ...step, ...common], { stdio: "inherit" });
   if (r.status !== 0) process.exit(r.status ?? 1);

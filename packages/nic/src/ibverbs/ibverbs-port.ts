@@ -91,6 +91,7 @@ export class IbverbsPort extends PortBase {
   private flushQueued = false;
   private pollTimer: NodeJS.Immediate | NodeJS.Timeout | null = null;
   private idlePolls = 0;
+  private polls = 0;
   private down = false;
   private readonly inflight: InFlight[] = [];
   private inflightHead = 0;
@@ -219,7 +220,9 @@ export class IbverbsPort extends PortBase {
     checkEndpoint(dest, "ibverbs port: send() destination");
     const ip = parseIpv4(dest.address, "ibverbs port: send() destination");
     const key = `${formatIpv4(ip)}:${dest.port}`;
-    const c = this.byKey.get(key);
+    let c = this.byKey.get(key);
+    // a peer whose first message arrived before the poll loop read its rdma_cm event: read it now
+    if ((c === undefined || c.state !== "open") && this.handleCm()) c = this.byKey.get(key);
     if (c === undefined || c.state !== "open") {
       throw new Error(
         `ibverbs port: no connection to ${key}${c?.state === "closed" ? " (it was closed)" : ""}: ` +
@@ -507,7 +510,8 @@ export class IbverbsPort extends PortBase {
   private readonly poll = (): void => {
     this.pollTimer = null;
     if (this.down) return;
-    let progress = this.handleCm();
+    // rdma_cm events are rare: read the channel on every 16th poll, or every poll while connecting
+    let progress = this.connecting.size > 0 || (this.polls++ & 15) === 0 ? this.handleCm() : false;
     if (this.overflow.length > 0) this.stageOverflow();
     if (this.nStaged > 0 || this.st.completionsPending > 0) {
       const before = this.st.completionsPending + this.nStaged + this.overflow.length;
