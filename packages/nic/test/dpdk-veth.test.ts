@@ -25,7 +25,13 @@ if (ready) {
   for (const drv of ["af_packet", "af_xdp"] as const) {
     backendSuite(`dpdk net_${drv} (sgw2 <-> sgw3, two ports in one process)`, async () => {
       const a = (await openPort({ backend: "dpdk", vdev: `net_${drv}2,iface=sgw2`, address: "198.18.1.1", peers: { "198.18.1.2": macOf("", "sgw3") } })) as DpdkPort;
-      const b = (await openPort({ backend: "dpdk", vdev: `net_${drv}3,iface=sgw3`, address: "198.18.1.2", peers: { "198.18.1.1": macOf("", "sgw2") } })) as DpdkPort;
+      let b: DpdkPort;
+      try {
+        b = (await openPort({ backend: "dpdk", vdev: `net_${drv}3,iface=sgw3`, address: "198.18.1.2", peers: { "198.18.1.1": macOf("", "sgw2") } })) as DpdkPort;
+      } catch (err) {
+        await a.close();
+        throw err;
+      }
       assert.equal(a.caps.driver, `net_${drv}`);
       return { a, b, toB: b.localAddress, close: async () => { await a.close(); await b.close(); } };
     });
