@@ -55,7 +55,7 @@ async function main(): Promise<void> {
   const workload = makeWorkload(a.str("workload", "fixed:4096"), { keys: a.has("keys") ? a.num("keys", 0) : undefined, seed: a.num("seed", 1) });
   const server = parseEndpoint(a.str("server", "127.0.0.1:7000"), "--server");
   const port = await openKvPort(portArgs(a, "client"));
-  const c = new KvClient(port, codec, server, { timeoutMs: a.num("timeout", 250), maxPacket: a.has("max-packet") ? a.num("max-packet", 0) : undefined });
+  const c = new KvClient(port, codec, server, { timeoutMs: a.has("timeout") ? a.num("timeout", 250) : undefined, maxPacket: a.has("max-packet") ? a.num("max-packet", 0) : undefined });
   const log = (s: string): void => void process.stderr.write(s + "\n");
   // the first packets may be lost while ARP resolves or a DPDK link comes up: ask a few times
   let reached = false;

@@ -22,7 +22,7 @@ interface Pending {
 }
 
 export interface KvClientOptions {
-  /** A request unanswered for this long is given up (done(null)). Default 250 ms: on loopback a
+  /** A request unanswered for this long is given up (done(null)). Default 5 s for tcp; 250 ms otherwise: on loopback a
    * later answer is a lost datagram, and a closed loop with few requests outstanding stalls until then. */
   timeoutMs?: number;
   /** Largest packet to send (default: the port's maxMessageBytes); a DPDK server's MTU may be smaller. */
@@ -47,7 +47,8 @@ export class KvClient {
     readonly server: Endpoint,
     o: KvClientOptions = {},
   ) {
-    this.timeoutMs = o.timeoutMs ?? 250;
+    // TCP loses nothing: a late answer is only late, so wait long; datagrams may be dropped
+    this.timeoutMs = o.timeoutMs ?? (port.caps.backend === "tcp" ? 5000 : 250);
     this.budget = Math.min(o.maxPacket ?? Infinity, port.caps.maxMessageBytes);
     port.onMessage(this.onMessage);
     this.sweeper = setInterval(() => this.sweep(), Math.max(10, this.timeoutMs / 4));
