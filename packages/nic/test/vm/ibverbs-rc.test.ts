@@ -96,6 +96,34 @@ describe("ibverbs RC port", function () {
     await b.close();
   });
 
+  it("keeps messages in order through a full staging ring and a full send queue, then drains", async function () {
+    // 4 KiB of staging and 2 work requests per queue: most sends find no room and are kept
+    const { a, b } = await rcPair({ stageBytes: 4096, sendDepth: 2 });
+    const n = 300;
+    const got = collect(b, n, 60000);
+    const results: boolean[] = [];
+    for (let i = 1; i <= n; i++) {
+      const key = fill(new Uint8Array(1000 + (i % 7) * 300), i); // plain memory: copied into the ring
+      results.push(a.send(Blob.encode(Blob.create({ id: i, key, crc: crc32([key]) }), a.policy), b.localAddress));
+    }
+    assert.ok(results.includes(false), "back-pressure was reported");
+    assert.ok(a.stats.queued > 0 && a.stats.txRingFull > 0);
+    await a.drained();
+    const ms = await got;
+    assert.deepEqual(ms.map((m) => m.decode(Blob).id), Array.from({ length: n }, (_, i) => i + 1));
+    for (const m of ms) {
+      const d = m.decode(Blob);
+      assert.equal(crc32([d.key]), d.crc);
+      m.release();
+    }
+    await a.completions();
+    assert.equal(a.stats.queued, 0);
+    assert.equal(a.stagedBytesInUse, 0);
+    assert.equal(a.counters().outstanding, 0);
+    await a.close();
+    await b.close();
+  });
+
   it("rejects bad options, unknown peers and oversize messages with errors that name them", async function () {
     await assert.rejects(openPort({ backend: "ibverbs" } as never), /address is required/);
     await assert.rejects(openPort({ backend: "ibverbs", address: "198.18.0.77" }), /rdma_bind_addr\(198\.18\.0\.77:0\)/);
