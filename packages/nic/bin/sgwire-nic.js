@@ -3,9 +3,10 @@
 //   sgwire-nic info [--json] [--probe VDEV]  which transports this machine has and their caps
 //                                            (--probe: open that DPDK device, e.g. net_null0, and
 //                                            report the caps a port on it gets)
-//   sgwire-nic calibrate [--backend udp|tcp|dpdk] [--vdev net_null0] [--json]
+//   sgwire-nic calibrate [--backend udp|tcp|dpdk] [--vdev net_null0] [--json] [--store]
 //                                            copy vs reference per size; recommends copyThreshold
-import { nicInfo, calibrate, openPort } from "../dist/index.js";
+//                                            (--store: ports opened later use it; see calibration-store.ts)
+import { nicInfo, calibrate, openPort, storePolicy } from "../dist/index.js";
 
 const argv = process.argv.slice(2);
 const cmd = argv[0];
@@ -49,8 +50,16 @@ if (cmd === "info") {
     }
     process.stdout.write(`recommended copyThreshold: ${c.recommendedCopyThreshold === Infinity ? "copy everything (referencing never won)" : `${c.recommendedCopyThreshold} bytes`}\n`);
   }
+  if (process.argv.includes("--store")) {
+    const file = storePolicy({
+      backend: c.backend, driver: c.driver,
+      copyThreshold: c.recommendedCopyThreshold === Infinity ? null : c.recommendedCopyThreshold,
+      measuredAt: new Date().toISOString(), source: "sgwire calibrate (one bytes field, size sweep)",
+    });
+    process.stderr.write(`stored in ${file}: ports on ${c.backend}/${c.driver} opened without copyThreshold use it\n`);
+  }
   process.exit(0);
 } else {
-  process.stderr.write("usage: sgwire-nic info [--json] | sgwire-nic calibrate [--backend udp|tcp|dpdk] [--vdev net_null0] [--json]\n");
+  process.stderr.write("usage: sgwire-nic info [--json] | sgwire-nic calibrate [--backend udp|tcp|dpdk] [--vdev net_null0] [--json] [--store]\n");
   process.exit(cmd === undefined || cmd === "--help" ? 0 : 2);
 }

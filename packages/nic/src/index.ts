@@ -10,3 +10,4 @@ export type { EalOptions } from "./dpdk/options.js";
 export { calibrate, type Calibration, type CalibrationRow } from "./calibrate.js";
 export { IbverbsPort } from "./ibverbs/ibverbs-port.js";
 export type { IbverbsPortOptions } from "./ibverbs/options.js";
+export { calibrationFile, loadStoredPolicy, storePolicy, type StoredPolicy } from "./calibration-store.js";

@@ -1,4 +1,5 @@
 import type { RefBuffer, SgList } from "@sgwire/core";
+import { chooseCopyThreshold } from "../calibration-store.js";
 import { PortBase, RxMessage } from "../port-base.js";
 import type { Endpoint, PortCaps } from "../port.js";
 import { checkEndpoint, checkKeys, checkMac, checkPortNumber, checkPositiveInt, formatIpv4, parseIpv4 } from "../checks.js";
@@ -86,7 +87,7 @@ export class DpdkPort extends PortBase {
     this.ealArgs = ealArgs;
     this.mem = memory ??= new RegisteredMemory(native);
     this.device = np.info();
-    const copyThreshold = o.copyThreshold ?? DPDK_COPY_THRESHOLD;
+    const copyThreshold = chooseCopyThreshold(o.copyThreshold, "dpdk", this.device.driver, DPDK_COPY_THRESHOLD);
     // one mbuf is the headers (plus leading scratch); each further segment may need its own.
     // A driver that cannot take chains gets one segment: every message copied into one mbuf.
     this.chains = this.device.chains;

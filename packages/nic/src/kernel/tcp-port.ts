@@ -1,4 +1,5 @@
 import * as net from "node:net";
+import { chooseCopyThreshold } from "../calibration-store.js";
 import type { RefBuffer, SgList } from "@sgwire/core";
 import { PortBase, RxMessage } from "../port-base.js";
 import type { Endpoint, PortCaps } from "../port.js";
@@ -55,7 +56,7 @@ export class TcpPort extends PortBase {
     o: TcpPortOptions,
   ) {
     super();
-    const copyThreshold = o.copyThreshold ?? TCP_COPY_THRESHOLD;
+    const copyThreshold = chooseCopyThreshold(o.copyThreshold, "tcp", "kernel-tcp", TCP_COPY_THRESHOLD);
     this.debugLent = o.debugLentBuffers === true;
     if (o.closeTimeoutMs !== undefined) this.closeWaitMs = checkPositiveInt(o.closeTimeoutMs, "openPort: closeTimeoutMs", 2 ** 31 - 1);
     this.caps = {

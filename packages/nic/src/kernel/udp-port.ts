@@ -1,4 +1,5 @@
 import * as dgram from "node:dgram";
+import { chooseCopyThreshold } from "../calibration-store.js";
 import type { RefBuffer, SgList } from "@sgwire/core";
 import { PortBase, RxMessage } from "../port-base.js";
 import type { Endpoint, PortCaps } from "../port.js";
@@ -57,7 +58,7 @@ export class UdpPort extends PortBase {
     this.hwm = o.highWaterMark ?? 256;
     this.debugLent = o.debugLentBuffers === true;
     if (o.closeTimeoutMs !== undefined) this.closeWaitMs = checkPositiveInt(o.closeTimeoutMs, "openPort: closeTimeoutMs", 2 ** 31 - 1);
-    const copyThreshold = o.copyThreshold ?? UDP_COPY_THRESHOLD;
+    const copyThreshold = chooseCopyThreshold(o.copyThreshold, "udp", "kernel-udp", UDP_COPY_THRESHOLD);
     this.caps = {
       backend: "udp",
       driver: "kernel-udp",

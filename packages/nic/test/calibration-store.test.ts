@@ -1,0 +1,67 @@
+import assert from "node:assert/strict";
+import { mkdtempSync, rmSync, writeFileSync, readFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { openPort, storePolicy, loadStoredPolicy, calibrationFile } from "@sgwire/nic";
+
+describe("stored calibration", () => {
+  let dir: string;
+  let saved: string | undefined;
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), "sgwire-cal-"));
+    saved = process.env.SGWIRE_CALIBRATION;
+    process.env.SGWIRE_CALIBRATION = join(dir, "calibration.json");
+  });
+  afterEach(() => {
+    if (saved === undefined) delete process.env.SGWIRE_CALIBRATION;
+    else process.env.SGWIRE_CALIBRATION = saved;
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  const policy = (backend: string, driver: string, copyThreshold: number | null) => ({
+    backend, driver, copyThreshold, measuredAt: "2026-11-25T00:00:00Z", source: "test",
+  });
+
+  it("a port opened without copyThreshold uses the stored one for its backend and driver", async () => {
+    assert.equal(calibrationFile(), join(dir, "calibration.json"));
+    const before = await openPort({ backend: "udp" });
+    const fallback = before.caps.copyThreshold;
+    await before.close();
+    storePolicy(policy("udp", "kernel-udp", 4096));
+    storePolicy(policy("tcp", "kernel-tcp", 2048));
+    const udp = await openPort({ backend: "udp" });
+    const tcp = await openPort({ backend: "tcp" });
+    try {
+      assert.notEqual(fallback, 4096);
+      assert.equal(udp.caps.copyThreshold, 4096);
+      assert.equal(udp.policy.copyThreshold, 4096);
+      assert.equal(tcp.caps.copyThreshold, 2048);
+    } finally {
+      await udp.close();
+      await tcp.close();
+    }
+    // an explicit option still wins
+    const explicit = await openPort({ backend: "udp", copyThreshold: 100 });
+    assert.equal(explicit.caps.copyThreshold, 100);
+    await explicit.close();
+  });
+
+  it("replaces a backend's entry and keeps the others; null means copy everything", async () => {
+    storePolicy(policy("udp", "kernel-udp", 4096));
+    storePolicy(policy("tcp", "kernel-tcp", 2048));
+    storePolicy(policy("udp", "kernel-udp", null));
+    const all = JSON.parse(readFileSync(calibrationFile(), "utf8")).policies;
+    assert.equal(all.length, 2);
+    assert.equal(loadStoredPolicy("udp", "kernel-udp")?.copyThreshold, null);
+    const port = await openPort({ backend: "udp" });
+    assert.equal(port.caps.copyThreshold, Infinity);
+    await port.close();
+  });
+
+  it("a corrupt file is an error naming it, not a silent default", async () => {
+    writeFileSync(calibrationFile(), "{ not json");
+    await assert.rejects(openPort({ backend: "udp" }), /calibration file .*calibration\.json is not valid JSON/);
+    writeFileSync(calibrationFile(), JSON.stringify({ policies: [policy("udp", "kernel-udp", -5 as never)] }));
+    await assert.rejects(openPort({ backend: "udp" }), /copyThreshold for udp\/kernel-udp must be a number >= 0 or null/);
+  });
+});
