@@ -116,6 +116,19 @@ describe("SgList", () => {
     }
   });
 
+  it("knows which segments are references, also for lists built by hand", () => {
+    const big = blob(2048);
+    const list = Blobs.encode({ b: [blob(4), big, blob(8)] });
+    assert.deepEqual(list.segments.map((_, i) => list.isScratch(i)), [true, false, true]);
+    // reuse with a different shape: flags follow the new segments
+    Blobs.encode({ b: [big, big] }, { into: list });
+    assert.deepEqual(list.segments.map((_, i) => list.isScratch(i)), [true, false, true, false]);
+    const manual = new SgList(16);
+    manual.segments.push(manual.scratch.subarray(0, 4), big);
+    assert.equal(manual.isScratch(0), true);
+    assert.equal(manual.isScratch(1), false);
+  });
+
   it("never holds empty segments", () => {
     const big = blob(1024);
     const list = Blobs.encode({ b: [big] });

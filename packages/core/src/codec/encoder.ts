@@ -148,6 +148,7 @@ export class Encoder {
       if (this.pos > this.segStart) this.pushScratch();
       const segs = list.segments;
       if (segs.length !== this.nSegs) segs.length = this.nSegs;
+      if (list.refs.length !== this.nSegs) list.refs.length = this.nSegs;
       this.list = null;
     }
     this.buf = EMPTY;
@@ -161,6 +162,7 @@ export class Encoder {
     const i = this.nSegs++;
     // list.views belong to list.scratch (reserveScratch clears them when scratch is replaced)
     const prev = list.views[i];
+    list.refs[i] = false;
     if (prev !== undefined && prev.length === len && list.viewStarts[i] === start) {
       list.segments[i] = prev;
       return;
@@ -283,7 +285,9 @@ export class Encoder {
   private body(b: Uint8Array, n: number): void {
     if (n >= this.thr && this.bigRef[this.bigIdx++]) {
       if (this.pos > this.segStart) this.pushScratch();
-      this.list!.segments[this.nSegs++] = b;
+      const list = this.list!;
+      list.refs[this.nSegs] = true;
+      list.segments[this.nSegs++] = b;
       this.segStart = this.pos;
       return;
     }

@@ -28,6 +28,11 @@ export class SgList {
   views: (Uint8Array | undefined)[] = [];
   /** @internal offset in scratch of each cached view */
   viewStarts: number[] = [];
+  /**
+   * @internal per segment, true when it is a reference (written by the encoder beside
+   * `segments`); lets isScratch answer without reading `.buffer`, which is slow on typed arrays
+   */
+  refs: boolean[] = [];
 
   /** @param scratch initial scratch memory, or its size in bytes */
   constructor(scratch: number | Uint8Array = 0) {
@@ -37,6 +42,7 @@ export class SgList {
   /** Empties the list so it can be reused; keeps the scratch allocation. */
   reset(): void {
     this.segments.length = 0;
+    this.refs.length = 0;
     this.byteLength = 0;
     this.bytesCopied = 0;
     this.bytesReferenced = 0;
@@ -59,6 +65,8 @@ export class SgList {
 
   /** True when segment `i` lives in this list's scratch memory (it was copied). */
   isScratch(i: number): boolean {
+    if (this.refs.length === this.segments.length) return !this.refs[i];
+    // a list whose segments were set by hand: decide by memory
     const seg = this.segments[i]!;
     const sc = this.scratch;
     return seg.buffer === sc.buffer && seg.byteOffset >= sc.byteOffset && seg.byteOffset + seg.length <= sc.byteOffset + sc.length;
