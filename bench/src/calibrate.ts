@@ -12,7 +12,7 @@
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
-import { openPort } from "@sgwire/nic";
+import { openPort, storePolicy } from "@sgwire/nic";
 import { measureHeatmap, type HeatmapOptions } from "./calibrate/heatmap.js";
 import { recommendPolicy, type HeatCell } from "./calibrate/recommend.js";
 import { heatmap } from "./report/svg-heatmap.js";
@@ -61,6 +61,15 @@ progress.advance(1);
 progress.finish();
 
 const rec = recommendPolicy(cells, { maxSegments: port.caps.maxSegments });
+if (argv.includes("--store")) {
+  // ports of this backend and driver opened later without options use it (see @sgwire/nic)
+  const file = storePolicy({
+    backend: port.caps.backend, driver: port.caps.driver,
+    copyThreshold: Number.isFinite(rec.copyThreshold) ? rec.copyThreshold : null, maxSegments: rec.maxSegments,
+    measuredAt: started.toISOString(), source: "bench calibrate (copy vs reference heatmap)",
+  });
+  process.stderr.write(`stored copyThreshold ${rec.copyThreshold} and maxSegments ${rec.maxSegments} in ${file}\n`);
+}
 const ratio = (s: number, k: number) => {
   const c = cells.find((x) => x.fieldBytes === s && x.fields === k);
   return c === undefined ? undefined : c.copyNs / c.referenceNs;

@@ -6,7 +6,8 @@ import { dirname, join } from "node:path";
  * Copy policies measured on this machine (`sgwire calibrate --store`), one per backend and
  * driver, kept in a JSON file: $SGWIRE_CALIBRATION, else $XDG_CONFIG_HOME/sgwire/calibration.json,
  * else ~/.config/sgwire/calibration.json. A port opened without an explicit `copyThreshold` uses
- * the stored one for its backend and driver; `caps.copyThreshold` shows the value in force.
+ * the stored one for its backend and driver; `caps.copyThreshold` shows the value in force, and a
+ * stored `maxSegments` becomes the port's encode budget (`policy.maxSegments`, at most its limit).
  */
 export interface StoredPolicy {
   backend: string;
@@ -73,4 +74,13 @@ export function chooseCopyThreshold(explicit: number | undefined, backend: strin
   const stored = loadStoredPolicy(backend, driver);
   if (stored === undefined) return fallback;
   return stored.copyThreshold === null ? Infinity : stored.copyThreshold;
+}
+
+/**
+ * The segment budget a port encodes with: the stored calibration's maxSegments when there is one
+ * (never above the port's own limit), else that limit.
+ */
+export function chooseMaxSegments(backend: string, driver: string, limit: number): number {
+  const stored = loadStoredPolicy(backend, driver)?.maxSegments;
+  return typeof stored === "number" && stored >= 1 ? Math.min(stored, limit) : limit;
 }

@@ -40,6 +40,16 @@ describe("stored calibration", () => {
       await udp.close();
       await tcp.close();
     }
+    // a stored segment budget becomes the encode policy's, never above the port's limit
+    storePolicy({ ...policy("udp", "kernel-udp", 4096), maxSegments: 9 });
+    const budget = await openPort({ backend: "udp" });
+    assert.equal(budget.policy.maxSegments, 9);
+    assert.ok(budget.caps.maxSegments > 9, "the hard limit is unchanged");
+    await budget.close();
+    storePolicy({ ...policy("udp", "kernel-udp", 4096), maxSegments: 1e9 });
+    const capped = await openPort({ backend: "udp" });
+    assert.equal(capped.policy.maxSegments, capped.caps.maxSegments);
+    await capped.close();
     // an explicit option still wins
     const explicit = await openPort({ backend: "udp", copyThreshold: 100 });
     assert.equal(explicit.caps.copyThreshold, 100);

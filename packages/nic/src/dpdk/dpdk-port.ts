@@ -1,5 +1,5 @@
 import type { RefBuffer, SgList } from "@sgwire/core";
-import { chooseCopyThreshold } from "../calibration-store.js";
+import { chooseCopyThreshold, chooseMaxSegments } from "../calibration-store.js";
 import { PortBase, RxMessage } from "../port-base.js";
 import type { Endpoint, PortCaps } from "../port.js";
 import { checkEndpoint, checkKeys, checkMac, checkPortNumber, checkPositiveInt, formatIpv4, parseIpv4 } from "../checks.js";
@@ -100,7 +100,7 @@ export class DpdkPort extends PortBase {
       copyThreshold,
       referencesAnyMemory: false,
     };
-    this.policy = { copyThreshold, maxSegments, isEligible: this.chains ? this.mem.isEligible : () => false };
+    this.policy = { copyThreshold, maxSegments: chooseMaxSegments("dpdk", this.device.driver, maxSegments), isEligible: this.chains ? this.mem.isEligible : () => false };
     this.localAddress = { address: formatIpv4(ip), port: udpPort };
     this.checks = o.debugLentBuffers === true ? [] : null;
     if (o.closeTimeoutMs !== undefined) this.closeWaitMs = checkPositiveInt(o.closeTimeoutMs, "openPort(dpdk): closeTimeoutMs", 2 ** 31 - 1);

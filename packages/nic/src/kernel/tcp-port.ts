@@ -1,5 +1,5 @@
 import * as net from "node:net";
-import { chooseCopyThreshold } from "../calibration-store.js";
+import { chooseCopyThreshold, chooseMaxSegments } from "../calibration-store.js";
 import type { RefBuffer, SgList } from "@sgwire/core";
 import { PortBase, RxMessage } from "../port-base.js";
 import type { Endpoint, PortCaps } from "../port.js";
@@ -67,7 +67,7 @@ export class TcpPort extends PortBase {
       copyThreshold,
       referencesAnyMemory: true,
     };
-    this.policy = { copyThreshold, maxSegments: TCP_MAX_SEGMENTS, isEligible: () => true };
+    this.policy = { copyThreshold, maxSegments: chooseMaxSegments("tcp", "kernel-tcp", TCP_MAX_SEGMENTS), isEligible: () => true };
     server.on("connection", (sock) => this.adopt(sock, `${sock.remoteAddress}:${sock.remotePort}`));
   }
 

@@ -1,5 +1,5 @@
 import * as dgram from "node:dgram";
-import { chooseCopyThreshold } from "../calibration-store.js";
+import { chooseCopyThreshold, chooseMaxSegments } from "../calibration-store.js";
 import type { RefBuffer, SgList } from "@sgwire/core";
 import { PortBase, RxMessage } from "../port-base.js";
 import type { Endpoint, PortCaps } from "../port.js";
@@ -67,7 +67,7 @@ export class UdpPort extends PortBase {
       copyThreshold,
       referencesAnyMemory: true,
     };
-    this.policy = { copyThreshold, maxSegments: this.caps.maxSegments, isEligible: () => true };
+    this.policy = { copyThreshold, maxSegments: chooseMaxSegments("udp", "kernel-udp", this.caps.maxSegments), isEligible: () => true };
     sock.on("message", (buf, rinfo) => {
       this.deliver(new RxMessage(buf, { address: rinfo.address, port: rinfo.port }, this.onRelease));
     });
