@@ -5,6 +5,7 @@ import { checkEndpoint, checkKeys, checkPortNumber, checkPositiveInt, formatIpv4
 import { requireIbverbs, type IbverbsAddon, type IbvCounters, type IbvPort, type IbvPortInfo } from "./native.js";
 import { IbvRegisteredMemory } from "./registered-memory.js";
 import { StageRing } from "./stage-ring.js";
+import { chooseCopyThreshold, chooseMaxSegments } from "../calibration-store.js";
 import { IBVERBS_KEYS, type IbverbsPortOptions } from "./options.js";
 
 /** Messages staged before they are posted (as one chain of work requests per QP). */
@@ -114,17 +115,19 @@ export class IbverbsPort extends PortBase {
     this.mem = new IbvRegisteredMemory((n) => this.np.allocArena(n));
     this.stageBytes = new Uint8Array(np.stage());
     this.ring = new StageRing(this.stageBytes.length);
-    const copyThreshold = o.copyThreshold ?? IBV_COPY_THRESHOLD;
+    const driver = `${this.device.device}/${this.device.transport}`;
+    // an explicit option wins, then a stored calibration (sgwire calibrate --store), then the default
+    const copyThreshold = chooseCopyThreshold(o.copyThreshold, "ibverbs", driver, IBV_COPY_THRESHOLD);
     const maxSegments = Math.max(1, this.device.maxSge);
     this.caps = {
       backend: "ibverbs",
-      driver: `${this.device.device}/${this.device.transport}`,
+      driver,
       maxSegments,
       maxMessageBytes: Math.min(this.ud ? this.device.mtu : this.device.recvBytes, this.stageBytes.length),
       copyThreshold,
       referencesAnyMemory: false,
     };
-    this.policy = { copyThreshold, maxSegments, isEligible: this.mem.isEligible };
+    this.policy = { copyThreshold, maxSegments: chooseMaxSegments("ibverbs", driver, maxSegments), isEligible: this.mem.isEligible };
     this.localAddress = { address: formatIpv4(ip), port: this.device.localPort };
     np.setBuffers(this.desc, this.ctl, this.compl, this.rxMeta);
     // accepting connections needs the rdma_cm channel polled even when nobody waits for anything
