@@ -58,7 +58,9 @@ gcc -O2 -Wall -Wextra -o "$nic/test/vm/build/sg-receiver" "$nic/test/vm/sg-recei
 
 start=$(date +%s)
 set +e
-"$vm" --dir "$nic" --mem 2048 --timeout "${SGW_RDMA_VM_TIMEOUT:-1200}" -- bash test/vm/guest.sh "$mods" "$@"
+# the whole repository is the VM's writable folder: rdma-vm shares the host's file system, but
+# not its /tmp (the guest has its own), and a clone under /tmp would lose its node_modules
+"$vm" --dir "$repo" --mem 2048 --timeout "${SGW_RDMA_VM_TIMEOUT:-1200}" -- bash packages/nic/test/vm/guest.sh "$mods" "$@"
 rc=$?
 set -e
 echo "test-rdma-vm: exit $rc after $(( $(date +%s) - start )) s in the VM (boot included)" >&2

@@ -2,6 +2,7 @@
 # Runs inside rdma-vm (see scripts/test-rdma-vm.sh): loads the rdma_cm modules, checks the
 # devices, runs the ibverbs tests. usage: guest.sh MODULE_DIR [mocha args...]
 set -euo pipefail
+cd "$(dirname "$0")/../.."   # packages/nic: the paths below are relative to it
 mods=$1; shift
 [[ ${SGW_RDMA_VM:-} == 1 ]] || { echo "guest.sh: run me through scripts/test-rdma-vm.sh" >&2; exit 1; }
 for m in configfs ib_cm iw_cm rdma_cm rdma_ucm; do
