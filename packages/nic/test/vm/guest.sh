@@ -2,7 +2,7 @@
 # Runs inside rdma-vm (see scripts/test-rdma-vm.sh): loads the rdma_cm modules, checks the
 # devices, runs the ibverbs tests. usage: guest.sh MODULE_DIR [mocha args...]
 set -euo pipefail
-cd "$(dirname "$0")/../.."   # packages/nic: the paths below are relative to it
+here=$(cd "$(dirname "$0")/../.." && pwd)   # packages/nic
 mods=$1; shift
 [[ ${SGW_RDMA_VM:-} == 1 ]] || { echo "guest.sh: run me through scripts/test-rdma-vm.sh" >&2; exit 1; }
 for m in configfs ib_cm iw_cm rdma_cm rdma_ucm; do
@@ -11,7 +11,8 @@ done
 [[ -e /dev/infiniband/rdma_cm ]] || { echo "guest.sh: no /dev/infiniband/rdma_cm after loading rdma_ucm" >&2; exit 1; }
 ulimit -l unlimited
 echo "guest: kernel $(uname -r), RDMA devices: $(ls /sys/class/infiniband | tr '\n' ' ')"
-if [[ ${1:-} == --cmd ]]; then shift; exec "$@"; fi
+if [[ ${1:-} == --cmd ]]; then shift; exec "$@"; fi   # in the caller's folder
+cd "$here"   # the test paths below are relative to the package
 mocha=$(node -p "require.resolve('mocha/bin/mocha.js')")
 # Node under this emulated CPU sometimes dies of SIGSEGV while loading modules, before any test
 # runs (seen with `mocha --dry-run` too: 1 run in 4, no RDMA involved). Such a run is retried, at
