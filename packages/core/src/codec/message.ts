@@ -83,7 +83,7 @@ function sizeTop<T>(size: SizeFn<T>, m: T, e: Encoder, typeName: string): number
   try {
     return size(m, e);
   } catch (err) {
-    if (err instanceof EncodeError) throw new EncodeError(err.message.slice(err.path.length + 2), `${typeName}.${err.path}`);
+    if (err instanceof EncodeError) throw err.under(typeName);
     // The size pass recurses once per nesting level: a message that contains itself, or one
     // nested deeper than the JS stack allows, must fail as a bad message, not a RangeError.
     if (isStackOverflow(err)) throw new EncodeError("message nested too deeply to encode (does it contain itself?)", typeName);
@@ -187,6 +187,6 @@ export function readGroup<T>(r: Reader, read: ReadFn<T>, field: number, target: 
 
 /** Prepends a field name to an EncodeError thrown while sizing a nested message. */
 export function nestedError(err: unknown, field: string): never {
-  if (err instanceof EncodeError) throw new EncodeError(err.message.slice(err.path.length + 2), `${field}.${err.path}`);
+  if (err instanceof EncodeError) throw err.under(field);
   throw err;
 }

@@ -18,11 +18,17 @@ export class DecodeError extends Error {
 export class EncodeError extends Error {
   override name = "EncodeError";
   constructor(
-    message: string,
+    /** what is wrong, without the path */
+    readonly detail: string,
     /** dotted path from the root message to the offending field, e.g. "Order.items[3].sku" */
     readonly path: string,
   ) {
-    super(`${path}: ${message}`);
+    super(`${path}: ${detail}`);
+  }
+
+  /** The same error one level up: `prefix` (a field or type name) joined before the path. */
+  under(prefix: string): EncodeError {
+    return new EncodeError(this.detail, `${prefix}.${this.path}`);
   }
 }
 
