@@ -89,3 +89,15 @@ export class SgList {
     return this.segments[Symbol.iterator]();
   }
 }
+
+/**
+ * Registered-symbol brand of SgList. A project can end up with two copies of @sgwire/core (one
+ * under @sgwire/nic, one of its own); `instanceof SgList` is false across copies, the brand is not.
+ */
+const SG_LIST_BRAND = Symbol.for("sgwire.SgList");
+Object.defineProperty(SgList.prototype, SG_LIST_BRAND, { value: true });
+
+/** True for an SgList made by any copy of @sgwire/core (use this rather than `instanceof SgList`). */
+export function isSgList(value: unknown): value is SgList {
+  return typeof value === "object" && value !== null && (value as { [SG_LIST_BRAND]?: unknown })[SG_LIST_BRAND] === true;
+}
