@@ -19,23 +19,63 @@ import { oneSegment, type KvCodec } from "./codec.js";
 type ByteBuffer = fb.ByteBuffer;
 const EMPTY = new Uint8Array(0);
 
+// flatbuffers' JS readers trust every offset and length (there is no verifier): out of range they
+// read undefined as 0, and a garbage vector length makes a loop of up to 2^31 iterations. Received
+// bytes come from anyone, so every offset and length is checked against the buffer before use
+// (what flatc's C++ Verifier does) and a bad one throws RangeError: the message is undecodable.
+
+/** Throws unless bytes [at, at + n) lie inside the buffer. */
+function inside(bb: ByteBuffer, at: number, n: number): void {
+  if (!(at >= 0 && n >= 0 && at + n <= bb.capacity())) throw new RangeError(`flatbuffers: ${n} bytes at offset ${at} run outside the ${bb.capacity()}-byte message`);
+}
+
+/** Offset of field `slot` of the table at `pos` (0 when absent), checked: the field's 4 bytes are inside. */
+function field(bb: ByteBuffer, pos: number, slot: number): number {
+  const vt = pos - bb.readInt32(pos);
+  inside(bb, vt, 4);
+  const vtLen = bb.readUint16(vt);
+  const at = 4 + 2 * slot;
+  if (at >= vtLen) return 0;
+  inside(bb, vt, at + 2);
+  const o = bb.readUint16(vt + at);
+  if (o !== 0) inside(bb, pos + o, 4);
+  return o;
+}
+
+/** A table's position from the offset stored at `at`, checked (its vtable offset is inside). */
+function table(bb: ByteBuffer, at: number): number {
+  inside(bb, at, 4);
+  const pos = at + bb.readUint32(at);
+  inside(bb, pos, 4);
+  return pos;
+}
+
+/** Start and length of the vector whose offset is stored at `at`, checked against `elem` bytes per element. */
+function vector(bb: ByteBuffer, at: number, elem: number): [number, number] {
+  const v = at + bb.readUint32(at);
+  inside(bb, v, 4);
+  const n = bb.readUint32(v);
+  inside(bb, v + 4, n * elem);
+  return [v + 4, n];
+}
+
 function u32(bb: ByteBuffer, pos: number, slot: number): number {
-  const o = bb.__offset(pos, 4 + 2 * slot);
+  const o = field(bb, pos, slot);
   return o ? bb.readUint32(pos + o) : 0;
 }
 
 function bytesAt(bb: ByteBuffer, pos: number, slot: number): Uint8Array {
-  const o = bb.__offset(pos, 4 + 2 * slot);
+  const o = field(bb, pos, slot);
   if (!o) return EMPTY;
+  const [v, n] = vector(bb, pos + o, 1);
   const b = bb.bytes();
-  return new Uint8Array(b.buffer, b.byteOffset + bb.__vector(pos + o), bb.__vector_len(pos + o));
+  return new Uint8Array(b.buffer, b.byteOffset + v, n);
 }
 
 function u32s(bb: ByteBuffer, pos: number, slot: number): number[] {
-  const o = bb.__offset(pos, 4 + 2 * slot);
+  const o = field(bb, pos, slot);
   if (!o) return [];
-  const n = bb.__vector_len(pos + o);
-  const v = bb.__vector(pos + o);
+  const [v, n] = vector(bb, pos + o, 4);
   const out = new Array<number>(n);
   for (let i = 0; i < n; i++) out[i] = bb.readUint32(v + 4 * i);
   return out;
@@ -43,8 +83,10 @@ function u32s(bb: ByteBuffer, pos: number, slot: number): number[] {
 
 function root(bytes: Uint8Array): [ByteBuffer, number] {
   const bb = new fb.ByteBuffer(bytes);
-  return [bb, bb.readInt32(0)];
+  return [bb, table(bb, 0)];
 }
+
+const utf8 = new TextDecoder("utf-8", { fatal: true });
 
 function u32Vector(b: fb.Builder, xs: number[]): number {
   if (xs.length === 0) return 0;
@@ -84,11 +126,14 @@ function buildRequest(m: Request): Uint8Array {
 function readRequest(bytes: Uint8Array): Request {
   const [bb, p] = root(bytes);
   const keys: string[] = [];
-  const o = bb.__offset(p, 4 + 2 * 2);
+  const o = field(bb, p, 2);
   if (o) {
-    const n = bb.__vector_len(p + o);
-    const v = bb.__vector(p + o);
-    for (let i = 0; i < n; i++) keys.push(bb.__string(v + 4 * i) as string);
+    const [v, n] = vector(bb, p + o, 4);
+    const b = bb.bytes();
+    for (let i = 0; i < n; i++) {
+      const [s, len] = vector(bb, v + 4 * i, 1);
+      keys.push(utf8.decode(b.subarray(s, s + len)));
+    }
   }
   return { id: u32(bb, p, 0), op: u32(bb, p, 1), keys, value: bytesAt(bb, p, 3), valueSize: u32(bb, p, 4), valueOffset: u32(bb, p, 5) };
 }
@@ -129,11 +174,10 @@ function buildResponse(m: Response): Uint8Array {
 function readResponse(bytes: Uint8Array): Response {
   const [bb, p] = root(bytes);
   const values: Uint8Array[] = [];
-  const o = bb.__offset(p, 4 + 2 * 2);
+  const o = field(bb, p, 2);
   if (o) {
-    const n = bb.__vector_len(p + o);
-    const v = bb.__vector(p + o);
-    for (let i = 0; i < n; i++) values.push(bytesAt(bb, bb.__indirect(v + 4 * i), 0));
+    const [v, n] = vector(bb, p + o, 4);
+    for (let i = 0; i < n; i++) values.push(bytesAt(bb, table(bb, v + 4 * i), 0));
   }
   return {
     id: u32(bb, p, 0), status: u32(bb, p, 1), values, missing: u32s(bb, p, 3), part: u32(bb, p, 4), parts: u32(bb, p, 5),
