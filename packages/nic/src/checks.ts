@@ -49,3 +49,67 @@ export function checkMac(s: unknown, where: string): string {
   if (typeof s !== "string" || !MAC.test(s)) throw new RangeError(`${where}: expected a MAC address like 02:00:00:00:00:01, got ${String(s)}`);
   return s.toLowerCase();
 }
+
+const SG_LIST_BRAND = Symbol.for("sgwire.SgList");
+
+/**
+ * True for an SgList made by any copy of @sgwire/core: the registered-symbol brand, not
+ * `instanceof` (which is false when the application and this package resolve different copies).
+ */
+export function isSgList(v: unknown): v is import("@sgwire/core").SgList {
+  return typeof v === "object" && v !== null && (v as { [SG_LIST_BRAND]?: unknown })[SG_LIST_BRAND] === true;
+}
+
+/** `bind: { address?, port? }`, the one shape every backend takes; returns it with defaults applied. */
+export function checkBind(
+  b: unknown,
+  where: string,
+  defaults: { address?: string; port: number },
+): { address: string; port: number } {
+  if (b !== undefined && (b === null || typeof b !== "object" || Array.isArray(b))) {
+    throw new TypeError(`${where}: bind must be an object { address?, port? }, got ${b === null ? "null" : typeof b}`);
+  }
+  const o = (b ?? {}) as { address?: unknown; port?: unknown };
+  checkKeys(o, ["address", "port"], `${where}: bind`);
+  const address = o.address ?? defaults.address;
+  if (address === undefined) throw new TypeError(`${where}: bind.address is required`);
+  if (typeof address !== "string" || address.length === 0) {
+    throw new TypeError(`${where}: bind.address must be a non-empty string, got ${String(address)}`);
+  }
+  const port = checkPortNumber(o.port ?? defaults.port, `${where}: bind.port`, true);
+  return { address, port };
+}
+
+/** The options every backend shares; checked before anything is opened. */
+export interface CommonOptionValues {
+  closeTimeoutMs: number;
+  debugLentBuffers: boolean;
+  maxRxHeldBytes: number;
+  copyThreshold: number | undefined;
+}
+
+export const DEFAULT_CLOSE_TIMEOUT_MS = 5000;
+export const DEFAULT_MAX_RX_HELD_BYTES = 64 * 1024 * 1024;
+
+/** Checks closeTimeoutMs, debugLentBuffers, maxRxHeldBytes and copyThreshold; returns them with defaults. */
+export function checkCommonOptions(
+  o: { closeTimeoutMs?: unknown; debugLentBuffers?: unknown; maxRxHeldBytes?: unknown; copyThreshold?: unknown },
+  where: string,
+): CommonOptionValues {
+  const closeTimeoutMs =
+    o.closeTimeoutMs === undefined ? DEFAULT_CLOSE_TIMEOUT_MS : checkPositiveInt(o.closeTimeoutMs, `${where}: closeTimeoutMs`, 2 ** 31 - 1);
+  if (o.debugLentBuffers !== undefined && typeof o.debugLentBuffers !== "boolean") {
+    throw new TypeError(`${where}: debugLentBuffers must be a boolean, got ${typeof o.debugLentBuffers}`);
+  }
+  const maxRxHeldBytes =
+    o.maxRxHeldBytes === undefined ? DEFAULT_MAX_RX_HELD_BYTES : checkPositiveInt(o.maxRxHeldBytes, `${where}: maxRxHeldBytes`);
+  if (o.copyThreshold !== undefined && !(typeof o.copyThreshold === "number" && o.copyThreshold >= 0)) {
+    throw new RangeError(`${where}: copyThreshold must be a number >= 0, got ${String(o.copyThreshold)}`);
+  }
+  return {
+    closeTimeoutMs,
+    debugLentBuffers: o.debugLentBuffers === true,
+    maxRxHeldBytes,
+    copyThreshold: o.copyThreshold as number | undefined,
+  };
+}

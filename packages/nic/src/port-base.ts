@@ -1,16 +1,30 @@
 import { EventEmitter } from "node:events";
 import { SgList, type CopyPolicy, type MessageType, type RefBuffer } from "@sgwire/core";
-import type { Endpoint, Port, PortCaps, PortStats, ReceivedMessage, SendCodec } from "./port.js";
+import type { Endpoint, FaultKind, Port, PortCaps, PortFault, PortStats, ReceivedMessage, SendCodec } from "./port.js";
+import { FAULT_KINDS } from "./port.js";
+import { checkEndpoint, DEFAULT_MAX_RX_HELD_BYTES, isSgList } from "./checks.js";
 
-/** A received message whose memory is given back by `free` (called once, on release). */
+/**
+ * A received message whose memory is given back by `free` (called once, on release). `bytes` is
+ * always a plain Uint8Array: a Buffer is re-viewed (same memory, no copy), so every backend hands
+ * the application the same type.
+ */
 export class RxMessage implements ReceivedMessage {
   private live = true;
+  /** Bytes counted in the port's rxHeldBytes while this message is held. */
+  readonly heldBytes: number;
+  /** Set by PortBase.deliver: gives the message's share of rxHeld/rxHeldBytes back. */
+  settle: ((m: RxMessage) => void) | null = null;
+  /** Valid until release(). */
+  public bytes: Uint8Array;
   constructor(
-    /** Valid until release(). */
-    public bytes: Uint8Array,
+    bytes: Uint8Array,
     readonly source: Endpoint,
     private readonly free: ((m: RxMessage) => void) | null,
-  ) {}
+  ) {
+    this.bytes = bytes.constructor === Uint8Array ? bytes : new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    this.heldBytes = bytes.byteLength;
+  }
 
   get released(): boolean {
     return !this.live;
@@ -19,6 +33,9 @@ export class RxMessage implements ReceivedMessage {
   release(): void {
     if (!this.live) throw new Error("ReceivedMessage.release: already released");
     this.live = false;
+    const s = this.settle;
+    this.settle = null;
+    s?.(this);
     this.free?.(this);
   }
 
@@ -26,6 +43,12 @@ export class RxMessage implements ReceivedMessage {
     if (!this.live) throw new Error("ReceivedMessage.decode: the message was released; its bytes are gone");
     return codec.fromBinary(this.bytes);
   }
+}
+
+export function newFaultCounts(): Record<FaultKind, number> {
+  const f = {} as Record<FaultKind, number>;
+  for (const k of FAULT_KINDS) f[k] = 0;
+  return f;
 }
 
 export function newStats(): PortStats {
@@ -41,7 +64,25 @@ export function newStats(): PortStats {
     queued: 0,
     drops: 0,
     rxHeld: 0,
+    rxHeldBytes: 0,
+    faults: newFaultCounts(),
   };
+}
+
+/** Faults that lose messages: they count in `drops` as well. */
+const LOSSES: ReadonlySet<FaultKind> = new Set<FaultKind>([
+  "send-failed", "oversize", "bad-frame", "truncated", "undecodable", "rx-overflow", "unknown-peer",
+]);
+
+/**
+ * An exception from the application's own callback (onMessage handler, 'fault' listener) is
+ * not the port's: it is rethrown outside the port's loop, as an uncaught exception, like any
+ * exception thrown by a callback, and the port keeps receiving.
+ */
+export function rethrowLater(err: unknown): void {
+  queueMicrotask(() => {
+    throw err;
+  });
 }
 
 /**
@@ -61,27 +102,54 @@ export abstract class PortBase extends EventEmitter implements Port {
   private readonly encodeInto = new SgList(256);
   /** `policy` plus `into`, built once: an object spread per send costs more than the encode. */
   private encodeOptions: (Required<CopyPolicy> & { into: SgList }) | null = null;
-  private rxQueue: ReceivedMessage[] = [];
+  private rxQueue: RxMessage[] = [];
   private rxWaiters: Array<(r: IteratorResult<ReceivedMessage>) => void> = [];
   private handler: ((m: ReceivedMessage) => void) | null = null;
   private idleWaiters: Array<() => void> = [];
   private drainWaiters: Array<() => void> = [];
+  /** send() returned false since the last 'drain': one 'drain' is owed. */
+  protected owesDrain = false;
+  /** Bound on what received, unreleased messages may hold (the `maxRxHeldBytes` option). */
+  protected maxRxHeldBytes = DEFAULT_MAX_RX_HELD_BYTES;
 
   get stats(): PortStats {
-    return { ...this.st };
+    this.refreshStats();
+    return { ...this.st, faults: { ...this.st.faults } };
   }
+
+  /** Hook: bring counters read from outside (procfs, the driver) up to date before a snapshot. */
+  protected refreshStats(): void {}
 
   get closed(): boolean {
     return this.isClosed;
   }
 
-  send(message: SgList, destination?: Endpoint): boolean;
-  send<T>(message: SendCodec<T>, destination?: Endpoint): boolean;
-  send<T>(message: SgList | SendCodec<T>, destination?: Endpoint): boolean {
+  /**
+   * Counts a fault of one peer or one message and reports it with a `'fault'` event (nothing
+   * happens when nobody listens). Losses (every kind but peer-reset and socket-error) count in
+   * `drops` too. Never throws: an exception from a listener is rethrown outside the port.
+   */
+  protected fault(kind: FaultKind, error: Error, peer: Endpoint | null = null, count = 1): void {
+    if (count <= 0) return;
+    this.st.faults[kind] += count;
+    if (LOSSES.has(kind)) this.st.drops += count;
+    if (this.listenerCount("fault") === 0) return;
+    const f: PortFault = { kind, count, peer, error };
+    try {
+      this.emit("fault", f);
+    } catch (e) {
+      rethrowLater(e);
+    }
+  }
+
+  send(message: SgList, destination: Endpoint): boolean;
+  send<T>(message: SendCodec<T>, destination: Endpoint): boolean;
+  send<T>(message: SgList | SendCodec<T>, destination: Endpoint): boolean {
     const name = this.caps.backend;
     if (this.isClosed) throw new Error(`${name} port: send() after close()`);
+    const dest = checkEndpoint(destination, `${name} port: send() destination`);
     let list: SgList;
-    if (message instanceof SgList) {
+    if (isSgList(message)) {
       list = message;
     } else if (message !== null && typeof message === "object" && typeof (message as SendCodec<T>).codec?.encode === "function") {
       const m = message as SendCodec<T>;
@@ -94,17 +162,34 @@ export abstract class PortBase extends EventEmitter implements Port {
         `${name} port: message of ${list.byteLength} bytes exceeds maxMessageBytes ${this.caps.maxMessageBytes}`,
       );
     }
-    if (list.segments.length > this.caps.maxSegments) {
+    const segs = list.segments;
+    if (segs.length > this.caps.maxSegments) {
       throw new RangeError(
-        `${name} port: message has ${list.segments.length} segments, more than maxSegments ${this.caps.maxSegments}` +
+        `${name} port: message has ${segs.length} segments, more than maxSegments ${this.caps.maxSegments}` +
           ` (encode with port.policy to stay within it)`,
       );
     }
-    return this.transmit(list, destination);
+    // every segment must still be the memory encode() saw: a transferred (detached) ArrayBuffer
+    // or a resized one is refused here, before the port changes anything
+    let total = 0;
+    for (let i = 0; i < segs.length; i++) {
+      const s = segs[i];
+      if (!(s instanceof Uint8Array)) throw new TypeError(`${name} port: segment ${i} is not a Uint8Array`);
+      total += s.byteLength;
+    }
+    if (total !== list.byteLength) {
+      throw new TypeError(
+        `${name} port: the message's segments hold ${total} bytes but it was encoded as ${list.byteLength}` +
+          " (a referenced buffer was transferred, detached or resized after encode())",
+      );
+    }
+    const ok = this.transmit(list, dest);
+    if (!ok) this.owesDrain = true;
+    return ok;
   }
 
   /** Hands a checked list to the transport; returns false under back-pressure. */
-  protected abstract transmit(list: SgList, destination: Endpoint | undefined): boolean;
+  protected abstract transmit(list: SgList, destination: Endpoint): boolean;
   abstract allocate(size: number): RefBuffer;
   /**
    * Releases the transport's resources; called once by close(), after pending sends completed
@@ -114,13 +199,24 @@ export abstract class PortBase extends EventEmitter implements Port {
 
   // ---- receive side
 
-  /** Backends call this for each received message. */
-  protected deliver(m: ReceivedMessage): void {
+  /**
+   * Backends call this for each received message. An exception thrown by the application's
+   * handler does not reach the backend's loop: it is rethrown outside it (see rethrowLater) and
+   * receiving goes on.
+   */
+  protected deliver(m: RxMessage): void {
     this.st.messagesReceived++;
-    this.st.bytesReceived += m.bytes.length;
+    this.st.bytesReceived += m.heldBytes;
     this.st.rxHeld++;
-    if (this.handler !== null) {
-      this.handler(m);
+    this.st.rxHeldBytes += m.heldBytes;
+    m.settle = this.settle;
+    const h = this.handler;
+    if (h !== null) {
+      try {
+        h(m);
+      } catch (e) {
+        rethrowLater(e);
+      }
       return;
     }
     const w = this.rxWaiters.shift();
@@ -128,10 +224,23 @@ export abstract class PortBase extends EventEmitter implements Port {
     else this.rxQueue.push(m);
   }
 
-  /** Backends call this when a received message is released. */
-  protected released(): void {
+  private readonly settle = (m: RxMessage): void => {
+    const wasFull = this.rxFull;
     this.st.rxHeld--;
+    this.st.rxHeldBytes -= m.heldBytes;
+    if (wasFull && !this.rxFull && !this.isClosed) this.rxRoomAvailable();
+  };
+
+  /** Kept for backends written before RxMessage settled its own accounting: does nothing now. */
+  protected released(): void {}
+
+  /** True while received, unreleased messages hold `maxRxHeldBytes` or more: stop reading. */
+  protected get rxFull(): boolean {
+    return this.st.rxHeldBytes >= this.maxRxHeldBytes;
   }
+
+  /** Hook: held bytes fell back under `maxRxHeldBytes` (resume reading). */
+  protected rxRoomAvailable(): void {}
 
   onMessage(handler: ((m: ReceivedMessage) => void) | null): void {
     if (handler !== null && typeof handler !== "function") throw new TypeError("onMessage: handler must be a function or null");
@@ -139,7 +248,13 @@ export abstract class PortBase extends EventEmitter implements Port {
     if (handler !== null) {
       const q = this.rxQueue;
       this.rxQueue = [];
-      for (const m of q) handler(m);
+      for (const m of q) {
+        try {
+          handler(m);
+        } catch (e) {
+          rethrowLater(e);
+        }
+      }
     }
     this.receiversChanged();
   }
@@ -177,11 +292,17 @@ export abstract class PortBase extends EventEmitter implements Port {
     }
   }
 
+  /**
+   * The backend can take sends again: resolves drained() and, when send() returned false since
+   * the last one, emits 'drain' (once per such episode).
+   */
   protected drainedNow(): void {
+    const owed = this.owesDrain;
+    this.owesDrain = false;
     const ws = this.drainWaiters;
     this.drainWaiters = [];
     for (const w of ws) w();
-    this.emit("drain");
+    if (owed) this.emit("drain");
   }
 
   completions(): Promise<void> {
@@ -189,8 +310,9 @@ export abstract class PortBase extends EventEmitter implements Port {
     return new Promise((resolve) => this.idleWaiters.push(resolve));
   }
 
+  /** Resolves when nothing is queued and no 'drain' is owed (send() may be called again). */
   drained(): Promise<void> {
-    if (this.st.queued === 0) return Promise.resolve();
+    if (this.st.queued === 0 && !this.owesDrain) return Promise.resolve();
     return new Promise((resolve) => this.drainWaiters.push(resolve));
   }
 

@@ -25,8 +25,53 @@ export interface PortCaps {
   referencesAnyMemory: boolean;
 }
 
+/**
+ * What one peer or one message did wrong, as counted in `stats.faults` and reported by the
+ * `'fault'` event. A fault never stops the port (that is what `'error'` is for) and the event is
+ * safe to leave unhandled. See the README's "Errors and faults" for each backend.
+ */
+export type FaultKind =
+  /** A peer's connection failed or ended with an error (reset, refused, timed out, RC disconnect). One per connection. */
+  | "peer-reset"
+  /** Messages accepted by send() that did not go out or were not acknowledged (counted in drops). */
+  | "send-failed"
+  /** A received frame or datagram larger than the port accepts (counted in drops). */
+  | "oversize"
+  /** A received stream whose framing is malformed (counted in drops; the connection is closed). */
+  | "bad-frame"
+  /** A stream frame cut off by a disconnect (counted in drops). */
+  | "truncated"
+  /** A received packet that is not a valid message for this port (counted in drops). */
+  | "undecodable"
+  /** Received messages lost because a receive buffer, ring or the held-bytes bound was full (counted in drops). */
+  | "rx-overflow"
+  /** A message from or for a peer the port cannot address, found after send() returned (counted in drops). */
+  | "unknown-peer"
+  /** An error the transport reported that stops neither the port nor a known peer (e.g. a UDP receive error). */
+  | "socket-error";
+
+export const FAULT_KINDS: readonly FaultKind[] = [
+  "peer-reset", "send-failed", "oversize", "bad-frame", "truncated", "undecodable", "rx-overflow", "unknown-peer", "socket-error",
+];
+
+/** The payload of the `'fault'` event. */
+export interface PortFault {
+  kind: FaultKind;
+  /** How many messages (or, for peer-reset and socket-error, events) this report covers. */
+  count: number;
+  /** The peer concerned, when there is one. */
+  peer: Endpoint | null;
+  /** What happened, with a message naming it. */
+  error: Error;
+}
+
 /** Counters since the port was opened. A snapshot: `port.stats` returns a new object. */
 export interface PortStats {
+  /**
+   * Messages the transport reported delivered: UDP, the datagram was handed to the kernel; TCP,
+   * the peer's TCP acknowledged every byte of it (see the README); DPDK/ibverbs, the device
+   * completed it. A failed or cancelled send is never counted here.
+   */
   messagesSent: number;
   bytesSent: number;
   messagesReceived: number;
@@ -41,14 +86,21 @@ export interface PortStats {
   completionsPending: number;
   /** Messages queued in the port because of back-pressure, not yet handed to the transport. */
   queued: number;
-  /** Received frames or stream bytes that were not valid messages for this port, and transmit errors. */
+  /**
+   * Messages lost, sent or received: the sum of the message faults (send-failed, oversize,
+   * bad-frame, truncated, undecodable, rx-overflow, unknown-peer) plus what a forced close cancelled.
+   */
   drops: number;
   /** Received messages handed to the application and not yet released. */
   rxHeld: number;
+  /** Bytes of those messages; bounded by the `maxRxHeldBytes` option. */
+  rxHeldBytes: number;
+  /** Faults by kind (every kind present, 0 when none happened). */
+  faults: Record<FaultKind, number>;
 }
 
 /**
- * A received message. `bytes` is a view of the receive buffer (an mbuf for DPDK, the kernel
+ * A received message. `bytes` is a plain Uint8Array (on every backend; never a Buffer), a view of the receive buffer (an mbuf for DPDK, the kernel
  * read buffer for sockets), not a copy: it is valid until `release()`. After release the port
  * may reuse the memory; for DPDK the view is detached (it becomes empty) so stale reads cannot
  * see another packet. Decoded bytes fields are views too and share that lifetime.
@@ -68,6 +120,11 @@ export interface SendCodec<T> {
   message: T;
 }
 
+/**
+ * Events: `'fault'` (PortFault; one peer or one message went wrong; safe to leave unhandled),
+ * `'drain'` (sends may resume after send() returned false), `'error'` (only what stops the port
+ * itself, e.g. its socket or device failed; and LentBufferMutatedError with debugLentBuffers).
+ */
 export interface Port extends EventEmitter {
   readonly caps: PortCaps;
   /** The copy policy to encode with for this port (from caps; isEligible for registered memory). */
@@ -86,11 +143,17 @@ export interface Port extends EventEmitter {
    *
    * Returns true when the transport took the message and has room for more; false when the
    * port is under back-pressure (the message is kept queued and will be sent): wait for the
-   * 'drain' event or `drained()` before sending more. Throws RangeError for a message over
-   * `caps.maxMessageBytes` or with more than `caps.maxSegments` segments, Error after close().
+   * 'drain' event or `drained()` before sending more. After every `false`, 'drain' is emitted
+   * once when the port can take sends again, and `drained()` resolves then (not before).
+   * Throws, and leaves the port exactly as it was (nothing sent, counted, retained or queued),
+   * for the caller's mistakes: TypeError for a missing or bad destination or a segment that is
+   * not a live Uint8Array (e.g. its ArrayBuffer was transferred after encode()), RangeError for
+   * a message over `caps.maxMessageBytes` or with more than `caps.maxSegments` segments, Error
+   * after close(). What goes wrong later (a peer that resets, a send the transport refuses) is a
+   * `'fault'` event and a count in `stats.faults`, never a throw or an `'error'`.
    */
-  send(message: SgList, destination?: Endpoint): boolean;
-  send<T>(message: SendCodec<T>, destination?: Endpoint): boolean;
+  send(message: SgList, destination: Endpoint): boolean;
+  send<T>(message: SendCodec<T>, destination: Endpoint): boolean;
 
   /** Memory the transport can send from by reference. One reference, held by the caller. */
   allocate(size: number): RefBuffer;

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import * as net from "node:net";
 import protobuf from "protobufjs";
-import { openPort } from "../src/index.js";
+import { openPort, type PortFault } from "../src/index.js";
 import { FrameReader, FrameError, lengthPrefix } from "../src/index.js";
 import { Blob, PbBlob, equalBytes, fill } from "./fixtures/blob.js";
 import { backendSuite } from "./suite/backend-suite.js";
@@ -129,16 +129,18 @@ describe("tcp port", function () {
     server.close();
   });
 
-  it("drops a connection that sends an oversize frame, and keeps serving others", async function () {
+  it("drops a connection that sends an oversize frame, reports it as a fault, and keeps serving others", async function () {
     const b = await openPort({ backend: "tcp", maxMessageBytes: 1000 });
+    // no 'error' listener: a fault of one peer must not need one
     const errors: Error[] = [];
-    b.on("error", (e) => errors.push(e));
+    b.on("fault", (f: PortFault) => errors.push(f.error));
     const s = net.connect(b.localAddress.port, "127.0.0.1");
     await new Promise<void>((r) => s.once("connect", () => r()));
     s.write(Buffer.from([...lengthPrefix(5000), 1, 2, 3]));
     await new Promise<void>((r) => s.once("close", () => r()));
     assert.ok(errors.some((e) => /exceeds maxMessageBytes 1000/.test(e.message)));
     assert.equal(b.stats.drops, 1);
+    assert.equal(b.stats.faults.oversize, 1);
     const a = await openPort({ backend: "tcp" });
     const got = collect(b, 1);
     a.send(Blob.encode(Blob.create({ id: 8 })), b.localAddress);

@@ -8,6 +8,13 @@
  */
 export class FrameError extends Error {
   override name = "FrameError";
+  constructor(
+    message: string,
+    /** "oversize": a length over maxMessageBytes; "bad-frame": a malformed length prefix. */
+    readonly kind: "oversize" | "bad-frame" = "bad-frame",
+  ) {
+    super(message);
+  }
 }
 
 /** The varint length prefix for a message of `n` bytes. */
@@ -96,14 +103,14 @@ export class FrameReader {
       mul *= 128;
       if (b < 0x80) {
         if (len > this.maxMessageBytes) {
-          throw new FrameError(`stream frame of ${len} bytes exceeds maxMessageBytes ${this.maxMessageBytes}`);
+          throw new FrameError(`stream frame of ${len} bytes exceeds maxMessageBytes ${this.maxMessageBytes}`, "oversize");
         }
         this.prefixLen = i + 1;
         this.frameLen = i + 1 + len;
         return true;
       }
     }
-    throw new FrameError(`stream frame length prefix is longer than ${MAX_PREFIX} bytes`);
+    throw new FrameError(`stream frame length prefix is longer than ${MAX_PREFIX} bytes`, "bad-frame");
   }
 
   /** Bytes held for an incomplete frame. */

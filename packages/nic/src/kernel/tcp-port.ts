@@ -1,13 +1,14 @@
 import * as net from "node:net";
 import { chooseCopyThreshold, chooseMaxSegments } from "../calibration-store.js";
 import type { RefBuffer, SgList } from "@sgwire/core";
-import { PortBase, RxMessage } from "../port-base.js";
+import { PortBase, RxMessage, rethrowLater } from "../port-base.js";
 import type { Endpoint, PortCaps } from "../port.js";
 import { HeapMemory } from "../heap-memory.js";
-import { checkEndpoint, checkKeys, checkPortNumber, checkPositiveInt } from "../checks.js";
+import { checkBind, checkCommonOptions, checkKeys, checkPositiveInt, type CommonOptionValues } from "../checks.js";
 import { LentBufferMutatedError } from "../lent-check.js";
 import { prepare, releaseLent } from "./lend.js";
-import { FrameReader, lengthPrefix } from "./framing.js";
+import { FrameError, FrameReader, lengthPrefix } from "./framing.js";
+import { procfsAvailable, readSockets, socketFd, socketInode } from "./procfs.js";
 
 export interface TcpPortOptions {
   backend: "tcp";
@@ -21,26 +22,68 @@ export interface TcpPortOptions {
   debugLentBuffers?: boolean;
   /** How long close() waits for queued sends and completions before it stops anyway (ms). Default 5000. */
   closeTimeoutMs?: number;
+  /**
+   * Bytes that received, unreleased messages may hold (bytes). At the bound the port stops
+   * reading its connections (TCP then makes the peers wait) until messages are released.
+   * Default 64 MiB.
+   */
+  maxRxHeldBytes?: number;
 }
 
-const TCP_KEYS = ["backend", "bind", "maxMessageBytes", "copyThreshold", "debugLentBuffers", "closeTimeoutMs"] as const;
+const TCP_KEYS = ["backend", "bind", "maxMessageBytes", "copyThreshold", "debugLentBuffers", "closeTimeoutMs", "maxRxHeldBytes"] as const;
 /** One writev takes at most 1024 iovecs (Linux UIO_MAXIOV); libuv splits longer ones, which is still correct. */
 const TCP_MAX_SEGMENTS = 1023;
 const TCP_COPY_THRESHOLD = 512;
+/** How often unacknowledged messages are looked up again while some remain (ms). */
+const ACK_POLL_MS = 20;
 
 interface Conn {
   sock: net.Socket;
   key: string;
+  peer: Endpoint;
+  frames: FrameReader;
   needDrain: boolean;
   /** Destroyed by a forced close: write callbacks that still run report no error, but nothing went out. */
   aborted: boolean;
+  /** Ended with an error (reset, refused, timed out): what it had not acknowledged is lost. */
+  failed: boolean;
+  closed: boolean;
+  /** Stream bytes whose write completed (handed to the kernel). */
+  written: number;
+  /** Written messages the peer's TCP has not acknowledged yet: [end offset, bytes] pairs, from `head`. */
+  unacked: number[];
+  head: number;
+  /** The socket's inode in /proc/net/tcp (0: not looked up yet). */
+  inode: number;
+}
+
+interface TcpChecked extends CommonOptionValues {
+  bind: { address: string; port: number };
+  maxMessageBytes: number;
+}
+
+/** Every option checked, before anything is opened. */
+export function checkTcpOptions(o: TcpPortOptions): TcpChecked {
+  checkKeys(o, TCP_KEYS, "openPort(tcp)");
+  const common = checkCommonOptions(o, "openPort(tcp)");
+  const maxMessageBytes =
+    o.maxMessageBytes === undefined ? 64 * 1024 * 1024 : checkPositiveInt(o.maxMessageBytes, "openPort(tcp): maxMessageBytes", 2 ** 31 - 1);
+  const bind = checkBind(o.bind, "openPort(tcp)", { address: "127.0.0.1", port: 0 });
+  return { ...common, bind, maxMessageBytes };
 }
 
 /**
  * Kernel TCP: length-delimited protobuf messages over a stream. All segments of a message are
  * written between cork() and uncork(), which Node turns into one writev; the write callback of
- * the last segment is the completion. Peers are connections: sending to an endpoint uses the
- * connection accepted from it, or opens one to it.
+ * the last segment is the completion (lent buffers come back). Peers are connections: sending to
+ * an endpoint uses the connection accepted from it, or opens one to it.
+ *
+ * A message counts as sent once the peer's TCP acknowledged all of its bytes (the socket's
+ * unacknowledged byte count, tx_queue in /proc/net/tcp, read after writes and every 20 ms while
+ * some are unacknowledged, and on every `stats` read). When a connection fails, what it had not
+ * acknowledged is counted as send-failed. Faults, never 'error': peer-reset (one per failed
+ * connection), send-failed, oversize and bad-frame (the connection is closed), truncated (a
+ * frame cut off by a disconnect), socket-error (the listening socket's accept errors).
  */
 export class TcpPort extends PortBase {
   readonly caps: PortCaps;
@@ -50,70 +93,83 @@ export class TcpPort extends PortBase {
   private readonly debugLent: boolean;
   private readonly conns = new Map<string, Conn>();
   private waitingDrain = 0;
+  /** Connections with written, unacknowledged messages. */
+  private readonly ackWatch = new Set<Conn>();
+  private ackTimer: NodeJS.Timeout | null = null;
+  private ackSoon = false;
+  /** Reading is paused on every connection: received messages hold maxRxHeldBytes. */
+  private rxPaused = false;
 
   private constructor(
     private readonly server: net.Server,
-    o: TcpPortOptions,
+    o: TcpChecked,
   ) {
     super();
     const copyThreshold = chooseCopyThreshold(o.copyThreshold, "tcp", "kernel-tcp", TCP_COPY_THRESHOLD);
-    this.debugLent = o.debugLentBuffers === true;
-    if (o.closeTimeoutMs !== undefined) this.closeWaitMs = checkPositiveInt(o.closeTimeoutMs, "openPort: closeTimeoutMs", 2 ** 31 - 1);
+    this.debugLent = o.debugLentBuffers;
+    this.closeWaitMs = o.closeTimeoutMs;
+    this.maxRxHeldBytes = o.maxRxHeldBytes;
     this.caps = {
       backend: "tcp",
       driver: "kernel-tcp",
       maxSegments: TCP_MAX_SEGMENTS,
-      maxMessageBytes: o.maxMessageBytes ?? 64 * 1024 * 1024,
+      maxMessageBytes: o.maxMessageBytes,
       copyThreshold,
       referencesAnyMemory: true,
     };
     this.policy = { copyThreshold, maxSegments: chooseMaxSegments("tcp", "kernel-tcp", TCP_MAX_SEGMENTS), isEligible: () => true };
-    server.on("connection", (sock) => this.adopt(sock, `${sock.remoteAddress}:${sock.remotePort}`));
+    server.on("connection", (sock) => {
+      const peer = { address: sock.remoteAddress ?? "", port: sock.remotePort ?? 0 };
+      this.adopt(sock, `${peer.address}:${peer.port}`, peer);
+    });
+    // the listening socket keeps listening after an accept error (EMFILE, ...): a fault, not 'error'
+    server.on("error", (err) => this.fault("socket-error", err));
   }
 
   static async open(o: TcpPortOptions): Promise<TcpPort> {
-    checkKeys(o, TCP_KEYS, "openPort(tcp)");
-    if (o.maxMessageBytes !== undefined) checkPositiveInt(o.maxMessageBytes, "openPort(tcp): maxMessageBytes", 2 ** 31 - 1);
-    if (o.copyThreshold !== undefined && !(typeof o.copyThreshold === "number" && o.copyThreshold >= 0)) {
-      throw new RangeError(`openPort(tcp): copyThreshold must be a number >= 0, got ${String(o.copyThreshold)}`);
-    }
-    const address = o.bind?.address ?? "127.0.0.1";
-    const port = checkPortNumber(o.bind?.port ?? 0, "openPort(tcp): bind.port", true);
+    const c = checkTcpOptions(o);
     const server = net.createServer({ noDelay: true });
     await new Promise<void>((resolve, reject) => {
-      server.once("error", reject);
-      server.listen(port, address, () => {
-        server.off("error", reject);
+      server.once("error", (err) => {
+        server.close();
+        reject(err);
+      });
+      server.listen(c.bind.port, c.bind.address, () => {
+        server.removeAllListeners("error");
         resolve();
       });
     });
-    const p = new TcpPort(server, o);
+    const p = new TcpPort(server, c);
     const a = server.address() as net.AddressInfo;
     p.localAddress = { address: a.address, port: a.port };
     return p;
   }
 
-  private adopt(sock: net.Socket, key: string): Conn {
-    const c: Conn = { sock, key, needDrain: false, aborted: false };
+  private adopt(sock: net.Socket, key: string, peer: Endpoint): Conn {
+    const c: Conn = {
+      sock, key, peer, frames: new FrameReader(this.caps.maxMessageBytes),
+      needDrain: false, aborted: false, failed: false, closed: false,
+      written: 0, unacked: [], head: 0, inode: 0,
+    };
     this.conns.set(key, c);
     sock.setNoDelay(true);
-    const frames = new FrameReader(this.caps.maxMessageBytes);
-    const source = { address: sock.remoteAddress ?? "", port: sock.remotePort ?? 0 };
-    if (source.address === "") {
-      // outgoing connection not yet established: the peer is the endpoint we dialled
-      const i = key.lastIndexOf(":");
-      source.address = key.slice(0, i);
-      source.port = Number(key.slice(i + 1));
-    }
-    const emit = (m: Uint8Array): void => this.deliver(new RxMessage(m, source, this.onRelease));
+    if (this.rxPaused) sock.pause();
+    const emit = (m: Uint8Array): void => this.deliver(new RxMessage(m, peer, this.onRelease));
     sock.on("data", (chunk: Buffer) => {
       try {
-        frames.push(chunk, emit);
+        c.frames.push(chunk, emit);
       } catch (err) {
-        this.st.drops++;
-        this.emit("error", err);
+        if (!(err instanceof FrameError)) {
+          rethrowLater(err);
+          return;
+        }
+        // the stream cannot be resynchronised: this peer is dropped, the others go on
+        this.fault(err.kind, err, peer);
+        c.frames = new FrameReader(this.caps.maxMessageBytes);
         sock.destroy();
+        return;
       }
+      if (!this.rxPaused && this.rxFull) this.pauseReading();
     });
     sock.on("drain", () => {
       if (!c.needDrain) return;
@@ -121,9 +177,20 @@ export class TcpPort extends PortBase {
       this.st.queued--;
       if (--this.waitingDrain === 0) this.drainedNow();
     });
-    sock.on("error", (err) => this.emit("error", err));
+    // the peer's FIN: the socket is still open, so what it acknowledged can still be read
+    sock.on("end", () => this.refreshAcks());
+    sock.on("error", (err) => {
+      if (c.failed) return;
+      c.failed = true;
+      if (!c.aborted) this.fault("peer-reset", err, peer);
+    });
     sock.on("close", () => {
+      c.closed = true;
       if (this.conns.get(key) === c) this.conns.delete(key);
+      if (c.frames.pending > 0) {
+        this.fault("truncated", new Error(`tcp port: connection closed in the middle of a frame (${c.frames.pending} bytes of it received)`), peer);
+      }
+      this.settleUnacked(c);
       if (c.needDrain) {
         c.needDrain = false;
         this.st.queued--;
@@ -135,43 +202,52 @@ export class TcpPort extends PortBase {
 
   private readonly onRelease = (m: RxMessage): void => {
     m.bytes = EMPTY;
-    this.released();
   };
+
+  private pauseReading(): void {
+    this.rxPaused = true;
+    for (const c of this.conns.values()) c.sock.pause();
+  }
+
+  protected override rxRoomAvailable(): void {
+    if (!this.rxPaused) return;
+    this.rxPaused = false;
+    for (const c of this.conns.values()) if (!c.closed) c.sock.resume();
+  }
 
   allocate(size: number): RefBuffer {
     if (this.isClosed) throw new Error("tcp port: allocate() after close()");
     return this.memory.allocate(size, "tcp port");
   }
 
-  protected transmit(list: SgList, destination: Endpoint | undefined): boolean {
-    const dest = checkEndpoint(destination, "tcp port: send() destination");
+  protected transmit(list: SgList, dest: Endpoint): boolean {
     const key = `${dest.address}:${dest.port}`;
     let c = this.conns.get(key);
-    if (c === undefined) {
-      c = this.adopt(net.connect({ host: dest.address, port: dest.port, noDelay: true }), key);
+    if (c === undefined || c.sock.destroyed) {
+      c = this.adopt(net.connect({ host: dest.address, port: dest.port, noDelay: true }), key, { address: dest.address, port: dest.port });
     }
     const p = prepare(list, this.memory, lengthPrefix(list.byteLength), this.debugLent);
-    this.st.bytesCopied += p.scratchBytes;
-    this.st.bytesReferenced += p.referencedBytes;
-    this.st.completionsPending++;
     const sock = c.sock;
     const segs = p.segments;
     const bytes = p.scratchBytes + p.referencedBytes;
     const conn = c;
     let ok = true;
     sock.cork();
-    for (let i = 0; i < segs.length - 1; i++) ok = sock.write(segs[i]!);
-    ok = sock.write(segs[segs.length - 1]!, (err) => {
-      const changed = releaseLent(p);
-      if (changed !== null) this.emit("error", new LentBufferMutatedError("tcp", changed.length));
-      if (err || conn.aborted) this.st.drops++;
-      else {
-        this.st.messagesSent++;
-        this.st.bytesSent += bytes;
-      }
-      this.sendCompleted();
-    });
+    try {
+      for (let i = 0; i < segs.length - 1; i++) sock.write(segs[i]!);
+      ok = sock.write(segs[segs.length - 1]!, (err) => this.written(conn, p, bytes, err));
+    } catch (e) {
+      // checked before: not expected. Part of a frame may be in the socket, so the stream is
+      // unusable: this connection is closed, nothing is counted or kept, and the caller hears it.
+      sock.uncork();
+      sock.destroy();
+      releaseLent(p);
+      throw e;
+    }
     sock.uncork();
+    this.st.bytesCopied += p.scratchBytes;
+    this.st.bytesReferenced += p.referencedBytes;
+    this.st.completionsPending++;
     if (!ok && !c.needDrain) {
       c.needDrain = true;
       this.st.queued++;
@@ -181,18 +257,118 @@ export class TcpPort extends PortBase {
     return this.waitingDrain === 0;
   }
 
-  protected async shutdown(force: boolean): Promise<void> {
-    await new Promise<void>((resolve) => {
-      this.server.close(() => resolve());
-      for (const c of this.conns.values()) {
-        // forced: writes still pending fail (their callbacks release what they lent)
-        if (force) {
-          c.aborted = true;
-          c.sock.destroy();
-        }
-        else c.sock.end(() => c.sock.destroy());
+  /** Write callback of a message's last segment: the kernel has it (or the connection failed). */
+  private written(c: Conn, p: ReturnType<typeof prepare>, bytes: number, err: Error | null | undefined): void {
+    const changed = releaseLent(p);
+    if (changed !== null) this.emit("error", new LentBufferMutatedError("tcp", changed.length));
+    if (c.aborted) this.st.drops++;
+    else if (err || c.failed) this.fault("send-failed", err ?? new Error("tcp port: the connection failed before this message was written"), c.peer);
+    else if (!procfsAvailable) {
+      // nothing tells us what the peer acknowledged: the kernel having it is the best we know
+      this.st.messagesSent++;
+      this.st.bytesSent += bytes;
+    } else {
+      c.written += bytes;
+      c.unacked.push(c.written, bytes);
+      this.ackWatch.add(c);
+      if (!this.ackSoon) {
+        this.ackSoon = true;
+        setImmediate(this.ackTick);
       }
-    });
+    }
+    this.sendCompleted();
+  }
+
+  private readonly ackTick = (): void => {
+    this.ackSoon = false;
+    this.ackTimer = null;
+    this.refreshAcks();
+    if (this.ackWatch.size > 0 && this.ackTimer === null && !this.ackSoon) {
+      this.ackTimer = setTimeout(this.ackTick, ACK_POLL_MS);
+      this.ackTimer.unref();
+    }
+  };
+
+  /** Counts as sent the messages whose bytes the peer's TCP has acknowledged. */
+  private refreshAcks(): void {
+    if (this.ackWatch.size === 0) return;
+    const inodes = new Set<number>();
+    for (const c of this.ackWatch) {
+      if (c.inode === 0 && !c.sock.destroyed) c.inode = socketInode(socketFd(c.sock));
+      if (c.inode !== 0) inodes.add(c.inode);
+    }
+    if (inodes.size === 0) return;
+    const rows = readSockets("tcp", inodes);
+    for (const c of this.ackWatch) {
+      const row = rows.get(c.inode);
+      if (row === undefined || c.sock.destroyed) continue; // gone: settled by its 'close'
+      this.confirm(c, c.written - row.txQueue);
+    }
+  }
+
+  private confirm(c: Conn, acked: number): void {
+    const u = c.unacked;
+    let h = c.head;
+    while (h < u.length && u[h]! <= acked) {
+      this.st.messagesSent++;
+      this.st.bytesSent += u[h + 1]!;
+      h += 2;
+    }
+    if (h === u.length) {
+      c.unacked = [];
+      c.head = 0;
+      this.ackWatch.delete(c);
+    } else if (h > 1024) {
+      c.unacked = u.slice(h);
+      c.head = 0;
+    } else c.head = h;
+  }
+
+  /**
+   * A connection closed: after an error (or a forced close) its unacknowledged messages are
+   * lost; after a clean close the kernel goes on sending them and reports nothing, so they count
+   * as sent.
+   */
+  private settleUnacked(c: Conn): void {
+    const n = (c.unacked.length - c.head) / 2;
+    if (n === 0) return;
+    if (c.aborted) this.st.drops += n;
+    else if (c.failed) {
+      this.fault("send-failed", new Error(`tcp port: ${n} messages written to a connection that failed were not acknowledged by the peer`), c.peer, n);
+    } else this.confirm(c, Infinity);
+    c.unacked = [];
+    c.head = 0;
+    this.ackWatch.delete(c);
+  }
+
+  protected override refreshStats(): void {
+    this.refreshAcks();
+  }
+
+  protected async shutdown(force: boolean): Promise<void> {
+    const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
+    if (!force) {
+      // everything is written: let the peers acknowledge it (at most closeTimeoutMs)
+      for (const c of this.conns.values()) c.sock.end();
+      const deadline = Date.now() + this.closeWaitMs;
+      this.refreshAcks();
+      while (this.ackWatch.size > 0 && Date.now() < deadline) {
+        await new Promise((r) => setTimeout(r, 5));
+        this.refreshAcks();
+      }
+    }
+    const all: Promise<void>[] = [];
+    for (const c of this.conns.values()) {
+      if (c.closed) continue;
+      // forced, or a peer that never acknowledged: what it has not acknowledged is dropped
+      if (force || this.ackWatch.has(c)) c.aborted = true;
+      all.push(new Promise((r) => c.sock.once("close", () => r())));
+      c.sock.destroy();
+    }
+    await Promise.all(all);
+    await closed;
+    if (this.ackTimer !== null) clearTimeout(this.ackTimer);
+    this.ackTimer = null;
   }
 }
 

@@ -4,9 +4,10 @@ import type { RefBuffer, SgList } from "@sgwire/core";
 import { PortBase, RxMessage } from "../port-base.js";
 import type { Endpoint, PortCaps } from "../port.js";
 import { HeapMemory } from "../heap-memory.js";
-import { checkEndpoint, checkKeys, checkPortNumber, checkPositiveInt } from "../checks.js";
+import { checkBind, checkCommonOptions, checkKeys, checkPositiveInt, type CommonOptionValues } from "../checks.js";
 import { LentBufferMutatedError } from "../lent-check.js";
 import { prepare, releaseLent, type Prepared } from "./lend.js";
+import { procfsAvailable, readSockets, socketFd, socketInode } from "./procfs.js";
 
 export interface UdpPortOptions {
   backend?: "udp";
@@ -20,25 +21,51 @@ export interface UdpPortOptions {
   debugLentBuffers?: boolean;
   /** How long close() waits for queued sends and completions before it stops anyway (ms). Default 5000. */
   closeTimeoutMs?: number;
+  /**
+   * Bytes that received, unreleased messages may hold (bytes). Datagrams that arrive beyond it
+   * are dropped and counted as rx-overflow (UDP cannot make a sender wait). Default 64 MiB.
+   */
+  maxRxHeldBytes?: number;
 }
 
-const UDP_KEYS = ["backend", "bind", "highWaterMark", "copyThreshold", "debugLentBuffers", "closeTimeoutMs"] as const;
+const UDP_KEYS = ["backend", "bind", "highWaterMark", "copyThreshold", "debugLentBuffers", "closeTimeoutMs", "maxRxHeldBytes"] as const;
 /** IPv4 UDP payload limit: 65535 - 20 (IP header) - 8 (UDP header). */
 export const UDP_MAX_PAYLOAD = 65507;
 /** Linux UIO_MAXIOV: one sendmsg takes at most this many iovecs. */
 const IOV_MAX = 1024;
 /** Below this a copy into the kernel's iovec walk is cheaper than another segment (measured order, not tuned). */
 const UDP_COPY_THRESHOLD = 512;
+/** How often the kernel's drop counter of the socket is read while the port is open (ms). */
+const DROP_POLL_MS = 250;
 
 interface Queued {
   p: Prepared;
   dest: Endpoint;
 }
 
+interface UdpChecked extends CommonOptionValues {
+  bind: { address: string; port: number };
+  highWaterMark: number;
+}
+
+/** Every option checked, before anything is opened. */
+export function checkUdpOptions(o: UdpPortOptions): UdpChecked {
+  checkKeys(o, UDP_KEYS, "openPort(udp)");
+  const common = checkCommonOptions(o, "openPort(udp)");
+  const highWaterMark = o.highWaterMark === undefined ? 256 : checkPositiveInt(o.highWaterMark, "openPort(udp): highWaterMark");
+  const bind = checkBind(o.bind, "openPort(udp)", { address: "127.0.0.1", port: 0 });
+  return { ...common, bind, highWaterMark };
+}
+
 /**
  * Kernel UDP: one datagram per message, `dgram.send(segments)`, which libuv turns into one
  * sendmsg with an iovec, so no user-space copy of referenced segments (the kernel copies them
  * into the skb; loopback has no zero-copy). Completion is the send callback.
+ *
+ * Faults (never 'error'): a send the socket refuses (send-failed), a receive error the socket
+ * reports (socket-error), datagrams the kernel dropped because the socket's receive buffer was
+ * full (rx-overflow, read from /proc/net/udp every 250 ms and on every `stats` read) or that
+ * arrived while the port held `maxRxHeldBytes` (rx-overflow).
  */
 export class UdpPort extends PortBase {
   readonly caps: PortCaps;
@@ -49,15 +76,20 @@ export class UdpPort extends PortBase {
   private readonly hwm: number;
   private inFlight = 0;
   private queue: Queued[] = [];
+  /** The socket's inode (0: unknown, kernel drops cannot be read) and its drop counter when opened. */
+  private inode = 0;
+  private kernelDrops = 0;
+  private dropTimer: NodeJS.Timeout | null = null;
 
   private constructor(
     private readonly sock: dgram.Socket,
-    o: UdpPortOptions,
+    o: UdpChecked,
   ) {
     super();
-    this.hwm = o.highWaterMark ?? 256;
-    this.debugLent = o.debugLentBuffers === true;
-    if (o.closeTimeoutMs !== undefined) this.closeWaitMs = checkPositiveInt(o.closeTimeoutMs, "openPort: closeTimeoutMs", 2 ** 31 - 1);
+    this.hwm = o.highWaterMark;
+    this.debugLent = o.debugLentBuffers;
+    this.closeWaitMs = o.closeTimeoutMs;
+    this.maxRxHeldBytes = o.maxRxHeldBytes;
     const copyThreshold = chooseCopyThreshold(o.copyThreshold, "udp", "kernel-udp", UDP_COPY_THRESHOLD);
     this.caps = {
       backend: "udp",
@@ -69,37 +101,57 @@ export class UdpPort extends PortBase {
     };
     this.policy = { copyThreshold, maxSegments: chooseMaxSegments("udp", "kernel-udp", this.caps.maxSegments), isEligible: () => true };
     sock.on("message", (buf, rinfo) => {
-      this.deliver(new RxMessage(buf, { address: rinfo.address, port: rinfo.port }, this.onRelease));
+      const source = { address: rinfo.address, port: rinfo.port };
+      if (this.rxFull) {
+        this.fault("rx-overflow", new Error(`udp port: datagram of ${buf.length} bytes dropped: received messages hold maxRxHeldBytes ${this.maxRxHeldBytes}`), source);
+        return;
+      }
+      this.deliver(new RxMessage(buf, source, this.onRelease));
     });
-    sock.on("error", (err) => this.emit("error", err));
+    // after bind, the socket's errors are receive errors of one datagram: it keeps working
+    sock.on("error", (err) => this.fault("socket-error", err));
+    if (procfsAvailable) {
+      this.inode = socketInode(socketFd(sock));
+      if (this.inode !== 0) {
+        this.kernelDrops = readSockets("udp", new Set([this.inode])).get(this.inode)?.drops ?? 0;
+        this.dropTimer = setInterval(() => this.refreshStats(), DROP_POLL_MS);
+        this.dropTimer.unref();
+      }
+    }
   }
 
   private readonly onRelease = (m: RxMessage): void => {
     // Node allocated this buffer for the one datagram; dropping the view lets GC reclaim it
     m.bytes = EMPTY;
-    this.released();
   };
 
   static async open(o: UdpPortOptions): Promise<UdpPort> {
-    checkKeys(o, UDP_KEYS, "openPort(udp)");
-    if (o.highWaterMark !== undefined) checkPositiveInt(o.highWaterMark, "openPort(udp): highWaterMark");
-    if (o.copyThreshold !== undefined && !(typeof o.copyThreshold === "number" && o.copyThreshold >= 0)) {
-      throw new RangeError(`openPort(udp): copyThreshold must be a number >= 0, got ${String(o.copyThreshold)}`);
-    }
-    const address = o.bind?.address ?? "127.0.0.1";
-    const port = checkPortNumber(o.bind?.port ?? 0, "openPort(udp): bind.port", true);
-    const sock = dgram.createSocket({ type: address.includes(":") ? "udp6" : "udp4" });
+    const c = checkUdpOptions(o);
+    const sock = dgram.createSocket({ type: c.bind.address.includes(":") ? "udp6" : "udp4" });
     await new Promise<void>((resolve, reject) => {
-      sock.once("error", reject);
-      sock.bind(port, address, () => {
-        sock.off("error", reject);
+      sock.once("error", (err) => {
+        sock.close();
+        reject(err);
+      });
+      sock.bind(c.bind.port, c.bind.address, () => {
+        sock.removeAllListeners("error");
         resolve();
       });
     });
-    const p = new UdpPort(sock, o);
+    const p = new UdpPort(sock, c);
     const a = sock.address();
     p.localAddress = { address: a.address, port: a.port };
     return p;
+  }
+
+  /** Kernel drops of this socket since the port opened (receive buffer full), as rx-overflow faults. */
+  protected override refreshStats(): void {
+    if (this.inode === 0) return;
+    const row = readSockets("udp", new Set([this.inode])).get(this.inode);
+    if (row === undefined || row.drops <= this.kernelDrops) return;
+    const n = row.drops - this.kernelDrops;
+    this.kernelDrops = row.drops;
+    this.fault("rx-overflow", new Error(`udp port: the kernel dropped ${n} datagrams: the socket's receive buffer was full`), null, n);
   }
 
   allocate(size: number): RefBuffer {
@@ -107,32 +159,36 @@ export class UdpPort extends PortBase {
     return this.memory.allocate(size, "udp port");
   }
 
-  protected transmit(list: SgList, destination: Endpoint | undefined): boolean {
-    const dest = checkEndpoint(destination, "udp port: send() destination");
+  protected transmit(list: SgList, dest: Endpoint): boolean {
     const p = prepare(list, this.memory, null, this.debugLent);
-    this.st.bytesCopied += p.scratchBytes;
-    this.st.bytesReferenced += p.referencedBytes;
-    this.st.completionsPending++;
     if (this.inFlight >= this.hwm || this.queue.length > 0) {
       this.queue.push({ p, dest });
       this.st.queued++;
       this.st.txRingFull++;
-      return false;
+    } else {
+      try {
+        this.hand(p, dest);
+      } catch (e) {
+        // the socket refused it synchronously: nothing was sent, counted or kept
+        releaseLent(p);
+        throw e;
+      }
     }
-    this.hand(p, dest);
-    return this.inFlight < this.hwm;
+    this.st.bytesCopied += p.scratchBytes;
+    this.st.bytesReferenced += p.referencedBytes;
+    this.st.completionsPending++;
+    return this.queue.length === 0 && this.inFlight < this.hwm;
   }
 
+  /** Hands one message to the socket; throws (having changed nothing) if the socket refuses it at once. */
   private hand(p: Prepared, dest: Endpoint): void {
-    this.inFlight++;
     const bytes = p.scratchBytes + p.referencedBytes;
     this.sock.send(p.segments, dest.port, dest.address, (err) => {
       this.inFlight--;
       const changed = releaseLent(p);
       if (changed !== null) this.emit("error", new LentBufferMutatedError("udp", changed.length));
       if (err) {
-        this.st.drops++;
-        this.emit("error", err);
+        this.fault("send-failed", err, dest);
       } else {
         this.st.messagesSent++;
         this.st.bytesSent += bytes;
@@ -140,19 +196,28 @@ export class UdpPort extends PortBase {
       this.sendCompleted();
       this.pump();
     });
+    this.inFlight++;
   }
 
   private pump(): void {
-    if (this.queue.length === 0) return;
     while (this.queue.length > 0 && this.inFlight < this.hwm) {
       const q = this.queue.shift()!;
       this.st.queued--;
-      this.hand(q.p, q.dest);
+      try {
+        this.hand(q.p, q.dest);
+      } catch (e) {
+        releaseLent(q.p);
+        this.fault("send-failed", e instanceof Error ? e : new Error(String(e)), q.dest);
+        this.sendCompleted();
+      }
     }
-    if (this.queue.length === 0) this.drainedNow();
+    if (this.queue.length === 0 && this.inFlight < this.hwm && this.owesDrain) this.drainedNow();
   }
 
   protected async shutdown(force: boolean): Promise<void> {
+    if (this.dropTimer !== null) clearInterval(this.dropTimer);
+    this.dropTimer = null;
+    this.refreshStats();
     if (force) {
       // never handed to the socket: give back what they lent; they are dropped
       for (const q of this.queue) {
@@ -164,6 +229,7 @@ export class UdpPort extends PortBase {
       this.st.queued = 0;
     }
     await new Promise<void>((resolve) => this.sock.close(() => resolve()));
+    this.inode = 0;
   }
 }
 
