@@ -1,6 +1,8 @@
 // Module entry: reports whether DPDK was compiled in and registers the DPDK parts when it was.
 #include "common.h"
 
+#include <dlfcn.h>
+
 #ifdef SGWIRE_HAVE_DPDK
 #include <rte_version.h>
 #endif
@@ -8,6 +10,11 @@
 namespace {
 
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  // Keep this library loaded for the life of the process. Node unloads an addon (dlclose) when
+  // the last environment that loaded it ends: a worker thread that was first to load it and
+  // exits would take the process-wide state with it (the EAL is up, devices are open) while
+  // DPDK, which cannot be unloaded, keeps running.
+  sgwire::PinLibrary(reinterpret_cast<void*>(&Init));
 #ifdef SGWIRE_HAVE_DPDK
   exports.Set("hasDpdk", Napi::Boolean::New(env, true));
   exports.Set("dpdkVersion", Napi::String::New(env, rte_version()));

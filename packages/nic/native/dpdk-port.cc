@@ -26,6 +26,7 @@
 #include <rte_udp.h>
 
 #include <algorithm>
+#include <atomic>
 #include <memory>
 #include <unordered_map>
 #include <unordered_set>
@@ -40,6 +41,10 @@ constexpr uint32_t kMaxExtbufBytes = 65535;  // buf_len is a uint16_t
 constexpr uint32_t kHdrBytes = sizeof(rte_ether_hdr) + sizeof(rte_ipv4_hdr) + sizeof(rte_udp_hdr);  // 42
 constexpr uint32_t kNoToken = 0xffffffffu;
 constexpr uint32_t kShinfoChunk = 4096;
+// Tokens name in-flight messages that lent registered memory; JavaScript reuses freed ones. The
+// bound keeps a bad token from growing the shinfo table without limit (4 Mi messages in flight).
+constexpr uint32_t kMaxTokens = 1u << 22;
+constexpr uint32_t kMaxMempoolCache = 256;
 constexpr size_t kBacklogMax = 4096;  // built chains waiting for ring space before we stop building more
 constexpr uint32_t kMsgWords = 4;     // dstIp, dstPort, nSegs, token
 constexpr uint32_t kSegWords = 3;     // kind (0 staged, k = arena k-1), offset, length
@@ -50,9 +55,7 @@ enum BacklogKind : uint8_t { kBlNoToken = 0, kBlToken = 1, kBlInternal = 2 };
 // Why txBurst stopped before taking every staged message (ctl[2]); mirrored in tx-stage.ts.
 enum StopReason : int32_t { kStopNone = 0, kStopNoMbuf = 1, kStopNoPeer = 2, kStopBacklog = 3, kStopBadDesc = 4 };
 // ctl words written by txBurst
-enum Ctl : int { kCtlCompletions = 0, kCtlBacklog = 1, kCtlStop = 2, kCtlSent = 3, kCtlSentBytes = 4, kCtlSentNoToken = 5, kCtlRxDropped = 7, kCtlWords = 8 };
-
-class NativePort;
+enum Ctl : int { kCtlCompletions = 0, kCtlBacklog = 1, kCtlStop = 2, kCtlSent = 3, kCtlSentBytes = 4, kCtlSentNoToken = 5, kCtlUnreported = 6, kCtlRxDropped = 7, kCtlWords = 8 };
 
 struct TxShinfo {
   rte_mbuf_ext_shared_info info;
@@ -72,25 +75,37 @@ struct Pools {
   }
 };
 
+}  // namespace
+
 struct RxSlot {
   rte_mbuf* m;
   std::shared_ptr<Pools> pools;
   bool released;
+  EnvPtr st;  // the environment whose rx_slots table lists this slot
 };
 
-std::unordered_map<void*, RxSlot*> g_rx_slots;  // by ArrayBuffer data pointer
-std::unordered_set<NativePort*> g_ports;
-std::unordered_set<uint16_t> g_ports_by_id;  // ethdev ports open here (a device is opened once)
-uint32_t g_pool_seq = 0;
+namespace {
+
+// Process-wide (under DeviceMutex): ethdev ports open in any environment (a device is opened once).
+std::unordered_set<uint16_t> g_ports_by_id;
+std::atomic<uint32_t> g_pool_seq{0};  // mempool names are process-wide
 
 void RxFinalize(Napi::Env, void* data, RxSlot* slot) {
   // the ArrayBuffer is gone; if the application never released it, free the mbuf now
   if (!slot->released) {
-    g_rx_slots.erase(data);
+    slot->st->rx_slots.erase(data);
     rte_pktmbuf_free(slot->m);
   }
   delete slot;
 }
+
+// Mempool per-lcore cache: rte_mempool_create refuses (EINVAL) a cache whose flush threshold
+// (1.5 x size) exceeds the pool, so small pools get a small cache, or none.
+uint32_t CacheFor(uint32_t n) {
+  return std::min<uint32_t>(kMaxMempoolCache, static_cast<uint32_t>(uint64_t(n) * 2 / 3));
+}
+
+}  // namespace
 
 class NativePort : public Napi::ObjectWrap<NativePort> {
  public:
@@ -106,26 +121,33 @@ class NativePort : public Napi::ObjectWrap<NativePort> {
                            InstanceMethod<&NativePort::HasPeer>("hasPeer"),
                            InstanceMethod<&NativePort::PoolCounts>("poolCounts"),
                            InstanceMethod<&NativePort::Xstats>("xstats"),
+                           InstanceMethod<&NativePort::RxMissed>("rxMissed"),
                            InstanceMethod<&NativePort::Close>("close"),
                        });
   }
 
   NativePort(const Napi::CallbackInfo& info) : Napi::ObjectWrap<NativePort>(info) {
     Napi::Env env = info.Env();
+    st_ = GetEnv(env);
     if (!info[0].IsString() || !info[1].IsObject()) throw Napi::TypeError::New(env, "NativePort(vdev, config)");
     std::string spec = info[0].As<Napi::String>().Utf8Value();
     Napi::Object cfg = info[1].As<Napi::Object>();
-    auto num = [&](const char* k) -> uint32_t {
+    // sizes come from JavaScript: checked here again, never trusted
+    auto num = [&](const char* k, double lo, double hi) -> uint32_t {
       Napi::Value v = cfg.Get(k);
       if (!v.IsNumber()) throw Napi::TypeError::New(env, std::string("NativePort config: ") + k + " must be a number");
-      return v.As<Napi::Number>().Uint32Value();
+      double d = v.As<Napi::Number>().DoubleValue();
+      if (!(d >= lo && d <= hi) || d != static_cast<double>(static_cast<uint64_t>(d)))
+        throw Napi::RangeError::New(env, std::string("NativePort config: ") + k + " must be an integer " + std::to_string(uint64_t(lo)) + ".." + std::to_string(uint64_t(hi)));
+      return static_cast<uint32_t>(d);
     };
-    ip_ = num("ip");
-    udp_port_ = static_cast<uint16_t>(num("udpPort"));
-    uint32_t mbufs = num("mbufs");
-    uint16_t nb_txd = static_cast<uint16_t>(num("txDescriptors"));
-    uint16_t nb_rxd = static_cast<uint16_t>(num("rxDescriptors"));
-    uint32_t mtu = num("mtu");
+    ip_ = num("ip", 0, UINT32_MAX);
+    udp_port_ = static_cast<uint16_t>(num("udpPort", 0, 65535));
+    uint32_t mbufs = num("mbufs", 1, 1u << 20);
+    uint16_t nb_txd = static_cast<uint16_t>(num("txDescriptors", 1, 32768));
+    uint16_t nb_rxd = static_cast<uint16_t>(num("rxDescriptors", 1, 32768));
+    uint32_t mtu = num("mtu", 0, 65535 - sizeof(rte_ether_hdr) - RTE_PKTMBUF_HEADROOM);
+    std::lock_guard<std::mutex> lock(DeviceMutex());
 
     size_t comma = spec.find(',');
     name_ = spec.substr(0, comma);
@@ -145,16 +167,16 @@ class NativePort : public Napi::ObjectWrap<NativePort> {
     }
     vdev_up_ = true;
     if (rte_eth_dev_get_port_by_name(name_.c_str(), &port_id_) != 0) {
-      Cleanup();
+      CleanupLocked();
       throw Napi::Error::New(env, "device \"" + name_ + "\" was created but is not an ethdev (not a net_ driver?)");
     }
     try {
       Configure(env, mbufs, nb_txd, nb_rxd, mtu);
     } catch (...) {
-      Cleanup();
+      CleanupLocked();
       throw;
     }
-    g_ports.insert(this);
+    st_->ports.insert(this);
     g_ports_by_id.insert(port_id_);
   }
 
@@ -162,6 +184,15 @@ class NativePort : public Napi::ObjectWrap<NativePort> {
 
   // Stops and frees the device; safe to call more than once (close(), env teardown, GC).
   void Cleanup() {
+    if (!vdev_up_ && !started_) {
+      CleanupLocked();
+      return;
+    }
+    std::lock_guard<std::mutex> lock(DeviceMutex());
+    CleanupLocked();
+  }
+
+  void CleanupLocked() {
     if (started_) {
       rte_eth_dev_stop(port_id_);
       started_ = false;
@@ -176,7 +207,7 @@ class NativePort : public Napi::ObjectWrap<NativePort> {
       vdev_up_ = false;
     }
     pools_.reset();
-    g_ports.erase(this);
+    if (st_) st_->ports.erase(this);
   }
 
   void OnExtFree(uint32_t token) { completed_.push_back(token); }
@@ -200,16 +231,25 @@ class NativePort : public Napi::ObjectWrap<NativePort> {
     int socket = rte_eth_dev_socket_id(port_id_);
     if (socket < 0) socket = static_cast<int>(rte_socket_id());
     pools_ = std::make_shared<Pools>();
-    uint32_t seq = g_pool_seq++;
+    uint32_t seq = g_pool_seq.fetch_add(1);
+    uint32_t cache = CacheFor(mbufs);
     auto mk = [&](const char* tag, uint16_t room) {
       std::string n = std::string("sgw_") + tag + std::to_string(seq);
-      rte_mempool* mp = rte_pktmbuf_pool_create(n.c_str(), mbufs, 256, 0, room, socket);
-      if (mp == nullptr) throw ErrnoError(env, "rte_pktmbuf_pool_create(" + n + ", " + std::to_string(mbufs) + " mbufs)", rte_errno);
+      rte_mempool* mp = rte_pktmbuf_pool_create(n.c_str(), mbufs, cache, 0, room, socket);
+      if (mp == nullptr) {
+        throw ErrnoError(env, "rte_pktmbuf_pool_create(" + n + ", " + std::to_string(mbufs) + " mbufs of " + std::to_string(room) +
+                                  " bytes, cache " + std::to_string(cache) + ")", rte_errno);
+      }
       return mp;
     };
-    pools_->hdr = mk("h", RTE_MBUF_DEFAULT_BUF_SIZE);
+    // a frame of the requested MTU fits one mbuf: received frames stay single mbufs (zero copy)
+    // and drivers that take no chains can send up to the MTU
+    uint32_t frame = mtu == 0 ? 0 : mtu + sizeof(rte_ether_hdr);
+    uint16_t room = static_cast<uint16_t>(std::max<uint32_t>(RTE_MBUF_DEFAULT_BUF_SIZE, RTE_PKTMBUF_HEADROOM + frame));
+    pools_->hdr = mk("h", room);
     pools_->ext = mk("x", 0);
-    pools_->rx = mk("r", RTE_MBUF_DEFAULT_BUF_SIZE);
+    pools_->rx = mk("r", room);
+    single_payload_ = room - RTE_PKTMBUF_HEADROOM - kHdrBytes;
 
     rte_eth_conf conf{};
     if (multi_segs_) conf.txmode.offloads |= RTE_ETH_TX_OFFLOAD_MULTI_SEGS;
@@ -232,7 +272,7 @@ class NativePort : public Napi::ObjectWrap<NativePort> {
     started_ = true;
     if (rte_eth_dev_get_mtu(port_id_, &mtu_) != 0) mtu_ = RTE_ETHER_MTU;
     rte_eth_macaddr_get(port_id_, &mac_);
-    if (di.device != nullptr) DmaMapArenas(di.device);
+    if (di.device != nullptr) DmaMapArenas(st_.get(), di.device);
   }
 
   static std::string MacString(const rte_ether_addr& a) {
@@ -255,6 +295,8 @@ class NativePort : public Napi::ObjectWrap<NativePort> {
     o.Set("maxSegments", max_segs_);
     o.Set("multiSegs", multi_segs_);
     o.Set("chains", chains_ok_);
+    o.Set("maxSinglePayload", single_payload_);
+    o.Set("maxTokens", kMaxTokens);
     return o;
   }
 
@@ -368,8 +410,11 @@ class NativePort : public Napi::ObjectWrap<NativePort> {
   // Builds the chain for the message whose descriptor starts at `d`. On failure nothing is
   // sent, nothing is completed, and the message stays staged for a later try.
   StopReason BuildOne(const uint32_t* d, uint32_t words_left, rte_mbuf** out, bool* has_token, uint32_t* payload_out) {
+    // descriptors come from JavaScript: every size and index is checked before use
+    if (unlikely(words_left < kMsgWords)) return kStopBadDesc;
     uint32_t dst_ip = d[0], dst_port = d[1], nseg = d[2], token = d[3];
-    if (unlikely(kMsgWords + nseg * kSegWords > words_left)) return kStopBadDesc;
+    if (unlikely(kMsgWords + uint64_t(nseg) * kSegWords > words_left || dst_port > 65535)) return kStopBadDesc;
+    if (unlikely(token != kNoToken && token >= kMaxTokens)) return kStopBadDesc;
     auto peer = peers_.find(dst_ip);
     if (unlikely(peer == peers_.end())) return kStopNoPeer;
     rte_mbuf* head = rte_pktmbuf_alloc(pools_->hdr);
@@ -392,8 +437,9 @@ class NativePort : public Napi::ObjectWrap<NativePort> {
         if (unlikely(static_cast<size_t>(off) + len > stage_len_)) goto bad;
         r = AppendCopy(head, &tail, &tail_direct, stage_ + off, len);
       } else {
-        Arena* a = ArenaById(kind - 1);
-        if (unlikely(!chains_ok_ || a == nullptr || sh == nullptr || static_cast<size_t>(off) + len > a->len)) goto bad;
+        Arena* a = ArenaById(st_.get(), kind - 1);
+        // memory with no IOVA (EAL not in VA mode) is never attached: a device could not read it
+        if (unlikely(!chains_ok_ || a == nullptr || sh == nullptr || a->iova == RTE_BAD_IOVA || static_cast<size_t>(off) + len > a->len)) goto bad;
         r = AppendExt(head, &tail, a, off, len, sh);
         tail_direct = false;
       }
@@ -402,6 +448,7 @@ class NativePort : public Napi::ObjectWrap<NativePort> {
         goto bad;
       }
     }
+    if (unlikely(head->pkt_len - kHdrBytes + 28 > mtu_ || (multi_segs_ && head->nb_segs > max_segs_))) goto bad;
     {
       uint32_t payload = head->pkt_len - kHdrBytes;
       auto* eth = rte_pktmbuf_mtod(head, rte_ether_hdr*);
@@ -486,6 +533,7 @@ class NativePort : public Napi::ObjectWrap<NativePort> {
     Napi::Env env = info.Env();
     CheckOpen(env);
     if (desc_ == nullptr) throw Napi::Error::New(env, "txBurst before setBuffers");
+    if (!info[0].IsNumber()) throw Napi::TypeError::New(env, "txBurst(count): count must be a number");
     uint32_t count = info[0].As<Napi::Number>().Uint32Value();
     StopReason stop = kStopNone;
     FlushBacklog();
@@ -520,7 +568,7 @@ class NativePort : public Napi::ObjectWrap<NativePort> {
     ctl_[kCtlSent] = static_cast<int32_t>(sent_);
     ctl_[kCtlSentBytes] = static_cast<int32_t>(sent_bytes_);
     ctl_[kCtlSentNoToken] = static_cast<int32_t>(sent_no_token_);
-    ctl_[6] = static_cast<int32_t>(completed_.size());
+    ctl_[kCtlUnreported] = static_cast<int32_t>(completed_.size());
     ctl_[kCtlRxDropped] = static_cast<int32_t>(rx_dropped_);
     // reported: counting starts again (rxBurst may transmit backlog between two txBurst calls)
     sent_ = 0;
@@ -586,10 +634,10 @@ class NativePort : public Napi::ObjectWrap<NativePort> {
       Napi::ArrayBuffer ab;
       if (m->nb_segs == 1) {
         // zero copy: the view covers the mbuf's data; the mbuf is freed on rxRelease or GC
-        RxSlot* slot = new RxSlot{m, pools_, false};
+        RxSlot* slot = new RxSlot{m, pools_, false, st_};
         void* data = rte_pktmbuf_mtod(m, void*);
         ab = Napi::ArrayBuffer::New(env, data, m->data_len, RxFinalize, slot);
-        g_rx_slots[data] = slot;
+        st_->rx_slots[data] = slot;
       } else {
         // a chain (net_ring hands our own TX chains back): gather it into JS memory once
         ab = Napi::ArrayBuffer::New(env, len);
@@ -654,10 +702,10 @@ class NativePort : public Napi::ObjectWrap<NativePort> {
     Napi::Env env = info.Env();
     if (!info[0].IsArrayBuffer()) throw Napi::TypeError::New(env, "rxRelease(arrayBuffer)");
     Napi::ArrayBuffer ab = info[0].As<Napi::ArrayBuffer>();
-    auto it = g_rx_slots.find(ab.Data());
-    if (it == g_rx_slots.end()) return Napi::Boolean::New(env, false);  // a copied chain: JS memory
+    auto it = st_->rx_slots.find(ab.Data());
+    if (it == st_->rx_slots.end()) return Napi::Boolean::New(env, false);  // a copied chain: JS memory
     RxSlot* slot = it->second;
-    g_rx_slots.erase(it);
+    st_->rx_slots.erase(it);
     slot->released = true;
     // detach first: from here on no JavaScript view can reach the mbuf the pool will reuse
     ab.Detach();
@@ -669,6 +717,7 @@ class NativePort : public Napi::ObjectWrap<NativePort> {
 
   Napi::Value AddPeer(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
+    if (!info[0].IsNumber() || !info[1].IsString()) throw Napi::TypeError::New(env, "addPeer(ip, mac)");
     uint32_t ip = info[0].As<Napi::Number>().Uint32Value();
     std::string s = info[1].As<Napi::String>().Utf8Value();
     rte_ether_addr a;
@@ -678,6 +727,7 @@ class NativePort : public Napi::ObjectWrap<NativePort> {
   }
 
   Napi::Value HasPeer(const Napi::CallbackInfo& info) {
+    if (!info[0].IsNumber()) throw Napi::TypeError::New(info.Env(), "hasPeer(ip)");
     return Napi::Boolean::New(info.Env(), peers_.count(info[0].As<Napi::Number>().Uint32Value()) != 0);
   }
 
@@ -714,11 +764,21 @@ class NativePort : public Napi::ObjectWrap<NativePort> {
     return o;
   }
 
+  // rxMissed(): frames the device could not receive (no descriptor or no mbuf free: imissed +
+  // rx_nombuf), as the driver counts them; 0 when the port is closed.
+  Napi::Value RxMissed(const Napi::CallbackInfo& info) {
+    rte_eth_stats st;
+    if (!vdev_up_ || rte_eth_stats_get(port_id_, &st) != 0) return Napi::Number::New(info.Env(), 0);
+    return Napi::Number::New(info.Env(), static_cast<double>(st.imissed + st.rx_nombuf));
+  }
+
   Napi::Value Close(const Napi::CallbackInfo& info) {
     Cleanup();
     return info.Env().Undefined();
   }
 
+  EnvPtr st_;
+  uint32_t single_payload_ = 0;
   std::string name_;
   std::string driver_;
   uint16_t port_id_ = 0;
@@ -754,17 +814,22 @@ class NativePort : public Napi::ObjectWrap<NativePort> {
   size_t rx_meta_cap_ = 0;
 };
 
-void StopAllPorts(void*) {
-  // environment teardown: stop devices so no driver keeps reading memory being torn down
-  std::vector<NativePort*> ports(g_ports.begin(), g_ports.end());
+namespace {
+
+void StopEnvPorts(void* arg) {
+  // this environment is ending (its thread exits): stop its devices so no driver keeps reading
+  // memory being torn down. Other environments' ports are not touched.
+  auto* st = static_cast<EnvPtr*>(arg);
+  std::vector<NativePort*> ports((*st)->ports.begin(), (*st)->ports.end());
   for (NativePort* p : ports) p->Cleanup();
+  delete st;
 }
 
 }  // namespace
 
 void InitPort(Napi::Env env, Napi::Object exports) {
   exports.Set("NativePort", NativePort::Define(env));
-  napi_add_env_cleanup_hook(env, StopAllPorts, nullptr);
+  napi_add_env_cleanup_hook(env, StopEnvPorts, new EnvPtr(GetEnv(env)));
 }
 
 }  // namespace sgwire

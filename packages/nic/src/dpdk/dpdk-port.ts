@@ -24,8 +24,6 @@ const MIN_REFERENCE = 64;
 /** A segment cap well under any driver's: more segments per packet cost more than they save. */
 const DPDK_MAX_SEGMENTS = 64;
 const UDP_IP_HEADERS = 28;
-/** Data room of a header mbuf (RTE_MBUF_DEFAULT_DATAROOM) less the 42 header bytes. */
-const MAX_SINGLE_MBUF_PAYLOAD = 2048 - 42;
 /** Copy threshold for DPDK: below this an extbuf mbuf costs more than a copy (Cornflakes' code uses 256). */
 const DPDK_COPY_THRESHOLD = 256;
 
@@ -54,6 +52,7 @@ export class DpdkPort extends PortBase {
 
   private readonly np: NativePort;
   private readonly chains: boolean;
+  private readonly maxTokens: number;
   private readonly mem: RegisteredMemory;
   private desc = new Uint32Array(1 << 16);
   private stage = new Uint8Array(1 << 20);
@@ -91,12 +90,15 @@ export class DpdkPort extends PortBase {
     // one mbuf is the headers (plus leading scratch); each further segment may need its own.
     // A driver that cannot take chains gets one segment: every message copied into one mbuf.
     this.chains = this.device.chains;
+    this.maxTokens = this.device.maxTokens;
     const maxSegments = this.chains ? Math.max(1, Math.min(this.device.maxSegments - 1, DPDK_MAX_SEGMENTS)) : 1;
+    // a driver that takes no chains sends what one mbuf holds: the MTU or the mbuf, whichever is less
+    const mtuPayload = this.device.mtu - UDP_IP_HEADERS;
     this.caps = {
       backend: "dpdk",
       driver: this.device.driver,
       maxSegments,
-      maxMessageBytes: this.device.mtu - UDP_IP_HEADERS,
+      maxMessageBytes: this.chains ? mtuPayload : Math.min(mtuPayload, this.device.maxSinglePayload),
       copyThreshold,
       referencesAnyMemory: false,
     };
@@ -185,9 +187,6 @@ export class DpdkPort extends PortBase {
     const ip = this.destIp(destination);
     const segs = list.segments;
     const n = segs.length;
-    if (!this.chains && list.byteLength > MAX_SINGLE_MBUF_PAYLOAD) {
-      throw new RangeError(`dpdk port: ${this.caps.driver} takes single-mbuf packets: at most ${MAX_SINGLE_MBUF_PAYLOAD} bytes, got ${list.byteLength}`);
-    }
     if (this.wPos + MSG_WORDS + n * SEG_WORDS > this.desc.length || this.sPos + list.byteLength > this.stage.length) {
       this.flush();
       this.makeRoom(MSG_WORDS + n * SEG_WORDS, list.byteLength);
@@ -202,7 +201,9 @@ export class DpdkPort extends PortBase {
     let copied = 0;
     let sPos = this.sPos;
     const mem = this.mem;
-    const chains = this.chains;
+    // with every token in flight (the application ignored back-pressure for millions of
+    // messages) a message is copied rather than lent
+    const chains = this.chains && (this.freeTokens.length > 0 || this.lent.length < this.maxTokens);
     let scratch: ArrayBufferLike | null = null;
     for (let i = 0; i < n; i++) {
       const s = segs[i]!;

@@ -37,11 +37,15 @@ export function ealArgs(o: EalOptions = {}): string[] {
   return args;
 }
 
-/** Starts the EAL once per process; later calls return the arguments it was started with. */
+/**
+ * Starts the EAL once per process; later calls return the arguments it was started with. The
+ * EAL is process-wide: the first DPDK port of the process, in whichever thread, decides its
+ * arguments; ports opened later (in this thread or in a worker thread) run under the same EAL
+ * and their `eal` options are not used.
+ */
 export function ensureEal(native: NativeAddon, o: EalOptions | undefined): string[] {
   if (started !== null) return started;
   const args = ealArgs(o);
-  native.ealInit(args);
-  started = args;
-  return args;
+  started = native.ealInit(args).args;
+  return started;
 }

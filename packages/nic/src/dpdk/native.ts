@@ -2,15 +2,24 @@ import { createRequire } from "node:module";
 import { existsSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { dirname, join } from "node:path";
+import { addonBuildHint } from "../addon-hint.js";
 
 /** The addon's surface, as native/addon.cc defines it. */
 export interface NativeAddon {
   readonly hasDpdk: boolean;
   readonly dpdkVersion: string;
-  ealInit(args: string[]): void;
+  /**
+   * Starts the EAL with `args` unless it already runs in this process (started by another
+   * thread); returns whether this call started it and the arguments it runs with.
+   */
+  ealInit(args: string[]): { started: boolean; args: string[] };
   ealInitialized(): boolean;
-  /** Maps `bytes` of anonymous memory registered with DPDK; returns [ArrayBuffer, arenaId]. */
-  allocArena(bytes: number): [ArrayBuffer, number];
+  /**
+   * Maps `bytes` of anonymous memory registered with DPDK, for this thread; returns
+   * [ArrayBuffer, arenaId, attachable]. `attachable` is false when the memory has no IOVA (EAL
+   * not in IOVA-as-VA mode): it is then always copied, never attached to an mbuf.
+   */
+  allocArena(bytes: number): [ArrayBuffer, number, boolean];
   NativePort: new (vdev: string, cfg: NativePortConfig) => NativePort;
 }
 
@@ -32,6 +41,10 @@ export interface NativePortInfo {
   multiSegs: boolean;
   /** Whether the driver takes mbuf chains (else every message is copied into one mbuf). */
   chains: boolean;
+  /** Largest UDP payload one mbuf of the port's pools holds (the message limit of a driver that takes no chains). */
+  maxSinglePayload: number;
+  /** Tokens (in-flight messages that lent registered memory) the native side accepts: 0..maxTokens-1. */
+  maxTokens: number;
 }
 
 export interface NativePort {
@@ -47,6 +60,8 @@ export interface NativePort {
   hasPeer(ip: number): boolean;
   poolCounts(): { header: number; ext: number; rx: number; headerSize: number; extSize: number; rxSize: number };
   xstats(): Record<string, number>;
+  /** Frames the device could not receive (imissed + rx_nombuf, as the driver counts them). */
+  rxMissed(): number;
   close(): void;
 }
 
@@ -60,7 +75,8 @@ export function loadAddon(): NativeAddon | Error {
   const path = join(here, "..", "..", "native", "build", "Release", "sgwire_nic.node");
   if (!existsSync(path)) {
     cached = new Error(
-      `@sgwire/nic: the native addon is not built (${path} is missing); run \`pnpm --filter @sgwire/nic run build\` ` +
+      `@sgwire/nic: the native addon is not built (${path} is missing); the udp and tcp backends work without it. ` +
+        `To build it, run: ${addonBuildHint()} ` +
         "(needs python3, make, g++ and, for DPDK, the Debian packages libdpdk-dev and pkg-config)",
     );
     return cached;
@@ -85,7 +101,7 @@ export function checkDpdk(a: NativeAddon | Error): NativeAddon {
     throw new Error(
       "@sgwire/nic: the dpdk backend is not available: the native addon was built without DPDK because " +
         "`pkg-config libdpdk` found nothing. Install the Debian packages libdpdk-dev and pkg-config " +
-        "(apt-get install -y libdpdk-dev pkg-config), then rebuild @sgwire/nic.",
+        "(apt-get install -y libdpdk-dev pkg-config), then rebuild @sgwire/nic: " + addonBuildHint(),
     );
   }
   return a;

@@ -12,6 +12,8 @@ export const MAX_ALLOCATION = ARENA_BYTES;
 export interface Arena {
   /** The native arena id (descriptors name it as id + 1). */
   id: number;
+  /** False when the memory has no IOVA (EAL not in IOVA-as-VA mode): never sent by reference. */
+  attachable: boolean;
   bytes: Uint8Array;
   blockSize: number;
   blocks: (RefBuffer | null)[];
@@ -39,7 +41,8 @@ export interface BlockView {
  * Arenas are kept for the life of the process, so memory JavaScript can see is never unmapped
  * while a view of it exists.
  *
- * One instance per process: every DPDK port can send from any registered buffer.
+ * One instance per thread (arenas belong to the Node.js environment that mapped them): every
+ * DPDK port of the thread can send from any of its registered buffers.
  */
 export class RegisteredMemory {
   private readonly classes = new Map<number, Arena[]>();
@@ -62,9 +65,9 @@ export class RegisteredMemory {
     if (list === undefined) this.classes.set(bs, (list = []));
     let arena = list.find((a) => a.free.length > 0);
     if (arena === undefined) {
-      const [ab, id] = this.native.allocArena(ARENA_BYTES);
+      const [ab, id, attachable] = this.native.allocArena(ARENA_BYTES);
       const n = Math.floor(ab.byteLength / bs);
-      arena = { id, bytes: new Uint8Array(ab), blockSize: bs, blocks: new Array(n).fill(null), free: [] };
+      arena = { id, attachable, bytes: new Uint8Array(ab), blockSize: bs, blocks: new Array(n).fill(null), free: [] };
       for (let i = n - 1; i >= 0; i--) arena.free.push(i);
       list.push(arena);
       this.byBuffer.set(ab, arena);
@@ -94,7 +97,7 @@ export class RegisteredMemory {
    */
   owner(seg: Uint8Array, buf: ArrayBufferLike): RefBuffer | undefined {
     const arena = this.byBuffer.get(buf);
-    if (arena === undefined) return undefined;
+    if (arena === undefined || !arena.attachable) return undefined;
     const bs = arena.blockSize;
     const idx = Math.floor(seg.byteOffset / bs);
     const owner = arena.blocks[idx];
@@ -106,7 +109,7 @@ export class RegisteredMemory {
   /** The live block `seg` lies in, if it is registered memory; undefined otherwise (it must be copied). */
   lookup(seg: Uint8Array): Lent | undefined {
     const arena = this.byBuffer.get(seg.buffer);
-    if (arena === undefined) return undefined;
+    if (arena === undefined || !arena.attachable) return undefined;
     const bs = arena.blockSize;
     const idx = Math.floor(seg.byteOffset / bs);
     const owner = arena.blocks[idx];
@@ -118,7 +121,7 @@ export class RegisteredMemory {
   /** `seg` if it is exactly a view allocate() returned and its block is still live. */
   view(seg: Uint8Array): BlockView | undefined {
     const v = this.views.get(seg);
-    return v !== undefined && v.owner.refCount > 0 ? v : undefined;
+    return v !== undefined && v.owner.refCount > 0 && v.arena.attachable ? v : undefined;
   }
 
   /** The CopyPolicy.isEligible of DPDK ports: may `seg` be sent by reference? (allocation-free) */
