@@ -1,3 +1,4 @@
+import { SgList } from "@sgwire/core";
 import type { Endpoint } from "./port.js";
 
 /** Validates an endpoint given to send() or an option; throws TypeError/RangeError naming `where`. */
@@ -56,8 +57,10 @@ const SG_LIST_BRAND = Symbol.for("sgwire.SgList");
  * True for an SgList made by any copy of @sgwire/core: the registered-symbol brand, not
  * `instanceof` (which is false when the application and this package resolve different copies).
  */
-export function isSgList(v: unknown): v is import("@sgwire/core").SgList {
-  return typeof v === "object" && v !== null && (v as { [SG_LIST_BRAND]?: unknown })[SG_LIST_BRAND] === true;
+export function isSgList(v: unknown): v is SgList {
+  if (typeof v !== "object" || v === null) return false;
+  // instanceof too: a @sgwire/core built before the brand existed is still this package's own copy
+  return (v as { [SG_LIST_BRAND]?: unknown })[SG_LIST_BRAND] === true || v instanceof SgList;
 }
 
 /** `bind: { address?, port? }`, the one shape every backend takes; returns it with defaults applied. */
