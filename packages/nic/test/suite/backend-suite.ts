@@ -5,7 +5,7 @@
  */
 import assert from "node:assert/strict";
 import { SgList, type RefBuffer } from "@sgwire/core";
-import type { Endpoint, Port } from "../../src/index.js";
+import { FAULT_KINDS, type Endpoint, type Port } from "../../src/index.js";
 import { Blob, PbBlob, crc32, equalBytes, fill } from "../fixtures/blob.js";
 import { collect } from "./helpers.js";
 
@@ -197,6 +197,73 @@ export function backendSuite(name: string, open: () => Promise<Pair>): void {
       const [m] = await got;
       assert.equal(m!.decode(Blob).id, 77);
       m!.release();
+    });
+
+    it("a send refused before any side effect (a referenced buffer detached after encode) leaves the port as it was", async function () {
+      const { a, b, toB } = pair;
+      await a.completions();
+      const plain = fill(new Uint8Array(Math.max(a.policy.copyThreshold, 64) + 1), 3);
+      const list = Blob.encode(Blob.create({ id: 41, chunks: [plain] }), a.policy);
+      structuredClone(plain.buffer, { transfer: [plain.buffer] });
+      // where plain memory is not eligible for reference (DPDK), encode copied it and nothing is refused
+      if (list.referenceCount > 0) {
+        const before = a.stats;
+        assert.throws(() => a.send(list, toB), (e: Error) => e instanceof TypeError && /detached or resized after encode/.test(e.message));
+        assert.deepEqual(a.stats, before);
+      }
+      const got = collect(b, 1);
+      assert.equal(a.send(Blob.encode(Blob.create({ id: 42 })), toB), true);
+      const [m] = await got;
+      assert.equal(m!.decode(Blob).id, 42);
+      m!.release();
+      await a.completions();
+    });
+
+    it("an exception thrown by the onMessage handler is rethrown outside the port and receiving goes on", async function () {
+      const { a, b, toB } = pair;
+      const saved = process.listeners("uncaughtException");
+      process.removeAllListeners("uncaughtException");
+      const seen: unknown[] = [];
+      process.on("uncaughtException", (e) => seen.push(e));
+      try {
+        const ids: number[] = [];
+        let done!: () => void;
+        const all = new Promise<void>((r) => (done = r));
+        b.onMessage((m) => {
+          const id = m.decode(Blob).id;
+          m.release();
+          ids.push(id);
+          if (ids.length === 3) done();
+          if (id === 51) throw new Error("handler bug");
+        });
+        for (let i = 51; i <= 53; i++) a.send(Blob.encode(Blob.create({ id: i })), toB);
+        const timer = setTimeout(done, 10000);
+        await all;
+        clearTimeout(timer);
+        b.onMessage(null);
+        await new Promise((r) => setTimeout(r, 10));
+        assert.deepEqual(ids, [51, 52, 53], "the messages after the throw arrived");
+        assert.equal(seen.length, 1);
+        assert.match((seen[0] as Error).message, /handler bug/);
+      } finally {
+        process.removeAllListeners("uncaughtException");
+        for (const l of saved) process.on("uncaughtException", l);
+      }
+      await a.completions();
+    });
+
+    it("hands received bytes as a plain Uint8Array, and stats carry every fault kind and rxHeldBytes", async function () {
+      const { a, b, toB } = pair;
+      const got = collect(b, 1);
+      a.send(Blob.encode(Blob.create({ id: 61, key: fill(new Uint8Array(100), 1) }), a.policy), toB);
+      const [m] = await got;
+      assert.equal(m!.bytes.constructor, Uint8Array, "not a Buffer or any subclass");
+      assert.ok(b.stats.rxHeldBytes >= m!.bytes.length);
+      m!.release();
+      assert.equal(b.stats.rxHeldBytes, 0);
+      assert.equal(b.stats.rxHeld, 0);
+      for (const k of FAULT_KINDS) assert.equal(typeof a.stats.faults[k], "number", k);
+      await a.completions();
     });
 
     it("delivers bursts in order with nothing lost, honouring back-pressure", async function () {
