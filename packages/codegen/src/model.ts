@@ -121,6 +121,98 @@ export function lowerCamelCase(name: string): string {
 }
 
 /**
+ * Property names a message must not use: the properties every plain object inherits from
+ * Object.prototype, and `toJSON` (JSON.stringify calls it). A message property named `constructor`
+ * would read `Object.prototype.constructor` from a message that does not set it, and one named
+ * `toString` would break `String(message)`. Such a name gets a `$` appended (`constructor$`), as
+ * protobuf-es does.
+ */
+const RESERVED_PROPERTIES = new Set([
+  "constructor", "hasOwnProperty", "isPrototypeOf", "propertyIsEnumerable", "toLocaleString", "toString", "valueOf",
+  "__proto__", "__defineGetter__", "__defineSetter__", "__lookupGetter__", "__lookupSetter__", "toJSON",
+]);
+
+/** `name`, with a `$` appended when it is one of the reserved property names. */
+export function safePropertyName(name: string): string {
+  return RESERVED_PROPERTIES.has(name) ? `${name}$` : name;
+}
+
+/**
+ * Gives a message's fields and oneofs their TypeScript property names (`jsName`). On entry each
+ * member field's `oneof` holds its oneof's .proto name; on return it holds the oneof's jsName.
+ * Both front ends call this, so both name properties the same way. The rule:
+ * - a property is named lowerCamelCase(.proto name) (protobuf's default JSON name:
+ *   `val_str1` -> `valStr1`), with a `$` appended when Object.prototype or `toJSON` has it;
+ * - when two names coincide (`val_str1` and `val_str_1` both give `valStr1`, which protoc allows
+ *   in proto2), the field with the lower number keeps it and the other is named exactly as in
+ *   the .proto file (`val_str_1`); should that be taken too, `$` is appended until it is free;
+ * - a message's properties are its fields outside oneofs (by field number), then its oneofs (in
+ *   declaration order); the members of one oneof (its `case` names) are named among themselves.
+ */
+export function nameProperties(fields: FieldModel[], oneofs: OneofModel[]): void {
+  const name = (protoName: string, taken: Set<string>): string => {
+    let n = safePropertyName(lowerCamelCase(protoName));
+    if (taken.has(n)) n = safePropertyName(protoName);
+    while (taken.has(n)) n += "$";
+    taken.add(n);
+    return n;
+  };
+  const byNumber = [...fields].sort((a, b) => a.number - b.number);
+  const props = new Set<string>();
+  for (const f of byNumber) if (f.oneof === undefined) f.jsName = name(f.protoName, props);
+  const oneofJs = new Map<string, string>();
+  for (const o of oneofs) {
+    o.jsName = name(o.protoName, props);
+    oneofJs.set(o.protoName, o.jsName);
+    const cases = new Set<string>();
+    for (const f of byNumber) if (f.oneof === o.protoName) f.jsName = name(f.protoName, cases);
+  }
+  for (const f of fields) if (f.oneof !== undefined) f.oneof = oneofJs.get(f.oneof);
+}
+
+/**
+ * A field whose JSON name (its `json_name` option, else lowerCamelCase of its name) equals the
+ * JSON name of an earlier field, as protoc and buf reject it: default names conflicting in proto3
+ * (and in editions whose `json_format` is ALLOW), and custom `json_name`s conflicting in any
+ * syntax. `fields` are in declaration order; returns the index of the second field of the first
+ * conflict and the message protoc gives, or undefined.
+ */
+export function jsonNameConflict(
+  fields: readonly { name: string; jsonName?: string }[],
+  checkDefaults: boolean,
+): { index: number; message: string } | undefined {
+  for (const custom of [false, true]) {
+    const seen = new Map<string, { name: string; custom: boolean }>();
+    for (let i = 0; i < fields.length; i++) {
+      const f = fields[i]!;
+      const isCustom = custom && f.jsonName !== undefined;
+      const json = isCustom ? f.jsonName! : lowerCamelCase(f.name);
+      const prev = seen.get(json);
+      if (prev === undefined) {
+        seen.set(json, { name: f.name, custom: isCustom });
+        continue;
+      }
+      if (custom ? !isCustom && !prev.custom : !checkDefaults) continue;
+      const kind = (c: boolean) => (c ? "custom" : "default");
+      return {
+        index: i,
+        message: `the ${kind(isCustom)} JSON name of field "${f.name}" ("${json}") conflicts with the ${kind(prev.custom)} JSON name of field "${prev.name}"`,
+      };
+    }
+  }
+  return undefined;
+}
+
+/**
+ * The member name of an enum value in the generated TypeScript enum: the value's name, except
+ * `__proto__`, which an object cannot hold as an own property (assigning it sets the prototype):
+ * that one becomes `__proto__$`.
+ */
+export function enumMemberName(name: string): string {
+  return name === "__proto__" ? "__proto__$" : name;
+}
+
+/**
  * Names a generated module must not export: JavaScript globals the generated code uses (a message
  * called `Object` would shadow `Object.keys`), reserved words, and TypeScript's primitive type
  * names. Such a name gets a `$` appended (`Object$`), as protobuf-es does.

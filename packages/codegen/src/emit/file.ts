@@ -1,5 +1,5 @@
 import { posix } from "node:path";
-import type { FileModel, TypeRef } from "../model.js";
+import { enumMemberName, type FileModel, type TypeRef } from "../model.js";
 import { CodeWriter } from "./writer.js";
 import { emitCreate, emitInterface, emitRead, emitSize, emitWrite } from "./message.js";
 import { literal, type Scope } from "./names.js";
@@ -72,7 +72,7 @@ function emitEnums(w: CodeWriter, file: FileModel, declare: boolean): void {
   for (const en of file.enums) {
     w.line(`/** protobuf enum \`${en.fullName}\` (${en.closed ? "closed" : "open"}) */`);
     w.block(`export ${declare ? "declare " : ""}enum ${en.tsName}`, () => {
-      for (const v of en.values) w.line(`${JSON.stringify(v.name)} = ${v.number},`);
+      for (const v of en.values) w.line(`${JSON.stringify(enumMemberName(v.name))} = ${v.number},`);
     });
     w.line();
   }

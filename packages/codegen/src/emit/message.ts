@@ -105,9 +105,9 @@ function checkValue(t: FieldType, v: string, p: string, scope: Scope): string {
 function valueSize(t: FieldType, v: string, scope: Scope): string {
   if (t.kind === "enum") return `(${v} < 0 ? 10 : ${scope.use("varint32Size")}(${v}))`;
   if (t.kind === "message") throw new Error("valueSize of a message");
-  const e = SCALARS[t.scalar].size(v);
-  for (const sym of ["varint32Size", "int64Size", "sint64Size"]) if (e.includes(sym + "(")) scope.use(sym);
-  return e;
+  // the runtime's size helpers, under the name this module imports them as (a type of the file may
+  // have taken the plain name: a message called varint32Size)
+  return SCALARS[t.scalar].size(v).replace(/\b(varint32Size|int64Size|sint64Size)\(/g, (_, sym: string) => `${scope.use(sym)}(`);
 }
 
 function nonDefault(t: FieldType, v: string): string {

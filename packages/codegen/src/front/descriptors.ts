@@ -8,7 +8,7 @@ import {
   type FileDescriptorProto,
 } from "../gen/google/protobuf/descriptor.sg.js";
 import {
-  SchemaError, lowerCamelCase, tsTypeName,
+  SchemaError, nameProperties, tsTypeName,
   type EnumModel, type FieldModel, type FieldType, type FileModel, type MessageModel, type OneofModel,
   type ScalarType, type TypeRef,
 } from "../model.js";
@@ -210,7 +210,7 @@ function buildMessage(info: MessageInfo, types: Map<string, MessageInfo | EnumIn
   m.oneofDecl.forEach((o, i) => {
     if (synthetic[i]) return;
     const name = o.name ?? "";
-    oneofs.push({ protoName: name, jsName: lowerCamelCase(name), fields: m.field.filter((f) => f.oneofIndex === i).map((f) => f.number ?? 0) });
+    oneofs.push({ protoName: name, jsName: "" /* named by nameProperties */, fields: m.field.filter((f) => f.oneofIndex === i).map((f) => f.number ?? 0) });
   });
 
   const lookup = (f: FieldDescriptorProto, i: number): MessageInfo | EnumInfo => {
@@ -236,7 +236,7 @@ function buildMessage(info: MessageInfo, types: Map<string, MessageInfo | EnumIn
     const protoName = f.name ?? "";
     const base = {
       protoName,
-      jsName: lowerCamelCase(protoName),
+      jsName: "", // named by nameProperties
       number: f.number ?? 0,
       validateUtf8: features.utf8Validation === Utf8Validation.VERIFY,
     };
@@ -263,7 +263,7 @@ function buildMessage(info: MessageInfo, types: Map<string, MessageInfo | EnumIn
     const presence: FieldModel["presence"] = required ? "required" : !repeated && hasPresence ? "explicit" : "implicit";
     const packed = repeated && packable && features.repeatedFieldEncoding === RepeatedFieldEncoding.PACKED;
     const model: FieldModel = { ...base, type, presence, repeated, packed };
-    if (inOneof !== undefined && !synthetic[f.oneofIndex!]) model.oneof = lowerCamelCase(inOneof.name ?? "");
+    if (inOneof !== undefined && !synthetic[f.oneofIndex!]) model.oneof = inOneof.name ?? "";
     if (!repeated) {
       if (f.defaultValue !== undefined) {
         const d = convertDefault(f.defaultValue, type, types);
@@ -278,6 +278,7 @@ function buildMessage(info: MessageInfo, types: Map<string, MessageInfo | EnumIn
     fields.push(model);
   });
   fields.sort((a, b) => a.number - b.number);
+  nameProperties(fields, oneofs);
   return { fullName: info.ref.fullName, tsName: info.ref.tsName, fields, oneofs };
 }
 

@@ -1,5 +1,6 @@
 import { readFileSync } from "node:fs";
 import protobuf from "protobufjs";
+import { escapeNames } from "./escape-names.js";
 
 /**
  * Loads .proto files into a protobufjs Root the way `Root.loadSync` does (each file parsed, then
@@ -58,7 +59,7 @@ export function loadFiles(
       throw err;
     }
     parser.filename = file; // for the parser's own error messages
-    const parsed = protobuf.parse(source, root, options);
+    const parsed = parseProto(escapeNames(source), root, options);
     stamp(root, file);
     const imports: [string, boolean][] = [
       ...(parsed.imports ?? []).map((i): [string, boolean] => [i, false]),
@@ -73,5 +74,39 @@ export function loadFiles(
   for (const f of files) {
     const resolved = resolveImport("", f);
     if (resolved !== null) fetch(resolved, false);
+  }
+}
+
+/**
+ * protobuf.parse, able to read a `group` inside a `oneof` (protobuf's own unittest.proto has one).
+ * protobufjs's parser handles such a group like any other: it makes the group's message type and
+ * its field, and adds both to the enclosing element, here the oneof; but a oneof holds only fields
+ * (`OneOf.add` throws "field must be a Field"). While parsing, a oneof keeps the group types given
+ * to it and hands them to its message when the parser adds the oneof to that message, which is
+ * where protoc declares them (a nested type of the message).
+ */
+function parseProto(source: string, root: protobuf.Root, options: protobuf.IParseOptions): protobuf.IParserResult {
+  type Pending = protobuf.OneOf & { sgwireGroups?: protobuf.Type[] };
+  const proto = protobuf.OneOf.prototype;
+  const add = proto.add;
+  const onAdd = (proto as unknown as { onAdd: (parent: protobuf.ReflectionObject) => void }).onAdd;
+  proto.add = function (this: Pending, object: protobuf.Field) {
+    const o = object as unknown;
+    if (o instanceof protobuf.Type && (o as { group?: boolean }).group === true) {
+      (this.sgwireGroups ??= []).push(o);
+      return this;
+    }
+    return add.call(this, object);
+  };
+  (proto as unknown as { onAdd: (parent: protobuf.ReflectionObject) => void }).onAdd = function (this: Pending, parent) {
+    if (parent instanceof protobuf.Type) for (const t of this.sgwireGroups ?? []) parent.add(t);
+    delete this.sgwireGroups;
+    onAdd.call(this, parent);
+  };
+  try {
+    return protobuf.parse(source, root, options);
+  } finally {
+    proto.add = add;
+    (proto as unknown as { onAdd: typeof onAdd }).onAdd = onAdd;
   }
 }

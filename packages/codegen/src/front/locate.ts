@@ -29,3 +29,28 @@ export function locate(path: string | undefined, word: string, line?: number): {
   }
   return { line: 1, column: 1 };
 }
+
+/**
+ * Line and column (1-based) of the declaration `name = number` of a field in a source file (the
+ * field's name), skipping comments; falls back to locate(path, name).
+ */
+export function locateField(path: string | undefined, name: string, number: number): { line: number; column: number } {
+  let text: string | undefined;
+  try {
+    text = path === undefined ? undefined : readFileSync(path, "utf8");
+  } catch {
+    text = undefined;
+  }
+  if (text !== undefined) {
+    const re = new RegExp(`(^|[^A-Za-z0-9_.])(${name.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")})\\s*=\\s*(0[xX][0-9a-fA-F]+|\\d+)`, "g");
+    const lines = text.split("\n");
+    for (let i = 0; i < lines.length; i++) {
+      const code = (lines[i] ?? "").replace(/\/\/.*$/, "");
+      re.lastIndex = 0;
+      for (let m = re.exec(code); m !== null; m = re.exec(code)) {
+        if (Number(m[3]) === number) return { line: i + 1, column: m.index + m[1]!.length + 1 };
+      }
+    }
+  }
+  return locate(path, name);
+}

@@ -2,13 +2,14 @@ import { existsSync } from "node:fs";
 import { dirname, isAbsolute, relative, resolve, sep } from "node:path";
 import protobuf from "protobufjs";
 import {
-  SchemaError, lowerCamelCase, tsTypeName, SCALAR_TYPES,
+  SchemaError, jsonNameConflict, nameProperties, tsTypeName, SCALAR_TYPES,
   type EnumModel, type FieldModel, type FieldType, type FileModel, type MessageModel, type OneofModel,
   type ScalarType, type TypeRef,
 } from "../model.js";
 import { loadFiles } from "./load.js";
+import { unescapeNames } from "./escape-names.js";
 import { defaultLiteralBytes, exactInt64Default } from "./default-literal.js";
-import { locate } from "./locate.js";
+import { locate, locateField } from "./locate.js";
 
 /**
  * Front end over protobufjs's parser: loads .proto files (following imports through the include
@@ -115,7 +116,7 @@ export function loadProtoFiles(files: string[], options: LoadOptions = {}): File
   walk(root);
 
   const refOf = (t: protobuf.Type | protobuf.Enum): TypeRef => ({
-    fullName: t.fullName.replace(/^\./, ""),
+    fullName: unescapeNames(t.fullName.replace(/^\./, "")),
     tsName: tsNameOf(t),
     file: nameFor(resolveFile(fileOf(t))),
   });
@@ -153,17 +154,17 @@ function packageOf(o: RObject): string {
   const parts: string[] = [];
   let p = o.parent;
   while (p !== null && p.parent !== null) {
-    if (!(p instanceof protobuf.Type)) parts.unshift(p.name);
+    if (!(p instanceof protobuf.Type)) parts.unshift(unescapeNames(p.name));
     p = p.parent;
   }
   return parts.join(".");
 }
 
 function tsNameOf(o: RObject): string {
-  const parts = [o.name];
+  const parts = [unescapeNames(o.name)];
   let p = o.parent;
   while (p instanceof protobuf.Type) {
-    parts.unshift(p.name);
+    parts.unshift(unescapeNames(p.name));
     p = p.parent;
   }
   return tsTypeName(parts);
@@ -171,7 +172,7 @@ function tsNameOf(o: RObject): string {
 
 function buildEnum(en: protobuf.Enum, refOf: (t: protobuf.Enum) => TypeRef): EnumModel {
   const closed = internals(en)._features?.enum_type === "CLOSED";
-  const values = Object.entries(en.values).map(([name, number]) => ({ name, number }));
+  const values = Object.entries(en.values).map(([name, number]) => ({ name: unescapeNames(name), number }));
   return { ...refOf(en), values, closed };
 }
 
@@ -183,14 +184,14 @@ function buildMessage(
   fileName: string,
 ): MessageModel {
   const fail = (msg: string, word: string): never => {
-    const at = locate(abs, word);
-    throw new SchemaError(msg, fileName, at.line, at.column);
+    const at = locate(abs, unescapeNames(word));
+    throw new SchemaError(unescapeNames(msg), fileName, at.line, at.column);
   };
   const fields: FieldModel[] = [];
   const oneofs: OneofModel[] = [];
   for (const o of t.oneofsArray) {
     if (o.isProto3Optional) continue;
-    oneofs.push({ protoName: o.name, jsName: lowerCamelCase(o.name), fields: o.fieldsArray.map((f) => f.id) });
+    oneofs.push({ protoName: unescapeNames(o.name), jsName: "", fields: o.fieldsArray.map((f) => f.id) }); // named by nameProperties
   }
   const typeOf = (f: protobuf.Field, typeName: string, resolved: protobuf.Type | protobuf.Enum | null): FieldType => {
     if (resolved instanceof protobuf.Type) {
@@ -211,12 +212,10 @@ function buildMessage(
     const features = internals(f)._features ?? {};
     // protoc names a group's field after the group in lower case (MultiWord -> multiword)
     const rt = f.resolvedType;
-    const protoName = rt instanceof protobuf.Type && internals(rt).group && rt.parent === t ? f.name.toLowerCase() : f.name;
-    const jsName = lowerCamelCase(protoName);
-    if (jsName === "$unknown") fail(`field name ${f.name} is reserved`, f.name);
+    const protoName = rt instanceof protobuf.Type && internals(rt).group && rt.parent === t ? f.name.toLowerCase() : unescapeNames(f.name);
     const base: Omit<FieldModel, "type" | "presence" | "repeated" | "packed"> = {
       protoName,
-      jsName,
+      jsName: "", // named by nameProperties
       number: f.id,
       validateUtf8: features.utf8_validation === "VERIFY",
     };
@@ -236,7 +235,7 @@ function buildMessage(
     const presence: FieldModel["presence"] = f.required ? "required" : !repeated && f.hasPresence ? "explicit" : "implicit";
     const model: FieldModel = { ...base, type, presence, repeated, packed: repeated && packable && f.packed };
     const po = f.partOf;
-    if (po && !po.isProto3Optional) model.oneof = lowerCamelCase(po.name);
+    if (po && !po.isProto3Optional) model.oneof = unescapeNames(po.name);
     const dflt = f.options?.["default"] as unknown;
     if (dflt !== undefined && !repeated) model.defaultValue = convertDefault(dflt, type, f, fail, abs);
     else if (!repeated && f.resolvedType instanceof protobuf.Enum) {
@@ -246,8 +245,20 @@ function buildMessage(
     }
     fields.push(model);
   }
+  // protoc and buf reject conflicting JSON names; the plugin never sees such a schema
+  const declared = t.fieldsArray.filter((f) => !f.declaringField && !(f as unknown as { extend?: string }).extend);
+  const conflict = jsonNameConflict(
+    declared.map((f) => ({ name: unescapeNames(f.name), jsonName: f.options?.["json_name"] as string | undefined })),
+    internals(t)._features?.json_format === "ALLOW" && t.options?.["deprecated_legacy_json_field_conflicts"] !== true,
+  );
+  if (conflict !== undefined) {
+    const f = declared[conflict.index]!;
+    const at = locateField(abs, unescapeNames(f.name), f.id);
+    throw new SchemaError(`${conflict.message} in ${unescapeNames(t.fullName.slice(1))}`, fileName, at.line, at.column);
+  }
   fields.sort((a, b) => a.number - b.number);
-  return { fullName: t.fullName.replace(/^\./, ""), tsName: tsNameOf(t), fields, oneofs };
+  nameProperties(fields, oneofs);
+  return { fullName: unescapeNames(t.fullName.replace(/^\./, "")), tsName: tsNameOf(t), fields, oneofs };
 }
 
 function convertDefault(
@@ -267,16 +278,16 @@ function convertDefault(
   }
   switch (type.scalar) {
     case "int64": case "uint64": case "sint64": case "fixed64": case "sfixed64":
-      return typeof v === "number" ? exactInt64Default(abs, f.name, f.id, v) : BigInt(String(v));
+      return typeof v === "number" ? exactInt64Default(abs, unescapeNames(f.name), f.id, v) : BigInt(String(v));
     case "bool":
       return v === true || v === "true";
     case "string": {
-      const exact = defaultLiteralBytes(abs, f.name, f.id, String(v)); // escapes are UTF-8 bytes
+      const exact = defaultLiteralBytes(abs, unescapeNames(f.name), f.id, String(v)); // escapes are UTF-8 bytes
       return exact !== undefined ? new TextDecoder().decode(exact) : String(v);
     }
     case "bytes": {
       const s = String(v);
-      const exact = defaultLiteralBytes(abs, f.name, f.id, s);
+      const exact = defaultLiteralBytes(abs, unescapeNames(f.name), f.id, s);
       if (exact !== undefined) return exact;
       const b = new Uint8Array(s.length);
       for (let i = 0; i < s.length; i++) b[i] = s.charCodeAt(i) & 0xff;
@@ -292,7 +303,7 @@ function convertDefault(
 /** Turns a protobufjs parse or resolve error into a SchemaError with file:line:column. */
 function toSchemaError(err: Error, inputs: string[]): Error {
   if (err instanceof SchemaError) return err;
-  const msg = err.message;
+  const msg = unescapeNames(err.message);
   // "illegal token 'x' (path/file.proto, line 12)"
   const m = /^(.*) \((?:(.+), )?line (\d+)\)$/.exec(msg);
   if (m !== null) {
