@@ -22,7 +22,7 @@
  * scratch (tags, lengths, id) is copied; the baselines copy the value into their output buffer.
  */
 import { SgList } from "@sgwire/core";
-import type { Endpoint, Port, ReceivedMessage } from "@sgwire/nic";
+import type { Endpoint, FaultKind, Port, PortFault, ReceivedMessage } from "@sgwire/nic";
 import { Op, Status, type Request, type Response } from "../gen/kv.sg.js";
 import type { KvCodec } from "./codecs/codec.js";
 import { splitResponse } from "./packets.js";
@@ -99,9 +99,13 @@ export interface ServerCounters {
   /** Bytes reserved right now for PUTs whose pieces are still arriving, and how many such PUTs. */
   pendingPutBytes: number;
   pendingPuts: number;
-  /** Port 'fault' events (faults of one peer or message: peer-reset, bad-frame, truncated, ...) by kind, and their counts. */
-  portFaults: Record<string, number>;
-  /** Port 'error' events: the port itself failed. */
+  /**
+   * The port's 'fault' events by kind, summed over their counts: what one peer or one message did
+   * wrong below the kv protocol (a reset connection, a truncated or oversize frame, datagrams the
+   * kernel dropped: see @sgwire/nic's FaultKind). Counted; the server goes on.
+   */
+  portFaults: Partial<Record<FaultKind, number>>;
+  /** The port's 'error' events: the port itself failed and no longer serves (the CLI exits on one). */
   portErrors: number;
   /** Logical responses of any status (a split response counts once) and the packets they took; STATS answers not included. */
   responses: number;
@@ -190,12 +194,12 @@ export class KvServer {
   }
 
   /** A fault of one peer or one message, reported by the port (see @sgwire/nic's PortFault): counted, nothing stops. */
-  private readonly onFault = (f: { kind: string; count?: number }): void => {
+  private readonly onFault = (f: PortFault): void => {
     const pf = this.counters.portFaults;
-    pf[f.kind] = (pf[f.kind] ?? 0) + (f.count ?? 1);
+    pf[f.kind] = (pf[f.kind] ?? 0) + f.count;
   };
 
-  /** The port reports a failure: counted and kept for the CLI, never thrown (an 'error' without listener would end the process). */
+  /** The port itself failed: counted and kept (lastPortError), never thrown; whoever runs the server decides. */
   private readonly onError = (err: Error): void => {
     this.counters.portErrors++;
     this.lastPortError = err;
@@ -426,7 +430,11 @@ async function main(): Promise<void> {
   const port = await openKvPort(po);
   const server = new KvServer(port, codec, options);
   server.start();
-  port.on("error", (err: Error) => process.stderr.write(`kv server: port error: ${err.message}\n`));
+  // the port itself failed (its socket or device): nothing more can be served
+  port.on("error", (err: Error) => {
+    process.stderr.write(`kv server: the port failed: ${err.message}\n`);
+    process.exit(1);
+  });
   process.stdout.write(JSON.stringify({ listening: { ...port.localAddress, backend: port.caps.backend, driver: port.caps.driver, codec: codec.name, maxMessageBytes: port.caps.maxMessageBytes, copyThreshold: port.policy.copyThreshold } }) + "\n");
   const stop = (): void => {
     server.stop().then(() => process.exit(0), () => process.exit(1));

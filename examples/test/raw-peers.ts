@@ -43,6 +43,7 @@ function waitUntil(cond: () => boolean, ms: number, what: () => string): Promise
 export class RawUdpPeer {
   readonly responses: Response[] = [];
   undecodable = 0;
+  /** Datagrams the socket reported sent. */
   sent = 0;
   private constructor(
     readonly sock: dgram.Socket,
@@ -68,9 +69,15 @@ export class RawUdpPeer {
     return this.sock.address().port;
   }
 
+  /** Sends one datagram; `sent` counts those the socket reported sent. */
   send(bytes: Uint8Array, to: { address: string; port: number }): Promise<void> {
-    this.sent++;
-    return new Promise((resolve, reject) => this.sock.send(bytes, to.port, to.address, (err) => (err ? reject(err) : resolve())));
+    return new Promise((resolve, reject) =>
+      this.sock.send(bytes, to.port, to.address, (err) => {
+        if (err) return reject(err);
+        this.sent++;
+        resolve();
+      }),
+    );
   }
 
   /** Waits until `n` responses arrived in all (those already in count). */
