@@ -7,7 +7,8 @@ import {
 import { generate, type CompileOptions } from "./compile.js";
 import { fileModelsFromDescriptors } from "./front/descriptors.js";
 import { MAXIMUM_EDITION, MINIMUM_EDITION } from "./front/features.js";
-import { SchemaError } from "./model.js";
+import { SchemaError, type FileModel } from "./model.js";
+import { modulePath } from "./emit/file.js";
 
 /**
  * protoc-gen-sgwire: the protoc / buf plugin. It reads a CodeGeneratorRequest, builds the schema
@@ -94,13 +95,38 @@ export function runPlugin(request: CodeGeneratorRequest): CodeGeneratorResponse 
   try {
     const options = parsePluginParameter(request.parameter);
     const files = options.includeImports ? request.protoFile.map((f) => f.name ?? "") : request.fileToGenerate;
-    const models = fileModelsFromDescriptors(request.protoFile, { files });
+    const models = withImportedModules(request, fileModelsFromDescriptors(request.protoFile, { files }));
     response.file = generate(models, options).map((g): CodeGeneratorResponse_File => ({ name: g.path, content: g.content }));
   } catch (e) {
     if (!(e instanceof SchemaError || e instanceof PluginParameterError || e instanceof RangeError)) throw e;
     response.error = e.message;
   }
   return response;
+}
+
+/**
+ * The models of `models` plus those of every file whose module they import (the files defining
+ * types they reference, transitively), so the output never imports a module it does not contain:
+ * buf leaves the well-known types out of the request's files unless `include_wkt`, and invokes a
+ * plugin once per directory, so the requested files alone are not enough. A module another
+ * invocation also writes comes out identical. Fails naming the file when the request carries no
+ * descriptor for an imported file.
+ */
+function withImportedModules(request: CodeGeneratorRequest, models: FileModel[]): FileModel[] {
+  const have = new Map(models.map((m) => [m.name, m]));
+  const known = new Set(request.protoFile.map((f) => f.name ?? ""));
+  let wanted = models;
+  for (;;) {
+    const missing = new Map<string, string>(); // import -> a file that imports it
+    for (const m of wanted) for (const d of m.dependencies) if (!have.has(d) && !missing.has(d)) missing.set(d, m.name);
+    if (missing.size === 0) break;
+    for (const [dep, by] of missing) {
+      if (!known.has(dep)) throw new SchemaError(`imports ${dep}, whose descriptor the request does not carry: cannot generate ${modulePath(dep)}.ts`, by, 1, 1);
+    }
+    wanted = fileModelsFromDescriptors(request.protoFile, { files: [...missing.keys()] });
+    for (const m of wanted) have.set(m.name, m);
+  }
+  return [...have.values()].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
 }
 
 /**

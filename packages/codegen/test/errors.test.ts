@@ -118,9 +118,49 @@ describe("schema errors name file:line:column", () => {
     assert.throws(() => loadProtoFiles([f]), (e: unknown) => e instanceof SchemaError && /unknown\.proto:4:3: unknown type "Missing" \(referenced in A\)/.test(e.message));
   });
 
-  it("a missing import", () => {
-    const f = write("imp.proto", 'syntax = "proto3";\nimport "nowhere.proto";\n');
-    assert.throws(() => loadProtoFiles([f]), (e: unknown) => e instanceof SchemaError && /nowhere\.proto/.test(e.message));
+  it("a missing import: the importing file, the import's line, and where it was looked for", () => {
+    const f = write("imp.proto", 'syntax = "proto3";\npackage imp;\n\nimport "nowhere.proto";\n');
+    assert.throws(() => loadProtoFiles([f]), (e: unknown) => e instanceof SchemaError &&
+      /imp\.proto:4:1: import "nowhere\.proto" not found; searched the importing file's directory \S*sgwire-schema-\w+ \(no include paths given with -I\)$/.test(e.message));
+    assert.throws(() => loadProtoFiles([f], { includeDirs: [join(dir, "inc1"), join(dir, "inc2")] }), (e: unknown) => e instanceof SchemaError &&
+      /imp\.proto:4:1: import "nowhere\.proto" not found; searched the include paths \(-I\) \S*inc1, \S*inc2, then the importing file's directory /.test(e.message));
+  });
+
+  it("a missing import in an imported file names that file", () => {
+    write("top.proto", 'syntax = "proto3";\nimport "mid.proto";\n');
+    write("mid.proto", '// mid\nsyntax = "proto3";\nimport public "gone/away.proto";\n');
+    assert.throws(() => loadProtoFiles([join(dir, "top.proto")], { includeDirs: [dir] }),
+      (e: unknown) => e instanceof SchemaError && /mid\.proto:3:1: import "gone\/away\.proto" not found/.test(e.message) && e.line === 3);
+  });
+
+  it("a duplicate field number, at the second field (as protoc)", () => {
+    const f = write("dup.proto", [
+      'syntax = "proto3";',
+      "package dup;",
+      "message D {",
+      "  message Inner { int32 z = 2; }",
+      "  int32 a = 2; // x = 2",
+      "  oneof o {",
+      "    string b = 3;",
+      "    bytes c = 2 [json_name = \"c\"];",
+      "  }",
+      "}",
+      "",
+    ].join("\n"));
+    assert.throws(() => loadProtoFiles([f]), (e: unknown) => e instanceof SchemaError &&
+      /dup\.proto:8:15: field number 2 has already been used in "D" by field "a"/.test(e.message));
+  });
+
+  it("an open enum whose first value is not zero (proto3, editions); a closed one may", () => {
+    const p3 = write("ez3.proto", 'syntax = "proto3";\nenum E {\n  E_ONE = 1;\n  E_ZERO = 0;\n}\n');
+    assert.throws(() => loadProtoFiles([p3]), (e: unknown) => e instanceof SchemaError &&
+      /ez3\.proto:3:3: the first enum value must be zero in proto3 \(E\.E_ONE = 1\)/.test(e.message));
+    const ed = write("ez23.proto", 'edition = "2023";\nmessage M { enum E { E_ONE = 1; } }\n');
+    assert.throws(() => loadProtoFiles([ed]), /ez23\.proto:2:22: the first enum value must be zero for open enums \(M\.E\.E_ONE = 1\)/);
+    const p2 = write("ez2.proto", 'syntax = "proto2";\nenum E { E_ONE = 1; }\n');
+    assert.doesNotThrow(() => loadProtoFiles([p2]));
+    const closed = write("ezc.proto", 'edition = "2023";\nenum E { option features.enum_type = CLOSED; E_ONE = 1; }\n');
+    assert.doesNotThrow(() => loadProtoFiles([closed]));
   });
 
   it("a missing input file", () => {

@@ -125,10 +125,28 @@ describe("protoc-gen-sgwire", () => {
       assertSameFiles(got, want, "protoc target=js");
     });
 
-    it("generates only the files it is asked for, imports too with include_imports", () => {
-      assert.deepEqual([...protoc(FIXTURES, ["everything.proto"]).keys()], ["everything.sg.ts"]);
+    it("generates the files it is asked for and the modules they import; every import with include_imports", () => {
+      assert.deepEqual([...protoc(FIXTURES, ["small.proto"]).keys()], ["small.sg.ts"]);
       rmSync(join(tmp, "protoc-out"), { recursive: true });
-      assert.deepEqual([...protoc(FIXTURES, ["everything.proto"], "include_imports").keys()].sort(), ["common.sg.ts", "everything.sg.ts"]);
+      // everything.proto uses common.proto's types: its module imports common.sg.js
+      assert.deepEqual([...protoc(FIXTURES, ["everything.proto"]).keys()].sort(), ["common.sg.ts", "everything.sg.ts"]);
+      rmSync(join(tmp, "protoc-out"), { recursive: true });
+      writeFileSync(join(tmp, "unused.proto"), 'syntax = "proto3";\npackage unused;\nimport "google/protobuf/duration.proto";\nmessage U { int32 x = 1; }\n');
+      assert.deepEqual([...protoc(tmp, ["unused.proto"]).keys()], ["unused.sg.ts"]);
+      rmSync(join(tmp, "protoc-out"), { recursive: true });
+      assert.deepEqual([...protoc(tmp, ["unused.proto"], "include_imports").keys()].sort(), ["google/protobuf/duration.sg.ts", "unused.sg.ts"]);
+    });
+
+    it("writes a module for a file that declares no types, or only enums, as sgwire compile does", () => {
+      writeFileSync(join(tmp, "empty.proto"), 'syntax = "proto3";\npackage empty;\noption java_package = "x.y";\n');
+      writeFileSync(join(tmp, "enums.proto"), 'syntax = "proto2";\npackage enums;\nimport "empty.proto";\nenum Only { ONLY_A = 1; }\n');
+      const want = compileOutput(tmp, ["empty.proto", "enums.proto"]);
+      assert.deepEqual([...want.keys()].sort(), ["empty.sg.ts", "enums.sg.ts"]);
+      assert.match(want.get("empty.sg.ts")!, /\nexport \{\};\n$/);
+      assert.doesNotMatch(want.get("enums.sg.ts")!, /^import /m); // no unused imports
+      assertSameFiles(protoc(tmp, ["empty.proto", "enums.proto"]), want, "protoc");
+      const js = compileOutput(tmp, ["empty.proto"], { target: "js" });
+      assert.deepEqual([...js.keys()].sort(), ["empty.sg.d.ts", "empty.sg.js"]);
     });
 
     it("generates the conformance schemas and the well-known types they import as sgwire compile does", function () {
@@ -171,6 +189,20 @@ describe("protoc-gen-sgwire", () => {
       const got = buf(CONFORMANCE, { include_imports: true, include_wkt: true });
       const want = compileOutput(CONFORMANCE, CONFORMANCE_FILES);
       assert.ok(want.has("google/protobuf/test_messages_edition2023.sg.ts"));
+      assertSameFiles(got, want, "buf");
+    });
+  });
+
+  describe("generates what its output imports", () => {
+    it("with buf's defaults (one run per directory, no include_imports nor include_wkt)", function () {
+      this.timeout(120000);
+      mkdirSync(join(tmp, "in", "shop"), { recursive: true });
+      mkdirSync(join(tmp, "in", "other"), { recursive: true });
+      writeFileSync(join(tmp, "in", "shop", "order.proto"), 'syntax = "proto3";\npackage shop;\nimport "google/protobuf/timestamp.proto";\nimport "other/o.proto";\nmessage Order { google.protobuf.Timestamp at = 1; other.O o = 2; }\n');
+      writeFileSync(join(tmp, "in", "other", "o.proto"), 'syntax = "proto3";\npackage other;\nimport "google/protobuf/duration.proto";\nmessage O { google.protobuf.Duration d = 1; }\n');
+      const got = buf(join(tmp, "in"));
+      const want = compileOutput(join(tmp, "in"), ["shop/order.proto"]);
+      assert.deepEqual([...want.keys()].sort(), ["google/protobuf/duration.sg.ts", "google/protobuf/timestamp.sg.ts", "other/o.sg.ts", "shop/order.sg.ts"]);
       assertSameFiles(got, want, "buf");
     });
   });

@@ -133,10 +133,10 @@ export function emitTypeScript(file: FileModel, opts: EmitOptions = {}): string 
     emitRead(w, m, scope);
     w.line();
   }
-  const define = scope.use("defineMessage");
-  const messageType = scope.use("MessageType");
   const thr = opts.copyThreshold !== undefined ? `, copyThreshold: ${opts.copyThreshold}` : "";
   for (const m of file.messages) {
+    const define = scope.use("defineMessage");
+    const messageType = scope.use("MessageType");
     w.line(`export const ${m.tsName}: ${messageType}<${m.tsName}> = ${define}<${m.tsName}>({`);
     w.line(`  typeName: "${m.fullName}", size: size$${m.tsName}, write: write$${m.tsName}, read: read$${m.tsName}, create: create$${m.tsName}${thr},`);
     const defaults = defaultsOf(m, scope);
@@ -144,7 +144,8 @@ export function emitTypeScript(file: FileModel, opts: EmitOptions = {}): string 
     w.line("});");
     w.line();
   }
-  const body = w.toString().trimEnd();
+  // a file that declares no types is still a module (protoc-gen-sgwire and sgwire compile write one)
+  const body = w.toString().trimEnd() || "export {};";
   const imports = importLines(file, scope, opts.importExtension ?? ".js", false);
   return [header(file, opts), ...imports, "", body, ""].join("\n");
 }
@@ -158,9 +159,8 @@ export function emitDeclarations(file: FileModel, opts: EmitOptions = {}): strin
     emitInterface(w, m, scope);
     w.line();
   }
-  const messageType = scope.use("MessageType");
-  for (const m of file.messages) w.line(`export declare const ${m.tsName}: ${messageType}<${m.tsName}>;`);
+  for (const m of file.messages) w.line(`export declare const ${m.tsName}: ${scope.use("MessageType")}<${m.tsName}>;`);
   const imports = importLines(file, scope, opts.importExtension ?? ".js", true);
-  return [header(file, { ...opts, target: "js" }), ...imports, "", w.toString().trimEnd(), ""].join("\n");
+  return [header(file, { ...opts, target: "js" }), ...imports, "", w.toString().trimEnd() || "export {};", ""].join("\n");
 }
 

@@ -1,6 +1,19 @@
 import { readFileSync } from "node:fs";
 import protobuf from "protobufjs";
+import { SchemaError } from "../model.js";
 import { escapeNames } from "./escape-names.js";
+
+/** What loadFiles learnt about one file, besides its types. */
+export interface LoadedFile {
+  package: string;
+  /** "proto2", "proto3" or the edition ("2023"), as the model spells it */
+  syntax: string;
+}
+
+/** An error of protobufjs's parser, with the file it was parsing. */
+export interface ParseFailure extends Error {
+  sgwireFile?: string;
+}
 
 /**
  * Loads .proto files into a protobufjs Root the way `Root.loadSync` does (each file parsed, then
@@ -12,14 +25,19 @@ import { escapeNames } from "./escape-names.js";
  * - protobufjs's parser clears its current file name whenever it builds an error, even one it
  *   catches itself (an editions `reserved foo;` name makes one), so every object after that
  *   point in the file had no file.
- * `resolveImport` maps an import to a path, as Root.resolvePath does.
+ * `resolveImport` maps an import to a path, as Root.resolvePath does, or to null when no such file
+ * exists; `searched` says where it looked, for the error. Returns every loaded file's package
+ * and syntax (files that declare no types included), by file name.
  */
 export function loadFiles(
   root: protobuf.Root,
   files: string[],
   options: protobuf.IParseOptions,
   resolveImport: (origin: string, target: string) => string | null,
-): void {
+  searched: (origin: string, target: string) => string,
+  displayPath: (file: string) => string,
+): Map<string, LoadedFile> {
+  const loaded = new Map<string, LoadedFile>();
   const parser = protobuf.parse as unknown as { filename: string | null };
 
   const bundledName = (file: string): string | null => {
@@ -49,6 +67,7 @@ export function loadFiles(
     if (bundled !== null) {
       root.addJSON(bundled.nested ?? {});
       stamp(root, file);
+      loaded.set(file, { package: "google.protobuf", syntax: "proto3" });
       return;
     }
     let source: string;
@@ -59,8 +78,15 @@ export function loadFiles(
       throw err;
     }
     parser.filename = file; // for the parser's own error messages
-    const parsed = parseProto(escapeNames(source), root, options);
+    let parsed: protobuf.IParserResult;
+    try {
+      parsed = parseProto(escapeNames(source), root, options);
+    } catch (err) {
+      (err as ParseFailure).sgwireFile ??= file;
+      throw err;
+    }
     stamp(root, file);
+    loaded.set(file, { package: parsed.package ?? "", syntax: syntaxOf(source) });
     const imports: [string, boolean][] = [
       ...(parsed.imports ?? []).map((i): [string, boolean] => [i, false]),
       ...(parsed.weakImports ?? []).map((i): [string, boolean] => [i, true]),
@@ -68,6 +94,13 @@ export function loadFiles(
     for (const [target, isWeak] of imports) {
       const resolved = bundledName(target) ?? resolveImport(file, target);
       if (resolved !== null) fetch(resolved, isWeak);
+      else if (!isWeak) {
+        const at = importLocation(source, target);
+        throw new SchemaError(
+          `import "${target}" not found; searched ${searched(file, target)}`,
+          displayPath(file), at.line, at.column,
+        );
+      }
     }
   };
 
@@ -75,6 +108,26 @@ export function loadFiles(
     const resolved = resolveImport("", f);
     if (resolved !== null) fetch(resolved, false);
   }
+  return loaded;
+}
+
+/** Line and column (1-based) of the import statement of `target` in `source`; else 1:1. */
+function importLocation(source: string, target: string): { line: number; column: number } {
+  const lines = source.split("\n");
+  const quoted = (q: string) => `${q}${target}${q}`;
+  for (let i = 0; i < lines.length; i++) {
+    const code = lines[i]!.replace(/\/\/.*$/, "");
+    const col = code.search(/\bimport\b/);
+    if (col >= 0 && (code.includes(quoted('"')) || code.includes(quoted("'")))) return { line: i + 1, column: col + 1 };
+  }
+  return { line: 1, column: 1 };
+}
+
+/** The file's syntax or edition, as the model spells it: proto2 (no statement), proto3, 2023, ... */
+function syntaxOf(source: string): string {
+  const code = source.replace(/\/\*[\s\S]*?\*\//g, "").replace(/\/\/.*$/gm, "");
+  const m = /^\s*(syntax|edition)\s*=\s*["']([^"']*)["']/m.exec(code);
+  return m === null ? "proto2" : m[2]!;
 }
 
 /**

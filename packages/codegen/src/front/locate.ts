@@ -54,3 +54,54 @@ export function locateField(path: string | undefined, name: string, number: numb
   }
   return locate(path, name);
 }
+
+/**
+ * Line and column (1-based) of the `nth` (0-based) declaration of field number `number` directly
+ * in message `message` (its own fields and its oneofs' fields; not those of nested messages,
+ * enums or groups), at its number as protoc reports it, with the field's name; undefined when not
+ * found.
+ */
+export function locateFieldNumber(path: string, message: string, number: number, nth: number): { line: number; column: number; name: string } | undefined {
+  let text: string;
+  try {
+    text = readFileSync(path, "utf8");
+  } catch {
+    return undefined;
+  }
+  // blank out comments and strings, keeping offsets
+  const code = text.replace(/\/\/[^\n]*|\/\*[\s\S]*?\*\/|"(?:[^"\\\n]|\\.)*"|'(?:[^'\\\n]|\\.)*'/g, (m) => m.replace(/[^\n]/g, " "));
+  const at = (offset: number) => {
+    const before = code.slice(0, offset);
+    const line = before.split("\n").length;
+    return { line, column: offset - before.lastIndexOf("\n") };
+  };
+  const esc = message.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+  const head = new RegExp(`\\bmessage\\s+${esc}\\s*\\{`, "g");
+  for (let h = head.exec(code); h !== null; h = head.exec(code)) {
+    const hits: [name: number, num: number][] = [];
+    // `name = N` preceded by a type (not `[`, `,`, `(` of an option, nor the word option)
+    const scan = (from: number, to: number) => {
+      const re = /([A-Za-z_]\w*)\s*=\s*(0[xX][0-9a-fA-F]+|\d+)\b/g;
+      const part = code.slice(from, to);
+      for (let m = re.exec(part); m !== null; m = re.exec(part)) {
+        const before = part.slice(0, m.index).trimEnd();
+        if (before === "" || /[[,(=]$/.test(before) || /\boption$/.test(before)) continue;
+        if (Number(m[2]) === number) hits.push([from + m.index, from + m.index + m[0].lastIndexOf(m[2]!)]);
+      }
+    };
+    // walk the message's body: only its own statements and those of its oneofs are its fields
+    const stack: string[] = [];
+    let start = h.index + h[0].length;
+    for (let i = start; i < code.length; i++) {
+      const c = code[i];
+      if (c !== "{" && c !== "}") continue;
+      if (stack.every((k) => k === "oneof")) scan(start, i);
+      const segment = code.slice(start, i);
+      start = i + 1;
+      if (c === "{") stack.push(/\b(message|enum|group|extend|service|oneof)\b[^;]*$/.exec(segment)?.[1] ?? "other");
+      else if (stack.pop() === undefined) break;
+    }
+    if (hits.length > nth) return { ...at(hits[nth]![1]), name: /^\w+/.exec(code.slice(hits[nth]![0]))![0] };
+  }
+  return undefined;
+}

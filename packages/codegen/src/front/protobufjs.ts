@@ -6,10 +6,10 @@ import {
   type EnumModel, type FieldModel, type FieldType, type FileModel, type MessageModel, type OneofModel,
   type ScalarType, type TypeRef,
 } from "../model.js";
-import { loadFiles } from "./load.js";
+import { loadFiles, type LoadedFile, type ParseFailure } from "./load.js";
 import { unescapeNames } from "./escape-names.js";
 import { defaultLiteralBytes, exactInt64Default } from "./default-literal.js";
-import { locate, locateField } from "./locate.js";
+import { locate, locateField, locateFieldNumber } from "./locate.js";
 
 /**
  * Front end over protobufjs's parser: loads .proto files (following imports through the include
@@ -49,17 +49,26 @@ export function loadProtoFiles(files: string[], options: LoadOptions = {}): File
   };
 
   const root = new protobuf.Root();
-  root.resolvePath = (origin: string, target: string): string | null => {
-    if (isAbsolute(target)) return target;
-    for (const dir of includeDirs) {
-      const p = resolve(dir, target);
-      if (existsSync(p)) return p;
-    }
-    const fromOrigin = origin ? resolve(dirname(origin), target) : resolve(target);
-    if (existsSync(fromOrigin)) return fromOrigin;
+  // where an import is looked for: the include directories in order, then the importing file's
+  // directory (protoc looks in the include directories only)
+  const candidates = (origin: string, target: string): string[] => isAbsolute(target) ? [target] : [
+    ...includeDirs.map((dir) => resolve(dir, target)),
+    origin ? resolve(dirname(origin), target) : resolve(target),
+  ];
+  const resolvePath = (origin: string, target: string): string | null => {
+    const hit = [...new Set(candidates(origin, target))].find((p) => existsSync(p));
+    if (hit !== undefined) return hit;
     // protobufjs serves well-known types it bundles; keep their import name
-    if (target.startsWith("google/protobuf/")) return target;
-    return fromOrigin;
+    if (target.startsWith("google/protobuf/") && protobuf.common.get(target) !== null) return target;
+    return null;
+  };
+  // where an import was looked for, for the error
+  const searched = (origin: string, target: string): string => {
+    if (isAbsolute(target)) return "(absolute path)";
+    const show = (d: string) => (relative(process.cwd(), d) === "" ? "." : displayPath(d));
+    const own = show(origin ? dirname(origin) : process.cwd());
+    if (includeDirs.length === 0) return `the importing file's directory ${own} (no include paths given with -I)`;
+    return `the include paths (-I) ${includeDirs.map(show).join(", ")}, then the importing file's directory ${own}`;
   };
 
   const inputs: string[] = [];
@@ -73,9 +82,10 @@ export function loadProtoFiles(files: string[], options: LoadOptions = {}): File
     inputs.push(abs);
   }
 
+  let loaded: Map<string, LoadedFile>;
   try {
     // not root.loadSync: it leaves some objects without their file (see load.ts)
-    loadFiles(root, inputs, { keepCase: true, alternateCommentMode: true }, root.resolvePath);
+    loaded = loadFiles(root, inputs, { keepCase: true, alternateCommentMode: true }, resolvePath, searched, displayPath);
     root.resolveAll();
   } catch (err) {
     throw toSchemaError(err as Error, inputs);
@@ -114,6 +124,10 @@ export function loadProtoFiles(files: string[], options: LoadOptions = {}): File
     }
   };
   walk(root);
+  // files that declare no types get a module too, as the plugin writes one for every file
+  for (const [file, info] of loaded) {
+    if (!byFile.has(file)) byFile.set(file, { messages: [], enums: [], edition: info.syntax, pkg: unescapeNames(info.package) });
+  }
 
   const refOf = (t: protobuf.Type | protobuf.Enum): TypeRef => ({
     fullName: unescapeNames(t.fullName.replace(/^\./, "")),
@@ -129,7 +143,7 @@ export function loadProtoFiles(files: string[], options: LoadOptions = {}): File
     const messages = e.messages.map((t) => buildMessage(t, abs, refOf, deps, name));
     // file-level enums first, then each message's in message order (the order descriptors give)
     const scope = (en: protobuf.Enum) => (en.parent instanceof protobuf.Type ? e.messages.indexOf(en.parent) : -1);
-    const enums = [...e.enums].sort((a, b) => scope(a) - scope(b)).map((en) => buildEnum(en, refOf));
+    const enums = [...e.enums].sort((a, b) => scope(a) - scope(b)).map((en) => buildEnum(en, refOf, abs, name, e.edition));
     const seen = new Map<string, string>();
     for (const x of [...messages, ...enums]) {
       const prev = seen.get(x.tsName);
@@ -170,9 +184,16 @@ function tsNameOf(o: RObject): string {
   return tsTypeName(parts);
 }
 
-function buildEnum(en: protobuf.Enum, refOf: (t: protobuf.Enum) => TypeRef): EnumModel {
+function buildEnum(en: protobuf.Enum, refOf: (t: protobuf.Enum) => TypeRef, abs: string, fileName: string, syntax: string): EnumModel {
   const closed = internals(en)._features?.enum_type === "CLOSED";
   const values = Object.entries(en.values).map(([name, number]) => ({ name: unescapeNames(name), number }));
+  // protoc: an open enum's first value is its default, which must be zero
+  const first = values[0];
+  if (!closed && first !== undefined && first.number !== 0) {
+    const at = locateField(abs, first.name, first.number);
+    const why = syntax === "proto3" ? "in proto3" : "for open enums";
+    throw new SchemaError(`the first enum value must be zero ${why} (${unescapeNames(en.fullName.slice(1))}.${first.name} = ${first.number})`, fileName, at.line, at.column);
+  }
   return { ...refOf(en), values, closed };
 }
 
@@ -312,6 +333,17 @@ function toSchemaError(err: Error, inputs: string[]): Error {
     const tok = /'([^']*)'/.exec(m[1]!)?.[1];
     const at = tok ? locate(file, tok, line) : { line, column: 1 };
     return new SchemaError(m[1]!, displayPath(file), at.line, at.column);
+  }
+  // "duplicate id 2 in Type .pkg.Msg" (Type.add, while parsing the file)
+  const dup = /^duplicate id (\d+) in Type \.?(\S+)$/.exec(msg);
+  const parsing = (err as ParseFailure).sgwireFile;
+  if (dup !== null && parsing !== undefined) {
+    const [, num, type] = dup;
+    const message = type!.split(".").pop()!;
+    const first = locateFieldNumber(parsing, message, Number(num), 0);
+    const second = locateFieldNumber(parsing, message, Number(num), 1);
+    const text = `field number ${num} has already been used in "${type}" by field "${first?.name ?? "?"}"`;
+    return new SchemaError(text, displayPath(parsing), second?.line ?? 1, second?.column ?? 1);
   }
   // "no such type: Foo" / "no such Type or Enum 'Foo' in Type .Bar" (resolveAll)
   const nt = /^no such (?:type: |Type or Enum ')([^' ]+)/.exec(msg);
