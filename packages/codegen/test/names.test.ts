@@ -101,6 +101,16 @@ describe("every name protoc accepts", () => {
     assert.throws(() => mod["badValue"]!.toBinary({ a: "x" }), /protonames\.badValue\.a: expected an int32 number/);
   });
 
+  it("enums named like the generated functions' locals (m, v, val) still check closed-enum values", () => {
+    const L = mod["Locals"]!;
+    const msg = { one: 1, many: [1, 0], byName: { x: 1 } };
+    const back = L.fromBinary(L.toBinary(msg));
+    assert.deepEqual({ ...back, byName: { ...back.byName } }, msg);
+    assert.equal(back.$unknown, undefined);
+    // and an unknown value of them is still an unknown field
+    assert.equal(L.fromBinary(bytes(0x08, 0x07)).$unknown.length, 1);
+  });
+
   it("fields whose camelCase names coincide get distinct properties (the lower number keeps the camelCase name)", () => {
     const C = mod["Collide"]!;
     const m = { valStr1: "one", val_str_1: "two", fooBar: 3, foo_bar: 4, choice: 7, choice$: { case: "aB$", value: "s" } };

@@ -47,6 +47,17 @@ class FileScope implements Scope {
   isLocal(r: TypeRef): boolean {
     return r.file === this.file.name;
   }
+  /** local enums referenced as values under an alias: alias -> enum name */
+  readonly enumAliases = new Map<string, string>();
+  enumValue(r: TypeRef): string {
+    // an enum of this file whose name could be a local variable of the generated functions (an
+    // enum called `m` or `v`): referenced through a module-level alias `enum$m`, a name no
+    // protobuf type can have
+    if (!this.isLocal(r) || !/^[a-z_]/.test(r.tsName)) return this.ref(r);
+    const alias = `enum$${r.tsName}`;
+    this.enumAliases.set(alias, r.tsName);
+    return alias;
+  }
   /** Marks a core symbol as used; returns the local name (aliased when a type of this file has that name). */
   use(symbol: string): string {
     this.used.add(symbol);
@@ -119,6 +130,8 @@ export function emitTypeScript(file: FileModel, opts: EmitOptions = {}): string 
   const scope = new FileScope(file);
   const w = new CodeWriter();
   emitEnums(w, file, false);
+  const ALIASES = "\u0000enum aliases\u0000";
+  w.line(ALIASES);
   for (const m of file.messages) {
     emitInterface(w, m, scope);
     w.line();
@@ -145,7 +158,8 @@ export function emitTypeScript(file: FileModel, opts: EmitOptions = {}): string 
     w.line();
   }
   // a file that declares no types is still a module (protoc-gen-sgwire and sgwire compile write one)
-  const body = w.toString().trimEnd() || "export {};";
+  const aliases = [...scope.enumAliases].map(([alias, name]) => `const ${alias} = ${name};\n\n`).join("");
+  const body = w.toString().replace(`${ALIASES}\n`, aliases).trimEnd() || "export {};";
   const imports = importLines(file, scope, opts.importExtension ?? ".js", false);
   return [header(file, opts), ...imports, "", body, ""].join("\n");
 }

@@ -383,7 +383,7 @@ function emitReadField(w: CodeWriter, m: MessageModel, f: FieldModel, scope: Sco
   const no = f.number;
   const t = f.type;
   const wt = wireTypeOf(f);
-  const closed = t.kind === "enum" && t.closed ? scope.ref(t.ref) : undefined;
+  const closed = t.kind === "enum" && t.closed ? scope.enumValue(t.ref) : undefined;
   if (f.map !== undefined) {
     const mp = f.map;
     w.block(`case ${tagOf(no, 2)}:`, () => {
@@ -411,7 +411,7 @@ function emitReadField(w: CodeWriter, m: MessageModel, f: FieldModel, scope: Sco
       const valExpr = mp.value.kind === "message" ? `val ?? ${passOf("create", mp.value, scope)}()` : "val";
       const store = `${scope.use("setMapEntry")}(m.${f.jsName}, ${keyStr}, ${valExpr});`;
       if (mp.value.kind === "enum" && mp.value.closed) {
-        w.line(`if (${scope.ref(mp.value.ref)}[val] === undefined) ${keepUnknown}`);
+        w.line(`if (${scope.enumValue(mp.value.ref)}[val] === undefined) ${keepUnknown}`);
         w.line(`else ${store}`);
       } else w.line(store);
       w.line("continue;");

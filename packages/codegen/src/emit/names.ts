@@ -7,6 +7,8 @@ export interface Scope {
   ref(r: TypeRef): string;
   /** true when the type is defined in this module (its functions can be called directly) */
   isLocal(r: TypeRef): boolean;
+  /** an enum as a value in generated functions (closed-enum checks): safe from their locals */
+  enumValue(r: TypeRef): string;
   /** marks an @sgwire/core symbol as used */
   use(symbol: string): string;
 }
