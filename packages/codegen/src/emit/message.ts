@@ -10,6 +10,9 @@ import { literal, tagOf, tsValueType, varintLen, wireTypeOf, writeTag, type Scop
  * the sizes the size pass cached, in order.
  */
 
+/** protobuf's limit on a length-delimited value (and a message): 2 GiB - 1 */
+const MAX_LENGTH = 0x7fffffff;
+
 const fn = (kind: string, m: { tsName: string }) => `${kind}$${m.tsName}`;
 
 /** Name of a message type's pass function: local function or the imported codec's member. */
@@ -94,20 +97,26 @@ function zeroOf(f: FieldModel, scope: Scope): string {
 
 /** Statements validating value `v` of type `t` (path expression `p` for errors). */
 function checkValue(t: FieldType, v: string, p: string, scope: Scope): string {
-  if (t.kind === "message") return `if (typeof ${v} !== "object" || ${v} === null) ${scope.use("badValue")}(${p}, "a ${t.ref.fullName} message object", ${v});`;
-  if (t.kind === "enum") return `if ((${v} | 0) !== ${v}) ${scope.use("badValue")}(${p}, "an enum number (int32)", ${v});`;
+  if (t.kind === "message") return `if (typeof ${v} !== "object" || ${v} === null || Array.isArray(${v})) ${scope.use("badValue")}(${p}, "a ${t.ref.fullName} message object", ${v});`;
+  if (t.kind === "enum") return `if (typeof ${v} !== "number" || (${v} | 0) !== ${v}) ${scope.use("badValue")}(${p}, "an enum number (int32)", ${v});`;
   const s = SCALARS[t.scalar];
   if (s.check64 !== undefined) return `${scope.use(s.check64)}(${v}, ${p});`;
-  return `if (${s.invalid(v)}) ${scope.use("badValue")}(${p}, "${s.expected}", ${v});`;
+  return `if (${runtimeNames(s.invalid(v), scope)}) ${scope.use("badValue")}(${p}, "${s.expected}", ${v});`;
+}
+
+/**
+ * Calls of the runtime's helpers in a SCALARS expression, under the name this module imports them
+ * as (a type of the file may have taken the plain name: a message called varint32Size).
+ */
+function runtimeNames(expr: string, scope: Scope): string {
+  return expr.replace(/\b(varint32Size|int64Size|sint64Size|badBytes)\(/g, (_, sym: string) => `${scope.use(sym)}(`);
 }
 
 /** Expression: encoded size of one value (no tag). Scalars only (not messages). */
 function valueSize(t: FieldType, v: string, scope: Scope): string {
   if (t.kind === "enum") return `(${v} < 0 ? 10 : ${scope.use("varint32Size")}(${v}))`;
   if (t.kind === "message") throw new Error("valueSize of a message");
-  // the runtime's size helpers, under the name this module imports them as (a type of the file may
-  // have taken the plain name: a message called varint32Size)
-  return SCALARS[t.scalar].size(v).replace(/\b(varint32Size|int64Size|sint64Size)\(/g, (_, sym: string) => `${scope.use(sym)}(`);
+  return runtimeNames(SCALARS[t.scalar].size(v), scope);
 }
 
 function nonDefault(t: FieldType, v: string): string {
@@ -129,6 +138,7 @@ function sizeMessage(w: CodeWriter, t: Extract<FieldType, { kind: "message" }>, 
   w.line(`let n: number;`);
   w.line(`try { n = ${passOf("size", t, scope)}(${v}, e); } catch (err) { ${scope.use("nestedError")}(err, ${path}); }`);
   w.line(`e.sizes[i] = n;`);
+  w.line(`if (n > ${MAX_LENGTH}) ${scope.use("tooLarge")}(${path}, n);`);
   w.line(`s += ${tagLen} + ${scope.use("varint32Size")}(n) + n;`);
 }
 
@@ -141,7 +151,7 @@ function emitSizeField(w: CodeWriter, m: MessageModel, f: FieldModel, scope: Sco
     const mp = f.map;
     w.line(`const o${no} = m.${f.jsName};`);
     w.block(`if (o${no} != null)`, () => {
-      w.line(`if (typeof o${no} !== "object") ${scope.use("badValue")}(${p}, "an object (map)", o${no});`);
+      w.line(`${scope.use("checkMapObject")}(o${no}, ${p});`);
       w.line(`const ks = Object.keys(o${no});`);
       w.block(`for (let k = 0; k < ks.length; k++)`, () => {
         w.line(`const key = ks[k]!;`);
@@ -162,6 +172,7 @@ function emitSizeField(w: CodeWriter, m: MessageModel, f: FieldModel, scope: Sco
           w.line(`let vn: number;`);
           w.line(`try { vn = ${passOf("size", mp.value, scope)}(val, e); } catch (err) { ${scope.use("nestedError")}(err, ${vp}); }`);
           w.line(`e.sizes[j] = vn;`);
+          w.line(`if (vn > ${MAX_LENGTH}) ${scope.use("tooLarge")}(${vp}, vn);`);
           w.line(`n += ${scope.use("varint32Size")}(vn) + vn;`);
         } else {
           w.line(checkValue(mp.value, "val", vp, scope));
@@ -252,14 +263,14 @@ export function emitSize(w: CodeWriter, m: MessageModel, scope: Scope): void {
     w.line("let s = 0;");
     emitOneofCases(w, m, scope, true);
     for (const f of m.fields) emitSizeField(w, m, f, scope);
-    w.line("const u = m.$unknown;");
-    w.line("if (u !== undefined) for (let k = 0; k < u.length; k++) s += e.sizeRaw(u[k]!);");
+    w.line(`if (m.$unknown !== undefined) s += ${scope.use("sizeUnknown")}(m.$unknown, e);`);
     w.line("return s;");
   });
 }
 
 function emitOneofCases(w: CodeWriter, m: MessageModel, scope: Scope, validate: boolean): void {
   for (const o of m.oneofs) {
+    if (validate) w.line(`if (m.${o.jsName} != null) ${scope.use("checkOneof")}(m.${o.jsName}, "${o.jsName}");`);
     w.line(`const c_${o.jsName} = m.${o.jsName}?.case;`);
     if (!validate) continue;
     const names = m.fields.filter((f) => f.oneof === o.jsName).map((f) => `"${f.jsName}"`);
@@ -270,26 +281,37 @@ function emitOneofCases(w: CodeWriter, m: MessageModel, scope: Scope, validate: 
 
 // ---------------------------------------------------------------- write pass
 
-function writeValue(t: FieldType, v: string): string {
+/** Statement writing scalar or enum `v`; `p` is the path expression named if a string changed. */
+function writeValue(t: FieldType, v: string, p: string): string {
   if (t.kind === "enum") return `e.int32(${v});`;
-  if (t.kind === "scalar") return SCALARS[t.scalar].write(v);
+  if (t.kind === "scalar") return SCALARS[t.scalar].write(v, p);
   throw new Error("writeValue of a message");
 }
 
-function writeMessage(w: CodeWriter, t: Extract<FieldType, { kind: "message" }>, no: number, v: string, scope: Scope): void {
+/**
+ * Writes nested message `v` (path expression `p`). The write pass reads the message again: a
+ * nested message whose bytes differ in length from what the size pass measured fails the encode
+ * there, naming it (`e.changed`), and errors from deeper down get its name prepended.
+ */
+function writeMessage(w: CodeWriter, t: Extract<FieldType, { kind: "message" }>, no: number, v: string, p: string, scope: Scope): void {
+  const call = `try { ${passOf("write", t, scope)}(${v}, e); } catch (err) { ${scope.use("nestedError")}(err, ${p}); }`;
   if (t.delimited) {
     w.line(writeTag(tagOf(no, 3)));
-    w.line(`${passOf("write", t, scope)}(${v}, e);`);
+    w.line(call);
     w.line(writeTag(tagOf(no, 4)));
   } else {
     w.line(writeTag(tagOf(no, 2)));
-    w.line("e.uint32(e.nextSize());");
-    w.line(`${passOf("write", t, scope)}(${v}, e);`);
+    w.line("const n = e.nextSize();");
+    w.line("e.uint32(n);");
+    w.line("const at = e.at();");
+    w.line(call);
+    w.line(`if (e.at() - at !== n) e.changed(${p});`);
   }
 }
 
 function emitWriteField(w: CodeWriter, f: FieldModel, scope: Scope): void {
   const no = f.number;
+  const p = JSON.stringify(f.jsName);
   const t = f.type;
   const tag = tagOf(no, wireTypeOf(f));
   if (f.map !== undefined) {
@@ -300,20 +322,27 @@ function emitWriteField(w: CodeWriter, f: FieldModel, scope: Scope): void {
       w.block(`for (let k = 0; k < ks.length; k++)`, () => {
         w.line(`const key = ks[k]!;`);
         w.line(`const val = o${no}[key]!;`);
+        const ep = `${p} + "[" + JSON.stringify(key) + "]"`;
         w.line(writeTag(tag));
-        w.line("e.uint32(e.nextSize());");
+        w.line("const n = e.nextSize();");
+        w.line("e.uint32(n);");
+        w.line("const at = e.at();");
         const kt = SCALARS[mp.key];
         w.line(writeTag(tagOf(1, kt.wireType)));
-        w.line(kt.write(mapKeyParse(mp.key, "key", "", scope, false)));
+        w.line(kt.write(mapKeyParse(mp.key, "key", "", scope, false), ep));
         if (mp.value.kind === "message") {
           w.line(writeTag(tagOf(2, 2)));
-          w.line("e.uint32(e.nextSize());");
-          w.line(`${passOf("write", mp.value, scope)}(val, e);`);
+          w.line("const vn = e.nextSize();");
+          w.line("e.uint32(vn);");
+          w.line("const vat = e.at();");
+          w.line(`try { ${passOf("write", mp.value, scope)}(val, e); } catch (err) { ${scope.use("nestedError")}(err, ${ep}); }`);
+          w.line(`if (e.at() - vat !== vn) e.changed(${ep});`);
         } else {
           const wt = mp.value.kind === "enum" ? 0 : SCALARS[mp.value.scalar].wireType;
           w.line(writeTag(tagOf(2, wt)));
-          w.line(writeValue(mp.value, "val"));
+          w.line(writeValue(mp.value, "val", ep));
         }
+        w.line(`if (e.at() - at !== n) e.changed(${ep});`);
       });
     });
     return;
@@ -324,27 +353,32 @@ function emitWriteField(w: CodeWriter, f: FieldModel, scope: Scope): void {
       if (f.packed) {
         const fixed = t.kind === "scalar" ? SCALARS[t.scalar].fixedWidth : undefined;
         w.line(writeTag(tagOf(no, 2)));
-        w.line(fixed !== undefined ? `e.uint32(a${no}.length * ${fixed});` : "e.uint32(e.nextSize());");
-        w.line(`for (let k = 0; k < a${no}.length; k++) ${writeValue(t, `a${no}[k]!`)}`);
+        w.line(fixed !== undefined ? `const n = a${no}.length * ${fixed};` : "const n = e.nextSize();");
+        w.line("e.uint32(n);");
+        w.line("const at = e.at();");
+        w.line(`for (let k = 0; k < a${no}.length; k++) ${writeValue(t, `a${no}[k]!`, p)}`);
+        w.line(`if (e.at() - at !== n) e.changed(${p});`);
         return;
       }
+      const ep = `${p} + "[" + k + "]"`;
       w.block(`for (let k = 0; k < a${no}.length; k++)`, () => {
         w.line(`const v = a${no}[k]!;`);
-        if (t.kind === "message") writeMessage(w, t, no, "v", scope);
+        if (t.kind === "message") writeMessage(w, t, no, "v", ep, scope);
         else {
           w.line(writeTag(tag));
-          w.line(writeValue(t, "v"));
+          w.line(writeValue(t, "v", ep));
         }
       });
     });
     return;
   }
   const v = `v${no}`;
+  const vp = f.oneof !== undefined ? `"${f.oneof}.value"` : p;
   const body = () => {
-    if (t.kind === "message") writeMessage(w, t, no, v, scope);
+    if (t.kind === "message") writeMessage(w, t, no, v, vp, scope);
     else {
       w.line(writeTag(tag));
-      w.line(writeValue(t, v));
+      w.line(writeValue(t, v, vp));
     }
   };
   if (f.oneof !== undefined) {

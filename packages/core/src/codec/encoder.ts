@@ -2,6 +2,11 @@ import { SgList } from "../sg/sg-list.js";
 import { maxReferences, type ResolvedCopyPolicy } from "../sg/copy-policy.js";
 import { varint32Size, writeVarint32, writeVarint64 } from "../wire/varint.js";
 import { utf8Length, utf8Write } from "../wire/utf8.js";
+import { EncodeError } from "../wire/errors.js";
+
+/** Why an encode fails when the write pass does not reproduce what the size pass measured. */
+export const CHANGED =
+  "the value changed while it was being encoded (a getter, Proxy or concurrent change returned something else in the write pass than in the size pass)";
 
 const f32 = new Float32Array(1);
 const f32b = new Uint8Array(f32.buffer);
@@ -47,6 +52,8 @@ export class Encoder {
   bigIdx = 0;
   list: SgList | null = null;
   nSegs = 0;
+  /** bytes spliced in as references so far in this write pass */
+  refDone = 0;
 
   /** Starts a size pass under `policy` (or with everything copied when policy is null). */
   begin(policy: ResolvedCopyPolicy | null): void {
@@ -139,6 +146,17 @@ export class Encoder {
     this.bigIdx = 0;
     this.list = list;
     this.nSegs = 0;
+    this.refDone = 0;
+  }
+
+  /** Offset in the encoded message so far (scratch written plus references spliced in). */
+  at(): number {
+    return this.pos + this.refDone;
+  }
+
+  /** Fails the encode: what the write pass produced at `path` differs from what was measured. */
+  changed(path: string): never {
+    throw new EncodeError(CHANGED, path);
   }
 
   /** Ends the write pass: flushes the last scratch run and trims the segment array. */
@@ -154,11 +172,19 @@ export class Encoder {
     this.buf = EMPTY;
   }
 
+  /** Abandons a failed write pass (the caller resets its list). */
+  abortWrite(): void {
+    this.list = null;
+    this.buf = EMPTY;
+  }
+
   /** Ends the current scratch run as a segment: a view of scratch, reused when unchanged. */
   private pushScratch(): void {
     const list = this.list!;
     const start = this.segStart;
     const len = this.pos - start;
+    // the write pass ran past what the size pass measured (writes past the end were dropped)
+    if (this.pos > this.buf.length) this.changed("");
     const i = this.nSegs++;
     // list.views belong to list.scratch (reserveScratch clears them when scratch is replaced)
     const prev = list.views[i];
@@ -253,21 +279,30 @@ export class Encoder {
     this.pos = p + 8;
   }
 
-  /** A string body with its length prefix (length cached by sizeString). */
-  string(s: string): void {
+  /**
+   * A string body with its length prefix (length cached by sizeString). Returns true when the
+   * string is not the one the size pass measured (its UTF-8 length differs): the caller fails the
+   * encode naming the field.
+   */
+  string(s: string): boolean {
     const n = this.nextSize();
     this.uint32(n);
-    if (n === s.length) {
-      // pure ASCII: UTF-8 bytes equal the UTF-16 units
+    if (typeof s !== "string") return true;
+    const start = this.pos;
+    if (n === s.length && n < 64) {
+      // ASCII if it is what was measured: UTF-8 bytes equal the UTF-16 units
       const buf = this.buf;
-      let p = this.pos;
-      if (n < 64) {
-        for (let i = 0; i < n; i++) buf[p++] = s.charCodeAt(i);
-        this.pos = p;
-        return;
+      let p = start;
+      for (let i = 0; i < n; i++) {
+        const c = s.charCodeAt(i);
+        if (c >= 0x80) return true;
+        buf[p++] = c;
       }
+      this.pos = p;
+      return false;
     }
-    this.pos = utf8Write(this.buf, this.pos, s);
+    this.pos = utf8Write(this.buf, start, s);
+    return this.pos - start !== n;
   }
 
   /** A bytes body with its length prefix: copied, or referenced as its own segment. */
@@ -289,6 +324,7 @@ export class Encoder {
       list.refs[this.nSegs] = true;
       list.segments[this.nSegs++] = b;
       this.segStart = this.pos;
+      this.refDone += n;
       return;
     }
     if (n < 16) {
@@ -298,6 +334,7 @@ export class Encoder {
       for (let i = 0; i < n; i++) buf[p++] = b[i]!;
       this.pos = p;
     } else {
+      if (this.pos + n > this.buf.length) this.changed("");
       this.buf.set(b, this.pos);
       this.pos += n;
     }

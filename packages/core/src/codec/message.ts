@@ -1,7 +1,7 @@
 import { SgList } from "../sg/sg-list.js";
 import { resolveCopyPolicy, type CopyPolicy } from "../sg/copy-policy.js";
-import { acquireEncoder, releaseEncoder, type Encoder } from "./encoder.js";
-import { allocOutput } from "./alloc.js";
+import { acquireEncoder, releaseEncoder, CHANGED, type Encoder } from "./encoder.js";
+import { MAX_LENGTH } from "./checks.js";
 import { Reader, type ReadOptions } from "../wire/reader.js";
 import { DecodeError, EncodeError } from "../wire/errors.js";
 
@@ -35,7 +35,10 @@ export interface MessageType<T> {
    * send completed).
    */
   encode(msg: T, options?: EncodeOptions): SgList;
-  /** The same bytes as `encode`, in one new buffer (every field copied). */
+  /**
+   * The same bytes as `encode`, every field copied, in a new Uint8Array that owns its ArrayBuffer:
+   * `out.buffer` holds exactly these bytes, and transferring or detaching it affects nothing else.
+   */
   toBinary(msg: T): Uint8Array;
   /**
    * Decodes `bytes`. Bytes fields and preserved unknown fields are views of `bytes` (no copies):
@@ -80,8 +83,9 @@ function sizeTop<T>(size: SizeFn<T>, m: T, e: Encoder, typeName: string): number
   if (m === null || typeof m !== "object") {
     throw new EncodeError(`expected a message object, got ${m === null ? "null" : typeof m}`, typeName);
   }
+  let n: number;
   try {
-    return size(m, e);
+    n = size(m, e);
   } catch (err) {
     if (err instanceof EncodeError) throw err.under(typeName);
     // The size pass recurses once per nesting level: a message that contains itself, or one
@@ -89,6 +93,29 @@ function sizeTop<T>(size: SizeFn<T>, m: T, e: Encoder, typeName: string): number
     if (isStackOverflow(err)) throw new EncodeError("message nested too deeply to encode (does it contain itself?)", typeName);
     throw err;
   }
+  if (n > MAX_LENGTH) throw new EncodeError(`encodes to ${n} bytes, past protobuf's limit of ${MAX_LENGTH} (2 GiB - 1)`, typeName);
+  return n;
+}
+
+/**
+ * Write pass of a top-level encode into `e` (started with startWrite). The message is read a
+ * second time here: if what is written differs from what the size pass measured (a getter or
+ * Proxy returning something else, a concurrent change), the encode fails with an EncodeError
+ * naming the field or message rather than handing out a list whose length or bytes are wrong.
+ */
+function writeTop<T>(write: WriteFn<T>, m: T, e: Encoder, total: number, copied: number, typeName: string): void {
+  try {
+    write(m, e);
+    e.finishWrite();
+  } catch (err) {
+    e.abortWrite();
+    if (err instanceof EncodeError) throw err.under(typeName);
+    if (isStackOverflow(err)) throw new EncodeError("message nested too deeply to encode (does it contain itself?)", typeName);
+    // a changed value can make the write pass run past its buffer (TypedArray.set, subarray)
+    if (err instanceof RangeError) throw new EncodeError(CHANGED, typeName);
+    throw err;
+  }
+  if (e.pos !== copied || e.at() !== total) throw new EncodeError(CHANGED, typeName);
 }
 
 /** Builds the public codec of a message from its generated passes. */
@@ -113,11 +140,16 @@ export function defineMessage<T>(p: MessageParts<T>): MessageType<T> {
         if (e.nRefs > 0 && policy.maxSegments !== Infinity) e.fitSegments(policy.maxSegments);
         const copied = total - e.refBytes;
         let list = options?.into;
-        if (list === undefined) list = new SgList(allocOutput(copied));
+        if (list === undefined) list = new SgList(copied);
         const scratch = list.reserveScratch(copied);
         e.startWrite(scratch, list);
-        write(msg, e);
-        e.finishWrite();
+        try {
+          writeTop(write, msg, e, total, copied, typeName);
+        } catch (err) {
+          // a failed encode leaves nothing readable in the caller's list
+          list.reset();
+          throw err;
+        }
         list.byteLength = total;
         list.bytesCopied = copied;
         list.bytesReferenced = e.refBytes;
@@ -132,10 +164,10 @@ export function defineMessage<T>(p: MessageParts<T>): MessageType<T> {
       try {
         e.begin(null);
         const total = sizeTop(size, msg, e, typeName);
-        const out = allocOutput(total);
+        // its own ArrayBuffer: transferring or detaching it affects no other output or encode
+        const out = new Uint8Array(total);
         e.startWrite(out, null);
-        write(msg, e);
-        e.finishWrite();
+        writeTop(write, msg, e, total, total, typeName);
         return out;
       } finally {
         releaseEncoder(e);

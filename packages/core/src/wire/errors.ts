@@ -28,7 +28,8 @@ export class EncodeError extends Error {
 
   /** The same error one level up: `prefix` (a field or type name) joined before the path. */
   under(prefix: string): EncodeError {
-    return new EncodeError(this.detail, `${prefix}.${this.path}`);
+    if (this.path === "") return new EncodeError(this.detail, prefix);
+    return new EncodeError(this.detail, this.path.startsWith("[") ? `${prefix}${this.path}` : `${prefix}.${this.path}`);
   }
 }
 
