@@ -45,7 +45,8 @@ export function emitInterface(w: CodeWriter, m: MessageModel, scope: Scope): voi
       } else if (f.repeated) {
         w.line(`${f.jsName}: ${tsValueType(f.type, scope)}[];`);
       } else {
-        const opt = f.presence === "explicit" || f.type.kind === "message" ? "?" : "";
+        // required fields have presence too: absent until set (create() does not fill them in)
+        const opt = f.presence !== "implicit" || f.type.kind === "message" ? "?" : "";
         w.line(`${f.jsName}${opt}: ${tsValueType(f.type, scope)};`);
       }
     }
@@ -74,9 +75,7 @@ export function emitCreate(w: CodeWriter, m: MessageModel, scope: Scope): void {
       if (f.oneof !== undefined) continue;
       if (f.map !== undefined) props.push(`${f.jsName}: {}`);
       else if (f.repeated) props.push(`${f.jsName}: []`);
-      else if (f.type.kind === "message") {
-        if (f.presence === "required") props.push(`${f.jsName}: ${passOf("create", f.type, scope)}()`);
-      } else if (f.presence !== "explicit") props.push(`${f.jsName}: ${zeroOf(f, scope)}`);
+      else if (f.type.kind !== "message" && f.presence === "implicit") props.push(`${f.jsName}: ${zeroOf(f, scope)}`);
     }
     w.line(`return { ${props.join(", ")} };`);
   });
@@ -516,6 +515,13 @@ function emitReadField(w: CodeWriter, m: MessageModel, f: FieldModel, scope: Sco
   });
 }
 
+/** A decoded message must have its required fields (set by this input or by the merge target). */
+function checkRequired(w: CodeWriter, m: MessageModel): void {
+  for (const f of m.fields) {
+    if (f.presence === "required") w.line(`if (m.${f.jsName} === undefined) r.missing(${JSON.stringify(`${m.fullName}.${f.protoName}`)});`);
+  }
+}
+
 export function emitRead(w: CodeWriter, m: MessageModel, scope: Scope): void {
   const sig = `function ${fn("read", m)}(r: ${scope.use("Reader")}, end: number, group: number, target: ${m.tsName} | undefined): ${m.tsName}`;
   w.block(sig, () => {
@@ -531,6 +537,7 @@ export function emitRead(w: CodeWriter, m: MessageModel, scope: Scope): void {
       }
       w.block("if ((t & 7) === 4)", () => {
         w.block("if (t >>> 3 === group)", () => {
+          checkRequired(w, m);
           w.line("r.leave();");
           w.line("return m;");
         });
@@ -539,6 +546,7 @@ export function emitRead(w: CodeWriter, m: MessageModel, scope: Scope): void {
       w.line("(m.$unknown ??= []).push(r.skipRaw(t, start));");
     });
     w.line("if (group !== 0) r.fail(`group ${group} has no END_GROUP`);");
+    checkRequired(w, m);
     w.line("r.leave();");
     w.line("return m;");
   });

@@ -24,7 +24,7 @@ export interface Item {
   /** optional ed.Item child = 6 (group encoding) */
   child?: Item;
   /** required int32 legacy_required = 7 */
-  legacyRequired: number;
+  legacyRequired?: number;
   /** optional string raw_text = 8 */
   rawText?: string;
   /** fields this schema does not know, kept as raw tag+value bytes (views of the input) */
@@ -32,7 +32,7 @@ export interface Item {
 }
 
 function create$Item(): Item {
-  return { name: "", nums: [], packedNums: [], legacyRequired: 0 };
+  return { name: "", nums: [], packedNums: [] };
 }
 
 function size$Item(m: Item, e: Encoder): number {
@@ -211,6 +211,7 @@ function read$Item(r: Reader, end: number, group: number, target: Item | undefin
     }
     if ((t & 7) === 4) {
       if (t >>> 3 === group) {
+        if (m.legacyRequired === undefined) r.missing("ed.Item.legacy_required");
         r.leave();
         return m;
       }
@@ -219,6 +220,7 @@ function read$Item(r: Reader, end: number, group: number, target: Item | undefin
     (m.$unknown ??= []).push(r.skipRaw(t, start));
   }
   if (group !== 0) r.fail(`group ${group} has no END_GROUP`);
+  if (m.legacyRequired === undefined) r.missing("ed.Item.legacy_required");
   r.leave();
   return m;
 }

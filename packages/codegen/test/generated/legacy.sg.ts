@@ -12,7 +12,7 @@ export enum Kind {
 /** protobuf message `legacy.Legacy` */
 export interface Legacy {
   /** required int32 id = 1 */
-  id: number;
+  id?: number;
   /** optional string name = 2 */
   name?: string;
   /** optional legacy.Kind kind = 3 */
@@ -58,7 +58,7 @@ export interface Legacy_Entry {
 }
 
 function create$Legacy(): Legacy {
-  return { id: 0, packedInts: [], plainInts: [], entry: [], kinds: [] };
+  return { packedInts: [], plainInts: [], entry: [], kinds: [] };
 }
 
 function size$Legacy(m: Legacy, e: Encoder): number {
@@ -335,6 +335,7 @@ function read$Legacy(r: Reader, end: number, group: number, target: Legacy | und
     }
     if ((t & 7) === 4) {
       if (t >>> 3 === group) {
+        if (m.id === undefined) r.missing("legacy.Legacy.id");
         r.leave();
         return m;
       }
@@ -343,6 +344,7 @@ function read$Legacy(r: Reader, end: number, group: number, target: Legacy | und
     (m.$unknown ??= []).push(r.skipRaw(t, start));
   }
   if (group !== 0) r.fail(`group ${group} has no END_GROUP`);
+  if (m.id === undefined) r.missing("legacy.Legacy.id");
   r.leave();
   return m;
 }

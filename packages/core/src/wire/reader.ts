@@ -12,6 +12,12 @@ export interface ReadOptions {
    * counted, as in protobuf C++ and upb); deeper input is rejected. Default 100.
    */
   maxDepth?: number;
+  /**
+   * Accept messages that lack proto2 `required` fields (protobuf's "partial" parse): a missing
+   * required field stays absent (`undefined`). Default false: it is a DecodeError naming the
+   * field, as protobuf C++'s ParseFromString and protobufjs do.
+   */
+  allowPartial?: boolean;
 }
 
 const f32 = new Float32Array(1);
@@ -33,7 +39,8 @@ export class Reader {
   end: number;
   depth = 0;
   readonly maxDepth: number;
-  /** field number of the group being read, or 0 */
+  /** missing required fields are accepted (ReadOptions.allowPartial) */
+  readonly partial: boolean;
   constructor(
     readonly buf: Uint8Array,
     options?: ReadOptions,
@@ -41,6 +48,12 @@ export class Reader {
     this.pos = 0;
     this.end = buf.length;
     this.maxDepth = options?.maxDepth ?? DEFAULT_MAX_DEPTH;
+    this.partial = options?.allowPartial === true;
+  }
+
+  /** Fails the decode of a message that lacks required field `field` (unless partial). */
+  missing(field: string): void {
+    if (!this.partial) this.fail(`missing required field ${field}`);
   }
 
   fail(what: string, at: number = this.pos): never {

@@ -632,9 +632,9 @@ export interface UninterpretedOption {
 /** protobuf message `google.protobuf.UninterpretedOption.NamePart` */
 export interface UninterpretedOption_NamePart {
   /** required string name_part = 1 */
-  namePart: string;
+  namePart?: string;
   /** required bool is_extension = 2 */
-  isExtension: boolean;
+  isExtension?: boolean;
   /** fields this schema does not know, kept as raw tag+value bytes (views of the input) */
   $unknown?: Uint8Array[];
 }
@@ -4465,7 +4465,7 @@ function read$UninterpretedOption(r: Reader, end: number, group: number, target:
 }
 
 function create$UninterpretedOption_NamePart(): UninterpretedOption_NamePart {
-  return { namePart: "", isExtension: false };
+  return {  };
 }
 
 function size$UninterpretedOption_NamePart(m: UninterpretedOption_NamePart, e: Encoder): number {
@@ -4519,6 +4519,8 @@ function read$UninterpretedOption_NamePart(r: Reader, end: number, group: number
     }
     if ((t & 7) === 4) {
       if (t >>> 3 === group) {
+        if (m.namePart === undefined) r.missing("google.protobuf.UninterpretedOption.NamePart.name_part");
+        if (m.isExtension === undefined) r.missing("google.protobuf.UninterpretedOption.NamePart.is_extension");
         r.leave();
         return m;
       }
@@ -4527,6 +4529,8 @@ function read$UninterpretedOption_NamePart(r: Reader, end: number, group: number
     (m.$unknown ??= []).push(r.skipRaw(t, start));
   }
   if (group !== 0) r.fail(`group ${group} has no END_GROUP`);
+  if (m.namePart === undefined) r.missing("google.protobuf.UninterpretedOption.NamePart.name_part");
+  if (m.isExtension === undefined) r.missing("google.protobuf.UninterpretedOption.NamePart.is_extension");
   r.leave();
   return m;
 }
