@@ -410,7 +410,7 @@ function readValue(t: FieldType, f: FieldModel): string {
 }
 
 /** Statement storing unknown raw bytes of the field just read. */
-const keepUnknown = "(m.$unknown ??= []).push(r.buf.subarray(start, r.pos));";
+const keepUnknown = "r.keepUnknown(m, start);";
 
 function emitReadField(w: CodeWriter, m: MessageModel, f: FieldModel, scope: Scope): void {
   const no = f.number;
@@ -543,7 +543,8 @@ export function emitRead(w: CodeWriter, m: MessageModel, scope: Scope): void {
         });
         w.line("r.fail(`END_GROUP for field ${t >>> 3} outside its group`, start);");
       });
-      w.line("(m.$unknown ??= []).push(r.skipRaw(t, start));");
+      w.line("r.skip(t);");
+      w.line("r.keepUnknown(m, start);");
     });
     w.line("if (group !== 0) r.fail(`group ${group} has no END_GROUP`);");
     checkRequired(w, m);

@@ -108,7 +108,8 @@ function read$Common(r: Reader, end: number, group: number, target: Common | und
       }
       r.fail(`END_GROUP for field ${t >>> 3} outside its group`, start);
     }
-    (m.$unknown ??= []).push(r.skipRaw(t, start));
+    r.skip(t);
+    r.keepUnknown(m, start);
   }
   if (group !== 0) r.fail(`group ${group} has no END_GROUP`);
   r.leave();

@@ -193,7 +193,7 @@ function read$Item(r: Reader, end: number, group: number, target: Item | undefin
       case 40: {
         const v = r.int32();
         if (Level[v] !== undefined) m.level = v;
-        else (m.$unknown ??= []).push(r.buf.subarray(start, r.pos));
+        else r.keepUnknown(m, start);
         continue;
       }
       case 51: {
@@ -217,7 +217,8 @@ function read$Item(r: Reader, end: number, group: number, target: Item | undefin
       }
       r.fail(`END_GROUP for field ${t >>> 3} outside its group`, start);
     }
-    (m.$unknown ??= []).push(r.skipRaw(t, start));
+    r.skip(t);
+    r.keepUnknown(m, start);
   }
   if (group !== 0) r.fail(`group ${group} has no END_GROUP`);
   if (m.legacyRequired === undefined) r.missing("ed.Item.legacy_required");

@@ -259,7 +259,7 @@ function read$Legacy(r: Reader, end: number, group: number, target: Legacy | und
       case 24: {
         const v = r.int32();
         if (Kind[v] !== undefined) m.kind = v;
-        else (m.$unknown ??= []).push(r.buf.subarray(start, r.pos));
+        else r.keepUnknown(m, start);
         continue;
       }
       case 34: {
@@ -325,7 +325,7 @@ function read$Legacy(r: Reader, end: number, group: number, target: Legacy | und
       case 112: {
         const v = r.int32();
         if (Kind[v] !== undefined) m.kinds.push(v);
-        else (m.$unknown ??= []).push(r.buf.subarray(start, r.pos));
+        else r.keepUnknown(m, start);
         continue;
       }
       case 122: {
@@ -341,7 +341,8 @@ function read$Legacy(r: Reader, end: number, group: number, target: Legacy | und
       }
       r.fail(`END_GROUP for field ${t >>> 3} outside its group`, start);
     }
-    (m.$unknown ??= []).push(r.skipRaw(t, start));
+    r.skip(t);
+    r.keepUnknown(m, start);
   }
   if (group !== 0) r.fail(`group ${group} has no END_GROUP`);
   if (m.id === undefined) r.missing("legacy.Legacy.id");
@@ -407,7 +408,8 @@ function read$Legacy_Item(r: Reader, end: number, group: number, target: Legacy_
       }
       r.fail(`END_GROUP for field ${t >>> 3} outside its group`, start);
     }
-    (m.$unknown ??= []).push(r.skipRaw(t, start));
+    r.skip(t);
+    r.keepUnknown(m, start);
   }
   if (group !== 0) r.fail(`group ${group} has no END_GROUP`);
   r.leave();
@@ -458,7 +460,8 @@ function read$Legacy_Entry(r: Reader, end: number, group: number, target: Legacy
       }
       r.fail(`END_GROUP for field ${t >>> 3} outside its group`, start);
     }
-    (m.$unknown ??= []).push(r.skipRaw(t, start));
+    r.skip(t);
+    r.keepUnknown(m, start);
   }
   if (group !== 0) r.fail(`group ${group} has no END_GROUP`);
   r.leave();

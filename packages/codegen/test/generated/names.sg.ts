@@ -194,7 +194,8 @@ function read$Object$(r: $Reader, end: number, group: number, target: Object$ | 
       }
       r.fail(`END_GROUP for field ${t >>> 3} outside its group`, start);
     }
-    (m.$unknown ??= []).push(r.skipRaw(t, start));
+    r.skip(t);
+    r.keepUnknown(m, start);
   }
   if (group !== 0) r.fail(`group ${group} has no END_GROUP`);
   r.leave();
@@ -268,7 +269,8 @@ function read$Reader(r: $Reader, end: number, group: number, target: Reader | un
       }
       r.fail(`END_GROUP for field ${t >>> 3} outside its group`, start);
     }
-    (m.$unknown ??= []).push(r.skipRaw(t, start));
+    r.skip(t);
+    r.keepUnknown(m, start);
   }
   if (group !== 0) r.fail(`group ${group} has no END_GROUP`);
   r.leave();
@@ -386,7 +388,8 @@ function read$Encoder(r: $Reader, end: number, group: number, target: Encoder | 
       }
       r.fail(`END_GROUP for field ${t >>> 3} outside its group`, start);
     }
-    (m.$unknown ??= []).push(r.skipRaw(t, start));
+    r.skip(t);
+    r.keepUnknown(m, start);
   }
   if (group !== 0) r.fail(`group ${group} has no END_GROUP`);
   r.leave();

@@ -103,7 +103,8 @@ function read$Entry(r: Reader, end: number, group: number, target: Entry | undef
       }
       r.fail(`END_GROUP for field ${t >>> 3} outside its group`, start);
     }
-    (m.$unknown ??= []).push(r.skipRaw(t, start));
+    r.skip(t);
+    r.keepUnknown(m, start);
   }
   if (group !== 0) r.fail(`group ${group} has no END_GROUP`);
   r.leave();

@@ -291,6 +291,27 @@ export class Reader {
    * Skips a field and returns the raw bytes of tag and value as a view of the input (for
    * unknown-field preservation). `start` is the position of the tag.
    */
+  /**
+   * Keeps input bytes [start, pos) — one or more whole unknown fields — in `m.$unknown`, as a view
+   * of the input. A run of adjacent unknown fields stays one view (the last one grows), so the
+   * heap a decoded message keeps for them does not grow with their number.
+   */
+  keepUnknown(m: { $unknown?: Uint8Array[] }, start: number): void {
+    const buf = this.buf;
+    const u = m.$unknown;
+    if (u !== undefined && u.length !== 0) {
+      const last = u[u.length - 1]!;
+      const from = last.byteOffset;
+      if (from + last.length === buf.byteOffset + start && last.buffer === buf.buffer) {
+        u[u.length - 1] = new Uint8Array(buf.buffer, from, buf.byteOffset + this.pos - from);
+        return;
+      }
+    }
+    const v = new Uint8Array(buf.buffer, buf.byteOffset + start, this.pos - start);
+    if (u === undefined) m.$unknown = [v];
+    else u.push(v);
+  }
+
   skipRaw(tag: number, start: number): Uint8Array {
     this.skip(tag);
     return this.buf.subarray(start, this.pos);

@@ -807,7 +807,8 @@ function read$FileDescriptorSet(r: Reader, end: number, group: number, target: F
       }
       r.fail(`END_GROUP for field ${t >>> 3} outside its group`, start);
     }
-    (m.$unknown ??= []).push(r.skipRaw(t, start));
+    r.skip(t);
+    r.keepUnknown(m, start);
   }
   if (group !== 0) r.fail(`group ${group} has no END_GROUP`);
   r.leave();
@@ -1155,7 +1156,7 @@ function read$FileDescriptorProto(r: Reader, end: number, group: number, target:
       case 112: {
         const v = r.int32();
         if (Edition[v] !== undefined) m.edition = v;
-        else (m.$unknown ??= []).push(r.buf.subarray(start, r.pos));
+        else r.keepUnknown(m, start);
         continue;
       }
       case 122: {
@@ -1170,7 +1171,8 @@ function read$FileDescriptorProto(r: Reader, end: number, group: number, target:
       }
       r.fail(`END_GROUP for field ${t >>> 3} outside its group`, start);
     }
-    (m.$unknown ??= []).push(r.skipRaw(t, start));
+    r.skip(t);
+    r.keepUnknown(m, start);
   }
   if (group !== 0) r.fail(`group ${group} has no END_GROUP`);
   r.leave();
@@ -1480,7 +1482,7 @@ function read$DescriptorProto(r: Reader, end: number, group: number, target: Des
       case 88: {
         const v = r.int32();
         if (SymbolVisibility[v] !== undefined) m.visibility = v;
-        else (m.$unknown ??= []).push(r.buf.subarray(start, r.pos));
+        else r.keepUnknown(m, start);
         continue;
       }
     }
@@ -1491,7 +1493,8 @@ function read$DescriptorProto(r: Reader, end: number, group: number, target: Des
       }
       r.fail(`END_GROUP for field ${t >>> 3} outside its group`, start);
     }
-    (m.$unknown ??= []).push(r.skipRaw(t, start));
+    r.skip(t);
+    r.keepUnknown(m, start);
   }
   if (group !== 0) r.fail(`group ${group} has no END_GROUP`);
   r.leave();
@@ -1579,7 +1582,8 @@ function read$DescriptorProto_ExtensionRange(r: Reader, end: number, group: numb
       }
       r.fail(`END_GROUP for field ${t >>> 3} outside its group`, start);
     }
-    (m.$unknown ??= []).push(r.skipRaw(t, start));
+    r.skip(t);
+    r.keepUnknown(m, start);
   }
   if (group !== 0) r.fail(`group ${group} has no END_GROUP`);
   r.leave();
@@ -1644,7 +1648,8 @@ function read$DescriptorProto_ReservedRange(r: Reader, end: number, group: numbe
       }
       r.fail(`END_GROUP for field ${t >>> 3} outside its group`, start);
     }
-    (m.$unknown ??= []).push(r.skipRaw(t, start));
+    r.skip(t);
+    r.keepUnknown(m, start);
   }
   if (group !== 0) r.fail(`group ${group} has no END_GROUP`);
   r.leave();
@@ -1761,7 +1766,7 @@ function read$ExtensionRangeOptions(r: Reader, end: number, group: number, targe
       case 24: {
         const v = r.int32();
         if (ExtensionRangeOptions_VerificationState[v] !== undefined) m.verification = v;
-        else (m.$unknown ??= []).push(r.buf.subarray(start, r.pos));
+        else r.keepUnknown(m, start);
         continue;
       }
       case 402: {
@@ -1780,7 +1785,8 @@ function read$ExtensionRangeOptions(r: Reader, end: number, group: number, targe
       }
       r.fail(`END_GROUP for field ${t >>> 3} outside its group`, start);
     }
-    (m.$unknown ??= []).push(r.skipRaw(t, start));
+    r.skip(t);
+    r.keepUnknown(m, start);
   }
   if (group !== 0) r.fail(`group ${group} has no END_GROUP`);
   r.leave();
@@ -1887,7 +1893,8 @@ function read$ExtensionRangeOptions_Declaration(r: Reader, end: number, group: n
       }
       r.fail(`END_GROUP for field ${t >>> 3} outside its group`, start);
     }
-    (m.$unknown ??= []).push(r.skipRaw(t, start));
+    r.skip(t);
+    r.keepUnknown(m, start);
   }
   if (group !== 0) r.fail(`group ${group} has no END_GROUP`);
   r.leave();
@@ -2050,13 +2057,13 @@ function read$FieldDescriptorProto(r: Reader, end: number, group: number, target
       case 32: {
         const v = r.int32();
         if (FieldDescriptorProto_Label[v] !== undefined) m.label = v;
-        else (m.$unknown ??= []).push(r.buf.subarray(start, r.pos));
+        else r.keepUnknown(m, start);
         continue;
       }
       case 40: {
         const v = r.int32();
         if (FieldDescriptorProto_Type[v] !== undefined) m.type = v;
-        else (m.$unknown ??= []).push(r.buf.subarray(start, r.pos));
+        else r.keepUnknown(m, start);
         continue;
       }
       case 50: {
@@ -2091,7 +2098,8 @@ function read$FieldDescriptorProto(r: Reader, end: number, group: number, target
       }
       r.fail(`END_GROUP for field ${t >>> 3} outside its group`, start);
     }
-    (m.$unknown ??= []).push(r.skipRaw(t, start));
+    r.skip(t);
+    r.keepUnknown(m, start);
   }
   if (group !== 0) r.fail(`group ${group} has no END_GROUP`);
   r.leave();
@@ -2165,7 +2173,8 @@ function read$OneofDescriptorProto(r: Reader, end: number, group: number, target
       }
       r.fail(`END_GROUP for field ${t >>> 3} outside its group`, start);
     }
-    (m.$unknown ??= []).push(r.skipRaw(t, start));
+    r.skip(t);
+    r.keepUnknown(m, start);
   }
   if (group !== 0) r.fail(`group ${group} has no END_GROUP`);
   r.leave();
@@ -2325,7 +2334,7 @@ function read$EnumDescriptorProto(r: Reader, end: number, group: number, target:
       case 48: {
         const v = r.int32();
         if (SymbolVisibility[v] !== undefined) m.visibility = v;
-        else (m.$unknown ??= []).push(r.buf.subarray(start, r.pos));
+        else r.keepUnknown(m, start);
         continue;
       }
     }
@@ -2336,7 +2345,8 @@ function read$EnumDescriptorProto(r: Reader, end: number, group: number, target:
       }
       r.fail(`END_GROUP for field ${t >>> 3} outside its group`, start);
     }
-    (m.$unknown ??= []).push(r.skipRaw(t, start));
+    r.skip(t);
+    r.keepUnknown(m, start);
   }
   if (group !== 0) r.fail(`group ${group} has no END_GROUP`);
   r.leave();
@@ -2401,7 +2411,8 @@ function read$EnumDescriptorProto_EnumReservedRange(r: Reader, end: number, grou
       }
       r.fail(`END_GROUP for field ${t >>> 3} outside its group`, start);
     }
-    (m.$unknown ??= []).push(r.skipRaw(t, start));
+    r.skip(t);
+    r.keepUnknown(m, start);
   }
   if (group !== 0) r.fail(`group ${group} has no END_GROUP`);
   r.leave();
@@ -2489,7 +2500,8 @@ function read$EnumValueDescriptorProto(r: Reader, end: number, group: number, ta
       }
       r.fail(`END_GROUP for field ${t >>> 3} outside its group`, start);
     }
-    (m.$unknown ??= []).push(r.skipRaw(t, start));
+    r.skip(t);
+    r.keepUnknown(m, start);
   }
   if (group !== 0) r.fail(`group ${group} has no END_GROUP`);
   r.leave();
@@ -2593,7 +2605,8 @@ function read$ServiceDescriptorProto(r: Reader, end: number, group: number, targ
       }
       r.fail(`END_GROUP for field ${t >>> 3} outside its group`, start);
     }
-    (m.$unknown ??= []).push(r.skipRaw(t, start));
+    r.skip(t);
+    r.keepUnknown(m, start);
   }
   if (group !== 0) r.fail(`group ${group} has no END_GROUP`);
   r.leave();
@@ -2723,7 +2736,8 @@ function read$MethodDescriptorProto(r: Reader, end: number, group: number, targe
       }
       r.fail(`END_GROUP for field ${t >>> 3} outside its group`, start);
     }
-    (m.$unknown ??= []).push(r.skipRaw(t, start));
+    r.skip(t);
+    r.keepUnknown(m, start);
   }
   if (group !== 0) r.fail(`group ${group} has no END_GROUP`);
   r.leave();
@@ -2998,7 +3012,7 @@ function read$FileOptions(r: Reader, end: number, group: number, target: FileOpt
       case 72: {
         const v = r.int32();
         if (FileOptions_OptimizeMode[v] !== undefined) m.optimizeFor = v;
-        else (m.$unknown ??= []).push(r.buf.subarray(start, r.pos));
+        else r.keepUnknown(m, start);
         continue;
       }
       case 80: {
@@ -3081,7 +3095,8 @@ function read$FileOptions(r: Reader, end: number, group: number, target: FileOpt
       }
       r.fail(`END_GROUP for field ${t >>> 3} outside its group`, start);
     }
-    (m.$unknown ??= []).push(r.skipRaw(t, start));
+    r.skip(t);
+    r.keepUnknown(m, start);
   }
   if (group !== 0) r.fail(`group ${group} has no END_GROUP`);
   r.leave();
@@ -3241,7 +3256,8 @@ function read$MessageOptions(r: Reader, end: number, group: number, target: Mess
       }
       r.fail(`END_GROUP for field ${t >>> 3} outside its group`, start);
     }
-    (m.$unknown ??= []).push(r.skipRaw(t, start));
+    r.skip(t);
+    r.keepUnknown(m, start);
   }
   if (group !== 0) r.fail(`group ${group} has no END_GROUP`);
   r.leave();
@@ -3470,7 +3486,7 @@ function read$FieldOptions(r: Reader, end: number, group: number, target: FieldO
       case 8: {
         const v = r.int32();
         if (FieldOptions_CType[v] !== undefined) m.ctype = v;
-        else (m.$unknown ??= []).push(r.buf.subarray(start, r.pos));
+        else r.keepUnknown(m, start);
         continue;
       }
       case 16: {
@@ -3488,7 +3504,7 @@ function read$FieldOptions(r: Reader, end: number, group: number, target: FieldO
       case 48: {
         const v = r.int32();
         if (FieldOptions_JSType[v] !== undefined) m.jstype = v;
-        else (m.$unknown ??= []).push(r.buf.subarray(start, r.pos));
+        else r.keepUnknown(m, start);
         continue;
       }
       case 80: {
@@ -3506,7 +3522,7 @@ function read$FieldOptions(r: Reader, end: number, group: number, target: FieldO
       case 136: {
         const v = r.int32();
         if (FieldOptions_OptionRetention[v] !== undefined) m.retention = v;
-        else (m.$unknown ??= []).push(r.buf.subarray(start, r.pos));
+        else r.keepUnknown(m, start);
         continue;
       }
       case 154: {
@@ -3526,7 +3542,7 @@ function read$FieldOptions(r: Reader, end: number, group: number, target: FieldO
       case 152: {
         const v = r.int32();
         if (FieldOptions_OptionTargetType[v] !== undefined) m.targets.push(v);
-        else (m.$unknown ??= []).push(r.buf.subarray(start, r.pos));
+        else r.keepUnknown(m, start);
         continue;
       }
       case 162: {
@@ -3553,7 +3569,8 @@ function read$FieldOptions(r: Reader, end: number, group: number, target: FieldO
       }
       r.fail(`END_GROUP for field ${t >>> 3} outside its group`, start);
     }
-    (m.$unknown ??= []).push(r.skipRaw(t, start));
+    r.skip(t);
+    r.keepUnknown(m, start);
   }
   if (group !== 0) r.fail(`group ${group} has no END_GROUP`);
   r.leave();
@@ -3609,7 +3626,7 @@ function read$FieldOptions_EditionDefault(r: Reader, end: number, group: number,
       case 24: {
         const v = r.int32();
         if (Edition[v] !== undefined) m.edition = v;
-        else (m.$unknown ??= []).push(r.buf.subarray(start, r.pos));
+        else r.keepUnknown(m, start);
         continue;
       }
     }
@@ -3620,7 +3637,8 @@ function read$FieldOptions_EditionDefault(r: Reader, end: number, group: number,
       }
       r.fail(`END_GROUP for field ${t >>> 3} outside its group`, start);
     }
-    (m.$unknown ??= []).push(r.skipRaw(t, start));
+    r.skip(t);
+    r.keepUnknown(m, start);
   }
   if (group !== 0) r.fail(`group ${group} has no END_GROUP`);
   r.leave();
@@ -3692,13 +3710,13 @@ function read$FieldOptions_FeatureSupport(r: Reader, end: number, group: number,
       case 8: {
         const v = r.int32();
         if (Edition[v] !== undefined) m.editionIntroduced = v;
-        else (m.$unknown ??= []).push(r.buf.subarray(start, r.pos));
+        else r.keepUnknown(m, start);
         continue;
       }
       case 16: {
         const v = r.int32();
         if (Edition[v] !== undefined) m.editionDeprecated = v;
-        else (m.$unknown ??= []).push(r.buf.subarray(start, r.pos));
+        else r.keepUnknown(m, start);
         continue;
       }
       case 26: {
@@ -3708,7 +3726,7 @@ function read$FieldOptions_FeatureSupport(r: Reader, end: number, group: number,
       case 32: {
         const v = r.int32();
         if (Edition[v] !== undefined) m.editionRemoved = v;
-        else (m.$unknown ??= []).push(r.buf.subarray(start, r.pos));
+        else r.keepUnknown(m, start);
         continue;
       }
     }
@@ -3719,7 +3737,8 @@ function read$FieldOptions_FeatureSupport(r: Reader, end: number, group: number,
       }
       r.fail(`END_GROUP for field ${t >>> 3} outside its group`, start);
     }
-    (m.$unknown ??= []).push(r.skipRaw(t, start));
+    r.skip(t);
+    r.keepUnknown(m, start);
   }
   if (group !== 0) r.fail(`group ${group} has no END_GROUP`);
   r.leave();
@@ -3809,7 +3828,8 @@ function read$OneofOptions(r: Reader, end: number, group: number, target: OneofO
       }
       r.fail(`END_GROUP for field ${t >>> 3} outside its group`, start);
     }
-    (m.$unknown ??= []).push(r.skipRaw(t, start));
+    r.skip(t);
+    r.keepUnknown(m, start);
   }
   if (group !== 0) r.fail(`group ${group} has no END_GROUP`);
   r.leave();
@@ -3941,7 +3961,8 @@ function read$EnumOptions(r: Reader, end: number, group: number, target: EnumOpt
       }
       r.fail(`END_GROUP for field ${t >>> 3} outside its group`, start);
     }
-    (m.$unknown ??= []).push(r.skipRaw(t, start));
+    r.skip(t);
+    r.keepUnknown(m, start);
   }
   if (group !== 0) r.fail(`group ${group} has no END_GROUP`);
   r.leave();
@@ -4082,7 +4103,8 @@ function read$EnumValueOptions(r: Reader, end: number, group: number, target: En
       }
       r.fail(`END_GROUP for field ${t >>> 3} outside its group`, start);
     }
-    (m.$unknown ??= []).push(r.skipRaw(t, start));
+    r.skip(t);
+    r.keepUnknown(m, start);
   }
   if (group !== 0) r.fail(`group ${group} has no END_GROUP`);
   r.leave();
@@ -4186,7 +4208,8 @@ function read$ServiceOptions(r: Reader, end: number, group: number, target: Serv
       }
       r.fail(`END_GROUP for field ${t >>> 3} outside its group`, start);
     }
-    (m.$unknown ??= []).push(r.skipRaw(t, start));
+    r.skip(t);
+    r.keepUnknown(m, start);
   }
   if (group !== 0) r.fail(`group ${group} has no END_GROUP`);
   r.leave();
@@ -4287,7 +4310,7 @@ function read$MethodOptions(r: Reader, end: number, group: number, target: Metho
       case 272: {
         const v = r.int32();
         if (MethodOptions_IdempotencyLevel[v] !== undefined) m.idempotencyLevel = v;
-        else (m.$unknown ??= []).push(r.buf.subarray(start, r.pos));
+        else r.keepUnknown(m, start);
         continue;
       }
       case 282: {
@@ -4306,7 +4329,8 @@ function read$MethodOptions(r: Reader, end: number, group: number, target: Metho
       }
       r.fail(`END_GROUP for field ${t >>> 3} outside its group`, start);
     }
-    (m.$unknown ??= []).push(r.skipRaw(t, start));
+    r.skip(t);
+    r.keepUnknown(m, start);
   }
   if (group !== 0) r.fail(`group ${group} has no END_GROUP`);
   r.leave();
@@ -4457,7 +4481,8 @@ function read$UninterpretedOption(r: Reader, end: number, group: number, target:
       }
       r.fail(`END_GROUP for field ${t >>> 3} outside its group`, start);
     }
-    (m.$unknown ??= []).push(r.skipRaw(t, start));
+    r.skip(t);
+    r.keepUnknown(m, start);
   }
   if (group !== 0) r.fail(`group ${group} has no END_GROUP`);
   r.leave();
@@ -4526,7 +4551,8 @@ function read$UninterpretedOption_NamePart(r: Reader, end: number, group: number
       }
       r.fail(`END_GROUP for field ${t >>> 3} outside its group`, start);
     }
-    (m.$unknown ??= []).push(r.skipRaw(t, start));
+    r.skip(t);
+    r.keepUnknown(m, start);
   }
   if (group !== 0) r.fail(`group ${group} has no END_GROUP`);
   if (m.namePart === undefined) r.missing("google.protobuf.UninterpretedOption.NamePart.name_part");
@@ -4650,55 +4676,55 @@ function read$FeatureSet(r: Reader, end: number, group: number, target: FeatureS
       case 8: {
         const v = r.int32();
         if (FeatureSet_FieldPresence[v] !== undefined) m.fieldPresence = v;
-        else (m.$unknown ??= []).push(r.buf.subarray(start, r.pos));
+        else r.keepUnknown(m, start);
         continue;
       }
       case 16: {
         const v = r.int32();
         if (FeatureSet_EnumType[v] !== undefined) m.enumType = v;
-        else (m.$unknown ??= []).push(r.buf.subarray(start, r.pos));
+        else r.keepUnknown(m, start);
         continue;
       }
       case 24: {
         const v = r.int32();
         if (FeatureSet_RepeatedFieldEncoding[v] !== undefined) m.repeatedFieldEncoding = v;
-        else (m.$unknown ??= []).push(r.buf.subarray(start, r.pos));
+        else r.keepUnknown(m, start);
         continue;
       }
       case 32: {
         const v = r.int32();
         if (FeatureSet_Utf8Validation[v] !== undefined) m.utf8Validation = v;
-        else (m.$unknown ??= []).push(r.buf.subarray(start, r.pos));
+        else r.keepUnknown(m, start);
         continue;
       }
       case 40: {
         const v = r.int32();
         if (FeatureSet_MessageEncoding[v] !== undefined) m.messageEncoding = v;
-        else (m.$unknown ??= []).push(r.buf.subarray(start, r.pos));
+        else r.keepUnknown(m, start);
         continue;
       }
       case 48: {
         const v = r.int32();
         if (FeatureSet_JsonFormat[v] !== undefined) m.jsonFormat = v;
-        else (m.$unknown ??= []).push(r.buf.subarray(start, r.pos));
+        else r.keepUnknown(m, start);
         continue;
       }
       case 56: {
         const v = r.int32();
         if (FeatureSet_EnforceNamingStyle[v] !== undefined) m.enforceNamingStyle = v;
-        else (m.$unknown ??= []).push(r.buf.subarray(start, r.pos));
+        else r.keepUnknown(m, start);
         continue;
       }
       case 64: {
         const v = r.int32();
         if (FeatureSet_VisibilityFeature_DefaultSymbolVisibility[v] !== undefined) m.defaultSymbolVisibility = v;
-        else (m.$unknown ??= []).push(r.buf.subarray(start, r.pos));
+        else r.keepUnknown(m, start);
         continue;
       }
       case 72: {
         const v = r.int32();
         if (FeatureSet_ProtoLimitsFeature_EnforceProtoLimits[v] !== undefined) m.enforceProtoLimits = v;
-        else (m.$unknown ??= []).push(r.buf.subarray(start, r.pos));
+        else r.keepUnknown(m, start);
         continue;
       }
     }
@@ -4709,7 +4735,8 @@ function read$FeatureSet(r: Reader, end: number, group: number, target: FeatureS
       }
       r.fail(`END_GROUP for field ${t >>> 3} outside its group`, start);
     }
-    (m.$unknown ??= []).push(r.skipRaw(t, start));
+    r.skip(t);
+    r.keepUnknown(m, start);
   }
   if (group !== 0) r.fail(`group ${group} has no END_GROUP`);
   r.leave();
@@ -4744,7 +4771,8 @@ function read$FeatureSet_VisibilityFeature(r: Reader, end: number, group: number
       }
       r.fail(`END_GROUP for field ${t >>> 3} outside its group`, start);
     }
-    (m.$unknown ??= []).push(r.skipRaw(t, start));
+    r.skip(t);
+    r.keepUnknown(m, start);
   }
   if (group !== 0) r.fail(`group ${group} has no END_GROUP`);
   r.leave();
@@ -4779,7 +4807,8 @@ function read$FeatureSet_ProtoLimitsFeature(r: Reader, end: number, group: numbe
       }
       r.fail(`END_GROUP for field ${t >>> 3} outside its group`, start);
     }
-    (m.$unknown ??= []).push(r.skipRaw(t, start));
+    r.skip(t);
+    r.keepUnknown(m, start);
   }
   if (group !== 0) r.fail(`group ${group} has no END_GROUP`);
   r.leave();
@@ -4861,13 +4890,13 @@ function read$FeatureSetDefaults(r: Reader, end: number, group: number, target: 
       case 32: {
         const v = r.int32();
         if (Edition[v] !== undefined) m.minimumEdition = v;
-        else (m.$unknown ??= []).push(r.buf.subarray(start, r.pos));
+        else r.keepUnknown(m, start);
         continue;
       }
       case 40: {
         const v = r.int32();
         if (Edition[v] !== undefined) m.maximumEdition = v;
-        else (m.$unknown ??= []).push(r.buf.subarray(start, r.pos));
+        else r.keepUnknown(m, start);
         continue;
       }
     }
@@ -4878,7 +4907,8 @@ function read$FeatureSetDefaults(r: Reader, end: number, group: number, target: 
       }
       r.fail(`END_GROUP for field ${t >>> 3} outside its group`, start);
     }
-    (m.$unknown ??= []).push(r.skipRaw(t, start));
+    r.skip(t);
+    r.keepUnknown(m, start);
   }
   if (group !== 0) r.fail(`group ${group} has no END_GROUP`);
   r.leave();
@@ -4958,7 +4988,7 @@ function read$FeatureSetDefaults_FeatureSetEditionDefault(r: Reader, end: number
       case 24: {
         const v = r.int32();
         if (Edition[v] !== undefined) m.edition = v;
-        else (m.$unknown ??= []).push(r.buf.subarray(start, r.pos));
+        else r.keepUnknown(m, start);
         continue;
       }
       case 34: {
@@ -4977,7 +5007,8 @@ function read$FeatureSetDefaults_FeatureSetEditionDefault(r: Reader, end: number
       }
       r.fail(`END_GROUP for field ${t >>> 3} outside its group`, start);
     }
-    (m.$unknown ??= []).push(r.skipRaw(t, start));
+    r.skip(t);
+    r.keepUnknown(m, start);
   }
   if (group !== 0) r.fail(`group ${group} has no END_GROUP`);
   r.leave();
@@ -5044,7 +5075,8 @@ function read$SourceCodeInfo(r: Reader, end: number, group: number, target: Sour
       }
       r.fail(`END_GROUP for field ${t >>> 3} outside its group`, start);
     }
-    (m.$unknown ??= []).push(r.skipRaw(t, start));
+    r.skip(t);
+    r.keepUnknown(m, start);
   }
   if (group !== 0) r.fail(`group ${group} has no END_GROUP`);
   r.leave();
@@ -5200,7 +5232,8 @@ function read$SourceCodeInfo_Location(r: Reader, end: number, group: number, tar
       }
       r.fail(`END_GROUP for field ${t >>> 3} outside its group`, start);
     }
-    (m.$unknown ??= []).push(r.skipRaw(t, start));
+    r.skip(t);
+    r.keepUnknown(m, start);
   }
   if (group !== 0) r.fail(`group ${group} has no END_GROUP`);
   r.leave();
@@ -5267,7 +5300,8 @@ function read$GeneratedCodeInfo(r: Reader, end: number, group: number, target: G
       }
       r.fail(`END_GROUP for field ${t >>> 3} outside its group`, start);
     }
-    (m.$unknown ??= []).push(r.skipRaw(t, start));
+    r.skip(t);
+    r.keepUnknown(m, start);
   }
   if (group !== 0) r.fail(`group ${group} has no END_GROUP`);
   r.leave();
@@ -5386,7 +5420,7 @@ function read$GeneratedCodeInfo_Annotation(r: Reader, end: number, group: number
       case 40: {
         const v = r.int32();
         if (GeneratedCodeInfo_Annotation_Semantic[v] !== undefined) m.semantic = v;
-        else (m.$unknown ??= []).push(r.buf.subarray(start, r.pos));
+        else r.keepUnknown(m, start);
         continue;
       }
     }
@@ -5397,7 +5431,8 @@ function read$GeneratedCodeInfo_Annotation(r: Reader, end: number, group: number
       }
       r.fail(`END_GROUP for field ${t >>> 3} outside its group`, start);
     }
-    (m.$unknown ??= []).push(r.skipRaw(t, start));
+    r.skip(t);
+    r.keepUnknown(m, start);
   }
   if (group !== 0) r.fail(`group ${group} has no END_GROUP`);
   r.leave();

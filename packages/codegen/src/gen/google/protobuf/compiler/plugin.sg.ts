@@ -157,7 +157,8 @@ function read$Version(r: Reader, end: number, group: number, target: Version | u
       }
       r.fail(`END_GROUP for field ${t >>> 3} outside its group`, start);
     }
-    (m.$unknown ??= []).push(r.skipRaw(t, start));
+    r.skip(t);
+    r.keepUnknown(m, start);
   }
   if (group !== 0) r.fail(`group ${group} has no END_GROUP`);
   r.leave();
@@ -312,7 +313,8 @@ function read$CodeGeneratorRequest(r: Reader, end: number, group: number, target
       }
       r.fail(`END_GROUP for field ${t >>> 3} outside its group`, start);
     }
-    (m.$unknown ??= []).push(r.skipRaw(t, start));
+    r.skip(t);
+    r.keepUnknown(m, start);
   }
   if (group !== 0) r.fail(`group ${group} has no END_GROUP`);
   r.leave();
@@ -435,7 +437,8 @@ function read$CodeGeneratorResponse(r: Reader, end: number, group: number, targe
       }
       r.fail(`END_GROUP for field ${t >>> 3} outside its group`, start);
     }
-    (m.$unknown ??= []).push(r.skipRaw(t, start));
+    r.skip(t);
+    r.keepUnknown(m, start);
   }
   if (group !== 0) r.fail(`group ${group} has no END_GROUP`);
   r.leave();
@@ -537,7 +540,8 @@ function read$CodeGeneratorResponse_File(r: Reader, end: number, group: number, 
       }
       r.fail(`END_GROUP for field ${t >>> 3} outside its group`, start);
     }
-    (m.$unknown ??= []).push(r.skipRaw(t, start));
+    r.skip(t);
+    r.keepUnknown(m, start);
   }
   if (group !== 0) r.fail(`group ${group} has no END_GROUP`);
   r.leave();
