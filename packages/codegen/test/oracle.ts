@@ -154,7 +154,7 @@ export function decoded(m: Obj, type: protobuf.Type): Obj {
     const v = m[js];
     const rt = f.resolvedType;
     if (f instanceof protobuf.MapField) {
-      const o: Obj = {};
+      const o = Object.create(null) as Obj; // decoded maps have no prototype: no inherited keys
       for (const [k, x] of Object.entries((v ?? {}) as Obj)) o[k] = rt instanceof protobuf.Type ? decoded(x as Obj, rt) : x;
       out[js] = o;
     } else if (f.repeated) {

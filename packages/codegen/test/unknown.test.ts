@@ -51,3 +51,18 @@ describe("unknown fields", () => {
     assert.ok(kept < input.length / 16, `kept ${kept} B of heap for ${input.length} B of unknown fields`);
   });
 });
+
+describe("decoded maps", () => {
+  it("answer an absent key with undefined, never an inherited value", async () => {
+    const { Everything } = await import("./generated/everything.sg.js");
+    const m = Everything.fromBinary(Everything.toBinary({ ...Everything.create(), mStringInt32: { a: 1 } }));
+    const map = m.mStringInt32;
+    for (const k of ["constructor", "toString", "__proto__", "hasOwnProperty", "valueOf"]) assert.equal(map[k], undefined, k);
+    assert.equal(map.a, 1);
+    assert.equal(Object.getPrototypeOf(Everything.create().mInt32String), null);
+    // __proto__ is an ordinary key of a decoded map
+    const p = Everything.fromBinary(Everything.toBinary({ ...Everything.create(), mStringInt32: JSON.parse('{"__proto__": 5}') }));
+    assert.equal(p.mStringInt32["__proto__"], 5);
+    assert.deepEqual(Object.keys(p.mStringInt32), ["__proto__"]);
+  });
+});

@@ -73,7 +73,7 @@ export function emitCreate(w: CodeWriter, m: MessageModel, scope: Scope): void {
     const props: string[] = [];
     for (const f of m.fields) {
       if (f.oneof !== undefined) continue;
-      if (f.map !== undefined) props.push(`${f.jsName}: {}`);
+      if (f.map !== undefined) props.push(`${f.jsName}: Object.create(null)`);
       else if (f.repeated) props.push(`${f.jsName}: []`);
       else if (f.type.kind !== "message" && f.presence === "implicit") props.push(`${f.jsName}: ${zeroOf(f, scope)}`);
     }

@@ -382,7 +382,7 @@ function read$Scalars(r: Reader, end: number, group: number, target: Scalars | u
 }
 
 function create$Everything(): Everything {
-  return { rInt32: [], rSint64: [], rDouble: [], rBool: [], rColor: [], rString: [], rBytes: [], rNested: [], rFixed32: [], mStringInt32: {}, mInt32String: {}, mInt64Nested: {}, mBoolBytes: {}, mUint32Color: {}, field2000: 0, bigFieldNumber: 0n };
+  return { rInt32: [], rSint64: [], rDouble: [], rBool: [], rColor: [], rString: [], rBytes: [], rNested: [], rFixed32: [], mStringInt32: Object.create(null), mInt32String: Object.create(null), mInt64Nested: Object.create(null), mBoolBytes: Object.create(null), mUint32Color: Object.create(null), field2000: 0, bigFieldNumber: 0n };
 }
 
 function size$Everything(m: Everything, e: Encoder): number {

@@ -45,7 +45,7 @@ export interface Encoder {
 }
 
 function create$Object$(): Object$ {
-  return { attrs: {}, kinds: [], data: EMPTY_BYTES };
+  return { attrs: Object.create(null), kinds: [], data: EMPTY_BYTES };
 }
 
 function size$Object$(m: Object$, e: $Encoder): number {
@@ -278,7 +278,7 @@ function read$Reader(r: $Reader, end: number, group: number, target: Reader | un
 }
 
 function create$Encoder(): Encoder {
-  return { objects: {} };
+  return { objects: Object.create(null) };
 }
 
 function size$Encoder(m: Encoder, e: $Encoder): number {
