@@ -52,6 +52,24 @@ describe("unknown fields", () => {
   });
 });
 
+describe("heap kept by a decoded message", () => {
+  it("a million empty bytes values keep 8 bytes each (one shared empty array), not a view each", async () => {
+    const { Everything } = await import("./generated/everything.sg.js");
+    const n = 1 << 20;
+    const input = new Uint8Array(2 * n);
+    for (let i = 0; i < n; i++) input[2 * i] = 0x5a; // r_bytes (11), length 0
+    gc();
+    const before = process.memoryUsage().heapUsed;
+    const m = Everything.fromBinary(input);
+    gc();
+    const kept = process.memoryUsage().heapUsed - before;
+    assert.equal(m.rBytes.length, n);
+    assert.ok(kept < 8 * input.length, `kept ${kept} B for ${input.length} B of input`);
+    // still encodes, and to the same bytes
+    assert.equal(Everything.encodedSize(m), input.length);
+  });
+});
+
 describe("decoded maps", () => {
   it("answer an absent key with undefined, never an inherited value", async () => {
     const { Everything } = await import("./generated/everything.sg.js");

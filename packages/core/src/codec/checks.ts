@@ -1,5 +1,6 @@
 import { EncodeError, describeValue } from "../wire/errors.js";
 import { Reader } from "../wire/reader.js";
+import { EMPTY_BYTES } from "../wire/varint.js";
 import type { Encoder } from "./encoder.js";
 
 /**
@@ -74,7 +75,8 @@ export function checkOneof(o: unknown, path: string): void {
  */
 export function badBytes(b: Uint8Array): boolean {
   const n = b.length;
-  if (n === 0) return isDetached(b);
+  // EMPTY_BYTES (what decoding gives for an empty value) is empty whatever happened to it
+  if (n === 0) return b !== EMPTY_BYTES && isDetached(b);
   return n > MAX_LENGTH;
 }
 

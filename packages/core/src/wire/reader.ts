@@ -1,6 +1,6 @@
 import { DecodeError } from "./errors.js";
 import { WireType, MAX_FIELD_NUMBER } from "./tag.js";
-import { joinSigned, joinUnsigned } from "./varint.js";
+import { EMPTY_BYTES, joinSigned, joinUnsigned } from "./varint.js";
 import { utf8Read } from "./utf8.js";
 
 /** Default maximum nesting of messages and groups, as in protobuf C++ and Java. */
@@ -221,6 +221,9 @@ export class Reader {
   /** A length-delimited bytes field as a view of the input (no copy). */
   bytes(): Uint8Array {
     const e = this.lenEnd();
+    // an empty value is the shared EMPTY_BYTES: a repeated field of empty values keeps 8 bytes of
+    // heap per element, not a view object each
+    if (e === this.pos) return EMPTY_BYTES;
     const buf = this.buf;
     // a plain view built directly: cheaper than subarray, which for a Node Buffer goes through
     // Buffer's own subarray and builds another Buffer
