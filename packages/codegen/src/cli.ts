@@ -6,8 +6,11 @@ import { GENERATOR_VERSION } from "./emit/file.js";
 import { SchemaError } from "./model.js";
 
 const USAGE = `usage: sgwire compile [options] FILE.proto...
-       sgwire nic info          backends this machine has and their caps (needs @sgwire/nic)
-       sgwire calibrate [...]   measure copy against reference, recommend copyThreshold (needs @sgwire/nic)
+       sgwire nic info [--json] [--probe VDEV]
+                          backends this machine has and their caps (needs @sgwire/nic)
+       sgwire calibrate [--backend udp|tcp|dpdk] [--vdev VDEV] [--json] [--store]
+                          measure copy against reference, recommend copyThreshold (needs @sgwire/nic)
+       sgwire nic --help, sgwire calibrate --help: what those flags do
 
 Compiles .proto files into zero-copy sgwire codecs: one module per .proto file (imports too).
 

@@ -34,4 +34,46 @@ describe("sgwire-nic (what `sgwire nic` runs)", function () {
     assert.equal(r.status, 2);
     assert.match(r.stderr, /usage: sgwire-nic info/);
   });
+
+  it("--help on every command prints the flags and runs nothing", function () {
+    for (const args of [["--help"], ["info", "--help"], ["calibrate", "--help"], ["calibrate", "-h", "--backend", "tcp"]]) {
+      const r = run(...args);
+      assert.equal(r.status, 0, `${args.join(" ")}: ${r.stderr}`);
+      assert.match(r.stdout, /sgwire-nic calibrate \[--backend udp\|tcp\|dpdk\] \[--vdev VDEV\] \[--json\] \[--store\]/);
+      assert.match(r.stdout, /--probe VDEV/);
+      // calibrate would print its table and a recommendation
+      assert.doesNotMatch(r.stdout, /recommended copyThreshold/);
+    }
+  });
+
+  it("unknown flags and bad values are usage errors (exit 2) naming them, never stack traces", function () {
+    const cases: [string[], RegExp][] = [
+      [["calibrate", "--frob"], /calibrate: Unknown option '--frob'/],
+      [["calibrate", "--backend", "udpp"], /calibrate: --backend must be udp, tcp or dpdk, got "udpp"/],
+      [["calibrate", "--vdev"], /calibrate: Option '--vdev <value>' argument missing/],
+      [["calibrate", "--backend", "tcp", "--vdev", "net_null0"], /--vdev goes with --backend dpdk/],
+      [["info", "--probe"], /info: Option '--probe <value>' argument missing/],
+      [["info", "extra"], /info: Unexpected argument .extra./],
+    ];
+    for (const [args, re] of cases) {
+      const r = run(...args);
+      assert.equal(r.status, 2, `${args.join(" ")}: ${r.stdout}${r.stderr}`);
+      assert.match(r.stderr, re);
+      assert.match(r.stderr, /usage: sgwire-nic info/);
+      assert.doesNotMatch(r.stderr, /^\s+at /m, "no stack trace");
+    }
+  });
+
+  it("a probe the machine cannot do is an error naming it (exit 1), not a stack trace", function () {
+    if (nicInfo().backends.find((b) => b.name === "dpdk")!.available) {
+      const r = run("info", "--probe", "net_nosuchdriver0");
+      assert.equal(r.status, 1, r.stdout);
+      assert.match(r.stderr, /^sgwire-nic info: .*net_nosuchdriver0/m);
+      assert.doesNotMatch(r.stderr, /^\s+at /m);
+    } else {
+      const r = run("info", "--probe", "net_null0");
+      assert.equal(r.status, 1, r.stdout);
+      assert.match(r.stderr, /--probe net_null0: DPDK is not available here/);
+    }
+  });
 });
