@@ -1,14 +1,11 @@
 #!/usr/bin/env bash
-# Runs inside rdma-vm (see scripts/test-rdma-vm.sh): loads the rdma_cm modules, checks the
-# devices, runs the ibverbs tests. usage: guest.sh MODULE_DIR [mocha args...]
+# Runs inside scripts/rdma-vm (see scripts/test-rdma-vm.sh): checks the devices, runs the ibverbs
+# tests. usage: guest.sh [mocha args...] | guest.sh --cmd COMMAND [ARGS...]
 set -euo pipefail
 here=$(cd "$(dirname "$0")/../.." && pwd)   # packages/nic
-mods=$1; shift
 [[ ${SGW_RDMA_VM:-} == 1 ]] || { echo "guest.sh: run me through scripts/test-rdma-vm.sh" >&2; exit 1; }
-for m in configfs ib_cm iw_cm rdma_cm rdma_ucm; do
-  grep -q "^$m " /proc/modules || insmod "$mods/$m.ko" || { echo "guest.sh: insmod $m failed" >&2; exit 1; }
-done
-[[ -e /dev/infiniband/rdma_cm ]] || { echo "guest.sh: no /dev/infiniband/rdma_cm after loading rdma_ucm" >&2; exit 1; }
+[[ -e /dev/infiniband/rdma_cm ]] ||
+  { echo "guest.sh: no /dev/infiniband/rdma_cm: the VM did not load the rdma_cm modules (scripts/rdma-vm loads them at boot)" >&2; exit 1; }
 ulimit -l unlimited
 echo "guest: kernel $(uname -r), RDMA devices: $(ls /sys/class/infiniband | tr '\n' ' ')"
 if [[ ${1:-} == --cmd ]]; then shift; exec "$@"; fi   # in the caller's folder
