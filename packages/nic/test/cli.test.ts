@@ -3,6 +3,7 @@ import { spawnSync } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { dirname, join } from "node:path";
 import { nicInfo } from "../src/index.js";
+import { needIn } from "./suite/requirements.js";
 
 const BIN = join(dirname(fileURLToPath(import.meta.url)), "..", "bin", "sgwire-nic.js");
 const run = (...args: string[]) => spawnSync(process.execPath, [BIN, ...args], { encoding: "utf8" });
@@ -20,7 +21,8 @@ describe("sgwire-nic (what `sgwire nic` runs)", function () {
   });
 
   it("info --probe opens a DPDK device and reports the caps a port on it gets", function () {
-    if (!nicInfo().backends.find((b) => b.name === "dpdk")!.available) this.skip();
+    const dpdk = nicInfo().backends.find((b) => b.name === "dpdk")!;
+    needIn(this, "dpdk", dpdk.available ? undefined : (dpdk.reason ?? "DPDK is not available"));
     const r = run("info", "--json", "--probe", "net_null0");
     assert.equal(r.status, 0, r.stderr);
     const dpdk = (JSON.parse(r.stdout) as { backends: Array<{ name: string; caps: Record<string, unknown> }> }).backends.find((b) => b.name === "dpdk")!;

@@ -10,13 +10,14 @@ import { SgList } from "@sgwire/core";
 import { nicInfo, openPort } from "../src/index.js";
 import type { DpdkPort } from "../src/dpdk/dpdk-port.js";
 import { Blob, crc32 } from "./fixtures/blob.js";
+import { describeWith } from "./suite/requirements.js";
 
 const dpdk = nicInfo().backends.find((b) => b.name === "dpdk")!;
 const COUNT = 1_000_000;
 const BUFFERS = 512;
 const PAYLOAD = 300; // above the copy threshold: referenced, 2 segments per message
 
-if (dpdk.available) {
+describeWith("dpdk", dpdk.available ? undefined : (dpdk.reason ?? "DPDK is not available"))("dpdk stress", function () {
   describe("dpdk lifetime stress (net_ring loopback)", function () {
     this.timeout(180000);
 
@@ -83,6 +84,6 @@ if (dpdk.available) {
       await p.close();
     });
   });
-}
+});
 
 const EMPTY = new Uint8Array(0);

@@ -9,19 +9,17 @@ import { nicInfo, openPort } from "../src/index.js";
 import type { DpdkPort } from "../src/dpdk/dpdk-port.js";
 import { backendSuite } from "./suite/backend-suite.js";
 import { macOf, runPeer, vethsReady } from "./e2e/netns.js";
+import { describeWith } from "./suite/requirements.js";
 
 const dpdk = nicInfo().backends.find((b) => b.name === "dpdk")!;
-const ready = dpdk.available && vethsReady();
+/** what this machine lacks for these tests (scripts/setup-system.sh, as root, provides it) */
+const [need, vethMissing] = !dpdk.available
+  ? ["dpdk", dpdk.reason ?? "DPDK is not available"]
+  : !vethsReady()
+    ? ["veth", "the sgw-a/sgw-b namespaces and the sgw0..sgw3 veths (run scripts/setup-system.sh as root)"]
+    : ["veth", undefined];
 
-describe("dpdk on veths: environment", function () {
-  it("has the namespaces and veths (scripts/setup-system.sh, as root)", function () {
-    if (ready) return;
-    if (process.env.CI) assert.fail("CI must run the veth tests: run scripts/setup-system.sh as root (and install libdpdk-dev)");
-    this.skip();
-  });
-});
-
-if (ready) {
+describeWith(need, vethMissing)("dpdk on veths", function () {
   for (const drv of ["af_packet", "af_xdp"] as const) {
     backendSuite(`dpdk net_${drv} (sgw2 <-> sgw3, two ports in one process)`, async () => {
       const a = (await openPort({ backend: "dpdk", vdev: `net_${drv}2,iface=sgw2`, address: "198.18.1.1", peers: { "198.18.1.2": macOf("", "sgw3") } })) as DpdkPort;
@@ -102,4 +100,4 @@ if (ready) {
       assert.equal(t.inUse, 0);
     });
   });
-}
+});

@@ -11,6 +11,7 @@ import type { Worker } from "node:worker_threads";
 import { nicInfo } from "../src/index.js";
 import type { DpdkPort } from "../src/dpdk/dpdk-port.js";
 import { newWorker, ringPort, round, ROUND } from "./fixtures/dpdk-worker.js";
+import { describeWith } from "./suite/requirements.js";
 
 const dpdk = nicInfo().backends.find((b) => b.name === "dpdk")!;
 const pkg = join(dirname(fileURLToPath(import.meta.url)), "..");
@@ -59,7 +60,7 @@ function startWorker(data: Record<string, unknown>): { w: Worker; last: () => Pr
   };
 }
 
-if (dpdk.available) {
+describeWith("dpdk", dpdk.available ? undefined : (dpdk.reason ?? "DPDK is not available"))("dpdk workers", function () {
   describe("dpdk in worker threads", function () {
     this.timeout(60000);
 
@@ -121,6 +122,6 @@ if (dpdk.available) {
       assert.ok(out.eal.includes("--iova-mode=va"), "the main thread reports the arguments the worker started the EAL with");
     });
   });
-}
+});
 
 export type { DpdkPort };
