@@ -92,10 +92,29 @@ struct RecvState {
 };
 using RecvPtr = std::shared_ptr<RecvState>;
 
+class IbvPort;
+struct RxHandle;
+
+// One Node.js environment's ibverbs state (the main thread and each worker thread have their
+// own). Held by shared_ptr from the instance data, the cleanup hook, every port and every
+// received buffer, so it outlives whichever goes last. Only that environment's thread touches it.
+struct EnvState {
+  std::unordered_map<void*, RxHandle*> rx;  // received buffers JavaScript holds, by data pointer
+  std::unordered_set<IbvPort*> ports;       // open ports of this environment
+};
+using EnvPtr = std::shared_ptr<EnvState>;
+
+EnvPtr GetEnv(Napi::Env env) {
+  EnvPtr* p = env.GetInstanceData<EnvPtr>();
+  if (p == nullptr) throw Napi::Error::New(env, "@sgwire/nic: ibverbs state of this environment is gone (environment shutting down)");
+  return *p;
+}
+
 struct RxHandle {
   RecvPtr st;
   uint32_t slot;
   bool released;
+  EnvPtr env;  // whose rx table lists this buffer
 };
 
 bool Repost(RecvState* st, uint32_t slot) {
@@ -115,12 +134,10 @@ bool Repost(RecvState* st, uint32_t slot) {
   return true;
 }
 
-std::unordered_map<void*, RxHandle*> g_rx;  // by ArrayBuffer data pointer, while not released
-
 void RxFinalize(Napi::Env, void* data, RxHandle* h) {
   // the ArrayBuffer is gone; a message the application never released goes back to the SRQ
   if (!h->released) {
-    g_rx.erase(data);
+    h->env->rx.erase(data);
     Repost(h->st.get(), h->slot);
   }
   delete h;
@@ -143,8 +160,6 @@ struct Conn {
   uint32_t outstanding = 0; // posted WRs not yet completed
 };
 
-class IbvPort;
-std::unordered_set<IbvPort*> g_ports;
 
 Napi::Value U32(Napi::Env env, uint32_t v) { return Napi::Number::New(env, v); }
 
@@ -189,13 +204,14 @@ class IbvPort : public Napi::ObjectWrap<IbvPort> {
     uint32_t stage_bytes = num("stageBytes", 4096, 1u << 30);
     Napi::Value dv = cfg.Get("device");
     std::string want_dev = dv.IsString() ? dv.As<Napi::String>().Utf8Value() : "";
+    env_ = GetEnv(env);
     try {
       Open(env, want_port, want_inline, stage_bytes, want_dev);
     } catch (...) {
       Cleanup();
       throw;
     }
-    g_ports.insert(this);
+    env_->ports.insert(this);
   }
 
   ~IbvPort() override { Cleanup(); }
@@ -235,7 +251,7 @@ class IbvPort : public Napi::ObjectWrap<IbvPort> {
     if (channel_ != nullptr) rdma_destroy_event_channel(channel_);
     channel_ = nullptr;
     open_ = false;
-    g_ports.erase(this);
+    if (env_) env_->ports.erase(this);
   }
 
  private:
@@ -822,9 +838,9 @@ class IbvPort : public Napi::ObjectWrap<IbvPort> {
         sport = c->peer_port;
       }
       uint8_t* data = base + recv_->data_off;
-      RxHandle* h = new RxHandle{recv_, slot, false};
+      RxHandle* h = new RxHandle{recv_, slot, false, env_};
       Napi::ArrayBuffer ab = Napi::ArrayBuffer::New(env, data, len, RxFinalize, h);
-      g_rx[data] = h;
+      env_->rx[data] = h;
       uint32_t* m = rx_meta_ + k * kRxMetaWords;
       m[0] = len;
       m[1] = sip;
@@ -838,10 +854,10 @@ class IbvPort : public Napi::ObjectWrap<IbvPort> {
     Napi::Env env = info.Env();
     if (!info[0].IsArrayBuffer()) throw Napi::TypeError::New(env, "rxRelease(arrayBuffer)");
     Napi::ArrayBuffer ab = info[0].As<Napi::ArrayBuffer>();
-    auto it = g_rx.find(ab.Data());
-    if (it == g_rx.end()) return Napi::Boolean::New(env, false);
+    auto it = env_->rx.find(ab.Data());
+    if (it == env_->rx.end()) return Napi::Boolean::New(env, false);
     RxHandle* h = it->second;
-    g_rx.erase(it);
+    env_->rx.erase(it);
     h->released = true;
     // detach first: from here on no JavaScript view reaches the slot the SRQ hands out again
     ab.Detach();
@@ -859,7 +875,7 @@ class IbvPort : public Napi::ObjectWrap<IbvPort> {
     o.Set("outstanding", static_cast<double>(total_outstanding_));
     o.Set("repostErrors", static_cast<double>(recv_ ? recv_->repost_errors : 0));
     uint32_t held = 0;
-    for (auto& kv : g_rx) if (kv.second->st == recv_) held++;
+    for (auto& kv : env_->rx) if (kv.second->st == recv_) held++;
     o.Set("rxHeld", held);
     return o;
   }
@@ -902,15 +918,19 @@ class IbvPort : public Napi::ObjectWrap<IbvPort> {
   size_t desc_words_ = 0;
   int32_t* ctl_ = nullptr;
   uint32_t* compl_ = nullptr;
+  EnvPtr env_;  // this port's environment (its thread)
   size_t compl_cap_ = 0;
   uint32_t* rx_meta_ = nullptr;
   size_t rx_meta_cap_ = 0;
 };
 
-void CloseAllPorts(void*) {
-  // environment teardown: stop every QP before the memory it reads is torn down
-  std::vector<IbvPort*> ports(g_ports.begin(), g_ports.end());
+void CloseEnvPorts(void* arg) {
+  // this environment is ending (its thread exits): stop its QPs before the memory they read is
+  // torn down. Other environments' ports are not touched.
+  auto* st = static_cast<EnvPtr*>(arg);
+  std::vector<IbvPort*> ports((*st)->ports.begin(), (*st)->ports.end());
   for (IbvPort* p : ports) p->Cleanup();
+  delete st;
 }
 
 Napi::Value StatusString(const Napi::CallbackInfo& info) {
@@ -933,7 +953,9 @@ Napi::Object InitModule(Napi::Env env, Napi::Object exports) {
   exports.Set("IbvPort", IbvPort::Define(env));
   exports.Set("statusString", Napi::Function::New(env, StatusString, "statusString"));
   exports.Set("listDevices", Napi::Function::New(env, ListDevices, "listDevices"));
-  napi_add_env_cleanup_hook(env, CloseAllPorts, nullptr);
+  EnvPtr st = std::make_shared<EnvState>();
+  env.SetInstanceData<EnvPtr>(new EnvPtr(st));
+  napi_add_env_cleanup_hook(env, CloseEnvPorts, new EnvPtr(st));
   return exports;
 }
 

@@ -35,5 +35,7 @@ describe("ibverbs availability", function () {
     await assert.rejects(openPort({ backend: "ibverbs", address: "198.18.0.1", recvBytes: 10 }), /recvBytes must be at least 64/);
     await assert.rejects(openPort({ backend: "ibverbs", address: "198.18.0.1", maxInline: -1 }), /maxInline must be an integer 0\.\.4096/);
     await assert.rejects(openPort({ backend: "ibverbs", address: "198.18.0.1", nope: 1 } as never), /unknown option "nope"/);
+    await assert.rejects(openPort({ backend: "ibverbs", address: "198.18.0.1", closeTimeoutMs: -1 }), /closeTimeoutMs/);
+    await assert.rejects(openPort({ backend: "ibverbs", address: "198.18.0.1", debugLentBuffers: "yes" as never }), /debugLentBuffers must be a boolean/);
   });
 });

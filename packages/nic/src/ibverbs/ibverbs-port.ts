@@ -2,6 +2,7 @@ import type { RefBuffer, SgList } from "@sgwire/core";
 import { PortBase, RxMessage } from "../port-base.js";
 import type { Endpoint, PortCaps } from "../port.js";
 import { checkEndpoint, checkKeys, checkPortNumber, checkPositiveInt, formatIpv4, parseIpv4 } from "../checks.js";
+import { LentBufferMutatedError, LentRecord } from "../lent-check.js";
 import { requireIbverbs, type IbverbsAddon, type IbvCounters, type IbvPort, type IbvPortInfo } from "./native.js";
 import { IbvRegisteredMemory } from "./registered-memory.js";
 import { StageRing } from "./stage-ring.js";
@@ -22,7 +23,6 @@ const STOP_BAD_DESC = 3;
 const STOP_POST_ERROR = 4;
 /** Below this a copy into registered scratch is cheaper than another SGE (Cornflakes' code uses 256). */
 const IBV_COPY_THRESHOLD = 256;
-const CLOSE_WAIT_MS = 5000;
 
 /** A connection (RC) or a known peer (UD), named by the peer's listening endpoint. */
 interface Conn {
@@ -43,6 +43,8 @@ interface InFlight {
   stage: number;
   done: boolean;
   dest: Endpoint;
+  /** debugLentBuffers: fingerprints of the referenced segments at send */
+  check?: LentRecord;
 }
 
 /**
@@ -57,9 +59,10 @@ interface InFlight {
  * that is not this port's registered memory) are copied into a registered staging ring;
  * referenced segments from `allocate()` become SGEs with their arena's lkey and are not copied.
  * The port retains each lent RefBuffer, and holds the message's staging bytes, until the work
- * request's completion arrives on the send CQ. A completion with an error status is emitted as
- * an 'error' event naming the status (ibv_wc_status_str) and the destination, and counted in
- * stats.drops. Messages of at most `device.maxInline` bytes with no references go inline.
+ * request's completion arrives on the send CQ. A completion with an error status is a peer's
+ * fault, not the port's: counted (stats.faults["send-failed"] and stats.drops) and reported as a
+ * 'fault' event naming the status (ibv_wc_status_str) and the destination, one event per peer
+ * and poll however many work requests failed; an RC disconnect is one "peer-reset" fault. Messages of at most `device.maxInline` bytes with no references go inline.
  *
  * Receive path: registered buffers are posted to a shared receive queue; a received message is
  * a view of its buffer (valid until release(), detached then) and the buffer is reposted on
@@ -104,6 +107,9 @@ export class IbverbsPort extends PortBase {
   private readonly connecting = new Map<number, { resolve: (c: Conn) => void; reject: (e: Error) => void; timer: NodeJS.Timeout }>();
   private lastDest: Endpoint | null = null;
   private lastConn: Conn | null = null;
+  private readonly debugLent: boolean;
+  /** failed sends of this poll, by destination, reported together (flushFailures) */
+  private failures = new Map<string, { dest: Endpoint; count: number; why: string; status: number | undefined }>();
 
   private constructor(native: IbverbsAddon, np: IbvPort, o: IbverbsPortOptions, ip: number) {
     super();
@@ -112,6 +118,8 @@ export class IbverbsPort extends PortBase {
     this.device = np.info();
     this.ud = this.device.transport === "ud";
     this.connectTimeoutMs = o.connectTimeoutMs ?? 15000;
+    this.debugLent = o.debugLentBuffers === true;
+    if (o.closeTimeoutMs !== undefined) this.closeWaitMs = o.closeTimeoutMs;
     this.mem = new IbvRegisteredMemory((n) => this.np.allocArena(n));
     this.stageBytes = new Uint8Array(np.stage());
     this.ring = new StageRing(this.stageBytes.length);
@@ -156,6 +164,10 @@ export class IbverbsPort extends PortBase {
     const stageBytes = checkPositiveInt(o.stageBytes ?? 4 << 20, "openPort(ibverbs): stageBytes", 1 << 30);
     if (stageBytes < 4096) throw new RangeError(`openPort(ibverbs): stageBytes must be at least 4096, got ${stageBytes}`);
     if (o.connectTimeoutMs !== undefined) checkPositiveInt(o.connectTimeoutMs, "openPort(ibverbs): connectTimeoutMs");
+    if (o.closeTimeoutMs !== undefined) checkPositiveInt(o.closeTimeoutMs, "openPort(ibverbs): closeTimeoutMs", 2 ** 31 - 1);
+    if (o.debugLentBuffers !== undefined && typeof o.debugLentBuffers !== "boolean") {
+      throw new TypeError(`openPort(ibverbs): debugLentBuffers must be a boolean, got ${typeof o.debugLentBuffers}`);
+    }
     if (o.copyThreshold !== undefined && !(typeof o.copyThreshold === "number" && o.copyThreshold >= 0)) {
       throw new RangeError(`openPort(ibverbs): copyThreshold must be a number >= 0, got ${String(o.copyThreshold)}`);
     }
@@ -279,6 +291,7 @@ export class IbverbsPort extends PortBase {
     let pos = off;
     let staged = false;
     let lent: RefBuffer | RefBuffer[] | undefined;
+    let check: LentRecord | undefined;
     for (let i = 0; i < n; i++) {
       const s = segs[i]!;
       const hit = list.isScratch(i) ? undefined : this.mem.lookup(s);
@@ -303,6 +316,7 @@ export class IbverbsPort extends PortBase {
         if (lent === undefined) lent = hit.owner;
         else if (Array.isArray(lent)) lent.push(hit.owner);
         else lent = [lent, hit.owner];
+        if (this.debugLent) (check ??= new LentRecord()).add(s);
         d[w] = hit.arena.id + 1;
         d[w + 1] = s.byteOffset; // offset in the arena (its ArrayBuffer starts at the region)
         d[w + 2] = s.length;
@@ -319,7 +333,7 @@ export class IbverbsPort extends PortBase {
     d[base + 3] = refs === 0 && list.byteLength <= this.device.maxInline ? FLAG_INLINE : 0;
     this.wPos = w;
     this.nStaged++;
-    this.inflight.push({ lent, stage: consumed, done: false, dest });
+    this.inflight.push(check === undefined ? { lent, stage: consumed, done: false, dest } : { lent, stage: consumed, done: false, dest, check });
     this.st.bytesCopied += copyBytes;
     this.st.bytesReferenced += list.byteLength - copyBytes;
     return true;
@@ -423,6 +437,7 @@ export class IbverbsPort extends PortBase {
     this.st.messagesSent += c[2]!;
     this.st.bytesSent += c[3]!;
     this.retire();
+    this.flushFailures();
   }
 
   /** Marks message `seq` complete; status 0 is success, -1 never posted, else an ibv_wc_status. */
@@ -433,6 +448,11 @@ export class IbverbsPort extends PortBase {
     f.done = true;
     const l = f.lent;
     f.lent = undefined;
+    if (f.check !== undefined) {
+      const changed = f.check.changed();
+      f.check = undefined;
+      if (changed !== null) this.emit("error", new LentBufferMutatedError("ibverbs", changed.length));
+    }
     if (l !== undefined) {
       if (Array.isArray(l)) for (const rb of l) rb.release();
       else l.release();
@@ -459,13 +479,29 @@ export class IbverbsPort extends PortBase {
     this.inflightHead = h;
   }
 
+  /** Notes a failed send; reported with the others of this poll by flushFailures(). */
   private failSend(dest: Endpoint, why: string, status?: number): void {
-    this.st.drops++;
-    const e = new Error(`ibverbs port: send to ${dest.address}:${dest.port} failed: ${why}`) as Error & { status?: number; destination?: Endpoint };
-    if (status !== undefined && status > 0) e.status = status;
-    e.destination = dest;
-    // an 'error' event with no listener throws, so a failed send is never silent
-    this.emit("error", e);
+    const key = `${dest.address}:${dest.port}`;
+    const f = this.failures.get(key);
+    if (f !== undefined) f.count++;
+    else this.failures.set(key, { dest, count: 1, why, status: status !== undefined && status > 0 ? status : undefined });
+  }
+
+  /**
+   * Reports the failed sends noted since the last call: one "send-failed" fault per destination
+   * with their count (a disconnect flushes a whole send queue: one report, not one per message).
+   */
+  private flushFailures(): void {
+    if (this.failures.size === 0) return;
+    const all = [...this.failures.values()];
+    this.failures.clear();
+    for (const f of all) {
+      const more = f.count > 1 ? ` (${f.count} messages; the first: ${f.why})` : `: ${f.why}`;
+      const e = new Error(`ibverbs port: send to ${f.dest.address}:${f.dest.port} failed${more}`) as Error & { status?: number; destination?: Endpoint };
+      if (f.status !== undefined) e.status = f.status;
+      e.destination = f.dest;
+      this.fault("send-failed", e, f.dest, f.count);
+    }
   }
 
   private updatePressure(): void {
@@ -569,6 +605,7 @@ export class IbverbsPort extends PortBase {
           this.connecting.delete(e.conn);
           waiter.reject(new Error(`ibverbs port: connect(${key}) failed: ${e.message ?? e.kind}`));
         } else if (e.kind === "disconnected") {
+          this.fault("peer-reset", new Error(`ibverbs port: the connection with ${key} ended (RC disconnect)`), endpoint);
           this.emit("disconnect", endpoint);
         }
       }
@@ -593,10 +630,8 @@ export class IbverbsPort extends PortBase {
 
   override async close(): Promise<void> {
     if (this.isClosed) return;
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<void>((r) => (timer = setTimeout(r, CLOSE_WAIT_MS)));
-    await Promise.race([super.close(), timeout]);
-    clearTimeout(timer);
+    // PortBase.close waits at most closeWaitMs (closeTimeoutMs) for what was accepted, then shuts down
+    await super.close();
     if (!this.down) await this.shutdown();
   }
 
@@ -631,6 +666,7 @@ export class IbverbsPort extends PortBase {
     dropped += this.overflow.length;
     this.overflow = [];
     this.st.drops += dropped;
+    this.flushFailures();
     this.nStaged = 0;
     this.st.queued = 0;
     if (this.st.completionsPending > 0) this.sendCompleted(this.st.completionsPending);

@@ -29,9 +29,16 @@ export interface IbverbsPortOptions {
   connectTimeoutMs?: number;
   /** Overrides the recommended copy threshold (bytes). */
   copyThreshold?: number;
+  /**
+   * Fingerprint every referenced segment at send and at completion; a change (the application
+   * wrote to lent memory too early) is an 'error' event with a LentBufferMutatedError. Off by default.
+   */
+  debugLentBuffers?: boolean;
+  /** How long close() waits for accepted sends to complete before dropping them (ms). Default 5000. */
+  closeTimeoutMs?: number;
 }
 
 export const IBVERBS_KEYS = [
   "backend", "address", "port", "device", "transport", "sendDepth", "recvSlots", "recvBytes", "maxInline",
-  "stageBytes", "connectTimeoutMs", "copyThreshold",
+  "stageBytes", "connectTimeoutMs", "copyThreshold", "debugLentBuffers", "closeTimeoutMs",
 ] as const;

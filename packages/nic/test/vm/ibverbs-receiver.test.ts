@@ -7,6 +7,7 @@
  * RoCE packets in the initial network namespace only.)
  */
 import assert from "node:assert/strict";
+import type { PortFault } from "../../src/index.js";
 import { spawn } from "node:child_process";
 import { existsSync } from "node:fs";
 import { SgList } from "@sgwire/core";
@@ -42,7 +43,7 @@ describe("ibverbs RC to a C receiver (another process on rxe0)", function () {
     }
   });
 
-  it("turns an error completion into an 'error' event naming the status, and still gives the lent buffer back", async function () {
+  it("turns an error completion into a 'fault' event naming the status (not an 'error': the port goes on), and still gives the lent buffer back", async function () {
     // the C receiver posts 512-byte buffers and sends no private data, so the sender cannot know
     // the limit: a 2000-byte message fails at the receiver, and the sender's work request completes with an error
     const child = spawn(RECEIVER, [A, "7472", "1", "512"], { stdio: ["ignore", "pipe", "pipe"] });
@@ -51,16 +52,23 @@ describe("ibverbs RC to a C receiver (another process on rxe0)", function () {
     const p = (await openPort({ backend: "ibverbs", address: A })) as IbverbsPort;
     try {
       const errors: Array<Error & { status?: number }> = [];
+      const faults: PortFault[] = [];
       p.on("error", (e) => errors.push(e));
+      p.on("fault", (f: PortFault) => faults.push(f));
       const dest = { address: A, port: 7472 };
       await p.connect(dest);
       const rb = p.allocate(2000);
       p.send(Blob.encode(Blob.create({ id: 1, chunks: [rb.bytes] }), p.policy), dest);
       assert.equal(rb.refCount, 2);
       await p.completions();
-      assert.equal(errors.length, 1, "one failed send, one error");
-      assert.match(errors[0]!.message, /send to 198\.18\.0\.1:7472 failed: work completion status .+ \(\d+\)/);
-      assert.ok(errors[0]!.status! > 0);
+      assert.equal(errors.length, 0, "a peer's failure is not an error of the port");
+      const sendFailed = faults.filter((f) => f.kind === "send-failed");
+      assert.equal(sendFailed.length, 1, "one failed send, one fault");
+      assert.equal(sendFailed[0]!.count, 1);
+      assert.deepEqual(sendFailed[0]!.peer, dest);
+      assert.match(sendFailed[0]!.error.message, /send to 198\.18\.0\.1:7472 failed: work completion status .+ \(\d+\)/);
+      assert.ok((sendFailed[0]!.error as Error & { status?: number }).status! > 0);
+      assert.equal(p.stats.faults["send-failed"], 1);
       assert.equal(p.stats.drops, 1);
       assert.equal(p.counters().sendErrors, 1);
       assert.equal(rb.refCount, 1, "the failed send released what it lent");
