@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The one test command: set up the machine, install and build every package, run every
-# package's tests. `.ci/run` calls exactly this.
+# package's tests, then install the packed packages into fresh projects outside the workspace
+# (npm and pnpm) and use them (scripts/test-packages.sh, about a minute). `.ci/run` calls exactly this.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup-system.sh
@@ -10,3 +11,4 @@ npx -y pnpm@12.4.2 install --frozen-lockfile
 # not a pending test (SGWIRE_REQUIRE, see packages/nic/test/suite/requirements.ts).
 if [[ $(id -u) -eq 0 ]]; then export SGWIRE_REQUIRE=${SGWIRE_REQUIRE:-all}; fi
 npx -y pnpm@12.4.2 -r --workspace-concurrency=1 run test
+bash scripts/test-packages.sh

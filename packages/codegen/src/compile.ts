@@ -1,9 +1,19 @@
 import { mkdirSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
-import ts from "typescript";
+import { createRequire } from "node:module";
 import { loadProtoFiles } from "./front/protobufjs.js";
 import { emitDeclarations, emitTypeScript, modulePath, type EmitOptions } from "./emit/file.js";
 import type { FileModel } from "./model.js";
+
+/**
+ * TypeScript (a 23 MB compiler) is loaded only when it is needed, for `target: "js"` (transpiling
+ * the generated .ts to plain ESM); the default target ("ts") never loads it.
+ */
+let tsModule: typeof import("typescript") | undefined;
+function typescript(): typeof import("typescript") {
+  tsModule ??= createRequire(import.meta.url)("typescript") as typeof import("typescript");
+  return tsModule;
+}
 
 export interface CompileOptions {
   /** output directory (default ".") */
@@ -41,6 +51,7 @@ export function generate(files: FileModel[], options: CompileOptions = {}): Gene
       out.push({ path: `${base}.ts`, content: source });
       continue;
     }
+    const ts = typescript();
     const js = ts.transpileModule(source, {
       compilerOptions: { target: ts.ScriptTarget.ES2022, module: ts.ModuleKind.ES2022, verbatimModuleSyntax: false },
       fileName: `${base}.ts`,

@@ -1,3 +1,4 @@
+/// <reference types="node" preserve="true" />
 export * from "./port.js";
 export * from "./open-port.js";
 export { UdpPort, UDP_MAX_PAYLOAD, type UdpPortOptions } from "./kernel/udp-port.js";

@@ -1,6 +1,7 @@
 import { readdirSync, existsSync } from "node:fs";
 import type { PortCaps } from "./port.js";
 import { loadAddon } from "./dpdk/native.js";
+import { addonBuildHint } from "./addon-hint.js";
 import { loadIbverbs } from "./ibverbs/native.js";
 import { UDP_MAX_PAYLOAD } from "./kernel/udp-port.js";
 
@@ -37,7 +38,7 @@ export function nicInfo(): NicInfo {
   let dpdk: BackendInfo;
   if (a instanceof Error) dpdk = { name: "dpdk", available: false, reason: a.message };
   else if (!a.hasDpdk) {
-    dpdk = { name: "dpdk", available: false, reason: "addon built without DPDK: install libdpdk-dev and pkg-config, then rebuild @sgwire/nic" };
+    dpdk = { name: "dpdk", available: false, reason: `addon built without DPDK: apt-get install -y libdpdk-dev pkg-config, then run: ${addonBuildHint()}` };
   } else {
     dpdk = { name: "dpdk", available: true, version: a.dpdkVersion, devices: netPmds(), caps: { backend: "dpdk", referencesAnyMemory: false } };
   }

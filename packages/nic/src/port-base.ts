@@ -1,3 +1,4 @@
+/// <reference types="node" preserve="true" />
 import { EventEmitter } from "node:events";
 import { SgList, type CopyPolicy, type MessageType, type RefBuffer } from "@sgwire/core";
 import type { Endpoint, FaultKind, Port, PortCaps, PortFault, PortStats, ReceivedMessage, SendCodec } from "./port.js";

@@ -1,3 +1,4 @@
+/// <reference types="node" preserve="true" />
 import type { EventEmitter } from "node:events";
 import type { CopyPolicy, MessageType, RefBuffer, SgList } from "@sgwire/core";
 

@@ -76,8 +76,8 @@ export function loadAddon(): NativeAddon | Error {
   if (!existsSync(path)) {
     cached = new Error(
       `@sgwire/nic: the native addon is not built (${path} is missing); the udp and tcp backends work without it. ` +
-        `To build it, run: ${addonBuildHint()} ` +
-        "(needs python3, make, g++ and, for DPDK, the Debian packages libdpdk-dev and pkg-config)",
+        "To build it with DPDK: apt-get install -y libdpdk-dev pkg-config python3 make g++, then run: " +
+        addonBuildHint(),
     );
     return cached;
   }

@@ -1,4 +1,5 @@
 import { createRequire } from "node:module";
+import { addonBuildHint } from "../addon-hint.js";
 import { existsSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { dirname, join } from "node:path";
@@ -94,8 +95,8 @@ export function loadIbverbs(): IbverbsAddon | Error {
     cached = new Error(
       "@sgwire/nic: the ibverbs backend is not available: the native addon was built without it because " +
         "`pkg-config libibverbs librdmacm` found nothing. Install the Debian packages " +
-        `${IBVERBS_PACKAGES} (apt-get install -y ${IBVERBS_PACKAGES} pkg-config), then rebuild @sgwire/nic ` +
-        `(pnpm --filter @sgwire/nic run build). Missing: ${path}`,
+        `${IBVERBS_PACKAGES} (apt-get install -y ${IBVERBS_PACKAGES} pkg-config python3 make g++), then run: ` +
+        `${addonBuildHint()}. Missing: ${path}`,
     );
     return cached;
   }
