@@ -21,8 +21,8 @@ describe("sgwire-nic (what `sgwire nic` runs)", function () {
   });
 
   it("info --probe opens a DPDK device and reports the caps a port on it gets", function () {
-    const dpdk = nicInfo().backends.find((b) => b.name === "dpdk")!;
-    needIn(this, "dpdk", dpdk.available ? undefined : (dpdk.reason ?? "DPDK is not available"));
+    const here = nicInfo().backends.find((b) => b.name === "dpdk")!;
+    needIn(this, "dpdk", here.available ? undefined : (here.reason ?? "DPDK is not available"));
     const r = run("info", "--json", "--probe", "net_null0");
     assert.equal(r.status, 0, r.stderr);
     const dpdk = (JSON.parse(r.stdout) as { backends: Array<{ name: string; caps: Record<string, unknown> }> }).backends.find((b) => b.name === "dpdk")!;
