@@ -298,8 +298,11 @@ export class DpdkPort extends PortBase {
     this.np.setBuffers(this.desc, this.stage, this.ctl, this.compl, this.rxMeta);
   }
 
-  /** Hands staged messages to the driver, collects completions; keeps what was not taken. */
-  flush(): void {
+  /**
+   * Hands staged messages to the driver, collects completions; keeps what was not taken. Private:
+   * send() stages and a microtask (or a full burst) flushes, as on every backend.
+   */
+  private flush(): void {
     if (this.down) return;
     const staged = this.nStaged;
     const taken = this.np.txBurst(staged);
