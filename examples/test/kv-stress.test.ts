@@ -178,10 +178,12 @@ describe("kv server stress: a minute of valid and hostile clients on kernel UDP 
   let srv: StressServer | null = null;
   const ports: Port[] = [];
   const clients: KvClient[] = [];
+  const peers: RawUdpPeer[] = [];
 
   after(async function () {
     for (const c of clients) c.close();
     for (const p of ports) await p.close();
+    for (const p of peers) await p.close();
     if (srv !== null && srv.exit === null) srv.child.kill("SIGKILL");
   });
 
@@ -250,6 +252,7 @@ describe("kv server stress: a minute of valid and hostile clients on kernel UDP 
     setup.end();
 
     const udpHostile = await UdpHostile.open(codec, udp, limits);
+    peers.push(udpHostile.peer);
     const tcpWrong: string[] = [];
     let tcpRounds = 0;
     let hostileRun = true;
