@@ -53,8 +53,8 @@ interface Case {
 }
 
 async function ibverbsPair(): Promise<{ a: Port & { connect(e: Endpoint): Promise<void> }; b: Port }> {
-  const b = await openPort({ backend: "ibverbs", address: ADDRESS });
-  const a = (await openPort({ backend: "ibverbs", address: ADDRESS })) as Port & { connect(e: Endpoint): Promise<void> };
+  const b = await openPort({ backend: "ibverbs", bind: { address: ADDRESS } });
+  const a = (await openPort({ backend: "ibverbs", bind: { address: ADDRESS } })) as Port & { connect(e: Endpoint): Promise<void> };
   await a.connect(b.localAddress);
   return { a, b };
 }

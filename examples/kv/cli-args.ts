@@ -92,8 +92,7 @@ export function portArgs(a: Args, role: "server" | "client"): PortOptions {
     const o: PortOptions = {
       backend,
       vdev: a.str("vdev", "net_af_packet0,iface=sgw0"),
-      address: a.str("address", role === "server" ? "198.18.0.1" : "198.18.0.3"),
-      port: a.num("port", 7700),
+      bind: { address: a.str("address", role === "server" ? "198.18.0.1" : "198.18.0.3"), port: a.num("port", 7700) },
       peers,
       mbufs: a.num("mbufs", 16383),
     };

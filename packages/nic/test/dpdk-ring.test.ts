@@ -19,7 +19,7 @@ const SELF_MAC = "02:53:47:00:00:01";
 
 /** A net_ring loopback port that can send to itself. */
 export async function ringPort(n: number): Promise<DpdkPort> {
-  return (await openPort({ backend: "dpdk", vdev: `net_ring${n}`, address: SELF, port: 9000, peers: { [SELF]: SELF_MAC } })) as DpdkPort;
+  return (await openPort({ backend: "dpdk", vdev: `net_ring${n}`, bind: { address: SELF, port: 9000 }, peers: { [SELF]: SELF_MAC } })) as DpdkPort;
 }
 
 describe("dpdk availability", function () {
@@ -109,7 +109,11 @@ describeWith("dpdk", dpdk.available ? undefined : dpdk.reason ?? "DPDK unavailab
       await assert.rejects(openPort({ backend: "dpdk", vdev: "net_doesnotexist0" }), /cannot create DPDK device "net_doesnotexist0"/);
       await assert.rejects(openPort({ backend: "dpdk", vdev: "net_ring1" }), /"net_ring1" is already open in this process/);
       await assert.rejects(openPort({ backend: "dpdk", vdev: "eth0" }), /vdev must name a DPDK net driver/);
-      await assert.rejects(openPort({ backend: "dpdk", vdev: "net_null9", address: "300.1.1.1" }), /dotted IPv4/);
+      await assert.rejects(openPort({ backend: "dpdk", vdev: "net_null9", bind: { address: "300.1.1.1" } }), /dotted IPv4/);
+      // one bind shape on every backend: { address, port }
+      await assert.rejects(openPort({ backend: "dpdk", vdev: "net_null9", address: "198.18.0.1" } as never), /unknown option "address"/);
+      await assert.rejects(openPort({ backend: "dpdk", vdev: "net_null9", bind: { port: 0 } }), /bind\.port must be/);
+      await assert.rejects(openPort({ backend: "dpdk", vdev: "net_null9", bind: "198.18.0.1:9000" as never }), /bind must be an object/);
       await assert.rejects(openPort({ backend: "dpdk", vdev: "net_null9", peers: { "198.18.0.2": "zz" } }), /MAC address/);
       await assert.rejects(openPort({ backend: "dpdk", vdev: "net_null9", mbufs: 0 }), /mbufs must be an integer/);
       await assert.rejects(openPort({ backend: "dpdk", vdev: "net_null9", txRing: 5 } as never), /unknown option "txRing"/);
@@ -122,7 +126,7 @@ describeWith("dpdk", dpdk.available ? undefined : dpdk.reason ?? "DPDK unavailab
 
     it("keeps what a full ring and an empty mbuf pool refuse, reports back-pressure, and loses nothing", async function () {
       // nobody receives at first: the ring fills, then the backlog, then the pool runs dry
-      const p = (await openPort({ backend: "dpdk", vdev: "net_ring5", address: SELF, peers: { [SELF]: SELF_MAC }, mbufs: 2047 })) as DpdkPort;
+      const p = (await openPort({ backend: "dpdk", vdev: "net_ring5", bind: { address: SELF }, peers: { [SELF]: SELF_MAC }, mbufs: 2047 })) as DpdkPort;
       const rb = p.allocate(300);
       fill(rb.bytes, 11);
       const n = 6000;
@@ -158,7 +162,7 @@ describeWith("dpdk", dpdk.available ? undefined : dpdk.reason ?? "DPDK unavailab
     });
 
     it("debugLentBuffers: a registered buffer rewritten while the receiver still holds it is reported", async function () {
-      const p = (await openPort({ backend: "dpdk", vdev: "net_ring6", address: SELF, peers: { [SELF]: SELF_MAC }, debugLentBuffers: true })) as DpdkPort;
+      const p = (await openPort({ backend: "dpdk", vdev: "net_ring6", bind: { address: SELF }, peers: { [SELF]: SELF_MAC }, debugLentBuffers: true })) as DpdkPort;
       const errors: Error[] = [];
       p.on("error", (e) => errors.push(e));
       const rb = p.allocate(500);

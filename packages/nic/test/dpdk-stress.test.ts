@@ -22,7 +22,7 @@ describeWith("dpdk", dpdk.available ? undefined : (dpdk.reason ?? "DPDK is not a
     this.timeout(180000);
 
     it(`${COUNT} messages referencing rewritten registered buffers: zero corrupted, pools back to start`, async function () {
-      const p = (await openPort({ backend: "dpdk", vdev: "net_ring7", address: "198.18.0.1", peers: { "198.18.0.1": "02:53:47:00:00:07" } })) as DpdkPort;
+      const p = (await openPort({ backend: "dpdk", vdev: "net_ring7", bind: { address: "198.18.0.1" }, peers: { "198.18.0.1": "02:53:47:00:00:07" } })) as DpdkPort;
       const pools0 = p.poolCounts();
       const inUse0 = p.registeredInUse;
       const bufs = Array.from({ length: BUFFERS }, () => p.allocate(PAYLOAD));

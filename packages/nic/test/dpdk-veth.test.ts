@@ -22,10 +22,10 @@ const [need, vethMissing] = !dpdk.available
 describeWith(need, vethMissing)("dpdk on veths", function () {
   for (const drv of ["af_packet", "af_xdp"] as const) {
     backendSuite(`dpdk net_${drv} (sgw2 <-> sgw3, two ports in one process)`, async () => {
-      const a = (await openPort({ backend: "dpdk", vdev: `net_${drv}2,iface=sgw2`, address: "198.18.1.1", peers: { "198.18.1.2": macOf("", "sgw3") } })) as DpdkPort;
+      const a = (await openPort({ backend: "dpdk", vdev: `net_${drv}2,iface=sgw2`, bind: { address: "198.18.1.1" }, peers: { "198.18.1.2": macOf("", "sgw3") } })) as DpdkPort;
       let b: DpdkPort;
       try {
-        b = (await openPort({ backend: "dpdk", vdev: `net_${drv}3,iface=sgw3`, address: "198.18.1.2", peers: { "198.18.1.1": macOf("", "sgw2") } })) as DpdkPort;
+        b = (await openPort({ backend: "dpdk", vdev: `net_${drv}3,iface=sgw3`, bind: { address: "198.18.1.2" }, peers: { "198.18.1.1": macOf("", "sgw2") } })) as DpdkPort;
       } catch (err) {
         await a.close();
         throw err;

@@ -16,7 +16,7 @@ describe("ibverbs availability", function () {
     if (!built) {
       assert.equal(info.available, false);
       assert.match(info.reason!, /libibverbs-dev librdmacm-dev/);
-      await assert.rejects(openPort({ backend: "ibverbs", address: "198.18.0.1" }), /libibverbs-dev librdmacm-dev rdma-core ibverbs-providers/);
+      await assert.rejects(openPort({ backend: "ibverbs", bind: { address: "198.18.0.1" } }), /libibverbs-dev librdmacm-dev rdma-core ibverbs-providers/);
       return;
     }
     assert.ok(Array.isArray(info.devices));
@@ -24,18 +24,20 @@ describe("ibverbs availability", function () {
       // this kernel has no RDMA: the port says where the address is not
       assert.equal(info.available, false);
       assert.match(info.reason!, /no RDMA device/);
-      await assert.rejects(openPort({ backend: "ibverbs", address: "198.18.0.1" }), /rdma_create_event_channel|rdma_bind_addr|RDMA device/);
+      await assert.rejects(openPort({ backend: "ibverbs", bind: { address: "198.18.0.1" } }), /rdma_create_event_channel|rdma_bind_addr|RDMA device/);
     }
   });
 
   it("checks options before touching the device", async function () {
     await assert.rejects(openPort({ backend: "ibverbs" } as never), /address is required/);
-    await assert.rejects(openPort({ backend: "ibverbs", address: "1.2.3" }), /dotted IPv4/);
-    await assert.rejects(openPort({ backend: "ibverbs", address: "198.18.0.1", transport: "uc" as never }), /transport must be "rc" or "ud"/);
-    await assert.rejects(openPort({ backend: "ibverbs", address: "198.18.0.1", recvBytes: 10 }), /recvBytes must be at least 64/);
-    await assert.rejects(openPort({ backend: "ibverbs", address: "198.18.0.1", maxInline: -1 }), /maxInline must be an integer 0\.\.4096/);
-    await assert.rejects(openPort({ backend: "ibverbs", address: "198.18.0.1", nope: 1 } as never), /unknown option "nope"/);
-    await assert.rejects(openPort({ backend: "ibverbs", address: "198.18.0.1", closeTimeoutMs: -1 }), /closeTimeoutMs/);
-    await assert.rejects(openPort({ backend: "ibverbs", address: "198.18.0.1", debugLentBuffers: "yes" as never }), /debugLentBuffers must be a boolean/);
+    await assert.rejects(openPort({ backend: "ibverbs", bind: { address: "1.2.3" } }), /dotted IPv4/);
+    await assert.rejects(openPort({ backend: "ibverbs", address: "198.18.0.1" } as never), /unknown option "address"/);
+    await assert.rejects(openPort({ backend: "ibverbs", bind: { address: "198.18.0.1", port: 70000 } }), /bind\.port/);
+    await assert.rejects(openPort({ backend: "ibverbs", bind: { address: "198.18.0.1" }, transport: "uc" as never }), /transport must be "rc" or "ud"/);
+    await assert.rejects(openPort({ backend: "ibverbs", bind: { address: "198.18.0.1" }, recvBytes: 10 }), /recvBytes must be at least 64/);
+    await assert.rejects(openPort({ backend: "ibverbs", bind: { address: "198.18.0.1" }, maxInline: -1 }), /maxInline must be an integer 0\.\.4096/);
+    await assert.rejects(openPort({ backend: "ibverbs", bind: { address: "198.18.0.1" }, nope: 1 } as never), /unknown option "nope"/);
+    await assert.rejects(openPort({ backend: "ibverbs", bind: { address: "198.18.0.1" }, closeTimeoutMs: -1 }), /closeTimeoutMs/);
+    await assert.rejects(openPort({ backend: "ibverbs", bind: { address: "198.18.0.1" }, debugLentBuffers: "yes" as never }), /debugLentBuffers must be a boolean/);
   });
 });

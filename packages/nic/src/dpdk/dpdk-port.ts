@@ -2,7 +2,7 @@ import type { RefBuffer, SgList } from "@sgwire/core";
 import { chooseCopyThreshold, chooseMaxSegments } from "../calibration-store.js";
 import { PortBase, RxMessage } from "../port-base.js";
 import type { Endpoint, PortCaps } from "../port.js";
-import { checkEndpoint, checkKeys, checkMac, checkPortNumber, checkPositiveInt, formatIpv4, parseIpv4 } from "../checks.js";
+import { checkBind, checkEndpoint, checkKeys, checkMac, checkPortNumber, checkPositiveInt, formatIpv4, parseIpv4 } from "../checks.js";
 import { requireDpdk, type NativeAddon, type NativePort, type NativePortInfo } from "./native.js";
 import { ensureEal } from "./eal.js";
 import { RegisteredMemory } from "./registered-memory.js";
@@ -115,8 +115,9 @@ export class DpdkPort extends PortBase {
     if (typeof o.vdev !== "string" || !/^net_[a-z0-9_]+[0-9]*(,.*)?$/.test(o.vdev)) {
       throw new TypeError(`openPort(dpdk): vdev must name a DPDK net driver instance like "net_null0" or "net_af_packet0,iface=sgw0", got ${String(o.vdev)}`);
     }
-    const ip = parseIpv4(o.address ?? "198.18.0.1", "openPort(dpdk): address");
-    const udpPort = checkPortNumber(o.port ?? 9000, "openPort(dpdk): port", false);
+    const bind = checkBind(o.bind, "openPort(dpdk)", { address: "198.18.0.1", port: 9000 });
+    const ip = parseIpv4(bind.address, "openPort(dpdk): bind.address");
+    const udpPort = checkPortNumber(bind.port, "openPort(dpdk): bind.port", false);
     const mbufs = checkPositiveInt(o.mbufs ?? 8191, "openPort(dpdk): mbufs", 1 << 20);
     const txd = checkPositiveInt(o.txDescriptors ?? 1024, "openPort(dpdk): txDescriptors", 32768);
     const rxd = checkPositiveInt(o.rxDescriptors ?? 1024, "openPort(dpdk): rxDescriptors", 32768);

@@ -6,10 +6,12 @@ export interface DpdkPortOptions {
    * "net_af_packet0,iface=sgw0", "net_af_xdp0,iface=sgw0". Each open port needs its own name.
    */
   vdev: string;
-  /** This port's IPv4 address: source of what it sends, destination it accepts. Default 198.18.0.1. */
-  address?: string;
-  /** This port's UDP port: source of what it sends, destination it accepts. Default 9000. */
-  port?: number;
+  /**
+   * This port's IPv4 address and UDP port (the same `bind` shape as every backend): the source of
+   * what it sends and the destination it accepts. Default { address: "198.18.0.1", port: 9000 };
+   * the port must be 1..65535 (DPDK has no ephemeral ports).
+   */
+  bind?: { address?: string; port?: number };
   /** Static peer table: IPv4 address to MAC ("198.18.0.2": "02:..."). Peers are also learned from ARP and received packets. */
   peers?: Record<string, string>;
   /** EAL settings; used only by the first DPDK port of the process (EAL starts once per process). */
@@ -43,6 +45,6 @@ export interface EalOptions {
 }
 
 export const DPDK_KEYS = [
-  "backend", "vdev", "address", "port", "peers", "eal", "mbufs", "txDescriptors", "rxDescriptors", "mtu", "copyThreshold", "debugLentBuffers", "closeTimeoutMs",
+  "backend", "vdev", "bind", "peers", "eal", "mbufs", "txDescriptors", "rxDescriptors", "mtu", "copyThreshold", "debugLentBuffers", "closeTimeoutMs",
 ] as const;
 export const EAL_KEYS = ["cores", "hugepages", "memoryMB", "logLevel", "extraArgs"] as const;

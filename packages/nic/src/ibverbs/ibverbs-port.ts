@@ -1,7 +1,7 @@
 import type { RefBuffer, SgList } from "@sgwire/core";
 import { PortBase, RxMessage } from "../port-base.js";
 import type { Endpoint, PortCaps } from "../port.js";
-import { checkEndpoint, checkKeys, checkPortNumber, checkPositiveInt, formatIpv4, parseIpv4 } from "../checks.js";
+import { checkBind, checkEndpoint, checkKeys, checkPortNumber, checkPositiveInt, formatIpv4, parseIpv4 } from "../checks.js";
 import { LentBufferMutatedError, LentRecord } from "../lent-check.js";
 import { requireIbverbs, type IbverbsAddon, type IbvCounters, type IbvPort, type IbvPortInfo } from "./native.js";
 import { IbvRegisteredMemory } from "./registered-memory.js";
@@ -144,9 +144,10 @@ export class IbverbsPort extends PortBase {
 
   static async open(o: IbverbsPortOptions): Promise<IbverbsPort> {
     checkKeys(o, IBVERBS_KEYS, "openPort(ibverbs)");
-    if (o.address === undefined) throw new TypeError("openPort(ibverbs): address is required: the IPv4 address of an RDMA device's interface");
-    const ip = parseIpv4(o.address, "openPort(ibverbs): address");
-    const port = checkPortNumber(o.port ?? 0, "openPort(ibverbs): port", true);
+    if (o.bind?.address === undefined) throw new TypeError("openPort(ibverbs): bind.address is required: the IPv4 address of an RDMA device's interface");
+    const bind = checkBind(o.bind, "openPort(ibverbs)", { port: 0 });
+    const ip = parseIpv4(bind.address, "openPort(ibverbs): bind.address");
+    const port = bind.port;
     if (o.transport !== undefined && o.transport !== "rc" && o.transport !== "ud") {
       throw new TypeError(`openPort(ibverbs): transport must be "rc" or "ud", got ${String(o.transport)}`);
     }

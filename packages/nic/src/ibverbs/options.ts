@@ -2,12 +2,12 @@
 export interface IbverbsPortOptions {
   backend: "ibverbs";
   /**
-   * IPv4 address of the interface an RDMA device sits on (RoCE / Soft-RoCE): the port binds
-   * there with rdma_cm, which picks the device. Required.
+   * Where the port listens (the same `bind` shape as every backend). `address`: the IPv4 address
+   * of the interface an RDMA device sits on (RoCE / Soft-RoCE); rdma_cm binds there and picks
+   * the device. Required. `port`: the rdma_cm port for connections; 0 (default) takes a free one
+   * (see localAddress).
    */
-  address: string;
-  /** rdma_cm port to listen on for connections; 0 (default) takes a free one (see localAddress). */
-  port?: number;
+  bind: { address: string; port?: number };
   /** The RDMA device the address must be on ("rxe0", "mlx5_0"); checked when given. */
   device?: string;
   /**
@@ -39,6 +39,6 @@ export interface IbverbsPortOptions {
 }
 
 export const IBVERBS_KEYS = [
-  "backend", "address", "port", "device", "transport", "sendDepth", "recvSlots", "recvBytes", "maxInline",
+  "backend", "bind", "device", "transport", "sendDepth", "recvSlots", "recvBytes", "maxInline",
   "stageBytes", "connectTimeoutMs", "copyThreshold", "debugLentBuffers", "closeTimeoutMs",
 ] as const;

@@ -27,7 +27,7 @@ const deadline = setTimeout(() => {
 }, o.timeoutMs ?? 20000);
 
 async function dpdkSend(): Promise<void> {
-  const p = (await openPort({ backend: "dpdk", vdev: o.vdev, address: o.address, port: o.port ?? 9000, peers: o.peers, eal: o.eal })) as DpdkPort;
+  const p = (await openPort({ backend: "dpdk", vdev: o.vdev, bind: { address: o.address, port: o.port ?? 9000 }, peers: o.peers, eal: o.eal })) as DpdkPort;
   const to: Endpoint = o.to;
   const bufs = Array.from({ length: 64 }, () => p.allocate(o.size));
   const echoes: number[] = [];
@@ -67,7 +67,7 @@ async function dpdkSend(): Promise<void> {
 }
 
 async function dpdkRecv(): Promise<void> {
-  const p = (await openPort({ backend: "dpdk", vdev: o.vdev, address: o.address, port: o.port ?? 9000, peers: o.peers })) as DpdkPort;
+  const p = (await openPort({ backend: "dpdk", vdev: o.vdev, bind: { address: o.address, port: o.port ?? 9000 }, peers: o.peers })) as DpdkPort;
   const ids = new Set<number>();
   let corrupt = 0;
   const sources = new Set<string>();

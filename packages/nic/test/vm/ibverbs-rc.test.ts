@@ -12,8 +12,8 @@ import { collect } from "../suite/helpers.js";
 export const A = "198.18.0.1";
 
 export async function rcPair(opts: Record<string, unknown> = {}): Promise<{ a: IbverbsPort; b: IbverbsPort }> {
-  const b = (await openPort({ backend: "ibverbs", address: A, ...opts })) as IbverbsPort;
-  const a = (await openPort({ backend: "ibverbs", address: A, ...opts })) as IbverbsPort;
+  const b = (await openPort({ backend: "ibverbs", bind: { address: A }, ...opts })) as IbverbsPort;
+  const a = (await openPort({ backend: "ibverbs", bind: { address: A }, ...opts })) as IbverbsPort;
   await a.connect(b.localAddress);
   return { a, b };
 }
@@ -126,15 +126,15 @@ describe("ibverbs RC port", function () {
 
   it("rejects bad options, unknown peers and oversize messages with errors that name them", async function () {
     await assert.rejects(openPort({ backend: "ibverbs" } as never), /address is required/);
-    await assert.rejects(openPort({ backend: "ibverbs", address: "198.18.0.77" }), /rdma_bind_addr\(198\.18\.0\.77:0\)/);
-    await assert.rejects(openPort({ backend: "ibverbs", address: A, transport: "xrc" as never }), /transport must be "rc" or "ud"/);
-    await assert.rejects(openPort({ backend: "ibverbs", address: A, device: "mlx5_0" }), /is on RDMA device rxe0, not mlx5_0/);
-    await assert.rejects(openPort({ backend: "ibverbs", address: A, sendDepth: 0 }), /sendDepth must be an integer/);
-    await assert.rejects(openPort({ backend: "ibverbs", address: A, qpDepth: 1 } as never), /unknown option "qpDepth"/);
-    const p = (await openPort({ backend: "ibverbs", address: A })) as IbverbsPort;
+    await assert.rejects(openPort({ backend: "ibverbs", bind: { address: "198.18.0.77" } }), /rdma_bind_addr\(198\.18\.0\.77:0\)/);
+    await assert.rejects(openPort({ backend: "ibverbs", bind: { address: A }, transport: "xrc" as never }), /transport must be "rc" or "ud"/);
+    await assert.rejects(openPort({ backend: "ibverbs", bind: { address: A }, device: "mlx5_0" }), /is on RDMA device rxe0, not mlx5_0/);
+    await assert.rejects(openPort({ backend: "ibverbs", bind: { address: A }, sendDepth: 0 }), /sendDepth must be an integer/);
+    await assert.rejects(openPort({ backend: "ibverbs", bind: { address: A }, qpDepth: 1 } as never), /unknown option "qpDepth"/);
+    const p = (await openPort({ backend: "ibverbs", bind: { address: A } })) as IbverbsPort;
     await assert.rejects(p.connect({ address: A, port: 1 }), /connect\(198\.18\.0\.1:1\) failed/);
     assert.throws(() => p.send(Blob.encode(Blob.create({ id: 1 })), { address: A, port: 2 }), /no connection to 198\.18\.0\.1:2/);
-    const small = (await openPort({ backend: "ibverbs", address: A, recvBytes: 1024 })) as IbverbsPort;
+    const small = (await openPort({ backend: "ibverbs", bind: { address: A }, recvBytes: 1024 })) as IbverbsPort;
     await p.connect(small.localAddress);
     assert.throws(() => p.send(Blob.encode(Blob.create({ key: new Uint8Array(2000) })), small.localAddress), /exceeds what 198\.18\.0\.1:\d+ can receive \(1024 bytes\)/);
     await p.close();

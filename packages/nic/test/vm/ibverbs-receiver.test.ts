@@ -34,7 +34,7 @@ describe("ibverbs RC to a C receiver (another process on rxe0)", function () {
       });
       child.on("exit", () => reject(new Error(`sg-receiver exited early: ${out}${err}`)));
     });
-    const p = (await openPort({ backend: "ibverbs", address: A })) as IbverbsPort;
+    const p = (await openPort({ backend: "ibverbs", bind: { address: A } })) as IbverbsPort;
     try {
       await body(p, exited, () => out + err);
     } finally {
@@ -49,7 +49,7 @@ describe("ibverbs RC to a C receiver (another process on rxe0)", function () {
     const child = spawn(RECEIVER, [A, "7472", "1", "512"], { stdio: ["ignore", "pipe", "pipe"] });
     const exited = new Promise<number>((r) => child.on("exit", (code) => r(code ?? -1)));
     await new Promise<void>((resolve) => child.stdout.on("data", (d) => String(d).includes("listening") && resolve()));
-    const p = (await openPort({ backend: "ibverbs", address: A })) as IbverbsPort;
+    const p = (await openPort({ backend: "ibverbs", bind: { address: A } })) as IbverbsPort;
     try {
       const errors: Array<Error & { status?: number }> = [];
       const faults: PortFault[] = [];

@@ -11,8 +11,8 @@ import { collect } from "../suite/helpers.js";
 import { A } from "./ibverbs-rc.test.js";
 
 async function udPair(): Promise<{ a: IbverbsPort; b: IbverbsPort }> {
-  const b = (await openPort({ backend: "ibverbs", address: A, transport: "ud" })) as IbverbsPort;
-  const a = (await openPort({ backend: "ibverbs", address: A, transport: "ud" })) as IbverbsPort;
+  const b = (await openPort({ backend: "ibverbs", bind: { address: A }, transport: "ud" })) as IbverbsPort;
+  const a = (await openPort({ backend: "ibverbs", bind: { address: A }, transport: "ud" })) as IbverbsPort;
   await a.connect(b.localAddress);
   return { a, b };
 }
@@ -46,7 +46,7 @@ describe("ibverbs UD port", function () {
   });
 
   it("rejects a UD connect to a port where nothing listens", async function () {
-    const a = (await openPort({ backend: "ibverbs", address: A, transport: "ud", connectTimeoutMs: 20000 })) as IbverbsPort;
+    const a = (await openPort({ backend: "ibverbs", bind: { address: A }, transport: "ud", connectTimeoutMs: 20000 })) as IbverbsPort;
     await assert.rejects(a.connect({ address: A, port: 3 }), /connect\(198\.18\.0\.1:3\) (failed|timed out)/);
     await a.close();
   });
