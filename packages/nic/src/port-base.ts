@@ -143,6 +143,19 @@ export abstract class PortBase extends EventEmitter implements Port {
     }
   }
 
+  /**
+   * The port itself cannot go on (its device refused a work request, an internal check failed):
+   * it stops (what it still holds is dropped and counted, lent buffers given back) and `'error'`
+   * says why. Called from the port's own loops instead of throwing there, where an exception
+   * would escape from a microtask or timer with the port in an unknown state.
+   */
+  protected portFailed(error: Error): void {
+    const wasOpen = !this.isClosed;
+    this.closeWaitMs = 0; // nothing more will go out: close() stops at once
+    if (wasOpen) void this.close().catch(rethrowLater);
+    this.emit("error", error);
+  }
+
   send(message: SgList, destination: Endpoint): boolean;
   send<T>(message: SendCodec<T>, destination: Endpoint): boolean;
   send<T>(message: SgList | SendCodec<T>, destination: Endpoint): boolean {

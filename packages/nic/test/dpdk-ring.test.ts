@@ -116,6 +116,9 @@ describeWith("dpdk", dpdk.available ? undefined : dpdk.reason ?? "DPDK unavailab
       await assert.rejects(openPort({ backend: "dpdk", vdev: "net_null9", bind: "198.18.0.1:9000" as never }), /bind must be an object/);
       await assert.rejects(openPort({ backend: "dpdk", vdev: "net_null9", peers: { "198.18.0.2": "zz" } }), /MAC address/);
       await assert.rejects(openPort({ backend: "dpdk", vdev: "net_null9", mbufs: 0 }), /mbufs must be an integer/);
+      // the mempool cache is derived from the pool size: a pool of 1 opens (it was an opaque EINVAL)
+      const tiny = await openPort({ backend: "dpdk", vdev: "net_null8", mbufs: 1 });
+      await tiny.close();
       await assert.rejects(openPort({ backend: "dpdk", vdev: "net_null9", txRing: 5 } as never), /unknown option "txRing"/);
       await assert.rejects(openPort({ backend: "dpdk", vdev: "net_af_packet7,iface=sgwnone" }), /cannot create DPDK device/);
       const got = collect(ring, 1);

@@ -314,8 +314,10 @@ export class DpdkPort extends PortBase {
       this.sPos = 0;
     } else {
       const stop = this.ctl[2];
-      if (stop === STOP_BAD_DESC) throw new Error("dpdk port: internal error: the native side rejected a transmit descriptor");
-      if (stop === STOP_NO_PEER) throw new Error("dpdk port: internal error: a staged message has no peer MAC address");
+      if (stop === STOP_BAD_DESC || stop === STOP_NO_PEER) {
+        this.portFailed(new Error(`dpdk port: internal error: ${stop === STOP_BAD_DESC ? "the native side rejected a transmit descriptor" : "a staged message has no peer MAC address"}; the port is closed`));
+        return;
+      }
       // move the untaken descriptors to the front; their staged bytes stay where they are
       let w = 0;
       for (let k = 0; k < taken; k++) w += MSG_WORDS + this.desc[w + 2]! * SEG_WORDS;

@@ -418,10 +418,11 @@ export class IbverbsPort extends PortBase {
         const seq = this.desc[w + 2]!;
         this.completeOne(seq, -1);
         drop = MSG_WORDS + this.desc[w + 1]! * SEG_WORDS;
-      } else if (stop === STOP_BAD_DESC) {
-        throw new Error("ibverbs port: internal error: the native side rejected a send descriptor");
-      } else if (stop === STOP_POST_ERROR) {
-        throw new Error(`ibverbs port: ibv_post_send failed (errno ${this.ctl[4]})`);
+      } else if (stop === STOP_BAD_DESC || stop === STOP_POST_ERROR) {
+        this.portFailed(new Error(stop === STOP_BAD_DESC
+          ? "ibverbs port: internal error: the native side rejected a send descriptor; the port is closed"
+          : `ibverbs port: ibv_post_send failed (errno ${this.ctl[4]}); the port is closed`));
+        return;
       }
       this.desc.copyWithin(0, w + drop, this.wPos);
       this.wPos -= w + drop;
