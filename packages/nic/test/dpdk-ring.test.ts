@@ -210,4 +210,36 @@ describeWith("dpdk", dpdk.available ? undefined : dpdk.reason ?? "DPDK unavailab
   });
 });
 
+describeWith("dpdk", dpdk.available ? undefined : dpdk.reason ?? "DPDK unavailable")("dpdk native side: descriptors are not trusted", function () {
+  // The transmit descriptors JavaScript writes are checked in C++ before use. A wrong one (a bug,
+  // simulated here by corrupting a staged descriptor before its flush) is refused, and the port
+  // stops with an 'error' rather than reading or writing outside its memory.
+  const corruptions: [number, string, (d: Uint32Array) => void][] = [
+    [30, "a lent-buffer token past the token table", (d) => { d[3] = 0x7ffffff0; }],
+    [31, "a scratch segment longer than the staging area", (d) => { d[MSG + 2] = 1 << 30; }],
+    [32, "an arena that does not exist", (d) => { d[MSG + SEG] = 999; }],
+    [33, "a referenced segment past its arena", (d) => { d[MSG + SEG + 2] = 1 << 30; }],
+  ];
+  const MSG = 4;
+  const SEG = 3;
+  for (const [n, what, corrupt] of corruptions) {
+    it(`refuses ${what}: the port closes with an 'error'`, async function () {
+      const p = await ringPort(n);
+      const errors: Error[] = [];
+      p.on("error", (e: Error) => errors.push(e));
+      const rb = p.allocate(1000);
+      p.send(Blob.encode(Blob.create({ id: 1, chunks: [rb.bytes] }), p.policy), p.localAddress);
+      // staged, flushed in a microtask: corrupt it first
+      corrupt((p as unknown as { desc: Uint32Array }).desc);
+      await new Promise((r) => setTimeout(r, 20));
+      assert.equal(errors.length, 1);
+      assert.match(errors[0]!.message, /dpdk port: internal error: the native side rejected a transmit descriptor; the port is closed/);
+      assert.equal(p.closed, true);
+      await p.completions();
+      assert.equal(rb.refCount, 1, "what the refused message lent is given back");
+      rb.release();
+    });
+  }
+});
+
 export type { Port };
