@@ -116,6 +116,10 @@ describeWith("dpdk", dpdk.available ? undefined : dpdk.reason ?? "DPDK unavailab
       await assert.rejects(openPort({ backend: "dpdk", vdev: "net_null9", bind: "198.18.0.1:9000" as never }), /bind must be an object/);
       await assert.rejects(openPort({ backend: "dpdk", vdev: "net_null9", peers: { "198.18.0.2": "zz" } }), /MAC address/);
       await assert.rejects(openPort({ backend: "dpdk", vdev: "net_null9", mbufs: 0 }), /mbufs must be an integer/);
+      // every option is checked before the device is opened: the same vdev opens afterwards
+      await assert.rejects(openPort({ backend: "dpdk", vdev: "net_null7", closeTimeoutMs: -1 }), /openPort\(dpdk\): closeTimeoutMs must be an integer/);
+      await assert.rejects(openPort({ backend: "dpdk", vdev: "net_null7", debugLentBuffers: "yes" as never }), /openPort\(dpdk\): debugLentBuffers must be a boolean/);
+      await (await openPort({ backend: "dpdk", vdev: "net_null7" })).close();
       // the mempool cache is derived from the pool size: a pool of 1 opens (it was an opaque EINVAL)
       const tiny = await openPort({ backend: "dpdk", vdev: "net_null8", mbufs: 1 });
       await tiny.close();

@@ -2,7 +2,7 @@ import type { RefBuffer, SgList } from "@sgwire/core";
 import { chooseCopyThreshold, chooseMaxSegments } from "../calibration-store.js";
 import { PortBase, RxMessage } from "../port-base.js";
 import type { Endpoint, PortCaps } from "../port.js";
-import { checkBind, checkEndpoint, checkKeys, checkMac, checkPortNumber, checkPositiveInt, formatIpv4, parseIpv4 } from "../checks.js";
+import { checkBind, checkCommonOptions, checkEndpoint, checkKeys, type CommonOptionValues, checkMac, checkPortNumber, checkPositiveInt, formatIpv4, parseIpv4 } from "../checks.js";
 import { requireDpdk, type NativeAddon, type NativePort, type NativePortInfo } from "./native.js";
 import { ensureEal } from "./eal.js";
 import { RegisteredMemory } from "./registered-memory.js";
@@ -80,7 +80,7 @@ export class DpdkPort extends PortBase {
   private rxDropped = 0;
   private txDropped = 0;
 
-  private constructor(native: NativeAddon, np: NativePort, o: DpdkPortOptions, ip: number, udpPort: number, ealArgs: string[]) {
+  private constructor(native: NativeAddon, np: NativePort, o: DpdkPortOptions, common: CommonOptionValues, ip: number, udpPort: number, ealArgs: string[]) {
     super();
     this.np = np;
     this.ealArgs = ealArgs;
@@ -104,8 +104,8 @@ export class DpdkPort extends PortBase {
     };
     this.policy = { copyThreshold, maxSegments: chooseMaxSegments("dpdk", this.device.driver, maxSegments), isEligible: this.chains ? this.mem.isEligible : () => false };
     this.localAddress = { address: formatIpv4(ip), port: udpPort };
-    this.checks = o.debugLentBuffers === true ? [] : null;
-    if (o.closeTimeoutMs !== undefined) this.closeWaitMs = checkPositiveInt(o.closeTimeoutMs, "openPort(dpdk): closeTimeoutMs", 2 ** 31 - 1);
+    this.checks = common.debugLentBuffers ? [] : null;
+    this.closeWaitMs = common.closeTimeoutMs;
     np.setBuffers(this.desc, this.stage, this.ctl, this.compl, this.rxMeta);
     for (const [addr, mac] of Object.entries(o.peers ?? {})) this.addPeer(addr, mac);
   }
@@ -122,9 +122,8 @@ export class DpdkPort extends PortBase {
     const txd = checkPositiveInt(o.txDescriptors ?? 1024, "openPort(dpdk): txDescriptors", 32768);
     const rxd = checkPositiveInt(o.rxDescriptors ?? 1024, "openPort(dpdk): rxDescriptors", 32768);
     const mtu = o.mtu === undefined ? 0 : checkPositiveInt(o.mtu, "openPort(dpdk): mtu", 65535);
-    if (o.copyThreshold !== undefined && !(typeof o.copyThreshold === "number" && o.copyThreshold >= 0)) {
-      throw new RangeError(`openPort(dpdk): copyThreshold must be a number >= 0, got ${String(o.copyThreshold)}`);
-    }
+    // closeTimeoutMs, debugLentBuffers, copyThreshold: checked here, before the device is opened
+    const common = checkCommonOptions(o, "openPort(dpdk)");
     if (o.peers !== undefined && (o.peers === null || typeof o.peers !== "object")) {
       throw new TypeError("openPort(dpdk): peers must be an object mapping IPv4 addresses to MAC addresses");
     }
@@ -135,7 +134,7 @@ export class DpdkPort extends PortBase {
     const native = requireDpdk();
     const args = ensureEal(native, o.eal);
     const np = new native.NativePort(o.vdev, { ip, udpPort, mbufs, txDescriptors: txd, rxDescriptors: rxd, mtu });
-    return new DpdkPort(native, np, o, ip, udpPort, args);
+    return new DpdkPort(native, np, o, common, ip, udpPort, args);
   }
 
   /** Adds or replaces a static peer: where to send packets for `address`. */

@@ -1,7 +1,7 @@
 import type { RefBuffer, SgList } from "@sgwire/core";
 import { PortBase, RxMessage } from "../port-base.js";
 import type { Endpoint, PortCaps } from "../port.js";
-import { checkBind, checkEndpoint, checkKeys, checkPortNumber, checkPositiveInt, formatIpv4, parseIpv4 } from "../checks.js";
+import { checkBind, checkCommonOptions, checkEndpoint, checkKeys, type CommonOptionValues, checkPortNumber, checkPositiveInt, formatIpv4, parseIpv4 } from "../checks.js";
 import { LentBufferMutatedError, LentRecord } from "../lent-check.js";
 import { requireIbverbs, type IbverbsAddon, type IbvCounters, type IbvPort, type IbvPortInfo } from "./native.js";
 import { IbvRegisteredMemory } from "./registered-memory.js";
@@ -44,7 +44,7 @@ interface InFlight {
   done: boolean;
   dest: Endpoint;
   /** debugLentBuffers: fingerprints of the referenced segments at send */
-  check?: LentRecord;
+  check: LentRecord | undefined;
 }
 
 /**
@@ -62,7 +62,8 @@ interface InFlight {
  * request's completion arrives on the send CQ. A completion with an error status is a peer's
  * fault, not the port's: counted (stats.faults["send-failed"] and stats.drops) and reported as a
  * 'fault' event naming the status (ibv_wc_status_str) and the destination, one event per peer
- * and poll however many work requests failed; an RC disconnect is one "peer-reset" fault. Messages of at most `device.maxInline` bytes with no references go inline.
+ * and poll however many work requests failed; an RC disconnect is one "peer-reset" fault.
+ * Messages of at most `device.maxInline` bytes with no references go inline.
  *
  * Receive path: registered buffers are posted to a shared receive queue; a received message is
  * a view of its buffer (valid until release(), detached then) and the buffer is reposted on
@@ -111,15 +112,15 @@ export class IbverbsPort extends PortBase {
   /** failed sends of this poll, by destination, reported together (flushFailures) */
   private failures = new Map<string, { dest: Endpoint; count: number; why: string; status: number | undefined }>();
 
-  private constructor(native: IbverbsAddon, np: IbvPort, o: IbverbsPortOptions, ip: number) {
+  private constructor(native: IbverbsAddon, np: IbvPort, o: IbverbsPortOptions, common: CommonOptionValues, ip: number) {
     super();
     this.native = native;
     this.np = np;
     this.device = np.info();
     this.ud = this.device.transport === "ud";
     this.connectTimeoutMs = o.connectTimeoutMs ?? 15000;
-    this.debugLent = o.debugLentBuffers === true;
-    if (o.closeTimeoutMs !== undefined) this.closeWaitMs = o.closeTimeoutMs;
+    this.debugLent = common.debugLentBuffers;
+    this.closeWaitMs = common.closeTimeoutMs;
     this.mem = new IbvRegisteredMemory((n) => this.np.allocArena(n));
     this.stageBytes = new Uint8Array(np.stage());
     this.ring = new StageRing(this.stageBytes.length);
@@ -165,19 +166,14 @@ export class IbverbsPort extends PortBase {
     const stageBytes = checkPositiveInt(o.stageBytes ?? 4 << 20, "openPort(ibverbs): stageBytes", 1 << 30);
     if (stageBytes < 4096) throw new RangeError(`openPort(ibverbs): stageBytes must be at least 4096, got ${stageBytes}`);
     if (o.connectTimeoutMs !== undefined) checkPositiveInt(o.connectTimeoutMs, "openPort(ibverbs): connectTimeoutMs");
-    if (o.closeTimeoutMs !== undefined) checkPositiveInt(o.closeTimeoutMs, "openPort(ibverbs): closeTimeoutMs", 2 ** 31 - 1);
-    if (o.debugLentBuffers !== undefined && typeof o.debugLentBuffers !== "boolean") {
-      throw new TypeError(`openPort(ibverbs): debugLentBuffers must be a boolean, got ${typeof o.debugLentBuffers}`);
-    }
-    if (o.copyThreshold !== undefined && !(typeof o.copyThreshold === "number" && o.copyThreshold >= 0)) {
-      throw new RangeError(`openPort(ibverbs): copyThreshold must be a number >= 0, got ${String(o.copyThreshold)}`);
-    }
+    // closeTimeoutMs, debugLentBuffers, copyThreshold: checked before the device is touched
+    const common = checkCommonOptions(o, "openPort(ibverbs)");
     const native = requireIbverbs();
     const np = new native.IbvPort({
       ip, port, ud: o.transport === "ud", sendDepth, recvSlots, recvBytes, maxInline, stageBytes,
       ...(o.device !== undefined ? { device: o.device } : {}),
     });
-    return new IbverbsPort(native, np, o, ip);
+    return new IbverbsPort(native, np, o, common, ip);
   }
 
   /**
@@ -334,7 +330,7 @@ export class IbverbsPort extends PortBase {
     d[base + 3] = refs === 0 && list.byteLength <= this.device.maxInline ? FLAG_INLINE : 0;
     this.wPos = w;
     this.nStaged++;
-    this.inflight.push(check === undefined ? { lent, stage: consumed, done: false, dest } : { lent, stage: consumed, done: false, dest, check });
+    this.inflight.push({ lent, stage: consumed, done: false, dest, check });
     this.st.bytesCopied += copyBytes;
     this.st.bytesReferenced += list.byteLength - copyBytes;
     return true;
