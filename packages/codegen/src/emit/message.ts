@@ -1,3 +1,4 @@
+import { MAX_LENGTH } from "@sgwire/core";
 import type { FieldModel, FieldType, MessageModel, ScalarType } from "../model.js";
 import { CodeWriter } from "./writer.js";
 import { SCALARS } from "./scalars.js";
@@ -9,9 +10,6 @@ import { literal, tagOf, tsValueType, varintLen, wireTypeOf, writeTag, type Scop
  * (field-number order, oneof members and unknown fields included) because the write pass consumes
  * the sizes the size pass cached, in order.
  */
-
-/** protobuf's limit on a length-delimited value (and a message): 2 GiB - 1 */
-const MAX_LENGTH = 0x7fffffff;
 
 const fn = (kind: string, m: { tsName: string }) => `${kind}$${m.tsName}`;
 

@@ -1,7 +1,7 @@
 import { SgList } from "../sg/sg-list.js";
 import { resolveCopyPolicy, type CopyPolicy } from "../sg/copy-policy.js";
 import { acquireEncoder, releaseEncoder, CHANGED, type Encoder } from "./encoder.js";
-import { MAX_LENGTH } from "./checks.js";
+import { MAX_LENGTH, tooLarge } from "./checks.js";
 import { Reader, type ReadOptions } from "../wire/reader.js";
 import { DecodeError, EncodeError } from "../wire/errors.js";
 
@@ -74,6 +74,9 @@ export interface MessageParts<T> {
   defaults?: Partial<T>;
 }
 
+/** Why an encode of a message that contains itself (or is nested past the JS stack) fails. */
+const TOO_DEEP = "message nested too deeply to encode (does it contain itself?)";
+
 /** V8's RangeError for a recursion that ran out of stack (catchable once it has unwound). */
 function isStackOverflow(err: unknown): boolean {
   return err instanceof RangeError && /call stack size/i.test(err.message);
@@ -90,10 +93,10 @@ function sizeTop<T>(size: SizeFn<T>, m: T, e: Encoder, typeName: string): number
     if (err instanceof EncodeError) throw err.under(typeName);
     // The size pass recurses once per nesting level: a message that contains itself, or one
     // nested deeper than the JS stack allows, must fail as a bad message, not a RangeError.
-    if (isStackOverflow(err)) throw new EncodeError("message nested too deeply to encode (does it contain itself?)", typeName);
+    if (isStackOverflow(err)) throw new EncodeError(TOO_DEEP, typeName);
     throw err;
   }
-  if (n > MAX_LENGTH) throw new EncodeError(`encodes to ${n} bytes, past protobuf's limit of ${MAX_LENGTH} (2 GiB - 1)`, typeName);
+  if (n > MAX_LENGTH) tooLarge(typeName, n);
   return n;
 }
 
@@ -110,7 +113,7 @@ function writeTop<T>(write: WriteFn<T>, m: T, e: Encoder, total: number, copied:
   } catch (err) {
     e.abortWrite();
     if (err instanceof EncodeError) throw err.under(typeName);
-    if (isStackOverflow(err)) throw new EncodeError("message nested too deeply to encode (does it contain itself?)", typeName);
+    if (isStackOverflow(err)) throw new EncodeError(TOO_DEEP, typeName);
     // a changed value can make the write pass run past its buffer (TypedArray.set, subarray)
     if (err instanceof RangeError) throw new EncodeError(CHANGED, typeName);
     throw err;

@@ -291,10 +291,6 @@ export class Reader {
   }
 
   /**
-   * Skips a field and returns the raw bytes of tag and value as a view of the input (for
-   * unknown-field preservation). `start` is the position of the tag.
-   */
-  /**
    * Keeps input bytes [start, pos) — one or more whole unknown fields — in `m.$unknown`, as a view
    * of the input. A run of adjacent unknown fields stays one view (the last one grows), so the
    * heap a decoded message keeps for them does not grow with their number.
@@ -315,6 +311,10 @@ export class Reader {
     else u.push(v);
   }
 
+  /**
+   * Skips a field and returns the raw bytes of tag and value as a view of the input (for
+   * unknown-field preservation). `start` is the position of the tag.
+   */
   skipRaw(tag: number, start: number): Uint8Array {
     this.skip(tag);
     return this.buf.subarray(start, this.pos);
