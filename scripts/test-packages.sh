@@ -3,8 +3,8 @@
 #   1. `npm pack` and `pnpm pack` of @sgwire/core, @sgwire/codegen and @sgwire/nic into a temp dir;
 #      the tarballs must carry README.md, LICENSE and no machine-built .node file, and no
 #      `workspace:` range where an installer reads one (dependencies, peer and optional ones);
-#   2. a fresh project under /tmp, once installed with npm from the npm-packed tarballs (no
-#      overrides) and once with pnpm 12.4.2 from the pnpm-packed ones;
+#   2. a fresh project under /tmp, installed with npm from the npm-packed tarballs (no overrides),
+#      with yarn 1.22.22 from the same tarballs, and with pnpm 12.4.2 from the pnpm-packed ones;
 #   3. in each: `sgwire compile` a schema that imports google/protobuf/timestamp.proto, `tsc --strict`
 #      the generated code plus a small program (typescript is the project's only other package;
 #      "types": [] so @types/node must come from @sgwire/nic's declarations), then run the program:
@@ -163,6 +163,12 @@ NT=$TMP/npm-tarballs
   fail "npm install of the tarballs failed (output above)"
 use_project "$TMP/npm" npm
 
+step "yarn add (fresh project, npm-packed tarballs)"
+write_project "$TMP/yarn"
+(cd "$TMP/yarn" && npx -y yarn@1.22.22 add --non-interactive --no-progress "$NT"/sgwire-core-*.tgz "$NT"/sgwire-codegen-*.tgz "$NT"/sgwire-nic-*.tgz typescript@5.9.3) ||
+  fail "yarn add of the tarballs failed (output above)"
+use_project "$TMP/yarn" yarn
+
 step "pnpm add (fresh project, pnpm-packed tarballs; allowBuilds lets @sgwire/nic's install script build the addon)"
 write_project "$TMP/pnpm"
 # pnpm approves a tarball dependency's build by its spec (the bare name is for registry installs)
@@ -174,4 +180,4 @@ printf "allowBuilds:\n  '@sgwire/nic': true\n  '@sgwire/nic@file:../tarballs/%s'
   fail "pnpm add of the tarballs failed (output above)"
 use_project "$TMP/pnpm" pnpm
 
-printf '\ntest-packages: OK (npm and pnpm: installed from their own tarballs, compiled, type-checked strictly, sent and received)\n'
+printf '\ntest-packages: OK (npm, yarn and pnpm: installed from tarballs, compiled, type-checked strictly, sent and received)\n'
