@@ -141,7 +141,8 @@ const git = (...args: string[]): string => execFileSync("git", args, { cwd: root
 function docs(): string[] {
   return git("ls-files", "--cached", "--others", "--exclude-standard", "*.md")
     .split("\n")
-    .filter((f) => f !== "" && !f.includes("node_modules/") && existsSync(join(root, f)));
+    // results/ holds what the measuring commands write (bench's <name>.md), not documentation
+    .filter((f) => f !== "" && !f.includes("node_modules/") && !/(^|\/)results\//.test(f) && existsSync(join(root, f)));
 }
 
 interface Block {
