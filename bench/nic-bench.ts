@@ -16,6 +16,8 @@ import { cpus, loadavg } from "node:os";
 import protobuf from "protobufjs";
 import { SgList, type MessageType } from "../packages/core/dist/index.js";
 import { nicInfo, openPort, type Endpoint, type Port } from "../packages/nic/dist/index.js";
+import { gitRevision } from "./src/machine.js";
+import { nicBenchReport, type NicBenchFile, type NicBenchRow } from "./src/report/nic-bench-report.js";
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, "..");
@@ -90,19 +92,7 @@ targets.push({
   },
 });
 
-interface Row {
-  target: string;
-  mode: "sgwire" | "send only" | "protobufjs";
-  messages: number;
-  seconds: number;
-  messagesPerSecond: number;
-  cpuSeconds: number;
-  messagesPerCpuSecond: number;
-  bytesCopiedPerMessage: number;
-  bytesReferencedPerMessage: number;
-  segments: number;
-  note: string;
-}
+type Row = NicBenchRow;
 
 /**
  * Runs `step` (one encode + send) for about SECONDS; returns messages, wall seconds and CPU
@@ -129,6 +119,7 @@ async function timed(port: Port, step: (i: number) => boolean): Promise<{ n: num
   return run(SECONDS * 1000);
 }
 
+const started = new Date();
 const rows: Row[] = [];
 for (const t of targets) {
   if (ONLY && !ONLY.split(",").some((o) => t.name.includes(o))) continue;
@@ -191,23 +182,22 @@ for (const t of targets) {
 }
 
 // ---- report: table, JSON, SVG
-const fmt = (v: number): string => (v >= 1e6 ? `${(v / 1e6).toFixed(2)} M` : `${(v / 1e3).toFixed(0)} k`);
-const lines = [
-  `@sgwire/nic: encode + send of a Record {id, key 16 B, value ${VALUE} B} per message, one JS thread`,
-  `(vs baseline: messages per CPU second against protobufjs through the same port; load average ${loadavg()[0]!.toFixed(2)} at the end)`,
-  `${"target".padEnd(26)} ${"mode".padEnd(11)} ${"msg/s".padStart(10)} ${"msg/cpu-s".padStart(10)} ${"segs".padStart(5)} ${"copied B/msg".padStart(13)} ${"ref'd B/msg".padStart(12)} ${"vs baseline".padStart(12)}`,
-];
-for (const r of rows) {
-  const base = rows.find((x) => x.target === r.target && x.mode === "protobufjs")!;
-  lines.push(
-    `${r.target.padEnd(26)} ${r.mode.padEnd(11)} ${fmt(r.messagesPerSecond).padStart(10)} ${fmt(r.messagesPerCpuSecond).padStart(10)} ${String(r.segments).padStart(5)} ${r.bytesCopiedPerMessage.toFixed(0).padStart(13)} ${r.bytesReferencedPerMessage.toFixed(0).padStart(12)} ${(r.messagesPerCpuSecond / base.messagesPerCpuSecond).toFixed(2).padStart(11)}x`,
-  );
-}
-console.log(lines.join("\n"));
+const file: NicBenchFile = {
+  command: ["node --import tsx bench/nic-bench.ts", ...process.argv.slice(2)].join(" "),
+  revision: gitRevision(root),
+  date: started.toISOString(),
+  machine: {
+    node: process.version, cpu: cpus()[0]?.model ?? "unknown", cores: cpus().length, loadAverage1m: Math.round(loadavg()[0]! * 100) / 100,
+    dpdk: nicInfo().backends.find((b) => b.name === "dpdk")?.version ?? null,
+  },
+  valueBytes: VALUE,
+  seconds: SECONDS,
+  rows,
+};
+console.log(nicBenchReport(file));
 const outDir = join(root, "bench", "results");
 mkdirSync(outDir, { recursive: true });
-const machine = { node: process.version, cpu: cpus()[0]?.model ?? "unknown", cores: cpus().length, loadAverage1m: loadavg()[0], date: new Date().toISOString() };
-writeFileSync(join(outDir, "nic-bench.json"), JSON.stringify({ machine, valueBytes: VALUE, seconds: SECONDS, rows }, null, 2) + "\n");
+writeFileSync(join(outDir, "nic-bench.json"), JSON.stringify(file, null, 1) + "\n");
 writeFileSync(join(outDir, "nic-bench.svg"), svg(rows));
 console.log(`wrote bench/results/nic-bench.json and bench/results/nic-bench.svg`);
 if (!existsSync(join(outDir, "nic-bench.json"))) process.exit(1);

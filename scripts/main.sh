@@ -22,4 +22,4 @@ echo "== 2/3  examples/hello.ts: one Greeting with a 32 KiB attachment, over ker
 "$tsx" hello.ts
 echo
 echo "== 3/3  examples/kv: sgwire vs protobufjs, same server and load, kernel UDP on loopback"
-"$tsx" kv/compare.ts --quick --json results/compare-udp.json
+"$tsx" kv/compare.ts --quick --json results/tmp/compare-udp.json

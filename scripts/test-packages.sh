@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Installs sgwire the way a user does, outside this workspace, and uses it:
-#   1. `pnpm pack` of @sgwire/core, @sgwire/codegen and @sgwire/nic (workspace:^ becomes a version)
-#      into a temp dir; the tarballs must carry README.md, LICENSE and no machine-built .node file;
-#   2. a fresh project under /tmp, once installed with npm (no overrides) and once with pnpm 12.4.2;
+#   1. `npm pack` and `pnpm pack` of @sgwire/core, @sgwire/codegen and @sgwire/nic into a temp dir;
+#      the tarballs must carry README.md, LICENSE and no machine-built .node file, and no
+#      `workspace:` range where an installer reads one (dependencies, peer and optional ones);
+#   2. a fresh project under /tmp, installed with npm from the npm-packed tarballs (no overrides),
+#      with yarn 1.22.22 from the same tarballs, and with pnpm 12.4.2 from the pnpm-packed ones;
 #   3. in each: `sgwire compile` a schema that imports google/protobuf/timestamp.proto, `tsc --strict`
 #      the generated code plus a small program (typescript is the project's only other package;
 #      "types": [] so @types/node must come from @sgwire/nic's declarations), then run the program:
@@ -27,19 +29,32 @@ TMP=$(mktemp -d /tmp/sgwire-test-packages.XXXXXX)
 if [[ -n "${KEEP:-}" ]]; then echo "test-packages: keeping $TMP"; else trap 'rm -rf "$TMP"' EXIT; fi
 mkdir -p "$TMP/tarballs"
 
-step "pnpm pack"
+step "npm pack and pnpm pack"
+mkdir -p "$TMP/npm-tarballs"
 for p in core codegen nic; do
   (cd "packages/$p" && "${PNPM[@]}" pack --pack-destination "$TMP/tarballs" >/dev/null) || fail "pnpm pack of packages/$p failed"
+  (cd "packages/$p" && npm pack --silent --pack-destination "$TMP/npm-tarballs" >/dev/null) || fail "npm pack of packages/$p failed"
 done
 CORE=$(ls "$TMP"/tarballs/sgwire-core-*.tgz) CODEGEN=$(ls "$TMP"/tarballs/sgwire-codegen-*.tgz) NIC=$(ls "$TMP"/tarballs/sgwire-nic-*.tgz)
-for t in "$CORE" "$CODEGEN" "$NIC"; do
+for t in "$CORE" "$CODEGEN" "$NIC" "$TMP"/npm-tarballs/*.tgz; do
   list=$(tar -tzf "$t")
   for f in package/README.md package/LICENSE package/package.json package/dist/index.js package/dist/index.d.ts; do
     grep -qx "$f" <<<"$list" || fail "$(basename "$t") has no $f"
   done
   if grep -E '\.node$' <<<"$list"; then fail "$(basename "$t") carries a built .node file (listed above): binaries must be built where the package is installed"; fi
-  if tar -xzOf "$t" package/package.json | grep -n 'workspace:'; then fail "$(basename "$t"): package.json still has a workspace: range (line above)"; fi
-  echo "$(basename "$t"): $(wc -l <<<"$list") files, $(du -k "$t" | cut -f1) KiB"
+  # npm pack leaves devDependencies as they are (installers never read a dependency's own)
+  bad=$(tar -xzOf "$t" package/package.json | node -e '
+    const p = JSON.parse(require("fs").readFileSync(0, "utf8"));
+    for (const k of ["dependencies", "peerDependencies", "optionalDependencies"])
+      for (const [n, r] of Object.entries(p[k] ?? {})) if (String(r).startsWith("workspace:")) console.log(`${k}.${n}: ${r}`);')
+  [[ -z $bad ]] || fail "$(basename "$t"): package.json has a workspace: range an installer cannot resolve: $bad"
+  echo "$(dirname "$t" | xargs basename)/$(basename "$t"): $(wc -l <<<"$list") files, $(du -k "$t" | cut -f1) KiB"
+done
+# the peer range the packages give @sgwire/core must take the version this repository builds
+core_version=$(node -p 'require("./packages/core/package.json").version')
+for p in codegen nic; do
+  range=$(node -p "require('./packages/$p/package.json').peerDependencies['@sgwire/core']")
+  [[ $range == "^$core_version" ]] || fail "packages/$p: peer range of @sgwire/core is $range, but @sgwire/core is $core_version (use ^$core_version)"
 done
 niclist=$(tar -tzf "$NIC")
 for f in package/scripts/install.mjs package/scripts/build-addon.mjs package/native/binding.gyp package/native/addon.cc; do
@@ -141,13 +156,20 @@ use_project() {
   cd "$ROOT"
 }
 
-step "npm install (fresh project, tarballs, no overrides)"
+step "npm install (fresh project, npm-packed tarballs, no overrides)"
 write_project "$TMP/npm"
-(cd "$TMP/npm" && npm install --no-audit --no-fund --foreground-scripts --loglevel=error "$CORE" "$CODEGEN" "$NIC" typescript@5.9.3) ||
+NT=$TMP/npm-tarballs
+(cd "$TMP/npm" && npm install --no-audit --no-fund --foreground-scripts --loglevel=error "$NT"/sgwire-core-*.tgz "$NT"/sgwire-codegen-*.tgz "$NT"/sgwire-nic-*.tgz typescript@5.9.3) ||
   fail "npm install of the tarballs failed (output above)"
 use_project "$TMP/npm" npm
 
-step "pnpm add (fresh project, tarballs; allowBuilds lets @sgwire/nic's install script build the addon)"
+step "yarn add (fresh project, npm-packed tarballs)"
+write_project "$TMP/yarn"
+(cd "$TMP/yarn" && npx -y yarn@1.22.22 add --non-interactive --no-progress "$NT"/sgwire-core-*.tgz "$NT"/sgwire-codegen-*.tgz "$NT"/sgwire-nic-*.tgz typescript@5.9.3) ||
+  fail "yarn add of the tarballs failed (output above)"
+use_project "$TMP/yarn" yarn
+
+step "pnpm add (fresh project, pnpm-packed tarballs; allowBuilds lets @sgwire/nic's install script build the addon)"
 write_project "$TMP/pnpm"
 # pnpm approves a tarball dependency's build by its spec (the bare name is for registry installs)
 printf "allowBuilds:\n  '@sgwire/nic': true\n  '@sgwire/nic@file:../tarballs/%s': true\n" "$(basename "$NIC")" >"$TMP/pnpm/pnpm-workspace.yaml"
@@ -158,4 +180,4 @@ printf "allowBuilds:\n  '@sgwire/nic': true\n  '@sgwire/nic@file:../tarballs/%s'
   fail "pnpm add of the tarballs failed (output above)"
 use_project "$TMP/pnpm" pnpm
 
-printf '\ntest-packages: OK (npm and pnpm: installed from tarballs, compiled, type-checked strictly, sent and received)\n'
+printf '\ntest-packages: OK (npm, yarn and pnpm: installed from tarballs, compiled, type-checked strictly, sent and received)\n'

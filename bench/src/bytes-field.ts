@@ -3,21 +3,36 @@
  * (segments), sgwire `toBinary` (one buffer) and `fromBinary`, against protobufjs
  * `encode().finish()` and `decode()`, measured in the same run. Prints ns/op and the ratio.
  *
- *   pnpm --filter @sgwire/bench run bench:bytes [--quick]
+ *   pnpm --filter @sgwire/bench run bench:bytes [--quick] [--json FILE]
+ *
+ * With --json, every figure goes to FILE with the command, date and revision (results/bytes-field.json
+ * is the one the top README shows: scripts/figures.ts).
  */
 import protobuf from "protobufjs";
 import { SgList } from "@sgwire/core";
 import { Blob } from "./generated/bench.sg.js";
-import { measure, fmtNs, fmtBytes, table, keep } from "./harness.js";
+import { mkdirSync, writeFileSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { measure, keep } from "./harness.js";
+import { gitRevision } from "./machine.js";
+import { bytesFieldReport, type BytesFieldFile } from "./report/bytes-field-report.js";
 
-const quick = process.argv.includes("--quick");
+const argv = process.argv.slice(2);
+for (const [i, a] of argv.entries()) {
+  if (a !== "--quick" && a !== "--json" && argv[i - 1] !== "--json") throw new Error(`bytes-field: unknown option ${a} (--quick, --json FILE)`);
+}
+const quick = argv.includes("--quick");
+const jsonAt = argv.indexOf("--json");
+const jsonFile = jsonAt >= 0 ? argv[jsonAt + 1] : undefined;
+if (jsonAt >= 0 && jsonFile === undefined) throw new Error("bytes-field: --json needs a file");
+const started = new Date();
 const root = new protobuf.Root();
 root.loadSync(new URL("../schemas/bench.proto", import.meta.url).pathname);
 const PbBlob = root.lookupType("bench.Blob");
 
 const sizes = [64, 256, 1024, 4096, 16384, 65536, 262144, 1 << 20];
-const rows: string[][] = [];
-const results: Record<string, unknown>[] = [];
+const results: BytesFieldFile["results"] = [];
 for (const size of sizes) {
   const key = new Uint8Array(16).fill(0x6b);
   const value = new Uint8Array(size).fill(0x61);
@@ -38,20 +53,20 @@ for (const size of sizes) {
     ],
     quick ? { reps: 3, batchMs: 10, warmupMs: 30 } : {},
   );
-  const [sgEnc, sgFlat, pbEnc, sgDec, pbDec] = m as [typeof m[0], typeof m[0], typeof m[0], typeof m[0], typeof m[0]];
-  rows.push([
-    fmtBytes(size),
-    fmtNs(sgEnc.ns), fmtNs(sgFlat.ns), fmtNs(pbEnc.ns), `${(pbEnc.ns / sgEnc.ns).toFixed(1)}x`,
-    fmtNs(sgDec.ns), fmtNs(pbDec.ns), `${(pbDec.ns / sgDec.ns).toFixed(2)}x`,
-    `${enc.bytesCopied} B`,
-  ]);
-  results.push({ size, bytesCopied: enc.bytesCopied, segments: enc.segments.length, ...Object.fromEntries(m.map((x) => [x.name, { ns: x.ns, min: x.min, max: x.max }])) });
+  results.push({ size, bytesCopied: enc.bytesCopied, segments: enc.segments.length, ...Object.fromEntries(m.map((x) => [x.name, { ns: x.ns, min: x.min, max: x.max }])) } as BytesFieldFile["results"][number]);
   keep(enc);
 }
-console.log(`Blob { uint32 id; bytes key (16 B); bytes value } on Node ${process.version}, median of ${quick ? 3 : 7} interleaved repetitions\n`);
-console.log(table(
-  ["value", "sg encode", "sg toBinary", "pbjs encode", "encode x", "sg decode", "pbjs decode", "decode x", "copied/msg"],
-  rows,
-));
-console.log("\nencode x = protobufjs encode / sgwire encode; decode x = protobufjs decode / sgwire fromBinary");
-if (process.argv.includes("--json")) console.log(JSON.stringify(results, null, 2));
+const file: BytesFieldFile = {
+  command: ["tsx src/bytes-field.ts", ...argv].join(" "),
+  revision: gitRevision(fileURLToPath(new URL("../../", import.meta.url))),
+  date: started.toISOString(),
+  node: process.version,
+  reps: quick ? 3 : 7,
+  results,
+};
+console.log(bytesFieldReport(file));
+if (jsonFile !== undefined) {
+  mkdirSync(dirname(jsonFile), { recursive: true });
+  writeFileSync(jsonFile, JSON.stringify(file, null, 1) + "\n");
+  console.error(`wrote ${join(jsonFile)}`);
+}

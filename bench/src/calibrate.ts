@@ -3,23 +3,24 @@
  * against referencing over field size x number of fields (the Cornflakes heatmap) on a backend,
  * and recommends copyThreshold and maxSegments.
  *
- *   pnpm --filter @sgwire/bench run calibrate [--backend udp] [--quick] [--wall] [--out DIR] [--update-readme]
+ *   pnpm --filter @sgwire/bench run calibrate [--backend udp] [--quick] [--wall] [--out DIR] [--store]
  *
  * Writes DIR/calibrate-<backend>.json (cells, recommendation, machine) and
- * DIR/calibrate-<backend>.svg (the heatmap); prints the heatmap and the recommendation.
+ * DIR/calibrate-<backend>.svg (the heatmap); prints the heatmap and the recommendation
+ * (report/calibrate-report.ts, which also renders bench/README.md's copy: scripts/figures.ts).
  * Kernel udp sends to a sink port on 127.0.0.1 of the same machine.
  */
-import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
-import { join, relative } from "node:path";
+import { mkdirSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { openPort, storePolicy } from "@sgwire/nic";
 import { measureHeatmap, type HeatmapOptions } from "./calibrate/heatmap.js";
 import { recommendPolicy, type HeatCell } from "./calibrate/recommend.js";
 import { heatmap } from "./report/svg-heatmap.js";
 import { fmtBytes } from "./report/format.js";
+import { calibrateReport, type CalibrateFile } from "./report/calibrate-report.js";
 import { machineInfo, gitRevision } from "./machine.js";
 import { Progress } from "./progress.js";
-import { table } from "./harness.js";
 
 const repoRoot = fileURLToPath(new URL("../../", import.meta.url));
 const argv = process.argv.slice(2);
@@ -70,29 +71,8 @@ if (argv.includes("--store")) {
   });
   process.stderr.write(`stored copyThreshold ${rec.copyThreshold} and maxSegments ${rec.maxSegments} in ${file}\n`);
 }
-const ratio = (s: number, k: number) => {
-  const c = cells.find((x) => x.fieldBytes === s && x.fields === k);
-  return c === undefined ? undefined : c.copyNs / c.referenceNs;
-};
-
-const lines: string[] = [];
-lines.push(`copy time / reference time (${grid.wall ? "wall clock" : "process CPU time"}), encode + send over kernel udp (${port.caps.driver}); > 1: referencing is faster`);
-lines.push("");
-lines.push(
-  table(
-    ["fields \\ field size", ...grid.fieldSizes.map(fmtBytes)],
-    grid.fieldCounts.map((k) => [String(k), ...grid.fieldSizes.map((s) => ratio(s, k)?.toFixed(2) ?? "-")]),
-  ),
-);
-lines.push("");
-lines.push(`recommended copyThreshold: ${rec.copyThreshold === Infinity ? "Infinity (always copy)" : `${rec.copyThreshold} B`}`);
-lines.push(`recommended maxSegments:   ${rec.maxSegments}`);
-for (const r of rec.reasons) lines.push(`  - ${r}`);
-lines.push(`crossover per field count: ${rec.crossover.map((c) => `${c.fields}: ${c.fieldBytes === null ? "none" : fmtBytes(c.fieldBytes)}`).join(", ")}`);
-process.stdout.write(lines.join("\n") + "\n");
-
 mkdirSync(out, { recursive: true });
-const file = {
+const file: CalibrateFile = {
   name: `calibrate-${backend}`,
   date: started.toISOString(),
   command: `calibrate ${argv.join(" ")}`.trim(),
@@ -100,11 +80,11 @@ const file = {
   machine: machineInfo(),
   backend,
   driver: port.caps.driver,
-  caps: port.caps,
   settings: grid,
   cells,
   recommendation: { ...rec, copyThreshold: rec.copyThreshold === Infinity ? null : rec.copyThreshold },
 };
+process.stdout.write(calibrateReport(file) + "\n");
 writeFileSync(join(out, `calibrate-${backend}.json`), JSON.stringify(file, null, 1) + "\n");
 writeFileSync(
   join(out, `calibrate-${backend}.svg`),
@@ -116,28 +96,11 @@ writeFileSync(
     xs: grid.fieldSizes,
     ys: grid.fieldCounts,
     xFormat: fmtBytes,
-    value: ratio,
+    value: (s, k) => {
+      const cell = cells.find((x) => x.fieldBytes === s && x.fields === k);
+      return cell === undefined ? undefined : cell.copyNs / cell.referenceNs;
+    },
     legend: "blue (> 1): referencing the fields is faster; red (< 1): copying them is faster",
   }),
 );
 process.stderr.write(`wrote ${join(out, `calibrate-${backend}.json`)}, ${join(out, `calibrate-${backend}.svg`)}\n`);
-
-if (argv.includes("--update-readme")) {
-  const path = join(repoRoot, "bench/README.md");
-  const rel = relative(join(repoRoot, "bench"), out) || ".";
-  const m = file.machine;
-  const section = [
-    "<!-- calibrate:start -->",
-    `Latest: \`calibrate ${argv.join(" ")}\` on ${started.toISOString().slice(0, 16).replace("T", " ")} UTC, Node ${m.node}, ${m.cpus} x ${m.cpuModel}, load average ${m.loadAverage.join(" ")} (${quick ? "quick" : "full"} grid):`,
-    "",
-    "```",
-    ...lines,
-    "```",
-    "",
-    `![copy vs reference heatmap](${rel}/calibrate-${backend}.svg)`,
-    "<!-- calibrate:end -->",
-  ].join("\n");
-  const text = readFileSync(path, "utf8");
-  if (!text.includes("<!-- calibrate:start -->")) throw new Error(`${path} has no calibrate markers`);
-  writeFileSync(path, text.replace(/<!-- calibrate:start -->[\s\S]*<!-- calibrate:end -->/, () => section));
-}

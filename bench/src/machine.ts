@@ -31,11 +31,16 @@ export function machineInfo(): MachineInfo {
   };
 }
 
-/** The commit the benchmarked code is at (and whether the tree had changes), when git is there. */
+/**
+ * The commit the measured code is at, "+changes" when tracked files other than results and docs
+ * differ from it (measuring several figures in a row writes results between runs), "unknown"
+ * without git. scripts/figures.ts refuses figures measured with "+changes".
+ */
 export function gitRevision(cwd: string): string {
   try {
     const rev = execFileSync("git", ["rev-parse", "--short", "HEAD"], { cwd, encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] }).trim();
-    const dirty = execFileSync("git", ["status", "--porcelain", "--", "packages/core", "packages/codegen", "bench/src"], { cwd, encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] }).trim();
+    const pathspec = [":/", ":(exclude,glob,top)**/results/**", ":(exclude,glob,top)**/*.md"];
+    const dirty = execFileSync("git", ["status", "--porcelain", "--untracked-files=no", "--", ...pathspec], { cwd, encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] }).trim();
     return dirty === "" ? rev : `${rev}+changes`;
   } catch {
     return "unknown";

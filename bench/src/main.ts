@@ -1,16 +1,16 @@
 /**
  * The benchmark command.
  *
- *   pnpm --filter @sgwire/bench run bench [--quick] [--only bytes,list] [--clock cpu|wall] [--name NAME] [--out DIR] [--update-readme]
+ *   pnpm --filter @sgwire/bench run bench [--quick] [--only bytes,list] [--clock cpu|wall] [--name NAME] [--out DIR]
  *
  * Runs the codec suite (shapes.ts) for every peer, prints the table on stdout, progress on
  * stderr, and writes DIR/NAME.json (every figure, the machine, Node, date and settings),
- * DIR/latest.md (the table) and DIR/latest-*.svg (the plots). DIR defaults to bench/results,
- * NAME to "quick" or "full". With --update-readme, the table and plots also replace the section
- * between the `latest-results` markers of bench/README.md.
+ * DIR/NAME.md (the tables) and DIR/NAME-*.svg (the plots). DIR defaults to bench/results,
+ * NAME to "quick" or "full". bench/README.md shows results/full.json: `npx tsx scripts/figures.ts
+ * measure bench-full` runs the full grid and re-renders that section (report/markdown.ts).
  */
-import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
-import { join, relative } from "node:path";
+import { mkdirSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { Clock, MeasureOptions } from "./harness.js";
 import { FULL_GRID, QUICK_GRID, workloads, type ShapeName } from "./shapes.js";
@@ -34,7 +34,6 @@ function parseArgs(argv: string[]) {
   let out = join(repoRoot, "bench/results");
   let only: Set<ShapeName> | undefined;
   let clock: Clock = "cpu";
-  let readme = false;
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
     const value = () => {
@@ -43,7 +42,6 @@ function parseArgs(argv: string[]) {
       return v;
     };
     if (a === "--quick") quick = true;
-    else if (a === "--update-readme") readme = true;
     else if (a === "--full") quick = false;
     else if (a === "--name") name = value();
     else if (a === "--clock") {
@@ -59,11 +57,11 @@ function parseArgs(argv: string[]) {
         only.add(s as ShapeName);
       }
     } else if (a === "-h" || a === "--help") {
-      process.stdout.write("usage: bench [--quick] [--only small,bytes,list,tree,strings] [--clock cpu|wall] [--name NAME] [--out DIR] [--update-readme]\n");
+      process.stdout.write("usage: bench [--quick] [--only small,bytes,list,tree,strings] [--clock cpu|wall] [--name NAME] [--out DIR]\n");
       process.exit(0);
     } else throw new Error(`unknown option ${a} (try --help)`);
   }
-  return { quick, name: name ?? (quick ? "quick" : "full"), out, only, clock, readme };
+  return { quick, name: name ?? (quick ? "quick" : "full"), out, only, clock };
 }
 
 const args = parseArgs(process.argv.slice(2));
@@ -105,22 +103,11 @@ run.targets = targets(run);
 mkdirSync(args.out, { recursive: true });
 writeFileSync(join(args.out, `${args.name}.json`), JSON.stringify(run, null, 1) + "\n");
 const md = markdownReport(run);
-writeFileSync(join(args.out, "latest.md"), md);
-const written = [join(args.out, `${args.name}.json`), join(args.out, "latest.md")];
+writeFileSync(join(args.out, `${args.name}.md`), md);
+const written = [join(args.out, `${args.name}.json`), join(args.out, `${args.name}.md`)];
 for (const p of plots(run)) {
-  writeFileSync(join(args.out, `latest-${p.name}.svg`), p.svg);
-  written.push(join(args.out, `latest-${p.name}.svg`));
+  writeFileSync(join(args.out, `${args.name}-${p.name}.svg`), p.svg);
+  written.push(join(args.out, `${args.name}-${p.name}.svg`));
 }
 process.stdout.write(md);
-if (args.readme) {
-  const path = join(repoRoot, "bench/README.md");
-  const rel = relative(join(repoRoot, "bench"), args.out) || ".";
-  const images = plots(run).map((p) => `![${p.title}](${rel}/latest-${p.name}.svg)`).join("\n\n");
-  const body = md.replace(/^# .*\n/, "").replace(/^## /gm, "### ");
-  const section = `<!-- latest-results:start -->\n${body}\n${images}\n<!-- latest-results:end -->`;
-  const text = readFileSync(path, "utf8");
-  if (!/<!-- latest-results:start -->[\s\S]*<!-- latest-results:end -->/.test(text)) throw new Error(`${path} has no latest-results markers`);
-  writeFileSync(path, text.replace(/<!-- latest-results:start -->[\s\S]*<!-- latest-results:end -->/, () => section));
-  written.push(path);
-}
 process.stderr.write(`wrote ${written.join(", ")}\n`);

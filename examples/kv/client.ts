@@ -14,35 +14,8 @@ import { loadCodec } from "./codecs/codec.js";
 import { isMain, openKvPort, parseArgs, parseEndpoint, portArgs } from "./cli-args.js";
 import { KvClient } from "./kv-client.js";
 import { Expected, describe, preload, runLoad, type LoadSummary } from "./load.js";
-import { fmtBytes, fmtRate, fmtUs, table } from "./report.js";
+import { summaryTable } from "./report.js";
 import { makeWorkload } from "./workloads.js";
-
-/**
- * The summary table: one row per run. `compact` leaves out the columns a first reading does not
- * need (backend, mode, values/s, packets per response).
- */
-export function summaryTable(rows: Array<LoadSummary & { codec: string; backend: string }>, compact = false): string {
-  const cols: Array<[string, (s: LoadSummary & { codec: string; backend: string }) => string, boolean]> = [
-    ["workload", (s) => s.workload, true],
-    ["codec", (s) => s.codec, true],
-    ["backend", (s) => s.backend, false],
-    ["mode", (s) => s.mode, false],
-    ["req/s", (s) => fmtRate(s.throughput), true],
-    ["values/s", (s) => fmtBytes(s.valueBytesPerSec), false],
-    ["p50", (s) => fmtUs(s.p50), true],
-    ["p99", (s) => fmtUs(s.p99), true],
-    ["p99.9", (s) => fmtUs(s.p999), true],
-    ["srv cpu/resp", (s) => (s.server ? fmtUs(s.server.cpuPerResponse) : "-"), true],
-    ["copied/resp", (s) => (s.server ? fmtBytes(s.server.copiedPerResponse) : "-"), true],
-    ["referenced/resp", (s) => (s.server ? fmtBytes(s.server.referencedPerResponse) : "-"), true],
-    ["pkts/resp", (s) => (s.server ? s.server.packetsPerResponse.toFixed(1) : "-"), false],
-    ["verified", (s) => String(s.verified), true],
-    ["bad", (s) => String(s.mismatches), true],
-    ["lost", (s) => String(s.timeouts + s.skipped), true],
-  ];
-  const use = cols.filter((c) => !compact || c[2]);
-  return table(use.map((c) => c[0]), rows.map((r) => use.map((c) => c[1](r))));
-}
 
 const KNOWN = [
   "server", "backend", "codec", "workload", "keys", "seed", "mode", "concurrency", "rate", "duration", "warmup", "verify", "max-packet",

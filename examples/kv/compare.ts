@@ -12,8 +12,9 @@
  * With --backend dpdk the servers run in another network namespace on a DPDK port (net_af_packet
  * on a veth) and the load comes over kernel UDP from this one: examples/scripts/kv-dpdk.sh.
  */
-import { spawn, type ChildProcess } from "node:child_process";
+import { execFileSync, spawn, type ChildProcess } from "node:child_process";
 import { mkdirSync, writeFileSync } from "node:fs";
+import { cpus, loadavg } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { openPort, type BackendName, type Endpoint } from "@sgwire/nic";
@@ -21,8 +22,7 @@ import { CODECS, loadCodec } from "./codecs/codec.js";
 import { isMain, parseArgs, parseEndpoint } from "./cli-args.js";
 import { KvClient } from "./kv-client.js";
 import { Expected, mergeSummaries, preload, runLoad, type LoadSummary } from "./load.js";
-import { summaryTable } from "./client.js";
-import { Latencies, fmtRate, fmtUs, table } from "./report.js";
+import { Latencies, fmtRate, fmtUs, kvCompareReport, type KvCompareFile, type KvRow } from "./report.js";
 import { makeWorkload } from "./workloads.js";
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -82,7 +82,7 @@ export interface DpdkSite {
   clientBind: string;
 }
 
-type Row = LoadSummary & { codec: string; backend: string };
+type Row = KvRow;
 
 export interface CompareOptions {
   backend: BackendName;
@@ -163,23 +163,17 @@ export async function compare(o: CompareOptions): Promise<Row[]> {
   return rows;
 }
 
-/** sgwire against each baseline, per workload: throughput ratio, and server CPU per response ratio. */
-export function ratioTable(rows: Row[]): string {
-  const baselines = [...new Set(rows.map((r) => r.codec))].filter((c) => c !== "sgwire");
-  const workloads = [...new Set(rows.map((r) => r.workload))];
-  const out: string[][] = [];
-  for (const w of workloads) {
-    const sg = rows.find((r) => r.workload === w && r.codec === "sgwire");
-    if (sg === undefined) continue;
-    const cells: string[] = [w];
-    for (const b of baselines) {
-      const r = rows.find((x) => x.workload === w && x.codec === b);
-      cells.push(r && r.throughput > 0 ? `${(sg.throughput / r.throughput).toFixed(2)}x` : "-");
-      cells.push(r?.server && sg.server && sg.server.cpuPerResponse > 0 ? `${(r.server.cpuPerResponse / sg.server.cpuPerResponse).toFixed(2)}x` : "-");
-    }
-    out.push(cells);
+/**
+ * The commit measured, "+changes" when tracked files other than results and docs differ from it
+ * (measuring several figures in a row writes results between runs), "unknown" without git.
+ */
+function gitRevision(): string {
+  const git = (...args: string[]): string => execFileSync("git", args, { cwd: here, encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] }).trim();
+  try {
+    return git("rev-parse", "--short", "HEAD") + (git("status", "--porcelain", "--untracked-files=no", "--", ":/", ":(exclude,glob,top)**/results/**", ":(exclude,glob,top)**/*.md") === "" ? "" : "+changes");
+  } catch {
+    return "unknown";
   }
-  return table(["workload", ...baselines.flatMap((b) => [`req/s vs ${b}`, `cpu/resp vs ${b}`])], out);
 }
 
 const KNOWN = [
@@ -212,10 +206,19 @@ async function main(): Promise<void> {
     `kv compare: ${codecs.join(" vs ")} over ${backend === "dpdk" ? `DPDK (servers in ${o.dpdk!.netns} on ${o.dpdk!.iface})` : `${backend} on loopback`}; workloads ${workloads.join(", ")}; ` +
       `${o.rate === undefined ? `closed loop, up to ${o.concurrency} outstanding` : `open loop at ${o.rate} requests/s`}, ${o.duration} s measured each in ${o.rounds} alternating rounds\n`,
   );
+  const started = new Date();
   const rows = await compare(o);
+  const file: KvCompareFile = {
+    command: ["tsx kv/compare.ts", ...process.argv.slice(2)].join(" "),
+    revision: gitRevision(),
+    date: started.toISOString(),
+    machine: { node: process.version, cpus: cpus().length, cpuModel: cpus()[0]?.model ?? "unknown", loadAverage: loadavg().map((x) => Math.round(x * 100) / 100) },
+    quick,
+    options: { ...o, log: undefined },
+    rows,
+  };
   const out = process.stdout;
-  out.write("\n" + summaryTable(rows, quick) + "\n\n");
-  if (codecs.includes("sgwire") && codecs.length > 1) out.write(ratioTable(rows) + "\n\n");
+  out.write("\n" + kvCompareReport(file) + "\n\n");
   out.write(
     "req/s: responses per second (in a closed loop latency ~ outstanding / throughput); values/s: value bytes delivered;\n" +
       "p50/p99/p99.9: request latency; srv cpu/resp: the server process's CPU time per response (user + system: steadier\n" +
@@ -228,7 +231,7 @@ async function main(): Promise<void> {
   if (a.has("json")) {
     const f = a.str("json", "");
     mkdirSync(dirname(f), { recursive: true });
-    writeFileSync(f, JSON.stringify({ date: new Date().toISOString(), node: process.version, options: o, rows }, null, 2) + "\n");
+    writeFileSync(f, JSON.stringify(file, null, 1) + "\n");
   }
   if (bad > 0) {
     out.write(`kv compare: ${bad} responses were not byte-identical to a stored value\n`);

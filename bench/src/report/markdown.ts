@@ -1,5 +1,5 @@
 /**
- * The markdown report of a run (bench/results/latest.md): the setting, the encode and decode
+ * The markdown report of a run (bench/results/<name>.md): the setting, the encode and decode
  * tables (median ns per message with its spread, bytes copied per message) and the design
  * targets, met or missed, computed from the same run.
  */

@@ -9,7 +9,7 @@ import { fmtBytes, fmtNs } from "./format.js";
 import { lineChart, type Series } from "./svg-plot.js";
 
 export interface Plot {
-  /** file name part: latest-<name>.svg */
+  /** file name part: <run name>-<name>.svg */
   name: string;
   title: string;
   svg: string;

@@ -2,7 +2,7 @@
 import { spawnSync } from "node:child_process";
 import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
-import { compileProtoFiles } from "./compile.js";
+import { compileProtoFiles, MissingDependencyError } from "./compile.js";
 import { GENERATOR_VERSION } from "./emit/file.js";
 import { SchemaError } from "./model.js";
 
@@ -115,8 +115,14 @@ export async function main(argv: string[], out = process.stdout, err = process.s
       err.write(`sgwire: ${e.message}\n${USAGE}\n`);
       return 2;
     }
-    if (e instanceof SchemaError) {
+    if (e instanceof SchemaError || e instanceof MissingDependencyError) {
       err.write(`sgwire: ${e.message}\n`);
+      return 1;
+    }
+    // the output directory cannot be written (permissions, a file in the way, a read-only mount)
+    const code = (e as NodeJS.ErrnoException).code;
+    if (typeof code === "string" && ["EACCES", "EPERM", "EEXIST", "ENOTDIR", "EISDIR", "EROFS", "ENOSPC"].includes(code)) {
+      err.write(`sgwire: ${(e as Error).message}\n`);
       return 1;
     }
     throw e;

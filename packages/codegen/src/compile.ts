@@ -6,12 +6,28 @@ import { emitDeclarations, emitTypeScript, modulePath, type EmitOptions } from "
 import type { FileModel } from "./model.js";
 
 /**
- * TypeScript (a 23 MB compiler) is loaded only when it is needed, for `target: "js"` (transpiling
- * the generated .ts to plain ESM); the default target ("ts") never loads it.
+ * TypeScript (a 23 MB compiler) is needed only for `target: "js"` (transpiling the generated .ts to
+ * plain ESM): it is an optional peer dependency, loaded then and only then. A project that
+ * compiles to .ts has it anyway, to compile the result.
  */
 let tsModule: typeof import("typescript") | undefined;
+
+/** A package the requested output needs is not installed; the message says what to install. */
+export class MissingDependencyError extends Error {
+  override name = "MissingDependencyError";
+}
+
 function typescript(): typeof import("typescript") {
-  tsModule ??= createRequire(import.meta.url)("typescript") as typeof import("typescript");
+  if (tsModule !== undefined) return tsModule;
+  try {
+    tsModule = createRequire(import.meta.url)("typescript") as typeof import("typescript");
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== "MODULE_NOT_FOUND") throw err;
+    throw new MissingDependencyError(
+      `target "js" transpiles the generated TypeScript with the typescript package, which is not installed: ` +
+        `add it to your project (npm install -D typescript, or pnpm add -D typescript), or use target "ts"`,
+    );
+  }
   return tsModule;
 }
 

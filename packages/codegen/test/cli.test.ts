@@ -34,6 +34,33 @@ describe("sgwire CLI", () => {
     assert.equal(stdout.trim(), "3 true x 4096");
   });
 
+  it("--target js without the typescript package (an optional peer) says what to install, an unwritable --out is one line; target ts does not need typescript", () => {
+    // a preload that makes require("typescript") fail as it does where the package is not installed
+    const hide = join(out, "no-typescript.cjs");
+    writeFileSync(
+      hide,
+      `const M = require("node:module"); const r = M._resolveFilename;
+       M._resolveFilename = function (req, ...rest) {
+         if (req === "typescript") { const e = new Error("Cannot find module 'typescript'"); e.code = "MODULE_NOT_FOUND"; throw e; }
+         return r.call(this, req, ...rest);
+       };`,
+    );
+    const noTs = (...args: string[]) => spawnSync(process.execPath, ["--require", hide, BIN, ...args], { encoding: "utf8" });
+    const js = noTs("compile", "--target", "js", "--out", out, "-I", FIXTURES, join(FIXTURES, "small.proto"));
+    assert.equal(js.status, 1, js.stderr);
+    assert.match(js.stderr, /target "js" transpiles the generated TypeScript with the typescript package, which is not installed: add it to your project \(npm install -D typescript/);
+    assert.doesNotMatch(js.stderr, /\n\s+at /, "no stack trace");
+    assert.ok(!existsSync(join(out, "small.sg.js")));
+    const blocked = join(out, "a-file");
+    writeFileSync(blocked, "");
+    const unwritable = run("compile", "--out", join(blocked, "gen"), "-I", FIXTURES, join(FIXTURES, "small.proto"));
+    assert.equal(unwritable.status, 1);
+    assert.match(unwritable.stderr, /^sgwire: ENOTDIR: not a directory/);
+    const ts = noTs("compile", "--out", out, "-I", FIXTURES, join(FIXTURES, "small.proto"));
+    assert.equal(ts.status, 0, ts.stderr);
+    assert.ok(existsSync(join(out, "small.sg.ts")));
+  });
+
   it("bakes --copy-threshold into the generated codecs", () => {
     const r = run("compile", "--copy-threshold", "64", "--out", out, "-I", FIXTURES, join(FIXTURES, "small.proto"));
     assert.equal(r.status, 0, r.stderr);

@@ -58,6 +58,60 @@ describe("outputs are isolated", () => {
     assert.equal(Entry.fromBinary(l2.toBinary()).key, "two-secret");
   });
 
+  it("a fresh list with references: its scratch runs hold only its own bytes, and a transferred run leaves the rest intact", () => {
+    const big = new Uint8Array(100).fill(7);
+    // small scratch (at most 64 bytes): each run is an array of its own; larger: views of the
+    // list's own scratch
+    for (const key of ["k", "k".repeat(80)]) {
+      const make = (secret: string) => Entry.encode({ key, value: big, flags: 300, expiresAt: BigInt(secret.length) * 1000n }, { copyThreshold: 16 });
+      const l1 = make("secret-one");
+      const l2 = make("two");
+      assert.equal(l1.segments.length, 3, "scratch, value, scratch");
+      assert.equal(l1.segments[1], big);
+      const scratch = [l1.segments[0]!, l1.segments[2]!];
+      for (const s of scratch) {
+        assert.ok(s.buffer.byteLength === s.length || s.buffer.byteLength === l1.bytesCopied, `${s.buffer.byteLength} bytes behind a ${s.length}-byte run`);
+      }
+      const expect2 = l2.toBinary();
+      const tail = Uint8Array.from(l1.segments[2]!);
+      detach(l1.segments[0]!);
+      assert.deepEqual(l2.toBinary(), expect2);
+      if (l1.segments[2]!.buffer !== l1.segments[0]!.buffer) assert.deepEqual(Uint8Array.from(l1.segments[2]!), tail);
+      assert.equal(Entry.fromBinary(make("again").toBinary()).flags, 300);
+    }
+  });
+
+  it("encodeInto writes toBinary's bytes into the caller's memory at an offset, and nothing else", () => {
+    const msg = { key: "into", value: new Uint8Array(300).fill(9), flags: 300, expiresAt: 77n };
+    const want = Entry.toBinary(msg);
+    const target = new Uint8Array(want.length + 20).fill(0xee);
+    const end = Entry.encodeInto(msg, target, 7);
+    assert.equal(end, 7 + want.length);
+    assert.deepEqual(target.subarray(7, end), want);
+    assert.ok(target.subarray(0, 7).every((b) => b === 0xee) && target.subarray(end).every((b) => b === 0xee));
+    // exactly full, offset 0 by default
+    const exact = new Uint8Array(want.length);
+    assert.equal(Entry.encodeInto(msg, exact), want.length);
+    assert.deepEqual(exact, want);
+  });
+
+  it("encodeInto refuses a target too small (naming the size), a bad offset or target, and on a changed value writes nothing past the message", () => {
+    const msg = { key: "k", value: new Uint8Array(10), flags: 1, expiresAt: 0n };
+    const size = Entry.encodedSize(msg);
+    const small = new Uint8Array(size + 3).fill(1);
+    assert.throws(() => Entry.encodeInto(msg, small, 4), (e: unknown) => e instanceof RangeError && e.message.includes(`needs ${size} bytes, target has ${size - 1} from offset 4`));
+    assert.ok(small.every((b) => b === 1), "nothing written");
+    assert.throws(() => Entry.encodeInto(msg, small, -1), /offset must be an integer from 0 to target.length/);
+    assert.throws(() => Entry.encodeInto(msg, small, 1.5), /offset must be an integer/);
+    assert.throws(() => Entry.encodeInto(msg, [] as unknown as Uint8Array), /target must be a Uint8Array/);
+    const grows = volatile(Scalars.create(), "fString", ["ab", "abcdefgh"]);
+    const room = new Uint8Array(64).fill(2);
+    const need = Scalars.encodedSize(Scalars.create({ fString: "ab" }));
+    throwsEncode(() => Scalars.encodeInto(grows, room, 10), /Scalars\.fString: the value changed/);
+    assert.ok(room.subarray(10 + need).every((b) => b === 2), "nothing past the measured message");
+    assert.ok(room.subarray(0, 10).every((b) => b === 2));
+  });
+
   it("a scratch buffer of a reused list that was transferred is replaced, not written", () => {
     const list = new SgList();
     Entry.encode({ key: "first", value: new Uint8Array(0), flags: 0, expiresAt: 0n }, { into: list });

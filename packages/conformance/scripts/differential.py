@@ -102,6 +102,9 @@ def main():
     for what, c, cpp in unexplained[:20]:
         print(f"differential: {what}: {c['type']}\n    in  {c['in'][:200]}\n    sg  {(c['sg'] or c['err'])[:200]}\n    cpp {cpp[:200] if cpp else '-'}")
     print(f"differential: {sum(kinds.values())} cases, {len(unexplained)} unexplained differences")
+    if len(sys.argv) > 2:  # the counts as JSON, for run-conformance's figures (differential.sh)
+        with open(sys.argv[2], "w") as f:
+            json.dump({"cases": sum(kinds.values()), "unexplained": len(unexplained), "kinds": dict(kinds.most_common())}, f)
     return 1 if unexplained else 0
 
 

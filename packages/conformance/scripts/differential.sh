@@ -7,6 +7,9 @@
 # as root. Run run-conformance.sh first: it saves the suite's inputs to out/corpus.jsonl.
 #
 # usage: scripts/differential.sh [SEED [MUTANTS]]   (defaults 1 and 20000)
+# environment: SGW_DIFFERENTIAL_JSON  also write the counts, with the command, revision and the
+#              libprotobuf version, to this file (results/differential.json is the one the README
+#              shows: scripts/figures.ts)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 py=/usr/bin/python3 # Debian's python, the one python3-protobuf installs into
@@ -29,4 +32,20 @@ mv "$out/google/protobuf/test_messages_proto3_pb2.py" "$out/tm3_pb2.py"
 rm -rf "$out/google"
 node dist/differential-cases.js out/corpus.jsonl "$out/cases.jsonl" "${1:-1}" "${2:-20000}"
 # libprotobuf logs every invalid UTF-8 string and duplicate map key on stderr: keep it in a file
-$py scripts/differential.py "$out" 2>"$out/libprotobuf.log"
+status=0
+$py scripts/differential.py "$out" "$out/summary.json" 2>"$out/libprotobuf.log" || status=$?
+if [[ -n ${SGW_DIFFERENTIAL_JSON:-} ]]; then
+  # the commit measured; "+changes" when tracked files other than results and docs differ from it
+  revision=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)
+  [[ $revision == unknown || -z $(git status --porcelain --untracked-files=no -- ":/" ":(exclude,glob,top)**/results/**" ":(exclude,glob,top)**/*.md") ]] || revision="$revision+changes"
+  node -e '
+    const fs = require("fs");
+    const [file, summary, revision, libprotobuf, ...args] = process.argv.slice(1);
+    const s = JSON.parse(fs.readFileSync(summary, "utf8"));
+    const out = { command: ["SGW_DIFFERENTIAL_JSON=" + file, "bash scripts/differential.sh", ...args].join(" "), revision, date: new Date().toISOString(), libprotobuf, ...s };
+    fs.mkdirSync(require("path").dirname(file), { recursive: true });
+    fs.writeFileSync(file, JSON.stringify(out, null, 1) + "\n");
+  ' "$SGW_DIFFERENTIAL_JSON" "$out/summary.json" "$revision" "Debian python3-protobuf $(dpkg-query -W -f='${Version}' python3-protobuf) ($($py -c 'from google.protobuf.internal import api_implementation as a; print(a.Type())') backend)" "$@"
+  echo "differential: wrote $SGW_DIFFERENTIAL_JSON"
+fi
+exit $status

@@ -11,6 +11,7 @@
  * Deterministic: SGW_FUZZ_SEED (default 1) and SGW_FUZZ_ITERATIONS (default 20000).
  * usage: node dist/fuzz.js CORPUS.jsonl; exits 1 on any violation, printing the inputs.
  */
+import { writeFileSync } from "node:fs";
 import { DecodeError, type EncodeOptions } from "@sgwire/core";
 import { readCorpus } from "./corpus.js";
 import { Mutator, prng } from "./mutate.js";
@@ -94,6 +95,10 @@ function main(): number {
     if (problem !== null) violations.push(`${seedInput.type}: ${problem}\n    input: ${hex(input)}`);
   }
   for (const v of violations.slice(0, 10)) console.error(`fuzz: ${v}`);
+  const summary = process.env.SGW_FUZZ_SUMMARY;
+  if (summary !== undefined && summary !== "") {
+    writeFileSync(summary, JSON.stringify({ seed, iterations, seeds: corpus.length, decoded, rejected, violations: violations.length }) + "\n");
+  }
   console.log(`  fuzz: ${iterations} mutated inputs from ${corpus.length} seeds (${decoded} decoded, ${rejected} rejected), ${violations.length} property violations (SGW_FUZZ_SEED=${seed})`);
   return violations.length === 0 ? 0 : 1;
 }

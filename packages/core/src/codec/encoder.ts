@@ -13,6 +13,8 @@ const f32b = new Uint8Array(f32.buffer);
 const f64 = new Float64Array(1);
 const f64b = new Uint8Array(f64.buffer);
 const MASK32 = 0xffffffffn;
+/** Scratch a fresh list's runs may hold in all to be split into arrays of their own (startSplitWrite). */
+export const SPLIT_MAX = 64;
 
 /**
  * State of one encode: a size pass, then a write pass. Generated code drives it.
@@ -54,6 +56,12 @@ export class Encoder {
   nSegs = 0;
   /** bytes spliced in as references so far in this write pass */
   refDone = 0;
+  /**
+   * Each scratch run becomes an array of its own instead of a view of one scratch (see
+   * splitRuns): `buf` is then `staging`, this encoder's own memory, never handed out.
+   */
+  split = false;
+  private staging = new Uint8Array(SPLIT_MAX);
 
   /** Starts a size pass under `policy` (or with everything copied when policy is null). */
   begin(policy: ResolvedCopyPolicy | null): void {
@@ -139,6 +147,7 @@ export class Encoder {
    * steady stream of same-shaped messages allocates nothing.
    */
   startWrite(buf: Uint8Array, list: SgList | null): void {
+    this.split = false;
     this.buf = buf;
     this.pos = 0;
     this.segStart = 0;
@@ -178,6 +187,19 @@ export class Encoder {
     this.buf = EMPTY;
   }
 
+  /**
+   * Starts the write pass of a fresh list whose scratch runs are cut apart by references and
+   * together hold at most SPLIT_MAX bytes: the runs are written into this encoder's staging memory
+   * and each is copied into a Uint8Array of its own. V8 keeps typed arrays of up to 64 bytes on
+   * its heap, where they cost a few nanoseconds; a view of one scratch would ask for the
+   * scratch's ArrayBuffer, which V8 then has to allocate off its heap (about a microsecond). The
+   * price is a second write of at most SPLIT_MAX bytes.
+   */
+  startSplitWrite(list: SgList): void {
+    this.startWrite(this.staging, list);
+    this.split = true;
+  }
+
   /** Ends the current scratch run as a segment: a view of scratch, reused when unchanged. */
   private pushScratch(): void {
     const list = this.list!;
@@ -186,17 +208,32 @@ export class Encoder {
     // the write pass ran past what the size pass measured (writes past the end were dropped)
     if (this.pos > this.buf.length) this.changed("");
     const i = this.nSegs++;
-    // list.views belong to list.scratch (reserveScratch clears them when scratch is replaced)
-    const prev = list.views[i];
     list.refs[i] = false;
-    if (prev !== undefined && prev.length === len && list.viewStarts[i] === start) {
+    const buf = this.buf;
+    if (this.split) {
+      const own = new Uint8Array(len);
+      for (let k = 0; k < len; k++) own[k] = buf[start + k]!;
+      list.segments[i] = own;
+      return;
+    }
+    // a run that is the whole scratch (a fresh list's only run) is the scratch itself: no view,
+    // and on a small scratch no materialized ArrayBuffer (V8 keeps typed arrays up to 64 bytes
+    // on its heap until something asks for their .buffer)
+    if (start === 0 && len === buf.length) {
+      list.segments[i] = buf;
+      return;
+    }
+    // list.views belong to list.scratch (reserveScratch clears them when scratch is replaced)
+    const views = (list.views ??= []);
+    const starts = (list.viewStarts ??= []);
+    const prev = views[i];
+    if (prev !== undefined && prev.length === len && starts[i] === start) {
       list.segments[i] = prev;
       return;
     }
-    const buf = this.buf;
-    const v = new Uint8Array(buf.buffer, buf.byteOffset + start, len);
-    list.views[i] = v;
-    list.viewStarts[i] = start;
+    const v = buf.subarray(start, start + len);
+    views[i] = v;
+    starts[i] = start;
     list.segments[i] = v;
   }
 

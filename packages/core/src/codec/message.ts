@@ -1,6 +1,6 @@
 import { SgList } from "../sg/sg-list.js";
 import { resolveCopyPolicy, type CopyPolicy } from "../sg/copy-policy.js";
-import { acquireEncoder, releaseEncoder, CHANGED, type Encoder } from "./encoder.js";
+import { acquireEncoder, releaseEncoder, CHANGED, SPLIT_MAX, type Encoder } from "./encoder.js";
 import { MAX_LENGTH, tooLarge } from "./checks.js";
 import { Reader, type ReadOptions } from "../wire/reader.js";
 import { DecodeError, EncodeError } from "../wire/errors.js";
@@ -40,6 +40,15 @@ export interface MessageType<T> {
    * `out.buffer` holds exactly these bytes, and transferring or detaching it affects nothing else.
    */
   toBinary(msg: T): Uint8Array;
+  /**
+   * Writes the same bytes as `toBinary` into `target` from `offset` (default 0) and returns the
+   * offset just past them. Nothing is allocated: for a stream of messages into memory the caller
+   * manages (a ring, a pooled buffer), where `toBinary` would allocate one ArrayBuffer per message.
+   * Throws a RangeError naming the size needed if the message does not fit (nothing is written);
+   * on an EncodeError, bytes of `target` from `offset` up to the message's size are unspecified
+   * and nothing past them is touched.
+   */
+  encodeInto(msg: T, target: Uint8Array, offset?: number): number;
   /**
    * Decodes `bytes`. Bytes fields and preserved unknown fields are views of `bytes` (no copies):
    * they are valid as long as `bytes` is, and see any later change to it.
@@ -143,9 +152,15 @@ export function defineMessage<T>(p: MessageParts<T>): MessageType<T> {
         if (e.nRefs > 0 && policy.maxSegments !== Infinity) e.fitSegments(policy.maxSegments);
         const copied = total - e.refBytes;
         let list = options?.into;
-        if (list === undefined) list = new SgList(copied);
-        const scratch = list.reserveScratch(copied);
-        e.startWrite(scratch, list);
+        if (list === undefined) {
+          if (e.nRefs > 0 && copied <= SPLIT_MAX) {
+            list = new SgList(0);
+            e.startSplitWrite(list);
+          } else {
+            list = new SgList(copied);
+            e.startWrite(list.scratch, list);
+          }
+        } else e.startWrite(list.reserveScratch(copied), list);
         try {
           writeTop(write, msg, e, total, copied, typeName);
         } catch (err) {
@@ -172,6 +187,29 @@ export function defineMessage<T>(p: MessageParts<T>): MessageType<T> {
         e.startWrite(out, null);
         writeTop(write, msg, e, total, total, typeName);
         return out;
+      } finally {
+        releaseEncoder(e);
+      }
+    },
+    encodeInto(msg: T, target: Uint8Array, offset = 0): number {
+      if (!(target instanceof Uint8Array)) {
+        throw new TypeError(`${typeName}.encodeInto: target must be a Uint8Array, got ${target === null ? "null" : typeof target}`);
+      }
+      if (!Number.isInteger(offset) || offset < 0 || offset > target.length) {
+        throw new RangeError(`${typeName}.encodeInto: offset must be an integer from 0 to target.length (${target.length}), got ${String(offset)}`);
+      }
+      const e = acquireEncoder();
+      try {
+        e.begin(null);
+        const total = sizeTop(size, msg, e, typeName);
+        if (total > target.length - offset) {
+          throw new RangeError(`${typeName}.encodeInto: the message needs ${total} bytes, target has ${target.length - offset} from offset ${offset}`);
+        }
+        // a view bounded to the message: a value that changed between the passes cannot write
+        // past it into the caller's other bytes
+        e.startWrite(offset === 0 && total === target.length ? target : target.subarray(offset, offset + total), null);
+        writeTop(write, msg, e, total, total, typeName);
+        return offset + total;
       } finally {
         releaseEncoder(e);
       }

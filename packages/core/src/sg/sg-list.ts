@@ -11,6 +11,8 @@
  * encode) or reset. Referenced segments alias application memory: the application must not
  * mutate it until every consumer of this list (a send in flight, for instance) has finished.
  */
+const NO_SCRATCH = new Uint8Array(0);
+
 export class SgList {
   /** The segments, in wire order. Never contains an empty segment. */
   segments: Uint8Array[] = [];
@@ -24,10 +26,13 @@ export class SgList {
   referenceCount = 0;
   /** Scratch memory; grows on demand and is reused across encodes into this list. */
   scratch: Uint8Array;
-  /** @internal scratch views of earlier encodes, reused when a segment covers the same bytes */
-  views: (Uint8Array | undefined)[] = [];
+  /**
+   * @internal scratch views of earlier encodes, reused when a segment covers the same bytes; made
+   * at the first view a list needs (a run that is the whole scratch is the scratch itself)
+   */
+  views: (Uint8Array | undefined)[] | null = null;
   /** @internal offset in scratch of each cached view */
-  viewStarts: number[] = [];
+  viewStarts: number[] | null = null;
   /**
    * @internal per segment, true when it is a reference (written by the encoder beside
    * `segments`); lets isScratch answer without reading `.buffer`, which is slow on typed arrays
@@ -36,7 +41,9 @@ export class SgList {
 
   /** @param scratch initial scratch memory, or its size in bytes */
   constructor(scratch: number | Uint8Array = 0) {
-    this.scratch = typeof scratch === "number" ? new Uint8Array(scratch) : scratch;
+    // no scratch yet: one shared empty array (V8 allocates each new zero-length typed array off
+    // its heap, which costs more than a small one); it holds no byte and is never a segment
+    this.scratch = typeof scratch !== "number" ? scratch : scratch === 0 ? NO_SCRATCH : new Uint8Array(scratch);
   }
 
   /** Empties the list so it can be reused; keeps the scratch allocation. */
@@ -54,7 +61,7 @@ export class SgList {
     if (this.scratch.length < n) {
       // grow geometrically so a list reused for growing messages reallocates rarely
       this.scratch = new Uint8Array(Math.max(n, this.scratch.length * 2, 64));
-      this.views.length = 0; // views of the old scratch
+      if (this.views !== null) this.views.length = 0; // views of the old scratch
     }
     return this.scratch;
   }

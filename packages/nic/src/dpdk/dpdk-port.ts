@@ -204,7 +204,6 @@ export class DpdkPort extends PortBase {
     // with every token in flight (the application ignored back-pressure for millions of
     // messages) a message is copied rather than lent
     const chains = this.chains && (this.freeTokens.length > 0 || this.lent.length < this.maxTokens);
-    let scratch: ArrayBufferLike | null = null;
     for (let i = 0; i < n; i++) {
       const s = segs[i]!;
       const len = s.length;
@@ -213,20 +212,18 @@ export class DpdkPort extends PortBase {
       let owner: RefBuffer | undefined;
       let arenaId = 0;
       let offset = 0;
-      if (chains && len >= MIN_REFERENCE) {
+      // the list's scratch is never registered memory: skipped before its .buffer is read
+      if (chains && len >= MIN_REFERENCE && !list.isScratch(i)) {
         const v = mem.view(s);
         if (v !== undefined) {
           owner = v.owner;
           arenaId = v.arena.id;
           offset = v.offset;
         } else {
-          const buf = s.buffer;
-          if (buf !== (scratch ??= list.scratch.buffer)) {
-            owner = mem.owner(s, buf);
-            if (owner !== undefined) {
-              arenaId = mem.lastArena!.id;
-              offset = s.byteOffset;
-            }
+          owner = mem.owner(s, s.buffer);
+          if (owner !== undefined) {
+            arenaId = mem.lastArena!.id;
+            offset = s.byteOffset;
           }
         }
       }
