@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { SgList } from "@sgwire/core";
 import { Entry } from "./generated/small.sg.js";
 import { Everything } from "./generated/everything.sg.js";
 
@@ -61,6 +62,21 @@ describe("zero copy, proven", () => {
     assert.equal(m.value.length, 5000);
     wire[wire.indexOf(3)] = 4;
     assert.equal(m.value[0], 4, "a view, not a copy");
+  });
+
+  it("useScratch: the next encode writes into the given memory when it fits, and allocates its own when not", () => {
+    const mem = new Uint8Array(100);
+    const list = new SgList();
+    list.useScratch(mem.subarray(10));
+    Entry.encode({ key: "in-place", value: new Uint8Array(4096), flags: 3 }, { into: list });
+    assert.equal(list.scratch.buffer, mem.buffer);
+    assert.equal(list.segments[0]!.buffer, mem.buffer, "the first run is a view of the given memory");
+    assert.equal(list.segments[0]!.byteOffset, 10);
+    assert.equal(Entry.fromBinary(list.toBinary()).key, "in-place");
+    list.useScratch(mem.subarray(90));
+    Entry.encode({ key: "x".repeat(50), value: new Uint8Array(0), flags: 3 }, { into: list });
+    assert.notEqual(list.scratch.buffer, mem.buffer, "10 bytes were too few: scratch of its own");
+    assert.equal(Entry.fromBinary(list.toBinary()).key, "x".repeat(50));
   });
 
   it("a reused SgList allocates no new scratch for a steady stream", () => {

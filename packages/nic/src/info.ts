@@ -27,12 +27,12 @@ export function nicInfo(): NicInfo {
   const udp: BackendInfo = {
     name: "udp",
     available: true,
-    caps: { backend: "udp", driver: "kernel-udp", maxSegments: 1023, maxMessageBytes: UDP_MAX_PAYLOAD, copyThreshold: 512, referencesAnyMemory: true },
+    caps: { backend: "udp", driver: "kernel-udp", maxSegments: 1023, maxMessageBytes: UDP_MAX_PAYLOAD, copyThreshold: 512, referencesAnyMemory: true, driverCopies: "all" },
   };
   const tcp: BackendInfo = {
     name: "tcp",
     available: true,
-    caps: { backend: "tcp", driver: "kernel-tcp", maxSegments: 1023, maxMessageBytes: 64 * 1024 * 1024, copyThreshold: 512, referencesAnyMemory: true },
+    caps: { backend: "tcp", driver: "kernel-tcp", maxSegments: 1023, maxMessageBytes: 64 * 1024 * 1024, copyThreshold: 512, referencesAnyMemory: true, driverCopies: "all" },
   };
   const a = loadAddon();
   let dpdk: BackendInfo;

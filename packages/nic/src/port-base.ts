@@ -4,6 +4,7 @@ import { SgList, type CopyPolicy, type MessageType, type RefBuffer } from "@sgwi
 import type { Endpoint, FaultKind, Port, PortCaps, PortFault, PortStats, ReceivedMessage, SendCodec } from "./port.js";
 import { FAULT_KINDS } from "./port.js";
 import { checkEndpoint, DEFAULT_MAX_RX_HELD_BYTES, isSgList } from "./checks.js";
+import type { SendArena } from "./send-arena.js";
 
 /**
  * A received message whose memory is given back by `free` (called once, on release). `bytes` is
@@ -60,6 +61,7 @@ export function newStats(): PortStats {
     bytesReceived: 0,
     bytesCopied: 0,
     bytesReferenced: 0,
+    copies: { encoder: 0, port: 0, driver: 0 },
     txRingFull: 0,
     completionsPending: 0,
     queued: 0,
@@ -99,8 +101,16 @@ export abstract class PortBase extends EventEmitter implements Port {
 
   protected readonly st: PortStats = newStats();
   protected isClosed = false;
-  /** Reused for `send({codec, message})`: safe because transmit copies scratch before returning. */
+  /**
+   * Reused for `send({codec, message})`: safe because transmit either copies its scratch before
+   * returning, or (with a sendArena) the scratch is send memory this send alone holds.
+   */
   private readonly encodeInto = new SgList(256);
+  /**
+   * Send memory the encoder writes into for `send({ codec, message })` (kernel ports): the port
+   * then sends the scratch as it is, no copy. Null: transmit copies the scratch of every list.
+   */
+  protected sendArena: SendArena | null = null;
   /** `policy` plus `into`, built once: an object spread per send costs more than the encode. */
   private encodeOptions: (Required<CopyPolicy> & { into: SgList }) | null = null;
   private rxQueue: RxMessage[] = [];
@@ -115,7 +125,9 @@ export abstract class PortBase extends EventEmitter implements Port {
 
   get stats(): PortStats {
     this.refreshStats();
-    return { ...this.st, faults: { ...this.st.faults } };
+    // a driver that copies every byte copies what went out: what the transport reported sent
+    const driver = this.caps.driverCopies === "all" ? this.st.bytesSent : 0;
+    return { ...this.st, copies: { ...this.st.copies, driver }, faults: { ...this.st.faults } };
   }
 
   /** Hook: bring counters read from outside (procfs, the driver) up to date before a snapshot. */
@@ -163,11 +175,15 @@ export abstract class PortBase extends EventEmitter implements Port {
     if (this.isClosed) throw new Error(`${name} port: send() after close()`);
     const dest = checkEndpoint(destination, `${name} port: send() destination`);
     let list: SgList;
+    let owned = false;
     if (isSgList(message)) {
       list = message;
     } else if (message !== null && typeof message === "object" && typeof (message as SendCodec<T>).codec?.encode === "function") {
       const m = message as SendCodec<T>;
+      // with send memory to lend, the encoder writes the scratch there: the only copy of it
+      if (this.sendArena !== null) this.sendArena.lend(this.encodeInto);
       list = m.codec.encode(m.message, (this.encodeOptions ??= { ...this.policy, into: this.encodeInto }));
+      owned = this.sendArena !== null;
     } else {
       throw new TypeError(`${name} port: send() takes an SgList or { codec, message }`);
     }
@@ -197,13 +213,19 @@ export abstract class PortBase extends EventEmitter implements Port {
           " (a referenced buffer was transferred, detached or resized after encode())",
       );
     }
-    const ok = this.transmit(list, dest);
+    const ok = this.transmit(list, dest, owned);
+    // accepted (transmit throws, having changed nothing, when it refuses): the encoder's share
+    this.st.copies.encoder += list.bytesCopied;
     if (!ok) this.owesDrain = true;
     return ok;
   }
 
-  /** Hands a checked list to the transport; returns false under back-pressure. */
-  protected abstract transmit(list: SgList, destination: Endpoint): boolean;
+  /**
+   * Hands a checked list to the transport; returns false under back-pressure. `owned`: the list's
+   * scratch was written into `sendArena` (take it from there) or into memory the list allocated
+   * for this send alone, so it needs no copy; otherwise the caller may reuse the list at once.
+   */
+  protected abstract transmit(list: SgList, destination: Endpoint, owned: boolean): boolean;
   abstract allocate(size: number): RefBuffer;
   /**
    * Releases the transport's resources; called once by close(), after pending sends completed

@@ -24,6 +24,32 @@ export interface PortCaps {
   copyThreshold: number;
   /** True when any Uint8Array may be referenced; false when only memory from allocate() may. */
   referencesAnyMemory: boolean;
+  /**
+   * What the transport copies on its own once the port has handed a message over, counted in
+   * `stats.copies.driver`: "all" when it copies every byte it sends (the kernel into its socket
+   * buffers for udp/tcp; DPDK's net_af_packet, net_af_xdp, net_tap, net_pcap and the vhost and
+   * virtio-user PMDs into their rings or descriptors, in user space, on the sending thread;
+   * Soft-RoCE's rxe in the kernel), "none" when the device reads the memory by DMA or the driver
+   * frees it unread (net_null).
+   */
+  driverCopies: "all" | "none";
+}
+
+/** Every CPU copy of outgoing message bytes, by where it happened (bytes, since the port opened). */
+export interface CopyLedger {
+  /**
+   * Written by the encoder: the scratch of the lists the port accepted (tags, lengths, scalars,
+   * fields under the copy threshold), the sum of their `bytesCopied`.
+   */
+  encoder: number;
+  /**
+   * Copied again by the port on the way to the transport: scratch into the port's own send memory
+   * (kernel sockets, ibverbs' registered staging ring), and for DPDK into a staging buffer and then
+   * into the mbuf (twice); references the transport cannot send from are copied the same way.
+   */
+  port: number;
+  /** Copied by the driver or the kernel after the port (see `caps.driverCopies`): every byte sent, or none. */
+  driver: number;
 }
 
 /**
@@ -77,10 +103,19 @@ export interface PortStats {
   bytesSent: number;
   messagesReceived: number;
   bytesReceived: number;
-  /** Payload bytes copied on the way out (scratch segments and ineligible references). */
+  /**
+   * Message bytes the port copied on the way out (scratch segments and references the transport
+   * cannot send from), each counted once however often the port copied it (`copies.port` counts
+   * every copy).
+   */
   bytesCopied: number;
-  /** Payload bytes handed to the transport by reference (never touched by the CPU here). */
+  /**
+   * Message bytes handed to the transport by reference: the port did not copy them (a driver may:
+   * `caps.driverCopies`, `copies.driver`).
+   */
   bytesReferenced: number;
+  /** Every CPU copy of outgoing bytes, by where it happened: encoder, port, driver. */
+  copies: CopyLedger;
   /** Times a send found the transmit path full and kept (part of) its messages queued. */
   txRingFull: number;
   /** Messages sent but not yet completed (their lent buffers are still held). */
@@ -137,8 +172,9 @@ export interface Port extends EventEmitter {
 
   /**
    * Sends one message: an SgList (as an encoder returned it) or a message with its codec
-   * (encoded here with `policy`). Scratch segments are copied by the port before send returns,
-   * so the SgList may be reused at once. Referenced segments are lent to the transport until
+   * (encoded here with `policy`). An SgList's scratch segments are copied by the port before send
+   * returns, so the SgList may be reused at once; with `{ codec, message }` the kernel ports have
+   * the encoder write the scratch straight into their send memory instead (no copy by the port). Referenced segments are lent to the transport until
    * the send completes: buffers from `allocate()` are retained and released by the port; any
    * other referenced Uint8Array must not be mutated until `completions()` resolves.
    *

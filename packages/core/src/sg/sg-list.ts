@@ -56,6 +56,17 @@ export class SgList {
     this.referenceCount = 0;
   }
 
+  /**
+   * Gives the list `memory` as its scratch: the next encode into it writes its copied bytes there
+   * when they fit (else it allocates scratch of its own, as always). A transport uses this to have
+   * the encoder write straight into its send memory, which it then owns until the send completes.
+   * Earlier segments of this list become invalid.
+   */
+  useScratch(memory: Uint8Array): void {
+    this.scratch = memory;
+    if (this.views !== null) this.views.length = 0; // views of the old scratch
+  }
+
   /** Makes sure scratch holds at least `n` bytes (contents are not preserved). */
   reserveScratch(n: number): Uint8Array {
     if (this.scratch.length < n) {

@@ -21,6 +21,13 @@ const STOP_NO_PEER = 2;
 const STOP_BAD_DESC = 4;
 /** Shorter segments are always copied: an external-buffer mbuf costs more than copying them. */
 const MIN_REFERENCE = 64;
+/**
+ * Virtual PMDs that copy every byte they send, in user space on the sending thread or in the
+ * kernel: into a TPACKET ring (af_packet), a UMEM frame (af_xdp), a tap fd's writev (tap), a
+ * pcap dump (pcap), a vhost guest's buffers (vhost), a vhost backend (virtio_user). Physical
+ * NICs read mbufs by DMA; net_null frees them unread; net_ring passes the pointers.
+ */
+const COPYING_DRIVERS: ReadonlySet<string> = new Set(["net_af_packet", "net_af_xdp", "net_tap", "net_pcap", "net_vhost", "net_virtio_user"]);
 /** A segment cap well under any driver's: more segments per packet cost more than they save. */
 const DPDK_MAX_SEGMENTS = 64;
 const UDP_IP_HEADERS = 28;
@@ -101,6 +108,7 @@ export class DpdkPort extends PortBase {
       maxMessageBytes: this.chains ? mtuPayload : Math.min(mtuPayload, this.device.maxSinglePayload),
       copyThreshold,
       referencesAnyMemory: false,
+      driverCopies: COPYING_DRIVERS.has(this.device.driver) ? "all" : "none",
     };
     this.policy = { copyThreshold, maxSegments: chooseMaxSegments("dpdk", this.device.driver, maxSegments), isEligible: this.chains ? this.mem.isEligible : () => false };
     this.localAddress = { address: formatIpv4(ip), port: udpPort };
@@ -265,6 +273,8 @@ export class DpdkPort extends PortBase {
     this.sPos = sPos;
     this.nStaged++;
     this.st.bytesCopied += copied;
+    // into the staging buffer here, then into the mbuf by the native side
+    this.st.copies.port += 2 * copied;
     this.st.bytesReferenced += list.byteLength - copied;
     this.st.completionsPending++;
     if (this.nStaged >= TX_BURST) this.flush();

@@ -135,6 +135,8 @@ export class IbverbsPort extends PortBase {
       maxMessageBytes: Math.min(this.ud ? this.device.mtu : this.device.recvBytes, this.stageBytes.length),
       copyThreshold,
       referencesAnyMemory: false,
+      // Soft-RoCE (rxe) is the kernel copying every byte into an skb; an RDMA NIC reads by DMA
+      driverCopies: this.device.device.startsWith("rxe") ? "all" : "none",
     };
     this.policy = { copyThreshold, maxSegments: chooseMaxSegments("ibverbs", driver, maxSegments), isEligible: this.mem.isEligible };
     this.localAddress = { address: formatIpv4(ip), port: this.device.localPort };
@@ -332,6 +334,7 @@ export class IbverbsPort extends PortBase {
     this.nStaged++;
     this.inflight.push({ lent, stage: consumed, done: false, dest, check });
     this.st.bytesCopied += copyBytes;
+    this.st.copies.port += copyBytes;
     this.st.bytesReferenced += list.byteLength - copyBytes;
     return true;
   }

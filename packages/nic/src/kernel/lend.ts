@@ -1,9 +1,12 @@
 import type { RefBuffer, SgList } from "@sgwire/core";
 import type { HeapMemory } from "../heap-memory.js";
 import { LentRecord } from "../lent-check.js";
+import type { ArenaChunk } from "../send-arena.js";
 
 /** One message prepared for a kernel socket: segments safe to hold until completion. */
 export interface Prepared {
+  /** The send memory the encoder wrote this message's scratch into (send({ codec, message })), released at completion. */
+  lease: ArenaChunk | null;
   /** Scratch copied into memory the send owns; references as the application gave them. */
   segments: Uint8Array[];
   /** Buffers from allocate() this send retained; released at completion. */
@@ -50,13 +53,39 @@ export function prepare(list: SgList, memory: HeapMemory, prefix: Uint8Array | n
     if (rb !== undefined) (lent ??= []).push(rb.retain());
   }
   if (pos > runStart) out.push(copy.subarray(runStart, pos));
-  return { segments: out, lent, scratchBytes, referencedBytes: list.byteLength + (prefix?.length ?? 0) - scratchBytes, check };
+  return { lease: null, segments: out, lent, scratchBytes, referencedBytes: list.byteLength + (prefix?.length ?? 0) - scratchBytes, check };
 }
 
-/** At completion: returns the first lent segment that changed (debug mode), then releases the lent buffers. */
+/**
+ * Prepares a list whose scratch the port owns (the encoder wrote it into the port's send memory,
+ * `lease`, or into scratch the list allocated for this send alone): its segments go to the socket
+ * as they are, nothing is copied but the `prefix`. `scratchBytes` is then the prefix alone.
+ */
+export function prepareOwned(list: SgList, memory: HeapMemory, prefix: Uint8Array | null, lease: ArenaChunk | null, debug = false): Prepared {
+  const segs = list.segments;
+  const out: Uint8Array[] = prefix === null ? [] : [prefix];
+  let lent: RefBuffer[] | null = null;
+  const check = debug ? new LentRecord() : null;
+  for (let i = 0; i < segs.length; i++) {
+    const s = segs[i]!;
+    out.push(s);
+    if (list.isScratch(i)) continue;
+    check?.add(s);
+    const rb = memory.owner(s);
+    if (rb !== undefined) (lent ??= []).push(rb.retain());
+  }
+  const scratchBytes = prefix?.length ?? 0;
+  return { lease, segments: out, lent, scratchBytes, referencedBytes: list.bytesReferenced, check };
+}
+
+/** At completion: returns the first lent segment that changed (debug mode), then releases the lent buffers and the send memory. */
 export function releaseLent(p: Prepared): Uint8Array | null {
   const changed = p.check?.changed() ?? null;
   p.check = null;
+  if (p.lease !== null) {
+    p.lease.arena.give(p.lease);
+    p.lease = null;
+  }
   if (p.lent !== null) for (const rb of p.lent) rb.release();
   p.lent = null;
   return changed;

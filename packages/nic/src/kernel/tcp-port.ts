@@ -6,7 +6,8 @@ import type { Endpoint, PortCaps } from "../port.js";
 import { HeapMemory } from "../heap-memory.js";
 import { checkBind, checkCommonOptions, checkKeys, checkPositiveInt, type CommonOptionValues } from "../checks.js";
 import { LentBufferMutatedError } from "../lent-check.js";
-import { prepare, releaseLent } from "./lend.js";
+import { prepare, prepareOwned, releaseLent } from "./lend.js";
+import { SendArena } from "../send-arena.js";
 import { FrameError, FrameReader, lengthPrefix } from "./framing.js";
 import { procfsAvailable, readSockets, socketFd, socketInode } from "./procfs.js";
 
@@ -116,8 +117,12 @@ export class TcpPort extends PortBase {
       maxMessageBytes: o.maxMessageBytes,
       copyThreshold,
       referencesAnyMemory: true,
+      // no MSG_ZEROCOPY through libuv: the kernel copies every byte into its socket buffers
+      driverCopies: "all",
     };
     this.policy = { copyThreshold, maxSegments: chooseMaxSegments("tcp", "kernel-tcp", TCP_MAX_SEGMENTS), isEligible: () => true };
+    // scratch larger than a chunk's free room gets memory of its own from the encoder (still not copied)
+    this.sendArena = new SendArena();
     server.on("connection", (sock) => {
       const peer = { address: sock.remoteAddress ?? "", port: sock.remotePort ?? 0 };
       this.adopt(sock, `${peer.address}:${peer.port}`, peer);
@@ -220,13 +225,14 @@ export class TcpPort extends PortBase {
     return this.memory.allocate(size, "tcp port");
   }
 
-  protected transmit(list: SgList, dest: Endpoint): boolean {
+  protected transmit(list: SgList, dest: Endpoint, owned: boolean): boolean {
     const key = `${dest.address}:${dest.port}`;
     let c = this.conns.get(key);
     if (c === undefined || c.sock.destroyed) {
       c = this.adopt(net.connect({ host: dest.address, port: dest.port, noDelay: true }), key, { address: dest.address, port: dest.port });
     }
-    const p = prepare(list, this.memory, lengthPrefix(list.byteLength), this.debugLent);
+    const prefix = lengthPrefix(list.byteLength);
+    const p = owned ? prepareOwned(list, this.memory, prefix, this.sendArena!.take(list), this.debugLent) : prepare(list, this.memory, prefix, this.debugLent);
     const sock = c.sock;
     const segs = p.segments;
     const bytes = p.scratchBytes + p.referencedBytes;
@@ -246,6 +252,7 @@ export class TcpPort extends PortBase {
     }
     sock.uncork();
     this.st.bytesCopied += p.scratchBytes;
+    this.st.copies.port += p.scratchBytes;
     this.st.bytesReferenced += p.referencedBytes;
     this.st.completionsPending++;
     if (!ok && !c.needDrain) {

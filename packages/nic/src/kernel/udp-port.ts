@@ -6,7 +6,8 @@ import type { Endpoint, PortCaps } from "../port.js";
 import { HeapMemory } from "../heap-memory.js";
 import { checkBind, checkCommonOptions, checkKeys, checkPositiveInt, type CommonOptionValues } from "../checks.js";
 import { LentBufferMutatedError } from "../lent-check.js";
-import { prepare, releaseLent, type Prepared } from "./lend.js";
+import { prepare, prepareOwned, releaseLent, type Prepared } from "./lend.js";
+import { SendArena } from "../send-arena.js";
 import { procfsAvailable, readSockets, socketFd, socketInode } from "./procfs.js";
 
 export interface UdpPortOptions {
@@ -98,8 +99,12 @@ export class UdpPort extends PortBase {
       maxMessageBytes: UDP_MAX_PAYLOAD,
       copyThreshold,
       referencesAnyMemory: true,
+      // no MSG_ZEROCOPY through libuv: the kernel copies every byte into its socket buffers
+      driverCopies: "all",
     };
     this.policy = { copyThreshold, maxSegments: chooseMaxSegments("udp", "kernel-udp", this.caps.maxSegments), isEligible: () => true };
+    // a datagram's scratch is at most 64 KiB: every encode fits a chunk with that much room
+    this.sendArena = new SendArena(512 * 1024, UDP_MAX_PAYLOAD);
     sock.on("message", (buf, rinfo) => {
       const source = { address: rinfo.address, port: rinfo.port };
       if (this.rxFull) {
@@ -159,8 +164,8 @@ export class UdpPort extends PortBase {
     return this.memory.allocate(size, "udp port");
   }
 
-  protected transmit(list: SgList, dest: Endpoint): boolean {
-    const p = prepare(list, this.memory, null, this.debugLent);
+  protected transmit(list: SgList, dest: Endpoint, owned: boolean): boolean {
+    const p = owned ? prepareOwned(list, this.memory, null, this.sendArena!.take(list), this.debugLent) : prepare(list, this.memory, null, this.debugLent);
     if (this.inFlight >= this.hwm || this.queue.length > 0) {
       this.queue.push({ p, dest });
       this.st.queued++;
@@ -175,6 +180,7 @@ export class UdpPort extends PortBase {
       }
     }
     this.st.bytesCopied += p.scratchBytes;
+    this.st.copies.port += p.scratchBytes;
     this.st.bytesReferenced += p.referencedBytes;
     this.st.completionsPending++;
     return this.queue.length === 0 && this.inFlight < this.hwm;
