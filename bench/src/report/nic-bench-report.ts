@@ -33,7 +33,7 @@ const fmt = (v: number): string => (v >= 1e6 ? `${(v / 1e6).toFixed(2)} M` : `${
 
 export function nicBenchReport(f: NicBenchFile): string {
   const lines = [
-    `@sgwire/nic: encode + send of a Record {id, key 16 B, value ${f.valueBytes} B} per message, one JS thread`,
+    `@sgwire/nic: encode + send of a Record {uint64 id, string key (16 characters), bytes value (${f.valueBytes} B)} per message, one JS thread`,
     `(vs baseline: messages per CPU second against protobufjs through the same port; load average ${f.machine.loadAverage1m.toFixed(2)} at the end;`,
     ` copies, bytes per message from stats.copies: enc = written by the encoder, port = copied by the port, drv = copied by the driver or kernel)`,
     `${"target".padEnd(26)} ${"mode".padEnd(11)} ${"msg/s".padStart(8)} ${"msg/cpu-s".padStart(9)} ${"segs".padStart(4)} ${"enc B".padStart(6)} ${"port B".padStart(6)} ${"drv B".padStart(6)} ${"ref'd B".padStart(7)} ${"vs baseline".padStart(11)}`,

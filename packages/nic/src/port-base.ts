@@ -181,9 +181,8 @@ export abstract class PortBase extends EventEmitter implements Port {
     } else if (message !== null && typeof message === "object" && typeof (message as SendCodec<T>).codec?.encode === "function") {
       const m = message as SendCodec<T>;
       // with send memory to lend, the encoder writes the scratch there: the only copy of it
-      if (this.sendArena !== null) this.sendArena.lend(this.encodeInto);
+      owned = this.lendScratch(this.encodeInto);
       list = m.codec.encode(m.message, (this.encodeOptions ??= { ...this.policy, into: this.encodeInto }));
-      owned = this.sendArena !== null;
     } else {
       throw new TypeError(`${name} port: send() takes an SgList or { codec, message }`);
     }
@@ -221,9 +220,21 @@ export abstract class PortBase extends EventEmitter implements Port {
   }
 
   /**
+   * Before `send({ codec, message })` encodes into `list`: points its scratch at send memory of
+   * the port (`list.useScratch`) and returns true, or returns false to have transmit copy the
+   * scratch as for any list. The default lends from `sendArena` when there is one.
+   */
+  protected lendScratch(list: SgList): boolean {
+    if (this.sendArena === null) return false;
+    this.sendArena.lend(list);
+    return true;
+  }
+
+  /**
    * Hands a checked list to the transport; returns false under back-pressure. `owned`: the list's
-   * scratch was written into `sendArena` (take it from there) or into memory the list allocated
-   * for this send alone, so it needs no copy; otherwise the caller may reuse the list at once.
+   * scratch was written into memory lendScratch lent (a sendArena: take it from there) or into
+   * memory the list allocated for this send alone, so it needs no copy; otherwise the caller may
+   * reuse the list at once.
    */
   protected abstract transmit(list: SgList, destination: Endpoint, owned: boolean): boolean;
   abstract allocate(size: number): RefBuffer;
