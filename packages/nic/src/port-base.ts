@@ -181,8 +181,9 @@ export abstract class PortBase extends EventEmitter implements Port {
     } else if (message !== null && typeof message === "object" && typeof (message as SendCodec<T>).codec?.encode === "function") {
       const m = message as SendCodec<T>;
       // with send memory to lend, the encoder writes the scratch there: the only copy of it
-      owned = this.lendScratch(this.encodeInto);
-      list = m.codec.encode(m.message, (this.encodeOptions ??= { ...this.policy, into: this.encodeInto }));
+      const lent = this.lendScratch();
+      owned = lent !== null;
+      list = m.codec.encode(m.message, lent ?? (this.encodeOptions ??= { ...this.policy, into: this.encodeInto }));
     } else {
       throw new TypeError(`${name} port: send() takes an SgList or { codec, message }`);
     }
@@ -220,14 +221,15 @@ export abstract class PortBase extends EventEmitter implements Port {
   }
 
   /**
-   * Before `send({ codec, message })` encodes into `list`: points its scratch at send memory of
-   * the port (`list.useScratch`) and returns true, or returns false to have transmit copy the
-   * scratch as for any list. The default lends from `sendArena` when there is one.
+   * Before `send({ codec, message })` encodes: the encode options (the port's policy and a list
+   * whose scratch is send memory of the port) to encode with, or null to encode into the reused
+   * list and have transmit copy its scratch as for any list. The default lends from `sendArena`
+   * when there is one.
    */
-  protected lendScratch(list: SgList): boolean {
-    if (this.sendArena === null) return false;
-    this.sendArena.lend(list);
-    return true;
+  protected lendScratch(): (Required<CopyPolicy> & { into: SgList }) | null {
+    if (this.sendArena === null) return null;
+    this.sendArena.lend(this.encodeInto);
+    return (this.encodeOptions ??= { ...this.policy, into: this.encodeInto });
   }
 
   /**

@@ -231,7 +231,8 @@ export class Encoder {
       list.segments[i] = prev;
       return;
     }
-    const v = buf.subarray(start, start + len);
+    // built directly: TypedArray.prototype.subarray goes through the species protocol, slower
+    const v = new Uint8Array(buf.buffer, buf.byteOffset + start, len);
     views[i] = v;
     starts[i] = start;
     list.segments[i] = v;

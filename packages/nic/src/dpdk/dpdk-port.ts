@@ -190,34 +190,14 @@ export class DpdkPort extends PortBase {
     return ip;
   }
 
-  /**
-   * send({ codec, message }): the encoder writes the scratch into the staging buffer at sPos, the
-   * native side copies it from there into the mbuf: one copy by the port instead of two. Room for
-   * a whole message is made first (a flush, or a larger buffer) so the lent region stays put.
-   */
-  protected override lendScratch(list: SgList): boolean {
-    const words = MSG_WORDS + this.caps.maxSegments * SEG_WORDS;
-    const bytes = this.caps.maxMessageBytes;
-    if (this.wPos + words > this.desc.length || this.sPos + bytes > this.stage.length) {
-      this.flush();
-      if (this.wPos + words > this.desc.length || this.sPos + bytes > this.stage.length) this.makeRoom(words, bytes);
-    }
-    list.useScratch(this.stage.subarray(this.sPos));
-    return true;
-  }
-
-  protected transmit(list: SgList, destination: Endpoint | undefined, owned = false): boolean {
+  protected transmit(list: SgList, destination: Endpoint | undefined): boolean {
     if (destination === undefined) throw new TypeError("dpdk port: send() needs a destination { address, port }");
     const ip = this.destIp(destination);
     const segs = list.segments;
     const n = segs.length;
-    // the encoder wrote the scratch into the staging buffer where lendScratch pointed it
-    let inStage = owned && list.scratch.buffer === this.stage.buffer && list.scratch.byteOffset === this.stage.byteOffset + this.sPos;
     if (this.wPos + MSG_WORDS + n * SEG_WORDS > this.desc.length || this.sPos + list.byteLength > this.stage.length) {
       this.flush();
       this.makeRoom(MSG_WORDS + n * SEG_WORDS, list.byteLength);
-      // the scratch is still readable where it was written: copied like any other list's
-      inStage = false;
     }
     const d = this.desc;
     const st = this.stage;
@@ -227,10 +207,7 @@ export class DpdkPort extends PortBase {
     let token = NO_TOKEN;
     let staged = false; // last descriptor is a staged run that the next copy can extend
     let copied = 0;
-    // scratch the encoder wrote into the stage stays where it is; copies go after it
-    let sPos = inStage ? this.sPos + list.bytesCopied : this.sPos;
-    let inPlace = 0;
-    const stageAt = st.byteOffset;
+    let sPos = this.sPos;
     const mem = this.mem;
     // with every token in flight (the application ignored back-pressure for millions of
     // messages) a message is copied rather than lent
@@ -258,16 +235,7 @@ export class DpdkPort extends PortBase {
           }
         }
       }
-      if (inStage && list.isScratch(i)) {
-        // written in place by the encoder: the native side copies it into the mbuf from here
-        d[w] = 0;
-        d[w + 1] = s.byteOffset - stageAt;
-        d[w + 2] = len;
-        w += SEG_WORDS;
-        nseg++;
-        staged = false;
-        inPlace += len;
-      } else if (owner === undefined) {
+      if (owner === undefined) {
         if (len < 16) for (let k = 0; k < len; k++) st[sPos + k] = s[k]!;
         else st.set(s, sPos);
         if (staged) d[w - 1] += len;
@@ -304,11 +272,10 @@ export class DpdkPort extends PortBase {
     this.wPos = w;
     this.sPos = sPos;
     this.nStaged++;
-    this.st.bytesCopied += copied + inPlace;
-    // into the staging buffer here, then into the mbuf by the native side (scratch the encoder
-    // wrote into the staging buffer: that second copy only)
-    this.st.copies.port += 2 * copied + inPlace;
-    this.st.bytesReferenced += list.byteLength - copied - inPlace;
+    this.st.bytesCopied += copied;
+    // into the staging buffer here, then into the mbuf by the native side
+    this.st.copies.port += 2 * copied;
+    this.st.bytesReferenced += list.byteLength - copied;
     this.st.completionsPending++;
     if (this.nStaged >= TX_BURST) this.flush();
     else if (!this.flushQueued) {
