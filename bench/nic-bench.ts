@@ -208,6 +208,28 @@ for (const t of targets) {
   await close();
 }
 
+// ---- the C baseline: the same mbuf chains built by a C loop on net_null (native/dpdk-chain-loop.c),
+// compiled here with libdpdk's flags; its own process and EAL
+if (haveDpdk && (!ONLY || "net_null".includes(ONLY) || ONLY.split(",").some((o) => "dpdk net_null".includes(o)))) {
+  const sg = rows.find((r) => r.target === "dpdk net_null" && r.mode === "sgwire");
+  const scratch = Math.round(sg?.bytesCopiedPerMessage ?? 26);
+  const exe = join(genDir, "dpdk-chain-loop");
+  const flags = spawnSync("pkg-config", ["--cflags", "--libs", "libdpdk"], { encoding: "utf8" });
+  const cc = flags.status === 0 ? spawnSync("cc", ["-O2", "-o", exe, join(here, "native", "dpdk-chain-loop.c"), ...flags.stdout.trim().split(/\s+/)], { encoding: "utf8" }) : flags;
+  if (cc.status !== 0) throw new Error(`nic-bench: building the C baseline failed: ${cc.stderr}`);
+  const eal = ["-l", "0", "--no-pci", "--no-telemetry", "--iova-mode=va", "--in-memory", "--log-level=warning", "--file-prefix=sgw-cloop", "--vdev=net_null0"];
+  const run = spawnSync(exe, [String(SECONDS), String(scratch), String(VALUE), ...eal], { encoding: "utf8" });
+  if (run.status !== 0) throw new Error(`nic-bench: the C baseline failed (exit ${run.status}): ${run.stderr}`);
+  const r = JSON.parse(run.stdout.trim().split("\n").pop()!) as { messages: number; seconds: number; cpuSeconds: number; copiedPerMessage: number };
+  rows.push({
+    target: "dpdk net_null", mode: "C loop", messages: r.messages, seconds: r.seconds, messagesPerSecond: r.messages / r.seconds,
+    cpuSeconds: r.cpuSeconds, messagesPerCpuSecond: r.messages / r.cpuSeconds,
+    bytesCopiedPerMessage: r.copiedPerMessage, bytesReferencedPerMessage: VALUE,
+    copiesPerMessage: { encoder: 0, port: r.copiedPerMessage, driver: 0 },
+    segments: 2, note: "native/dpdk-chain-loop.c: the same chains (headers and scratch copied into one mbuf, the value attached) built and sent by a C loop, no encoder",
+  });
+}
+
 // ---- report: table, JSON, SVG
 const file: NicBenchFile = {
   command: ["node --import tsx bench/nic-bench.ts", ...process.argv.slice(2)].join(" "),

@@ -47,5 +47,14 @@ export function nicBenchReport(f: NicBenchFile): string {
         `${k.encoder.toFixed(0).padStart(6)} ${k.port.toFixed(0).padStart(6)} ${k.driver.toFixed(0).padStart(6)} ${r.bytesReferencedPerMessage.toFixed(0).padStart(7)} ${vs.padStart(11)}`,
     );
   }
+  // how far the JavaScript paths are from the same chains built in C (per CPU second)
+  for (const cl of f.rows.filter((r) => r.mode === "C loop")) {
+    const of = (mode: string) => f.rows.find((r) => r.target === cl.target && r.mode === mode);
+    const parts = ["sgwire", "codec send", "send only"].flatMap((m) => {
+      const r = of(m);
+      return r === undefined ? [] : [`${m} ${(cl.messagesPerCpuSecond / r.messagesPerCpuSecond).toFixed(2)}x`];
+    });
+    lines.push(`${cl.target}: the C loop's messages per CPU second over each JavaScript path's: ${parts.join(", ")}`);
+  }
   return lines.join("\n");
 }
