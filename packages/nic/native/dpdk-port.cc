@@ -14,6 +14,7 @@
 // cannot read memory the pool hands to a later packet.
 #include "common.h"
 #include "dpdk-eal.h"
+#include "protocol.h"
 
 #include <rte_arp.h>
 #include <rte_bus_vdev.h>
@@ -34,28 +35,22 @@
 
 namespace sgwire {
 namespace {
+// descriptor, metadata and control words shared with src/dpdk/dpdk-port.ts (generated)
+using namespace dpdk_protocol;
 
 constexpr uint16_t kTxBurst = 32;
 constexpr uint16_t kRxBurst = 32;
 constexpr uint32_t kMaxExtbufBytes = 65535;  // buf_len is a uint16_t
 constexpr uint32_t kHdrBytes = sizeof(rte_ether_hdr) + sizeof(rte_ipv4_hdr) + sizeof(rte_udp_hdr);  // 42
-constexpr uint32_t kNoToken = 0xffffffffu;
 constexpr uint32_t kShinfoChunk = 4096;
 // Tokens name in-flight messages that lent registered memory; JavaScript reuses freed ones. The
 // bound keeps a bad token from growing the shinfo table without limit (4 Mi messages in flight).
 constexpr uint32_t kMaxTokens = 1u << 22;
 constexpr uint32_t kMaxMempoolCache = 256;
 constexpr size_t kBacklogMax = 4096;  // built chains waiting for ring space before we stop building more
-constexpr uint32_t kMsgWords = 4;     // dstIp, dstPort, nSegs, token
-constexpr uint32_t kSegWords = 3;     // kind (0 staged, k = arena k-1), offset, length
-constexpr int kRxMetaWords = 4;       // payload offset, payload length, source ip, source port
 // what a backlog entry is: counted as the application's message (with or without lent buffers) or not
 enum BacklogKind : uint8_t { kBlNoToken = 0, kBlToken = 1, kBlInternal = 2 };
 
-// Why txBurst stopped before taking every staged message (ctl[2]); mirrored in tx-stage.ts.
-enum StopReason : int32_t { kStopNone = 0, kStopNoMbuf = 1, kStopNoPeer = 2, kStopBacklog = 3, kStopBadDesc = 4 };
-// ctl words written by txBurst
-enum Ctl : int { kCtlCompletions = 0, kCtlBacklog = 1, kCtlStop = 2, kCtlSent = 3, kCtlSentBytes = 4, kCtlSentNoToken = 5, kCtlUnreported = 6, kCtlRxDropped = 7, kCtlWords = 8 };
 
 struct TxShinfo {
   rte_mbuf_ext_shared_info info;

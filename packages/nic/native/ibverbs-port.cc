@@ -20,6 +20,7 @@
 // external ArrayBuffer over the slot (no copy) and reposted to the SRQ on rxRelease(), which
 // detaches the ArrayBuffer first so no view can read a later message.
 #include "common.h"
+#include "protocol.h"
 
 #include <arpa/inet.h>
 #include <fcntl.h>
@@ -39,21 +40,16 @@
 
 namespace sgwire {
 namespace {
+// descriptor, metadata and control words shared with src/ibverbs/ibverbs-port.ts (generated)
+using namespace ibverbs_protocol;
 
-constexpr uint32_t kMsgWords = 4;       // conn, nseg, wr_id, flags
-constexpr uint32_t kSegWords = 3;       // kind (0 staged, k = arena k-1), offset, length
 constexpr uint32_t kPostBatch = 32;     // WRs chained into one ibv_post_send
 constexpr int kRxBurst = 32;            // receive completions per rxBurst
 constexpr uint32_t kGrhBytes = 40;      // UD receive buffers start with the GRH
 constexpr uint32_t kMagic = 0x53475731; // "SGW1": private data of our connection requests
 constexpr int kResolveMs = 2000;
-constexpr uint32_t kFlagInline = 1;
 constexpr size_t kPage = 4096;
 constexpr int kSendCqEntries = 4096;    // all connections' outstanding sends together
-constexpr uint32_t kRxMetaWords = 3;    // length, source ip, source port
-
-enum StopReason : int32_t { kStopNone = 0, kStopSqFull = 1, kStopNoConn = 2, kStopBadDesc = 3, kStopPostError = 4 };
-enum Ctl : int { kCtlCompletions = 0, kCtlStop = 1, kCtlPosted = 2, kCtlPostedBytes = 3, kCtlPostErrno = 4, kCtlWords = 8 };
 
 // Sent in the private data of connect/accept, so each side names the other by its listening
 // endpoint and knows how large a message the other can receive.

@@ -8,17 +8,12 @@ import { ensureEal } from "./eal.js";
 import { RegisteredMemory } from "./registered-memory.js";
 import { DPDK_KEYS, type DpdkPortOptions } from "./options.js";
 import { LentBufferMutatedError, LentRecord } from "../lent-check.js";
+import { DPDK } from "../native-protocol.js";
 
 /** Messages staged before a burst is handed to the driver (as DPDK's examples use). */
 const TX_BURST = 32;
-/** Descriptor words per message and per segment (mirrors kMsgWords/kSegWords in native/dpdk-port.cc). */
-const MSG_WORDS = 4;
-const SEG_WORDS = 3;
-const NO_TOKEN = 0xffffffff;
-const RX_META_WORDS = 4;
-/** Why the native side stopped taking messages (ctl[2]; native StopReason). */
-const STOP_NO_PEER = 2;
-const STOP_BAD_DESC = 4;
+/** Descriptor, metadata and control words shared with native/dpdk-port.cc (one definition: scripts/native-protocol.mjs). */
+const { MSG_WORDS, SEG_WORDS, NO_TOKEN, RX_META_WORDS, CTL, CTL_WORDS, STOP } = DPDK;
 /** Shorter segments are always copied: an external-buffer mbuf costs more than copying them. */
 const MIN_REFERENCE = 64;
 /**
@@ -63,7 +58,7 @@ export class DpdkPort extends PortBase {
   private readonly mem: RegisteredMemory;
   private desc = new Uint32Array(1 << 16);
   private stage = new Uint8Array(1 << 20);
-  private readonly ctl = new Int32Array(8);
+  private readonly ctl = new Int32Array(CTL_WORDS);
   private readonly compl = new Uint32Array(4096);
   private readonly rxMeta = new Uint32Array(32 * RX_META_WORDS);
   private nStaged = 0;
@@ -204,7 +199,7 @@ export class DpdkPort extends PortBase {
     const base = this.wPos;
     let w = base + MSG_WORDS;
     let nseg = 0;
-    let token = NO_TOKEN;
+    let token: number = NO_TOKEN;
     let staged = false; // last descriptor is a staged run that the next copy can extend
     let copied = 0;
     let sPos = this.sPos;
@@ -319,9 +314,9 @@ export class DpdkPort extends PortBase {
       this.wPos = 0;
       this.sPos = 0;
     } else {
-      const stop = this.ctl[2];
-      if (stop === STOP_BAD_DESC || stop === STOP_NO_PEER) {
-        this.portFailed(new Error(`dpdk port: internal error: ${stop === STOP_BAD_DESC ? "the native side rejected a transmit descriptor" : "a staged message has no peer MAC address"}; the port is closed`));
+      const stop = this.ctl[CTL.STOP];
+      if (stop === STOP.BAD_DESC || stop === STOP.NO_PEER) {
+        this.portFailed(new Error(`dpdk port: internal error: ${stop === STOP.BAD_DESC ? "the native side rejected a transmit descriptor" : "a staged message has no peer MAC address"}; the port is closed`));
         return;
       }
       // move the untaken descriptors to the front; their staged bytes stay where they are
@@ -336,7 +331,7 @@ export class DpdkPort extends PortBase {
 
   private afterNative(): void {
     const c = this.ctl;
-    const nc = c[0]!;
+    const nc = c[CTL.COMPLETIONS]!;
     for (let k = 0; k < nc; k++) {
       const t = this.compl[k]!;
       if (this.checks !== null) this.verifyLent(t);
@@ -347,12 +342,12 @@ export class DpdkPort extends PortBase {
       if (Array.isArray(l)) for (const rb of l) rb.release();
       else l.release();
     }
-    this.backlog = c[1]!;
-    this.rxDropped = c[7]!;
+    this.backlog = c[CTL.BACKLOG]!;
+    this.rxDropped = c[CTL.RX_DROPPED]!;
     this.st.drops = this.txDropped + this.rxDropped;
-    this.st.messagesSent += c[3]!;
-    this.st.bytesSent += c[4]!;
-    const done = nc + c[5]!;
+    this.st.messagesSent += c[CTL.SENT]!;
+    this.st.bytesSent += c[CTL.SENT_BYTES]!;
+    const done = nc + c[CTL.SENT_NO_TOKEN]!;
     if (done > 0) this.sendCompleted(done);
   }
 
@@ -400,8 +395,8 @@ export class DpdkPort extends PortBase {
     }
     while (this.wantsMessages) {
       const abs = this.np.rxBurst();
-      if (this.ctl[7] !== this.rxDropped) {
-        this.rxDropped = this.ctl[7]!;
+      if (this.ctl[CTL.RX_DROPPED] !== this.rxDropped) {
+        this.rxDropped = this.ctl[CTL.RX_DROPPED]!;
         this.st.drops = this.txDropped + this.rxDropped;
       }
       if (abs.length === 0) break;

@@ -3,6 +3,7 @@ import { PortBase, RxMessage } from "../port-base.js";
 import type { Endpoint, PortCaps } from "../port.js";
 import { checkBind, checkCommonOptions, checkEndpoint, checkKeys, type CommonOptionValues, checkPortNumber, checkPositiveInt, formatIpv4, parseIpv4 } from "../checks.js";
 import { LentBufferMutatedError, LentRecord } from "../lent-check.js";
+import { IBVERBS } from "../native-protocol.js";
 import { requireIbverbs, type IbverbsAddon, type IbvCounters, type IbvPort, type IbvPortInfo } from "./native.js";
 import { IbvRegisteredMemory } from "./registered-memory.js";
 import { StageRing } from "./stage-ring.js";
@@ -11,16 +12,8 @@ import { IBVERBS_KEYS, type IbverbsPortOptions } from "./options.js";
 
 /** Messages staged before they are posted (as one chain of work requests per QP). */
 const TX_BURST = 32;
-/** Descriptor words per message and per segment (kMsgWords/kSegWords in native/ibverbs-port.cc). */
-const MSG_WORDS = 4;
-const SEG_WORDS = 3;
-const FLAG_INLINE = 1;
-const RX_META_WORDS = 3; // kRxMetaWords: length, source ip, source port
-/** Why post() stopped (ctl[1]; native StopReason). */
-const STOP_SQ_FULL = 1;
-const STOP_NO_CONN = 2;
-const STOP_BAD_DESC = 3;
-const STOP_POST_ERROR = 4;
+/** Descriptor, metadata and control words shared with native/ibverbs-port.cc (one definition: scripts/native-protocol.mjs). */
+const { MSG_WORDS, SEG_WORDS, FLAG_INLINE, RX_META_WORDS, CTL, CTL_WORDS, STOP } = IBVERBS;
 /** Below this a copy into registered scratch is cheaper than another SGE (Cornflakes' code uses 256). */
 const IBV_COPY_THRESHOLD = 256;
 
@@ -85,7 +78,7 @@ export class IbverbsPort extends PortBase {
   private readonly ud: boolean;
   private readonly connectTimeoutMs: number;
   private desc = new Uint32Array(1 << 14);
-  private readonly ctl = new Int32Array(8);
+  private readonly ctl = new Int32Array(CTL_WORDS);
   private readonly compl = new Uint32Array(2 * 4096);
   private readonly rxMeta = new Uint32Array(32 * RX_META_WORDS);
   private nStaged = 0;
@@ -408,19 +401,19 @@ export class IbverbsPort extends PortBase {
         this.wPos = 0;
         break;
       }
-      const stop = this.ctl[1];
+      const stop = this.ctl[CTL.STOP];
       let w = 0;
       for (let k = 0; k < taken; k++) w += MSG_WORDS + this.desc[w + 1]! * SEG_WORDS;
       let drop = 0;
-      if (stop === STOP_NO_CONN) {
+      if (stop === STOP.NO_CONN) {
         // the first untaken message's connection closed: it cannot be sent; complete it as failed
         const seq = this.desc[w + 2]!;
         this.completeOne(seq, -1);
         drop = MSG_WORDS + this.desc[w + 1]! * SEG_WORDS;
-      } else if (stop === STOP_BAD_DESC || stop === STOP_POST_ERROR) {
-        this.portFailed(new Error(stop === STOP_BAD_DESC
+      } else if (stop === STOP.BAD_DESC || stop === STOP.POST_ERROR) {
+        this.portFailed(new Error(stop === STOP.BAD_DESC
           ? "ibverbs port: internal error: the native side rejected a send descriptor; the port is closed"
-          : `ibverbs port: ibv_post_send failed (errno ${this.ctl[4]}); the port is closed`));
+          : `ibverbs port: ibv_post_send failed (errno ${this.ctl[CTL.POST_ERRNO]}); the port is closed`));
         return;
       }
       this.desc.copyWithin(0, w + drop, this.wPos);
@@ -433,10 +426,10 @@ export class IbverbsPort extends PortBase {
 
   private afterPost(): void {
     const c = this.ctl;
-    const nc = c[0]!;
+    const nc = c[CTL.COMPLETIONS]!;
     for (let k = 0; k < nc; k++) this.completeOne(this.compl[2 * k]!, this.compl[2 * k + 1]!);
-    this.st.messagesSent += c[2]!;
-    this.st.bytesSent += c[3]!;
+    this.st.messagesSent += c[CTL.POSTED]!;
+    this.st.bytesSent += c[CTL.POSTED_BYTES]!;
     this.retire();
     this.flushFailures();
   }
