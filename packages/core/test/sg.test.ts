@@ -44,6 +44,32 @@ describe("copy policy", () => {
     assert.equal(maxReferences(1), 0);
   });
 
+  it("one options object reused across encodes: a change of its fields or of the defaults is seen at the next encode", () => {
+    const big = blob(300, 1);
+    const opts: { copyThreshold?: number; maxSegments?: number; into?: SgList } = { copyThreshold: 1000, into: new SgList() };
+    assert.equal(Blobs.encode({ b: [big] }, opts).bytesReferenced, 0, "300 < 1000: copied");
+    assert.equal(Blobs.encode({ b: [big] }, opts).bytesReferenced, 0, "the same again");
+    opts.copyThreshold = 100;
+    assert.equal(Blobs.encode({ b: [big] }, opts).bytesReferenced, 300, "the changed field is seen");
+    opts.maxSegments = 1;
+    assert.equal(Blobs.encode({ b: [big, big] }, opts).segments.length, 1, "and a new one");
+    opts.copyThreshold = -1;
+    assert.throws(() => Blobs.encode({ b: [] }, opts), /copyThreshold must be a number >= 0/);
+    const keep = getDefaultCopyPolicy();
+    try {
+      const only = { into: new SgList() };
+      assert.equal(Blobs.encode({ b: [big] }, only).bytesReferenced, 0, "default 512: copied");
+      setDefaultCopyPolicy({ copyThreshold: 200 });
+      assert.equal(Blobs.encode({ b: [big] }, only).bytesReferenced, 300, "the new default is seen");
+      const withMax = { maxSegments: 3 };
+      assert.equal(Blobs.encode({ b: [big] }, withMax).bytesReferenced, 300);
+      setDefaultCopyPolicy({ copyThreshold: 400 });
+      assert.equal(Blobs.encode({ b: [big] }, withMax).bytesReferenced, 0, "a resolution kept for an options object is dropped when the defaults change");
+    } finally {
+      setDefaultCopyPolicy(keep);
+    }
+  });
+
   it("rejects nonsense options with precise errors", () => {
     assert.throws(() => Blobs.encode({ b: [] }, { copyThreshold: -1 }), /copyThreshold must be a number >= 0/);
     assert.throws(() => Blobs.encode({ b: [] }, { maxSegments: 0 }), /maxSegments must be an integer >= 1/);

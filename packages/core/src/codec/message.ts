@@ -1,5 +1,5 @@
 import { SgList } from "../sg/sg-list.js";
-import { resolveCopyPolicy, type CopyPolicy } from "../sg/copy-policy.js";
+import { resolveCopyPolicyCached, type CopyPolicy } from "../sg/copy-policy.js";
 import { acquireEncoder, releaseEncoder, CHANGED, SPLIT_MAX, type Encoder } from "./encoder.js";
 import { MAX_LENGTH, tooLarge } from "./checks.js";
 import { Reader, type ReadOptions } from "../wire/reader.js";
@@ -144,7 +144,7 @@ export function defineMessage<T>(p: MessageParts<T>): MessageType<T> {
       return init === undefined ? m : Object.assign(m as object, init) as T;
     },
     encode(msg: T, options?: EncodeOptions): SgList {
-      const policy = resolveCopyPolicy(options, p.copyThreshold);
+      const policy = resolveCopyPolicyCached(options, p.copyThreshold);
       const e = acquireEncoder();
       try {
         e.begin(policy);

@@ -57,6 +57,7 @@ function checkPolicy(p: CopyPolicy, where: string): void {
 /** Changes the process-wide defaults used when an encode call does not say otherwise. */
 export function setDefaultCopyPolicy(p: CopyPolicy): void {
   checkPolicy(p, "setDefaultCopyPolicy");
+  globalVersion++;
   if (p.copyThreshold !== undefined) globalPolicy.copyThreshold = p.copyThreshold;
   if (p.maxSegments !== undefined) globalPolicy.maxSegments = p.maxSegments;
   if (p.isEligible !== undefined) globalPolicy.isEligible = p.isEligible;
@@ -82,6 +83,39 @@ export function resolveCopyPolicy(p: CopyPolicy | undefined, codecThreshold?: nu
     maxSegments: p.maxSegments ?? globalPolicy.maxSegments,
     isEligible: p.isEligible === undefined ? globalPolicy.isEligible : p.isEligible,
   };
+}
+
+/** Bumped by setDefaultCopyPolicy: what was resolved before it is stale. */
+let globalVersion = 0;
+let lastIn: CopyPolicy | undefined;
+let lastCodec: number | undefined;
+let lastThr: unknown;
+let lastMax: unknown;
+let lastElig: unknown;
+let lastVersion = -1;
+let lastOut: Readonly<ResolvedCopyPolicy> = globalPolicy;
+
+/**
+ * @internal resolveCopyPolicy for encode(): a sender passes the same options object with every
+ * message (`{ ...port.policy, into }`), so the last resolution is kept and handed back while that
+ * object, its three fields, the codec's threshold and the process-wide defaults are unchanged:
+ * no checks and no allocation per encode. The result is frozen: read it, never change it.
+ */
+export function resolveCopyPolicyCached(p: CopyPolicy | undefined, codecThreshold?: number): Readonly<ResolvedCopyPolicy> {
+  if (p !== undefined && p === lastIn && codecThreshold === lastCodec && lastVersion === globalVersion && p.copyThreshold === lastThr && p.maxSegments === lastMax && p.isEligible === lastElig) {
+    return lastOut;
+  }
+  const out = resolveCopyPolicy(p, codecThreshold);
+  // the shared defaults object is returned as it is (it changes with setDefaultCopyPolicy)
+  if (out === globalPolicy || p === undefined) return out;
+  lastOut = Object.freeze(out);
+  lastIn = p;
+  lastCodec = codecThreshold;
+  lastThr = p.copyThreshold;
+  lastMax = p.maxSegments;
+  lastElig = p.isEligible;
+  lastVersion = globalVersion;
+  return lastOut;
 }
 
 /** How many referenced fields fit in `maxSegments` (each costs itself and the scratch after it). */
