@@ -1,6 +1,7 @@
 /** The machine a run happened on, recorded with every result file. */
 import * as os from "node:os";
 import { execFileSync } from "node:child_process";
+import { join } from "node:path";
 
 export interface MachineInfo {
   hostname: string;
@@ -31,17 +32,10 @@ export function machineInfo(): MachineInfo {
   };
 }
 
-/**
- * The commit the measured code is at, "+changes" when tracked files other than results and docs
- * differ from it (measuring several figures in a row writes results between runs), "unknown"
- * without git. scripts/figures.ts refuses figures measured with "+changes".
- */
-export function gitRevision(cwd: string): string {
+/** The commit measured, "+changes" when the tree differed (scripts/git-revision.sh, shared by every figure's command). */
+export function gitRevision(repoRoot: string): string {
   try {
-    const rev = execFileSync("git", ["rev-parse", "--short", "HEAD"], { cwd, encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] }).trim();
-    const pathspec = [":/", ":(exclude,glob,top)**/results/**", ":(exclude,glob,top)**/*.md"];
-    const dirty = execFileSync("git", ["status", "--porcelain", "--untracked-files=no", "--", ...pathspec], { cwd, encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] }).trim();
-    return dirty === "" ? rev : `${rev}+changes`;
+    return execFileSync("bash", [join(repoRoot, "scripts", "git-revision.sh")], { encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] }).trim();
   } catch {
     return "unknown";
   }

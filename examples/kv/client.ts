@@ -13,7 +13,7 @@ import { writeFileSync } from "node:fs";
 import { loadCodec } from "./codecs/codec.js";
 import { isMain, openKvPort, parseArgs, parseEndpoint, portArgs } from "./cli-args.js";
 import { KvClient } from "./kv-client.js";
-import { Expected, describe, preload, runLoad, type LoadSummary } from "./load.js";
+import { Expected, describe, preload, runLoad } from "./load.js";
 import { summaryTable } from "./report.js";
 import { makeWorkload } from "./workloads.js";
 

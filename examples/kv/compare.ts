@@ -163,14 +163,10 @@ export async function compare(o: CompareOptions): Promise<Row[]> {
   return rows;
 }
 
-/**
- * The commit measured, "+changes" when tracked files other than results and docs differ from it
- * (measuring several figures in a row writes results between runs), "unknown" without git.
- */
+/** The commit measured, "+changes" when the tree differed (the repository's scripts/git-revision.sh). */
 function gitRevision(): string {
-  const git = (...args: string[]): string => execFileSync("git", args, { cwd: here, encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] }).trim();
   try {
-    return git("rev-parse", "--short", "HEAD") + (git("status", "--porcelain", "--untracked-files=no", "--", ":/", ":(exclude,glob,top)**/results/**", ":(exclude,glob,top)**/*.md") === "" ? "" : "+changes");
+    return execFileSync("bash", [join(here, "..", "..", "scripts", "git-revision.sh")], { encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] }).trim();
   } catch {
     return "unknown";
   }

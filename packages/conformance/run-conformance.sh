@@ -149,9 +149,7 @@ else
 fi
 echo "conformance: $total_pass passed, $total_fail failed, $total_skip skipped"
 if [[ -n ${SGW_CONFORMANCE_JSON:-} ]]; then
-  # the commit measured; "+changes" when tracked files other than results and docs differ from it
-  revision=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)
-  [[ $revision == unknown || -z $(git status --porcelain --untracked-files=no -- ":/" ":(exclude,glob,top)**/results/**" ":(exclude,glob,top)**/*.md") ]] || revision="$revision+changes"
+  revision=$(bash ../../scripts/git-revision.sh) # the commit measured, "+changes" if the tree differed
   node -e '
     const fs = require("fs");
     const [file, summary, revision, date, runner, maxEdition, ...args] = process.argv.slice(1);

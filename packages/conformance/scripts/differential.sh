@@ -35,9 +35,7 @@ node dist/differential-cases.js out/corpus.jsonl "$out/cases.jsonl" "${1:-1}" "$
 status=0
 $py scripts/differential.py "$out" "$out/summary.json" 2>"$out/libprotobuf.log" || status=$?
 if [[ -n ${SGW_DIFFERENTIAL_JSON:-} ]]; then
-  # the commit measured; "+changes" when tracked files other than results and docs differ from it
-  revision=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)
-  [[ $revision == unknown || -z $(git status --porcelain --untracked-files=no -- ":/" ":(exclude,glob,top)**/results/**" ":(exclude,glob,top)**/*.md") ]] || revision="$revision+changes"
+  revision=$(bash ../../scripts/git-revision.sh) # the commit measured, "+changes" if the tree differed
   node -e '
     const fs = require("fs");
     const [file, summary, revision, libprotobuf, ...args] = process.argv.slice(1);

@@ -1,7 +1,7 @@
 import type { RefBuffer, SgList } from "@sgwire/core";
 import { PortBase, RxMessage } from "../port-base.js";
 import type { Endpoint, PortCaps } from "../port.js";
-import { checkBind, checkCommonOptions, checkEndpoint, checkKeys, type CommonOptionValues, checkPortNumber, checkPositiveInt, formatIpv4, parseIpv4 } from "../checks.js";
+import { checkBind, checkCommonOptions, checkEndpoint, checkKeys, type CommonOptionValues, checkPositiveInt, formatIpv4, parseIpv4 } from "../checks.js";
 import { LentBufferMutatedError, LentRecord } from "../lent-check.js";
 import { IBVERBS } from "../native-protocol.js";
 import { requireIbverbs, type IbverbsAddon, type IbvCounters, type IbvPort, type IbvPortInfo } from "./native.js";

@@ -17,6 +17,14 @@ export interface Prepared {
   check: LentRecord | null;
 }
 
+/** A referenced segment: fingerprinted in debug mode, and its owner retained if it came from `memory`. */
+function lendOne(s: Uint8Array, memory: HeapMemory, lent: RefBuffer[] | null, check: LentRecord | null): RefBuffer[] | null {
+  check?.add(s);
+  const rb = memory.owner(s);
+  if (rb !== undefined) (lent ??= []).push(rb.retain());
+  return lent;
+}
+
 /**
  * Copies the SgList's scratch segments into one new buffer (the list's scratch may be reused by
  * the next encode before the kernel has sent this one) and retains every referenced buffer that
@@ -48,9 +56,7 @@ export function prepare(list: SgList, memory: HeapMemory, prefix: Uint8Array | n
     if (pos > runStart) out.push(copy.subarray(runStart, pos));
     runStart = pos;
     out.push(s);
-    check?.add(s);
-    const rb = memory.owner(s);
-    if (rb !== undefined) (lent ??= []).push(rb.retain());
+    lent = lendOne(s, memory, lent, check);
   }
   if (pos > runStart) out.push(copy.subarray(runStart, pos));
   return { lease: null, segments: out, lent, scratchBytes, referencedBytes: list.byteLength + (prefix?.length ?? 0) - scratchBytes, check };
@@ -69,10 +75,7 @@ export function prepareOwned(list: SgList, memory: HeapMemory, prefix: Uint8Arra
   for (let i = 0; i < segs.length; i++) {
     const s = segs[i]!;
     out.push(s);
-    if (list.isScratch(i)) continue;
-    check?.add(s);
-    const rb = memory.owner(s);
-    if (rb !== undefined) (lent ??= []).push(rb.retain());
+    if (!list.isScratch(i)) lent = lendOne(s, memory, lent, check);
   }
   const scratchBytes = prefix?.length ?? 0;
   return { lease, segments: out, lent, scratchBytes, referencedBytes: list.bytesReferenced, check };
