@@ -20,7 +20,7 @@ else console.log("@sgwire/nic: pkg-config finds no libdpdk: building without the
 const verbs = spawnSync("pkg-config", ["--modversion", "libibverbs", "librdmacm"], { encoding: "utf8" });
 if (verbs.status === 0) console.log(`@sgwire/nic: building the ibverbs addon (libibverbs/librdmacm ${verbs.stdout.trim().split("\n").join("/")})`);
 else console.log("@sgwire/nic: pkg-config finds no libibverbs/librdmacm: building without the ibverbs backend (apt-get install libibverbs-dev librdmacm-dev rdma-core ibverbs-providers pkg-config to add it)");
-// native/protocol.h (and src/native-protocol.ts) from their one definition
+// native/protocol.h (and src/native/protocol.ts) from their one definition
 const proto = spawnSync(process.execPath, [join(here, "native-protocol.mjs")], { stdio: "inherit" });
 if (proto.status !== 0) process.exit(proto.status ?? 1);
 for (const step of [["configure"], ["build", "-j", "2"]]) {

@@ -3,7 +3,7 @@
 // words the native side writes back (ctl), the stop reasons, flags. Both sides are generated from
 // it, never written by hand:
 //   native/protocol.h          (C++: namespaces sgwire::dpdk_protocol and sgwire::ibverbs_protocol)
-//   src/native-protocol.ts     (TypeScript: DPDK and IBVERBS)
+//   src/native/protocol.ts     (TypeScript: DPDK and IBVERBS)
 //
 //   node scripts/native-protocol.mjs          writes both files
 //   node scripts/native-protocol.mjs --check  exits 1 if either differs from what it would write
@@ -78,7 +78,7 @@ function typescript() {
 const root = join(dirname(new URL(import.meta.url).pathname), "..");
 const files = [
   [join(root, "native", "protocol.h"), header()],
-  [join(root, "src", "native-protocol.ts"), typescript()],
+  [join(root, "src", "native", "protocol.ts"), typescript()],
 ];
 if (process.argv.includes("--check")) {
   let bad = 0;

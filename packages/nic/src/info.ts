@@ -1,7 +1,7 @@
 import { readdirSync, existsSync } from "node:fs";
 import type { PortCaps } from "./port.js";
 import { loadAddon } from "./dpdk/native.js";
-import { addonBuildHint } from "./addon-hint.js";
+import { addonBuildHint } from "./native/build-hint.js";
 import { loadIbverbs } from "./ibverbs/native.js";
 import { UDP_MAX_PAYLOAD } from "./kernel/udp-port.js";
 

@@ -1,6 +1,6 @@
 /**
  * The words JavaScript and the native ports exchange have one definition
- * (scripts/native-protocol.mjs): native/protocol.h and src/native-protocol.ts are generated from
+ * (scripts/native-protocol.mjs): native/protocol.h and src/native/protocol.ts are generated from
  * it and must be what it generates.
  */
 import assert from "node:assert/strict";
@@ -8,13 +8,13 @@ import { spawnSync } from "node:child_process";
 import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { DPDK, IBVERBS } from "../src/native-protocol.js";
+import { DPDK, IBVERBS } from "../src/native/protocol.js";
 
 const PKG = new URL("..", import.meta.url).pathname;
 const SCRIPT = join(PKG, "scripts", "native-protocol.mjs");
 
 describe("native protocol: one definition for the C++ and the TypeScript", () => {
-  it("native/protocol.h and src/native-protocol.ts are what scripts/native-protocol.mjs generates", () => {
+  it("native/protocol.h and src/native/protocol.ts are what scripts/native-protocol.mjs generates", () => {
     const r = spawnSync(process.execPath, [SCRIPT, "--check"], { encoding: "utf8" });
     assert.equal(r.status, 0, r.stderr);
   });
@@ -22,15 +22,15 @@ describe("native protocol: one definition for the C++ and the TypeScript", () =>
   it("--check fails, naming the file, when a generated file was edited by hand", () => {
     const dir = mkdtempSync(join(tmpdir(), "sgw-proto-"));
     try {
-      for (const d of ["scripts", "native", "src"]) mkdirSync(join(dir, d));
+      for (const d of ["scripts", "native", join("src", "native")]) mkdirSync(join(dir, d), { recursive: true });
       copyFileSync(SCRIPT, join(dir, "scripts", "native-protocol.mjs"));
       const h = readFileSync(join(PKG, "native", "protocol.h"), "utf8");
       writeFileSync(join(dir, "native", "protocol.h"), h.replace("kMsgWords = 4", "kMsgWords = 5"));
-      copyFileSync(join(PKG, "src", "native-protocol.ts"), join(dir, "src", "native-protocol.ts"));
+      copyFileSync(join(PKG, "src", "native", "protocol.ts"), join(dir, "src", "native", "protocol.ts"));
       const r = spawnSync(process.execPath, [join(dir, "scripts", "native-protocol.mjs"), "--check"], { encoding: "utf8" });
       assert.equal(r.status, 1);
       assert.match(r.stderr, /protocol\.h differs from its definition in scripts\/native-protocol\.mjs/);
-      assert.doesNotMatch(r.stderr, /native-protocol\.ts differs/);
+      assert.doesNotMatch(r.stderr, /protocol\.ts differs/);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

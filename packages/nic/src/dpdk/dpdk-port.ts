@@ -1,17 +1,16 @@
 import type { RefBuffer, SgList } from "@sgwire/core";
 import { chooseCopyThreshold, chooseMaxSegments } from "../calibration-store.js";
-import { PortBase, RxMessage } from "../port-base.js";
+import { RxMessage, type PortBase } from "../port-base.js";
+import { PolledPort, addLent, releaseLent, type Lent } from "../polled-port.js";
 import type { Endpoint, PortCaps } from "../port.js";
 import { checkBind, checkCommonOptions, checkEndpoint, checkKeys, type CommonOptionValues, checkMac, checkPortNumber, checkPositiveInt, formatIpv4, parseIpv4 } from "../checks.js";
 import { requireDpdk, type NativeAddon, type NativePort, type NativePortInfo } from "./native.js";
 import { ensureEal } from "./eal.js";
-import { RegisteredMemory } from "./registered-memory.js";
+import { RegisteredMemory } from "../registered-memory.js";
 import { DPDK_KEYS, type DpdkPortOptions } from "./options.js";
-import { LentBufferMutatedError, LentRecord } from "../lent-check.js";
-import { DPDK } from "../native-protocol.js";
+import { LentRecord } from "../lent-check.js";
+import { DPDK } from "../native/protocol.js";
 
-/** Messages staged before a burst is handed to the driver (as DPDK's examples use). */
-const TX_BURST = 32;
 /** Descriptor, metadata and control words shared with native/dpdk-port.cc (one definition: scripts/native-protocol.mjs). */
 const { MSG_WORDS, SEG_WORDS, NO_TOKEN, RX_META_WORDS, CTL, CTL_WORDS, STOP } = DPDK;
 /** Shorter segments are always copied: an external-buffer mbuf costs more than copying them. */
@@ -29,6 +28,7 @@ const UDP_IP_HEADERS = 28;
 /** Copy threshold for DPDK: below this an extbuf mbuf costs more than a copy (Cornflakes' code uses 256). */
 const DPDK_COPY_THRESHOLD = 256;
 
+/** The thread's DPDK-registered memory: every DPDK port of the thread sends from any of it. */
 let memory: RegisteredMemory | null = null;
 
 /**
@@ -38,12 +38,12 @@ let memory: RegisteredMemory | null = null;
  * Transmit path: send() copies scratch segments (and unregistered references) into a staging
  * buffer shared with C++, and writes one descriptor per segment; registered segments are
  * described by (arena, offset, length) and not copied at all. Every TX_BURST messages, and at
- * the end of the current tick, the staged messages are built into mbuf chains and handed to
- * rte_eth_tx_burst. Each message that references registered memory holds a token; the
+ * the end of the current tick (PolledPort), the staged messages are built into mbuf chains and
+ * handed to rte_eth_tx_burst. Each message that references registered memory holds a token; the
  * RefBuffers it references are retained until the driver frees the last external-buffer mbuf
  * of that message (the extbuf free callback reports the token), then released.
  */
-export class DpdkPort extends PortBase {
+export class DpdkPort extends PolledPort {
   readonly caps: PortCaps;
   readonly policy: PortBase["policy"];
   readonly localAddress: Endpoint;
@@ -61,17 +61,12 @@ export class DpdkPort extends PortBase {
   private readonly ctl = new Int32Array(CTL_WORDS);
   private readonly compl = new Uint32Array(4096);
   private readonly rxMeta = new Uint32Array(32 * RX_META_WORDS);
-  private nStaged = 0;
   private wPos = 0;
   private sPos = 0;
+  /** Messages the native side took but the driver has not (its backlog). */
   private backlog = 0;
-  private backpressured = false;
-  private flushQueued = false;
-  private pollTimer: NodeJS.Immediate | NodeJS.Timeout | null = null;
-  private idlePolls = 0;
-  private down = false;
   /** token -> the RefBuffers one in-flight message lent */
-  private readonly lent: (RefBuffer | RefBuffer[] | undefined)[] = [];
+  private readonly lent: Lent[] = [];
   private readonly freeTokens: number[] = [];
   /** Debug mode: token -> fingerprints of what that message lent. */
   private readonly checks: (LentRecord | undefined)[] | null;
@@ -86,7 +81,7 @@ export class DpdkPort extends PortBase {
     super();
     this.np = np;
     this.ealArgs = ealArgs;
-    this.mem = memory ??= new RegisteredMemory(native);
+    this.mem = memory ??= new RegisteredMemory("dpdk port", (bytes) => native.allocArena(bytes));
     this.device = np.info();
     const copyThreshold = chooseCopyThreshold(o.copyThreshold, "dpdk", this.device.driver, DPDK_COPY_THRESHOLD);
     // one mbuf is the headers (plus leading scratch); each further segment may need its own.
@@ -148,6 +143,7 @@ export class DpdkPort extends PortBase {
   }
 
   allocate(size: number): RefBuffer {
+    // the memory is the thread's, not this port's: it stays usable by other ports
     if (this.isClosed) throw new Error("dpdk port: allocate() after close()");
     return this.mem.allocate(size);
   }
@@ -246,11 +242,8 @@ export class DpdkPort extends PortBase {
         copied += len;
       } else {
         if (token === NO_TOKEN) token = this.freeTokens.pop() ?? this.lent.length;
-        const prev = this.lent[token];
         owner.retain();
-        if (prev === undefined) this.lent[token] = owner;
-        else if (Array.isArray(prev)) prev.push(owner);
-        else this.lent[token] = [prev, owner];
+        this.lent[token] = addLent(this.lent[token], owner);
         if (this.checks !== null) (this.checks[token] ??= new LentRecord()).add(s);
         d[w] = arenaId + 1;
         d[w + 1] = offset;
@@ -272,18 +265,9 @@ export class DpdkPort extends PortBase {
     this.st.copies.port += 2 * copied;
     this.st.bytesReferenced += list.byteLength - copied;
     this.st.completionsPending++;
-    if (this.nStaged >= TX_BURST) this.flush();
-    else if (!this.flushQueued) {
-      this.flushQueued = true;
-      queueMicrotask(this.flushSoon);
-    }
+    this.scheduleFlush();
     return !this.backpressured;
   }
-
-  private readonly flushSoon = (): void => {
-    this.flushQueued = false;
-    if (!this.down && this.nStaged > 0) this.flush();
-  };
 
   /** Grows the staging buffers when back-pressure left them full (the messages are kept, not dropped). */
   private makeRoom(words: number, bytes: number): void {
@@ -304,7 +288,7 @@ export class DpdkPort extends PortBase {
    * Hands staged messages to the driver, collects completions; keeps what was not taken. Private:
    * send() stages and a microtask (or a full burst) flushes, as on every backend.
    */
-  private flush(): void {
+  protected flush(): void {
     if (this.down) return;
     const staged = this.nStaged;
     const taken = this.np.txBurst(staged);
@@ -334,13 +318,14 @@ export class DpdkPort extends PortBase {
     const nc = c[CTL.COMPLETIONS]!;
     for (let k = 0; k < nc; k++) {
       const t = this.compl[k]!;
-      if (this.checks !== null) this.verifyLent(t);
+      if (this.checks !== null) {
+        this.checkLent(this.checks[t]);
+        this.checks[t] = undefined;
+      }
       const l = this.lent[t];
       this.lent[t] = undefined;
       this.freeTokens.push(t);
-      if (l === undefined) continue;
-      if (Array.isArray(l)) for (const rb of l) rb.release();
-      else l.release();
+      releaseLent(l);
     }
     this.backlog = c[CTL.BACKLOG]!;
     this.rxDropped = c[CTL.RX_DROPPED]!;
@@ -351,69 +336,27 @@ export class DpdkPort extends PortBase {
     if (done > 0) this.sendCompleted(done);
   }
 
-  private verifyLent(token: number): void {
-    const rec = this.checks![token];
-    this.checks![token] = undefined;
-    const changed = rec?.changed() ?? null;
-    if (changed !== null) this.emit("error", new LentBufferMutatedError("dpdk", changed.length));
+  protected queuedBeyondStage(): number {
+    return this.backlog;
   }
 
-  private updatePressure(): void {
-    const queued = this.nStaged + this.backlog;
-    this.st.queued = queued;
-    if (queued > 0) {
-      if (!this.backpressured) {
-        this.backpressured = true;
-        this.st.txRingFull++;
-      }
-      this.schedulePoll();
-    } else if (this.backpressured) {
-      this.backpressured = false;
-      this.drainedNow();
+  protected receiveBurst(): number {
+    const abs = this.np.rxBurst();
+    if (this.ctl[CTL.RX_DROPPED] !== this.rxDropped) {
+      this.rxDropped = this.ctl[CTL.RX_DROPPED]!;
+      this.st.drops = this.txDropped + this.rxDropped;
     }
-    if (this.st.completionsPending > 0) this.schedulePoll();
-  }
-
-  protected override receiversChanged(): void {
-    if (this.wantsMessages) this.schedulePoll();
-  }
-
-  private schedulePoll(): void {
-    if (this.pollTimer !== null || this.down) return;
-    this.pollTimer = this.idlePolls > 64 ? setTimeout(this.poll, 1) : setImmediate(this.poll);
-  }
-
-  /** The poll loop: retries the backlog, reaps completions, receives; runs while there is work. */
-  private readonly poll = (): void => {
-    this.pollTimer = null;
-    if (this.down) return;
-    let progress = false;
-    if (this.nStaged > 0 || this.backlog > 0 || this.st.completionsPending > 0) {
-      const before = this.st.completionsPending + this.nStaged + this.backlog;
-      this.flush();
-      progress = this.st.completionsPending + this.nStaged + this.backlog !== before;
+    const meta = this.rxMeta;
+    for (let i = 0; i < abs.length; i++) {
+      const ab = abs[i]!;
+      const j = i * RX_META_WORDS;
+      // a Buffer view of the mbuf (Buffer.from(arrayBuffer, ...) shares memory, no copy)
+      const bytes = Buffer.from(ab, meta[j]!, meta[j + 1]!);
+      const source = { address: formatIpv4(meta[j + 2]!), port: meta[j + 3]! };
+      this.deliver(new RxMessage(bytes, source, () => this.releaseRx(ab)));
     }
-    while (this.wantsMessages) {
-      const abs = this.np.rxBurst();
-      if (this.ctl[CTL.RX_DROPPED] !== this.rxDropped) {
-        this.rxDropped = this.ctl[CTL.RX_DROPPED]!;
-        this.st.drops = this.txDropped + this.rxDropped;
-      }
-      if (abs.length === 0) break;
-      progress = true;
-      const meta = this.rxMeta;
-      for (let i = 0; i < abs.length; i++) {
-        const ab = abs[i]!;
-        const j = i * RX_META_WORDS;
-        // a Buffer view of the mbuf (Buffer.from(arrayBuffer, ...) shares memory, no copy)
-        const bytes = Buffer.from(ab, meta[j]!, meta[j + 1]!);
-        const source = { address: formatIpv4(meta[j + 2]!), port: meta[j + 3]! };
-        this.deliver(new RxMessage(bytes, source, () => this.releaseRx(ab)));
-      }
-    }
-    this.idlePolls = progress ? 0 : this.idlePolls + 1;
-    if (this.wantsMessages || this.nStaged > 0 || this.backlog > 0 || this.st.completionsPending > 0) this.schedulePoll();
-  };
+    return abs.length;
+  }
 
   private releaseRx(ab: ArrayBuffer): void {
     // the native side frees the mbuf and detaches `ab`: every view of it becomes empty
@@ -422,13 +365,7 @@ export class DpdkPort extends PortBase {
   }
 
   protected async shutdown(): Promise<void> {
-    if (this.down) return;
-    this.down = true;
-    if (this.pollTimer !== null) {
-      clearTimeout(this.pollTimer as NodeJS.Timeout);
-      clearImmediate(this.pollTimer as NodeJS.Immediate);
-      this.pollTimer = null;
-    }
+    if (!this.stopPolling()) return;
     // stopping and closing the device frees every mbuf it still holds, so no driver reads lent
     // memory after this; whatever was never completed is given back now and counted as dropped
     this.np.close();
@@ -438,13 +375,10 @@ export class DpdkPort extends PortBase {
       if (l === undefined) continue;
       this.lent[t] = undefined;
       dropped++;
-      if (Array.isArray(l)) for (const rb of l) rb.release();
-      else l.release();
+      releaseLent(l);
     }
     this.txDropped += dropped + this.nStaged;
     this.st.drops = this.txDropped + this.rxDropped;
-    this.nStaged = 0;
-    this.st.queued = 0;
-    if (this.st.completionsPending > 0) this.sendCompleted(this.st.completionsPending);
+    this.settleAfterShutdown();
   }
 }

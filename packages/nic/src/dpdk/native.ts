@@ -1,8 +1,5 @@
-import { createRequire } from "node:module";
-import { existsSync } from "node:fs";
-import { fileURLToPath } from "node:url";
-import { dirname, join } from "node:path";
-import { addonBuildHint } from "../addon-hint.js";
+import { addonBuildHint } from "../native/build-hint.js";
+import { loadNativeAddon } from "../native/load.js";
 
 /** The addon's surface, as native/addon.cc defines it. */
 export interface NativeAddon {
@@ -65,28 +62,14 @@ export interface NativePort {
   close(): void;
 }
 
-let cached: NativeAddon | Error | undefined;
-
-const here = dirname(fileURLToPath(import.meta.url));
-
 /** Loads build/Release/sgwire_nic.node once; an Error (not thrown) if it is missing or fails to load. */
 export function loadAddon(): NativeAddon | Error {
-  if (cached !== undefined) return cached;
-  const path = join(here, "..", "..", "native", "build", "Release", "sgwire_nic.node");
-  if (!existsSync(path)) {
-    cached = new Error(
+  return loadNativeAddon<NativeAddon>("sgwire_nic.node", "native addon", {
+    missing: (path) =>
       `@sgwire/nic: the native addon is not built (${path} is missing); the udp and tcp backends work without it. ` +
-        "To build it with DPDK: apt-get install -y libdpdk-dev pkg-config python3 make g++, then run: " +
-        addonBuildHint(),
-    );
-    return cached;
-  }
-  try {
-    cached = createRequire(import.meta.url)(path) as NativeAddon;
-  } catch (err) {
-    cached = new Error(`@sgwire/nic: cannot load the native addon ${path}: ${(err as Error).message}`, { cause: err });
-  }
-  return cached;
+      "To build it with DPDK: apt-get install -y libdpdk-dev pkg-config python3 make g++, then run: " +
+      addonBuildHint(),
+  });
 }
 
 /** The addon with DPDK support, or throws an Error that says what to install. */

@@ -1,17 +1,16 @@
 import type { RefBuffer, SgList } from "@sgwire/core";
-import { PortBase, RxMessage } from "../port-base.js";
+import { RxMessage, type PortBase } from "../port-base.js";
+import { PolledPort, TX_BURST, addLent, releaseLent, type Lent } from "../polled-port.js";
 import type { Endpoint, PortCaps } from "../port.js";
 import { checkBind, checkCommonOptions, checkEndpoint, checkKeys, type CommonOptionValues, checkPositiveInt, formatIpv4, parseIpv4 } from "../checks.js";
-import { LentBufferMutatedError, LentRecord } from "../lent-check.js";
-import { IBVERBS } from "../native-protocol.js";
+import { LentRecord } from "../lent-check.js";
+import { IBVERBS } from "../native/protocol.js";
 import { requireIbverbs, type IbverbsAddon, type IbvCounters, type IbvPort, type IbvPortInfo } from "./native.js";
-import { IbvRegisteredMemory } from "./registered-memory.js";
+import { RegisteredMemory } from "../registered-memory.js";
 import { StageRing } from "./stage-ring.js";
 import { chooseCopyThreshold, chooseMaxSegments } from "../calibration-store.js";
 import { IBVERBS_KEYS, type IbverbsPortOptions } from "./options.js";
 
-/** Messages staged before they are posted (as one chain of work requests per QP). */
-const TX_BURST = 32;
 /** Descriptor, metadata and control words shared with native/ibverbs-port.cc (one definition: scripts/native-protocol.mjs). */
 const { MSG_WORDS, SEG_WORDS, FLAG_INLINE, RX_META_WORDS, CTL, CTL_WORDS, STOP } = IBVERBS;
 /** Below this a copy into registered scratch is cheaper than another SGE (Cornflakes' code uses 256). */
@@ -31,7 +30,7 @@ interface Conn {
 
 /** One message between send() and its completion. */
 interface InFlight {
-  lent: RefBuffer | RefBuffer[] | undefined;
+  lent: Lent;
   /** Bytes of the staging ring this message holds (freed in order). */
   stage: number;
   done: boolean;
@@ -63,7 +62,7 @@ interface InFlight {
  * release(). Holding many messages starves the queue: RC senders then wait (RNR retry), UD
  * datagrams are dropped by the device.
  */
-export class IbverbsPort extends PortBase {
+export class IbverbsPort extends PolledPort {
   readonly caps: PortCaps;
   readonly policy: PortBase["policy"];
   readonly localAddress: Endpoint;
@@ -72,7 +71,7 @@ export class IbverbsPort extends PortBase {
 
   private readonly native: IbverbsAddon;
   private readonly np: IbvPort;
-  private readonly mem: IbvRegisteredMemory;
+  private readonly mem: RegisteredMemory;
   private readonly ring: StageRing;
   private readonly stageBytes: Uint8Array;
   private readonly ud: boolean;
@@ -81,16 +80,10 @@ export class IbverbsPort extends PortBase {
   private readonly ctl = new Int32Array(CTL_WORDS);
   private readonly compl = new Uint32Array(2 * 4096);
   private readonly rxMeta = new Uint32Array(32 * RX_META_WORDS);
-  private nStaged = 0;
   private wPos = 0;
   /** Messages not yet staged because the staging ring was full (kept in order, copied). */
   private overflow: Array<{ parts: Uint8Array[]; refs: (RefBuffer | undefined)[]; conn: Conn; dest: Endpoint; bytes: number }> = [];
-  private backpressured = false;
-  private flushQueued = false;
-  private pollTimer: NodeJS.Immediate | NodeJS.Timeout | null = null;
-  private idlePolls = 0;
   private polls = 0;
-  private down = false;
   private readonly inflight: InFlight[] = [];
   private inflightHead = 0;
   /** wr_id of inflight[inflightHead] */
@@ -114,7 +107,8 @@ export class IbverbsPort extends PortBase {
     this.connectTimeoutMs = o.connectTimeoutMs ?? 15000;
     this.debugLent = common.debugLentBuffers;
     this.closeWaitMs = common.closeTimeoutMs;
-    this.mem = new IbvRegisteredMemory((n) => this.np.allocArena(n));
+    // a memory region is only valid on the protection domain it was registered with: per port
+    this.mem = new RegisteredMemory("ibverbs port", (bytes) => this.np.allocArena(bytes));
     this.stageBytes = new Uint8Array(np.stage());
     this.ring = new StageRing(this.stageBytes.length);
     const driver = `${this.device.device}/${this.device.transport}`;
@@ -135,6 +129,7 @@ export class IbverbsPort extends PortBase {
     this.localAddress = { address: formatIpv4(ip), port: this.device.localPort };
     np.setBuffers(this.desc, this.ctl, this.compl, this.rxMeta);
     // accepting connections needs the rdma_cm channel polled even when nobody waits for anything
+    this.pollsWhenIdle = true;
     this.schedulePoll();
   }
 
@@ -252,11 +247,7 @@ export class IbverbsPort extends PortBase {
     }
     this.st.completionsPending++;
     if (this.overflow.length > 0 || !this.stage(list, conn, destination)) this.keep(list, conn, destination);
-    if (this.nStaged >= TX_BURST) this.flush();
-    else if (!this.flushQueued) {
-      this.flushQueued = true;
-      queueMicrotask(this.flushSoon);
-    }
+    this.scheduleFlush();
     return !this.backpressured;
   }
 
@@ -282,7 +273,7 @@ export class IbverbsPort extends PortBase {
     let nseg = 0;
     let pos = off;
     let staged = false;
-    let lent: RefBuffer | RefBuffer[] | undefined;
+    let lent: Lent;
     let check: LentRecord | undefined;
     for (let i = 0; i < n; i++) {
       const s = segs[i]!;
@@ -305,9 +296,7 @@ export class IbverbsPort extends PortBase {
         pos += len;
       } else {
         hit.owner.retain();
-        if (lent === undefined) lent = hit.owner;
-        else if (Array.isArray(lent)) lent.push(hit.owner);
-        else lent = [lent, hit.owner];
+        lent = addLent(lent, hit.owner);
         if (this.debugLent) (check ??= new LentRecord()).add(s);
         d[w] = hit.arena.id + 1;
         d[w + 1] = s.byteOffset; // offset in the arena (its ArrayBuffer starts at the region)
@@ -384,13 +373,8 @@ export class IbverbsPort extends PortBase {
     this.np.setBuffers(this.desc, this.ctl, this.compl, this.rxMeta);
   }
 
-  private readonly flushSoon = (): void => {
-    this.flushQueued = false;
-    if (!this.down && this.nStaged > 0) this.flush();
-  };
-
   /** Posts staged messages, reaps completions; keeps what the send queues had no room for. */
-  flush(): void {
+  protected flush(): void {
     if (this.down) return;
     for (;;) {
       const staged = this.nStaged;
@@ -443,14 +427,10 @@ export class IbverbsPort extends PortBase {
     const l = f.lent;
     f.lent = undefined;
     if (f.check !== undefined) {
-      const changed = f.check.changed();
+      this.checkLent(f.check);
       f.check = undefined;
-      if (changed !== null) this.emit("error", new LentBufferMutatedError("ibverbs", changed.length));
     }
-    if (l !== undefined) {
-      if (Array.isArray(l)) for (const rb of l) rb.release();
-      else l.release();
-    }
+    releaseLent(l);
     if (status !== 0) {
       this.failSend(f.dest, status === -1 ? "the connection closed before it was posted" : `work completion status ${this.native.statusString(status)} (${status})`, status);
     }
@@ -498,74 +478,32 @@ export class IbverbsPort extends PortBase {
     }
   }
 
-  private updatePressure(): void {
-    const queued = this.nStaged + this.overflow.length;
-    this.st.queued = queued;
-    if (queued > 0) {
-      if (!this.backpressured) {
-        this.backpressured = true;
-        this.st.txRingFull++;
-      }
-      this.schedulePoll();
-    } else if (this.backpressured) {
-      this.backpressured = false;
-      this.drainedNow();
-    }
-    if (this.st.completionsPending > 0) this.schedulePoll();
+  protected queuedBeyondStage(): number {
+    return this.overflow.length;
   }
 
-  protected override receiversChanged(): void {
-    if (this.wantsMessages) this.schedulePoll();
+  protected override get extraWork(): boolean {
+    return this.connecting.size > 0;
   }
 
-  private get busy(): boolean {
-    return this.wantsMessages || this.nStaged > 0 || this.overflow.length > 0 || this.st.completionsPending > 0 || this.connecting.size > 0;
-  }
-
-  private schedulePoll(): void {
-    if (this.down) return;
-    if (this.pollTimer !== null) {
-      // work arrived while only listening: the pending poll must now keep the process alive
-      if (this.busy) this.pollTimer.ref();
-      return;
-    }
-    if (this.idlePolls <= 64) {
-      this.pollTimer = setImmediate(this.poll);
-      if (!this.busy) this.pollTimer.unref();
-    } else {
-      this.pollTimer = setTimeout(this.poll, 1);
-      // only listening for connections must not keep the process alive
-      if (!this.busy) this.pollTimer.unref();
-    }
-  }
-
-  /** The poll loop: connection events, posting and completions, receives. Runs while the port is open. */
-  private readonly poll = (): void => {
-    this.pollTimer = null;
-    if (this.down) return;
-    // rdma_cm events are rare: read the channel on every 16th poll, or every poll while connecting
-    let progress = this.connecting.size > 0 || (this.polls++ & 15) === 0 ? this.handleCm() : false;
+  /** Each poll: rdma_cm events (every 16th poll, or every poll while connecting), then kept messages. */
+  protected override pollExtra(): boolean {
+    const progress = this.connecting.size > 0 || (this.polls++ & 15) === 0 ? this.handleCm() : false;
     if (this.overflow.length > 0) this.stageOverflow();
-    if (this.nStaged > 0 || this.st.completionsPending > 0) {
-      const before = this.st.completionsPending + this.nStaged + this.overflow.length;
-      this.flush();
-      progress ||= this.st.completionsPending + this.nStaged + this.overflow.length !== before;
+    return progress;
+  }
+
+  protected receiveBurst(): number {
+    const abs = this.np.rxBurst();
+    const meta = this.rxMeta;
+    for (let i = 0; i < abs.length; i++) {
+      const ab = abs[i]!;
+      const j = i * RX_META_WORDS;
+      const source = { address: formatIpv4(meta[j + 1]!), port: meta[j + 2]! };
+      this.deliver(new RxMessage(new Uint8Array(ab, 0, meta[j]!), source, () => this.releaseRx(ab)));
     }
-    while (this.wantsMessages) {
-      const abs = this.np.rxBurst();
-      if (abs.length === 0) break;
-      progress = true;
-      const meta = this.rxMeta;
-      for (let i = 0; i < abs.length; i++) {
-        const ab = abs[i]!;
-        const j = i * RX_META_WORDS;
-        const source = { address: formatIpv4(meta[j + 1]!), port: meta[j + 2]! };
-        this.deliver(new RxMessage(new Uint8Array(ab, 0, meta[j]!), source, () => this.releaseRx(ab)));
-      }
-    }
-    this.idlePolls = progress ? 0 : this.idlePolls + 1;
-    this.schedulePoll();
-  };
+    return abs.length;
+  }
 
   /** Handles rdma_cm events: finished connects, accepted peers, disconnects. */
   private handleCm(): boolean {
@@ -630,13 +568,7 @@ export class IbverbsPort extends PortBase {
   }
 
   protected async shutdown(): Promise<void> {
-    if (this.down) return;
-    this.down = true;
-    if (this.pollTimer !== null) {
-      clearTimeout(this.pollTimer as NodeJS.Timeout);
-      clearImmediate(this.pollTimer as NodeJS.Immediate);
-      this.pollTimer = null;
-    }
+    if (!this.stopPolling()) return;
     for (const [, w] of this.connecting) {
       clearTimeout(w.timer);
       w.reject(new Error("ibverbs port: closed while connecting"));
@@ -653,16 +585,13 @@ export class IbverbsPort extends PortBase {
       dropped++;
       const l = f.lent;
       f.lent = undefined;
-      if (Array.isArray(l)) for (const rb of l) rb.release();
-      else l?.release();
+      releaseLent(l);
     }
     for (const m of this.overflow) for (const r of m.refs) r?.release();
     dropped += this.overflow.length;
     this.overflow = [];
     this.st.drops += dropped;
     this.flushFailures();
-    this.nStaged = 0;
-    this.st.queued = 0;
-    if (this.st.completionsPending > 0) this.sendCompleted(this.st.completionsPending);
+    this.settleAfterShutdown();
   }
 }

@@ -1,8 +1,5 @@
-import { createRequire } from "node:module";
-import { addonBuildHint } from "../addon-hint.js";
-import { existsSync } from "node:fs";
-import { fileURLToPath } from "node:url";
-import { dirname, join } from "node:path";
+import { addonBuildHint } from "../native/build-hint.js";
+import { loadNativeAddon } from "../native/load.js";
 
 /** The ibverbs addon's surface, as native/ibverbs-port.cc defines it. */
 export interface IbverbsAddon {
@@ -81,35 +78,19 @@ export interface IbvPort {
   close(): void;
 }
 
-let cached: IbverbsAddon | Error | undefined;
-const here = dirname(fileURLToPath(import.meta.url));
-
 /** The Debian packages the ibverbs backend needs to build (headers) and to run (providers). */
 export const IBVERBS_PACKAGES = "libibverbs-dev librdmacm-dev rdma-core ibverbs-providers";
 
 /** Loads build/Release/sgwire_ibverbs.node once; an Error (not thrown) if it was not built or fails to load. */
 export function loadIbverbs(): IbverbsAddon | Error {
-  if (cached !== undefined) return cached;
-  const path = join(here, "..", "..", "native", "build", "Release", "sgwire_ibverbs.node");
-  if (!existsSync(path)) {
-    cached = new Error(
+  return loadNativeAddon<IbverbsAddon>("sgwire_ibverbs.node", "ibverbs addon", {
+    missing: (path) =>
       "@sgwire/nic: the ibverbs backend is not available: the native addon was built without it because " +
-        "`pkg-config libibverbs librdmacm` found nothing. Install the Debian packages " +
-        `${IBVERBS_PACKAGES} (apt-get install -y ${IBVERBS_PACKAGES} pkg-config python3 make g++), then run: ` +
-        `${addonBuildHint()}. Missing: ${path}`,
-    );
-    return cached;
-  }
-  try {
-    cached = createRequire(import.meta.url)(path) as IbverbsAddon;
-  } catch (err) {
-    cached = new Error(
-      `@sgwire/nic: cannot load the ibverbs addon ${path}: ${(err as Error).message} ` +
-        `(the Debian packages ${IBVERBS_PACKAGES} provide libibverbs.so.1 and librdmacm.so.1)`,
-      { cause: err },
-    );
-  }
-  return cached;
+      "`pkg-config libibverbs librdmacm` found nothing. Install the Debian packages " +
+      `${IBVERBS_PACKAGES} (apt-get install -y ${IBVERBS_PACKAGES} pkg-config python3 make g++), then run: ` +
+      `${addonBuildHint()}. Missing: ${path}`,
+    loadFailedHint: `the Debian packages ${IBVERBS_PACKAGES} provide libibverbs.so.1 and librdmacm.so.1`,
+  });
 }
 
 /** The ibverbs addon, or throws an Error that names the Debian packages to install. */

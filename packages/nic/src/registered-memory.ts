@@ -1,8 +1,10 @@
 import { RefBuffer } from "@sgwire/core";
-import { checkPositiveInt } from "../checks.js";
-import type { NativeAddon } from "./native.js";
+import { checkPositiveInt } from "./checks.js";
 
-/** Arena size: each is one rte_extmem_register call (DPDK has room for about a hundred). */
+/**
+ * Arena size: each is one registration, rte_extmem_register for DPDK (which has room for about a
+ * hundred) or ibv_reg_mr for ibverbs.
+ */
 const ARENA_BYTES = 16 << 20;
 const MIN_BLOCK = 256;
 /** Largest allocate(): one whole arena. */
@@ -12,7 +14,7 @@ export const MAX_ALLOCATION = ARENA_BYTES;
 export interface Arena {
   /** The native arena id (descriptors name it as id + 1). */
   id: number;
-  /** False when the memory has no IOVA (EAL not in IOVA-as-VA mode): never sent by reference. */
+  /** False when DPDK gave the memory no IOVA (EAL not in IOVA-as-VA mode): never sent by reference. */
   attachable: boolean;
   bytes: Uint8Array;
   blockSize: number;
@@ -34,15 +36,20 @@ export interface BlockView {
 }
 
 /**
- * Memory DPDK can transmit from by reference: arenas of anonymous memory registered with
- * rte_extmem_register (see native/dpdk-eal.cc), cut into power-of-two blocks. allocate() returns
- * a RefBuffer holding one reference; when every reference is dropped (the application's and
- * those of sends in flight) the block goes back to its free list and may be handed out again.
- * Arenas are kept for the life of the process, so memory JavaScript can see is never unmapped
- * while a view of it exists.
- *
- * One instance per thread (arenas belong to the Node.js environment that mapped them): every
- * DPDK port of the thread can send from any of its registered buffers.
+ * Maps and registers `bytes` of memory with the device: the ArrayBuffer, the native arena id
+ * (descriptors name it as id + 1), and whether it may be sent by reference (default true).
+ */
+export type RegisterArena = (bytes: number) => [ArrayBuffer, number, boolean?];
+
+/**
+ * Memory a port can transmit from by reference, shared by the backends whose device reads it
+ * (DPDK: arenas registered with rte_extmem_register, one instance per thread, every DPDK port of
+ * the thread can send from any of it; ibverbs: arenas registered with ibv_reg_mr on the port's
+ * protection domain, one instance per port, as a memory region is only valid there). Arenas are
+ * cut into power-of-two blocks. allocate() returns a RefBuffer holding one reference; when every
+ * reference is dropped (the application's and those of sends in flight) the block goes back to
+ * its free list and may be handed out again. Arenas stay mapped while JavaScript can see them;
+ * after markClosed() (the registrations are gone) nothing is eligible any more.
  */
 export class RegisteredMemory {
   private readonly classes = new Map<number, Arena[]>();
@@ -54,18 +61,24 @@ export class RegisteredMemory {
   inUse = 0;
   /** Bytes of arena memory mapped. */
   mappedBytes = 0;
+  private closed = false;
 
-  constructor(private readonly native: NativeAddon) {}
+  /** `label` names the backend in errors ("dpdk port"). */
+  constructor(
+    private readonly label: string,
+    private readonly register: RegisterArena,
+  ) {}
 
   allocate(size: number): RefBuffer {
-    checkPositiveInt(size, "dpdk port: allocate size", MAX_ALLOCATION);
+    if (this.closed) throw new Error(`${this.label}: allocate() after close()`);
+    checkPositiveInt(size, `${this.label}: allocate size`, MAX_ALLOCATION);
     let bs = MIN_BLOCK;
     while (bs < size) bs *= 2;
     let list = this.classes.get(bs);
     if (list === undefined) this.classes.set(bs, (list = []));
     let arena = list.find((a) => a.free.length > 0);
     if (arena === undefined) {
-      const [ab, id, attachable] = this.native.allocArena(ARENA_BYTES);
+      const [ab, id, attachable = true] = this.register(ARENA_BYTES);
       const n = Math.floor(ab.byteLength / bs);
       arena = { id, attachable, bytes: new Uint8Array(ab), blockSize: bs, blocks: new Array(n).fill(null), free: [] };
       for (let i = n - 1; i >= 0; i--) arena.free.push(i);
@@ -97,7 +110,7 @@ export class RegisteredMemory {
    */
   owner(seg: Uint8Array, buf: ArrayBufferLike): RefBuffer | undefined {
     const arena = this.byBuffer.get(buf);
-    if (arena === undefined || !arena.attachable) return undefined;
+    if (arena === undefined || !arena.attachable || this.closed) return undefined;
     const bs = arena.blockSize;
     const idx = Math.floor(seg.byteOffset / bs);
     const owner = arena.blocks[idx];
@@ -109,7 +122,7 @@ export class RegisteredMemory {
   /** The live block `seg` lies in, if it is registered memory; undefined otherwise (it must be copied). */
   lookup(seg: Uint8Array): Lent | undefined {
     const arena = this.byBuffer.get(seg.buffer);
-    if (arena === undefined || !arena.attachable) return undefined;
+    if (arena === undefined || !arena.attachable || this.closed) return undefined;
     const bs = arena.blockSize;
     const idx = Math.floor(seg.byteOffset / bs);
     const owner = arena.blocks[idx];
@@ -121,9 +134,14 @@ export class RegisteredMemory {
   /** `seg` if it is exactly a view allocate() returned and its block is still live. */
   view(seg: Uint8Array): BlockView | undefined {
     const v = this.views.get(seg);
-    return v !== undefined && v.owner.refCount > 0 && v.arena.attachable ? v : undefined;
+    return v !== undefined && v.owner.refCount > 0 && v.arena.attachable && !this.closed ? v : undefined;
   }
 
-  /** The CopyPolicy.isEligible of DPDK ports: may `seg` be sent by reference? (allocation-free) */
+  /** The registrations are gone (the port that made them closed): nothing is eligible any more. */
+  markClosed(): void {
+    this.closed = true;
+  }
+
+  /** The CopyPolicy.isEligible of these ports: may `seg` be sent by reference? (allocation-free) */
   readonly isEligible = (seg: Uint8Array): boolean => this.view(seg) !== undefined || this.owner(seg, seg.buffer) !== undefined;
 }

@@ -1,8 +1,8 @@
 import { fileURLToPath } from "node:url";
 import { dirname, resolve, sep } from "node:path";
 
-/** This package's folder (dist/ or src/ -> ..). */
-const PKG_DIR = resolve(dirname(fileURLToPath(import.meta.url)), "..");
+/** This package's folder (dist/native or src/native -> ../..). */
+const PKG_DIR = resolve(dirname(fileURLToPath(import.meta.url)), "..", "..");
 
 /**
  * The command that builds the native addon where this copy of @sgwire/nic is installed: in the

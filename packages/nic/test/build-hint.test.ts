@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import { fileURLToPath } from "node:url";
-import { addonBuildHint } from "../src/addon-hint.js";
+import { addonBuildHint } from "../src/native/build-hint.js";
 
 describe("addon build hint", function () {
   it("names a command the user can run where the package is installed", function () {
