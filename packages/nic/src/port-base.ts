@@ -173,7 +173,11 @@ export abstract class PortBase extends EventEmitter implements Port {
   send<T>(message: SgList | SendCodec<T>, destination: Endpoint): boolean {
     const name = this.caps.backend;
     if (this.isClosed) throw new Error(`${name} port: send() after close()`);
-    const dest = checkEndpoint(destination, `${name} port: send() destination`);
+    // the destination of the last send, unchanged, was checked then (no error text built per send)
+    const dest =
+      destination === this.lastDestination && destination.port === this.lastPort && destination.address === this.lastAddress
+        ? destination
+        : this.checkDestination(destination);
     let list: SgList;
     let owned = false;
     if (isSgList(message)) {
@@ -218,6 +222,18 @@ export abstract class PortBase extends EventEmitter implements Port {
     this.st.copies.encoder += list.bytesCopied;
     if (!ok) this.owesDrain = true;
     return ok;
+  }
+
+  private lastDestination: Endpoint | null = null;
+  private lastPort = 0;
+  private lastAddress = "";
+
+  private checkDestination(destination: Endpoint): Endpoint {
+    const dest = checkEndpoint(destination, `${this.caps.backend} port: send() destination`);
+    this.lastDestination = dest;
+    this.lastPort = dest.port;
+    this.lastAddress = dest.address;
+    return dest;
   }
 
   /**

@@ -103,6 +103,14 @@ describeWith("dpdk", dpdk.available ? undefined : dpdk.reason ?? "DPDK unavailab
     it("rejects a destination with no known MAC, oversize messages and bad options; keeps working", async function () {
       assert.throws(() => ring.send(Blob.encode(Blob.create({ id: 1 })), { address: "198.18.0.99", port: 9000 }), /no MAC address known for 198.18.0.99/);
       assert.throws(() => ring.send(Blob.encode(Blob.create({ id: 1 })), { address: "not-an-ip", port: 9000 }), /dotted IPv4/);
+      // a destination object sent to, then changed in place, is looked up again (not sent to the old peer)
+      const dest = { address: SELF, port: 9000 };
+      const echoed = collect(ring, 1);
+      ring.send(Blob.encode(Blob.create({ id: 2 })), dest);
+      (await echoed)[0]!.release();
+      dest.address = "198.18.0.98";
+      assert.throws(() => ring.send(Blob.encode(Blob.create({ id: 3 })), dest), /no MAC address known for 198.18.0.98/);
+      await ring.completions();
       assert.throws(() => ring.send(Blob.encode(Blob.create({ id: 1 })), undefined as never), /destination/);
       assert.throws(() => ring.allocate(0), RangeError);
       assert.throws(() => ring.allocate(64 << 20), /allocate size must be an integer 1\.\./);

@@ -72,6 +72,7 @@ export class DpdkPort extends PolledPort {
   private readonly checks: (LentRecord | undefined)[] | null;
   private readonly knownPeers = new Set<number>();
   private lastDest: Endpoint | null = null;
+  private lastDestAddress = "";
   private lastIp = 0;
   /** Frames received that were not for this port (native count), and messages dropped at close. */
   private rxDropped = 0;
@@ -164,7 +165,8 @@ export class DpdkPort extends PolledPort {
   }
 
   private destIp(dest: Endpoint): number {
-    if (dest === this.lastDest) return this.lastIp;
+    // the last destination, if its address was not changed in place since
+    if (dest === this.lastDest && dest.address === this.lastDestAddress) return this.lastIp;
     checkEndpoint(dest, "dpdk port: send() destination");
     const ip = parseIpv4(dest.address, "dpdk port: send() destination");
     if (!this.knownPeers.has(ip)) {
@@ -177,6 +179,7 @@ export class DpdkPort extends PolledPort {
       this.knownPeers.add(ip);
     }
     this.lastDest = dest;
+    this.lastDestAddress = dest.address;
     this.lastIp = ip;
     return ip;
   }

@@ -93,6 +93,7 @@ export class IbverbsPort extends PolledPort {
   private readonly byKey = new Map<string, Conn>();
   private readonly connecting = new Map<number, { resolve: (c: Conn) => void; reject: (e: Error) => void; timer: NodeJS.Timeout }>();
   private lastDest: Endpoint | null = null;
+  private lastDestAddress = "";
   private lastConn: Conn | null = null;
   private readonly debugLent: boolean;
   /** failed sends of this poll, by destination, reported together (flushFailures) */
@@ -218,7 +219,9 @@ export class IbverbsPort extends PolledPort {
   }
 
   private connFor(dest: Endpoint): Conn {
-    if (dest === this.lastDest && this.lastConn!.state === "open") return this.lastConn!;
+    // the last destination, if it was not changed in place since and is still connected
+    const last = this.lastConn;
+    if (dest === this.lastDest && last !== null && last.state === "open" && dest.port === last.endpoint.port && dest.address === this.lastDestAddress) return last;
     checkEndpoint(dest, "ibverbs port: send() destination");
     const ip = parseIpv4(dest.address, "ibverbs port: send() destination");
     const key = `${formatIpv4(ip)}:${dest.port}`;
@@ -235,6 +238,7 @@ export class IbverbsPort extends PolledPort {
       throw new Error(`ibverbs port: UD peer ${key} connected to this port but has not sent a datagram yet (its address handle comes from it); connect() to it instead`);
     }
     this.lastDest = dest;
+    this.lastDestAddress = dest.address;
     this.lastConn = c;
     return c;
   }

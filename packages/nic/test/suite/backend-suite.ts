@@ -223,6 +223,13 @@ export function backendSuite(name: string, open: () => Promise<Pair>): void {
       }
       assert.throws(() => a.send({} as SgList, toB), TypeError);
       assert.throws(() => a.send(Blob.encode(Blob.create({ id: 1 })), { address: "", port: 0 }), /address|port/);
+      // a destination sent to, then changed in place to something invalid, is checked again
+      const dest = { ...toB };
+      const first = collect(b, 1);
+      a.send(Blob.encode(Blob.create({ id: 76 })), dest);
+      (await first)[0]!.release();
+      dest.port = 70000;
+      assert.throws(() => a.send(Blob.encode(Blob.create({ id: 1 })), dest), (e: Error) => e instanceof RangeError && /port must be an integer 1\.\.65535, got 70000/.test(e.message));
       const got = collect(b, 1);
       a.send(Blob.encode(Blob.create({ id: 77 })), toB);
       const [m] = await got;
