@@ -1,4 +1,4 @@
-import type { RefBuffer, SgList } from "@sgwire/core";
+import { SgList, type CopyPolicy, type RefBuffer } from "@sgwire/core";
 import { chooseCopyThreshold, chooseMaxSegments } from "../calibration-store.js";
 import { RxMessage, type PortBase } from "../port-base.js";
 import { PolledPort, addLent, releaseLent, type Lent } from "../polled-port.js";
@@ -27,6 +27,16 @@ const DPDK_MAX_SEGMENTS = 64;
 const UDP_IP_HEADERS = 28;
 /** Copy threshold for DPDK: below this an extbuf mbuf costs more than a copy (Cornflakes' code uses 256). */
 const DPDK_COPY_THRESHOLD = 256;
+/**
+ * send({ codec, message }) has the encoder write its scratch into one of SLOTS fixed slots at the
+ * start of the staging buffer (each with a list of its own, so the encoder's cached views of it
+ * stay valid from one message to the next): the port copies none of it, the native side copies
+ * it once into the mbuf. A message whose scratch outgrows SLOT_BYTES is encoded into memory of its
+ * own and copied as for any list.
+ */
+const SLOTS = 2 * 32;
+const SLOT_BYTES = 1024;
+const SLOT_REGION = SLOTS * SLOT_BYTES;
 
 /** The thread's DPDK-registered memory: every DPDK port of the thread sends from any of it. */
 let memory: RegisteredMemory | null = null;
@@ -62,7 +72,17 @@ export class DpdkPort extends PolledPort {
   private readonly compl = new Uint32Array(4096);
   private readonly rxMeta = new Uint32Array(32 * RX_META_WORDS);
   private wPos = 0;
-  private sPos = 0;
+  /** Where the next copied bytes go in the staging buffer (after the slots). */
+  private sPos = SLOT_REGION;
+  /** One list per slot; slotWin[k] is slot k of the current staging buffer. */
+  private readonly slotLists: SgList[] = [];
+  private slotWin: Uint8Array[] = [];
+  private readonly freeSlots: number[] = [];
+  /** Per staged message, in order: the slot its scratch is in, or -1. */
+  private slotOrder: number[] = [];
+  /** The slot lendScratch gave the current send (-1: none); kept for the next send if this one threw first. */
+  private lentSlot = -1;
+  private lendOptions: (Required<CopyPolicy> & { into: SgList }) | null = null;
   /** Messages the native side took but the driver has not (its backlog). */
   private backlog = 0;
   /** token -> the RefBuffers one in-flight message lent */
@@ -106,6 +126,11 @@ export class DpdkPort extends PolledPort {
     this.checks = common.debugLentBuffers ? [] : null;
     this.closeWaitMs = common.closeTimeoutMs;
     np.setBuffers(this.desc, this.stage, this.ctl, this.compl, this.rxMeta);
+    for (let k = SLOTS - 1; k >= 0; k--) {
+      this.slotLists[k] = new SgList(0);
+      this.freeSlots.push(k);
+    }
+    this.cutSlots();
     for (const [addr, mac] of Object.entries(o.peers ?? {})) this.addPeer(addr, mac);
   }
 
@@ -184,13 +209,47 @@ export class DpdkPort extends PolledPort {
     return ip;
   }
 
-  protected transmit(list: SgList, destination: Endpoint | undefined): boolean {
+  /** The slot windows of the current staging buffer. */
+  private cutSlots(): void {
+    const buf = this.stage.buffer;
+    this.slotWin = [];
+    for (let k = 0; k < SLOTS; k++) this.slotWin[k] = new Uint8Array(buf, k * SLOT_BYTES, SLOT_BYTES);
+  }
+
+  /** send({ codec, message }): the encoder writes the scratch into a free slot of the staging buffer. */
+  protected override lendScratch(): (Required<CopyPolicy> & { into: SgList }) | null {
+    let k = this.lentSlot;
+    if (k < 0) {
+      const f = this.freeSlots.pop();
+      if (f === undefined) return null; // every slot holds a message not yet taken: encode as for any list
+      this.lentSlot = k = f;
+    }
+    const list = this.slotLists[k]!;
+    const win = this.slotWin[k]!;
+    if (list.scratch !== win) list.useScratch(win);
+    const o = (this.lendOptions ??= { ...this.policy, into: list });
+    o.into = list;
+    return o;
+  }
+
+  protected transmit(list: SgList, destination: Endpoint | undefined, owned: boolean): boolean {
     if (destination === undefined) throw new TypeError("dpdk port: send() needs a destination { address, port }");
     const ip = this.destIp(destination);
     const segs = list.segments;
     const n = segs.length;
+    // the slot the encoder wrote this message's scratch into, if it fitted there
+    let slot = -1;
+    if (owned) {
+      slot = this.lentSlot;
+      this.lentSlot = -1;
+      if (slot >= 0 && list.scratch !== this.slotWin[slot]) {
+        this.freeSlots.push(slot);
+        slot = -1;
+      }
+    }
     if (this.wPos + MSG_WORDS + n * SEG_WORDS > this.desc.length || this.sPos + list.byteLength > this.stage.length) {
       this.flush();
+      // the slots are copied with the rest: what the encoder wrote there stays valid
       this.makeRoom(MSG_WORDS + n * SEG_WORDS, list.byteLength);
     }
     const d = this.desc;
@@ -199,8 +258,9 @@ export class DpdkPort extends PolledPort {
     let w = base + MSG_WORDS;
     let nseg = 0;
     let token: number = NO_TOKEN;
-    let staged = false; // last descriptor is a staged run that the next copy can extend
+    let stagedEnd = -1; // where the last descriptor's staged run ends, if it was one (-1: a reference)
     let copied = 0;
+    let inSlot = 0;
     let sPos = this.sPos;
     const mem = this.mem;
     // with every token in flight (the application ignored back-pressure for millions of
@@ -230,18 +290,26 @@ export class DpdkPort extends PolledPort {
         }
       }
       if (owner === undefined) {
-        if (len < 16) for (let k = 0; k < len; k++) st[sPos + k] = s[k]!;
-        else st.set(s, sPos);
-        if (staged) d[w - 1] += len;
+        // already in the staging buffer (the encoder wrote it into the slot), or copied there now
+        let at: number;
+        if (slot >= 0 && list.isScratch(i)) {
+          at = s.byteOffset;
+          inSlot += len;
+        } else {
+          if (len < 16) for (let k = 0; k < len; k++) st[sPos + k] = s[k]!;
+          else st.set(s, sPos);
+          at = sPos;
+          sPos += len;
+        }
+        if (stagedEnd === at) d[w - 1] += len;
         else {
           d[w] = 0;
-          d[w + 1] = sPos;
+          d[w + 1] = at;
           d[w + 2] = len;
           w += SEG_WORDS;
           nseg++;
-          staged = true;
         }
-        sPos += len;
+        stagedEnd = at + len;
         copied += len;
       } else {
         if (token === NO_TOKEN) token = this.freeTokens.pop() ?? this.lent.length;
@@ -253,7 +321,7 @@ export class DpdkPort extends PolledPort {
         d[w + 2] = len;
         w += SEG_WORDS;
         nseg++;
-        staged = false;
+        stagedEnd = -1;
       }
     }
     d[base] = ip;
@@ -263,9 +331,10 @@ export class DpdkPort extends PolledPort {
     this.wPos = w;
     this.sPos = sPos;
     this.nStaged++;
+    this.slotOrder.push(slot);
     this.st.bytesCopied += copied;
-    // into the staging buffer here, then into the mbuf by the native side
-    this.st.copies.port += 2 * copied;
+    // into the staging buffer here (not what the encoder wrote into a slot), then into the mbuf by the native side
+    this.st.copies.port += 2 * copied - inSlot;
     this.st.bytesReferenced += list.byteLength - copied;
     this.st.completionsPending++;
     this.scheduleFlush();
@@ -283,6 +352,7 @@ export class DpdkPort extends PolledPort {
       const ns = new Uint8Array(Math.max(this.stage.length * 2, this.sPos + bytes));
       ns.set(this.stage.subarray(0, this.sPos));
       this.stage = ns;
+      this.cutSlots();
     }
     this.np.setBuffers(this.desc, this.stage, this.ctl, this.compl, this.rxMeta);
   }
@@ -296,11 +366,17 @@ export class DpdkPort extends PolledPort {
     const staged = this.nStaged;
     const taken = this.np.txBurst(staged);
     this.afterNative();
+    // the native side copied what the taken messages staged: their slots are free again
+    const order = this.slotOrder;
     if (taken === staged) {
+      for (let k = 0; k < order.length; k++) if (order[k]! >= 0) this.freeSlots.push(order[k]!);
+      order.length = 0;
       this.nStaged = 0;
       this.wPos = 0;
-      this.sPos = 0;
+      this.sPos = SLOT_REGION;
     } else {
+      for (let k = 0; k < taken; k++) if (order[k]! >= 0) this.freeSlots.push(order[k]!);
+      this.slotOrder = order.slice(taken);
       const stop = this.ctl[CTL.STOP];
       if (stop === STOP.BAD_DESC || stop === STOP.NO_PEER) {
         this.portFailed(new Error(`dpdk port: internal error: ${stop === STOP.BAD_DESC ? "the native side rejected a transmit descriptor" : "a staged message has no peer MAC address"}; the port is closed`));
