@@ -19,7 +19,7 @@
       "cflags_cc": ["-std=c++17", "-fexceptions", "-O2", "-Wall", "-Wno-deprecated-declarations"],
       "conditions": [
         ["sgwire_dpdk==1", {
-          "sources": ["dpdk-eal.cc", "dpdk-port.cc"],
+          "sources": ["dpdk/eal.cc", "dpdk/device.cc", "dpdk/tx.cc", "dpdk/rx.cc", "dpdk/binding.cc"],
           "defines": ["SGWIRE_HAVE_DPDK=1"],
           "cflags_cc": ["<!@(pkg-config --cflags libdpdk)"],
           "libraries": ["<!@(pkg-config --libs libdpdk)", "-lrte_bus_vdev"]

@@ -19,7 +19,8 @@
 // Receive: each completion on the receive CQ names a slot; it is handed to JavaScript as an
 // external ArrayBuffer over the slot (no copy) and reposted to the SRQ on rxRelease(), which
 // detaches the ArrayBuffer first so no view can read a later message.
-#include "common.h"
+#include "common/errors.h"
+#include "common/napi-glue.h"
 #include "protocol.h"
 
 #include <arpa/inet.h>
