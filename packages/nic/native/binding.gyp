@@ -32,7 +32,7 @@
       "targets": [
         {
           "target_name": "sgwire_ibverbs",
-          "sources": ["ibverbs-port.cc"],
+          "sources": ["ibverbs/addon.cc", "ibverbs/binding.cc", "ibverbs/device.cc", "ibverbs/cm.cc", "ibverbs/send.cc", "ibverbs/recv.cc"],
           "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
           "defines": ["NAPI_VERSION=8", "NAPI_CPP_EXCEPTIONS"],
           "cflags!": ["-fno-exceptions"],

@@ -3,6 +3,7 @@
 #include <napi.h>
 
 #include "errors.h"
+#include "shared-words.h"
 
 #include <cstddef>
 #include <memory>
@@ -16,12 +17,6 @@ inline Napi::Error ToJsError(Napi::Env env, const SysError& s) {
   Napi::Error e = Napi::Error::New(env, s.message());
   if (s.has_errno()) e.Value().Set("errno", Napi::Number::New(env, s.err()));
   return e;
-}
-
-// A JS Error carrying errno (as `errno`), for native failures a user can act on (a binding's own
-// system calls; system code throws SysError instead).
-inline Napi::Error ErrnoError(Napi::Env env, const std::string& what, int err) {
-  return ToJsError(env, SysError(what + ": " + std::strerror(err) + " (errno " + std::to_string(err) + ")", err, true));
 }
 
 // Runs system code `f` for a binding: a SysError it throws becomes the JS Error it describes.
@@ -101,23 +96,34 @@ Napi::Value ReleaseHeld(const Napi::CallbackInfo& info, State* st) {
   return Napi::Boolean::New(env, h->Return());
 }
 
-// setBuffers: whether info[0..n) are typed arrays.
-inline bool TypedArrays(const Napi::CallbackInfo& info, size_t n) {
-  if (info.Length() < n) return false;
-  for (size_t i = 0; i < n; i++)
-    if (!info[i].IsTypedArray()) return false;
-  return true;
-}
-
-// setBuffers: hold the arrays so their memory stays put while the port keeps raw pointers.
+// setBuffers(desc, ..., ctl, completions, rxMeta): checks that the N arguments are typed arrays
+// (else a TypeError saying `usage`) and that ctl holds `ctl_words` words, holds the arrays in
+// `refs` so their memory stays put while the port keeps raw pointers, and returns the words.
+// Completions take `compl_words` words per entry, rxMeta `meta_words` per message. (The DPDK
+// port's staged bytes, between desc and ctl, are the binding's own.)
 template <size_t N>
-void HoldArrays(const Napi::CallbackInfo& info, Napi::ObjectReference (&refs)[N]) {
+SharedWords TakeSharedWords(const Napi::CallbackInfo& info, Napi::ObjectReference (&refs)[N], const char* usage,
+                            size_t ctl_words, size_t compl_words, size_t meta_words) {
+  static_assert(N >= 4, "desc, ctl, completions, rxMeta");
+  Napi::Env env = info.Env();
+  bool typed = info.Length() >= N;
+  for (size_t i = 0; typed && i < N; i++) typed = info[i].IsTypedArray();
+  if (!typed) throw Napi::TypeError::New(env, usage);
+  auto desc = info[0].As<Napi::Uint32Array>();
+  auto ctl = info[N - 3].As<Napi::Int32Array>();
+  auto compl_ = info[N - 2].As<Napi::Uint32Array>();
+  auto rxm = info[N - 1].As<Napi::Uint32Array>();
+  if (ctl.ElementLength() < ctl_words) throw Napi::RangeError::New(env, "setBuffers: ctl needs 8 words");
   for (size_t i = 0; i < N; i++) refs[i] = Napi::Persistent(info[i].As<Napi::Object>());
-}
-
-// setBuffers: the control words must hold `words` words.
-inline void CheckCtl(Napi::Env env, const Napi::Int32Array& ctl, size_t words) {
-  if (ctl.ElementLength() < words) throw Napi::RangeError::New(env, "setBuffers: ctl needs 8 words");
+  SharedWords w;
+  w.desc = desc.Data();
+  w.desc_words = desc.ElementLength();
+  w.ctl = ctl.Data();
+  w.compl_buf = compl_.Data();
+  w.compl_cap = compl_.ElementLength() / compl_words;
+  w.rx_meta = rxm.Data();
+  w.rx_meta_cap = rxm.ElementLength() / meta_words;
+  return w;
 }
 
 }  // namespace sgwire

@@ -144,27 +144,12 @@ class NativePort : public Napi::ObjectWrap<NativePort> {
     return o;
   }
 
+  // setBuffers(desc, stage, ctl, completions, rxMeta)
   Napi::Value SetBuffers(const Napi::CallbackInfo& info) {
-    Napi::Env env = info.Env();
-    if (!TypedArrays(info, 5)) throw Napi::TypeError::New(env, "setBuffers(desc, stage, ctl, completions, rxMeta)");
-    auto desc = info[0].As<Napi::Uint32Array>();
+    SharedWords w = TakeSharedWords(info, refs_, "setBuffers(desc, stage, ctl, completions, rxMeta)", kCtlWords, 1, kRxMetaWords);
     auto stage = info[1].As<Napi::Uint8Array>();
-    auto ctl = info[2].As<Napi::Int32Array>();
-    auto compl_ = info[3].As<Napi::Uint32Array>();
-    auto rxm = info[4].As<Napi::Uint32Array>();
-    CheckCtl(env, ctl, kCtlWords);
-    // hold the arrays so their memory stays put while we keep raw pointers
-    HoldArrays(info, refs_);
-    SharedWords w;
-    w.desc = desc.Data();
-    w.desc_words = desc.ElementLength();
-    w.ctl = ctl.Data();
-    w.compl_buf = compl_.Data();
-    w.compl_cap = compl_.ElementLength();
-    w.rx_meta = rxm.Data();
-    w.rx_meta_cap = rxm.ElementLength() / kRxMetaWords;
     port_.SetBuffers(w, stage.Data(), stage.ElementLength());
-    return env.Undefined();
+    return info.Env().Undefined();
   }
 
   // txBurst(count): builds `count` staged messages (fewer if mbufs, peers or backlog room run

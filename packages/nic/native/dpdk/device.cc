@@ -34,7 +34,7 @@ Pools::~Pools() {
 }
 
 void Port::Open(EnvPtr st, const std::string& spec, const PortConfig& cfg) {
-  st_ = std::move(st);
+  env_ = std::move(st);
   ip_ = cfg.ip;
   udp_port_ = cfg.udp_port;
   std::lock_guard<std::mutex> lock(DeviceMutex());
@@ -66,7 +66,7 @@ void Port::Open(EnvPtr st, const std::string& spec, const PortConfig& cfg) {
     CleanupLocked();
     throw;
   }
-  st_->ports.insert(this);
+  env_->ports.insert(this);
   g_ports_by_id.insert(port_id_);
 }
 
@@ -94,7 +94,7 @@ void Port::CleanupLocked() {
     vdev_up_ = false;
   }
   pools_.reset();
-  if (st_) st_->ports.erase(this);
+  if (env_) env_->ports.erase(this);
 }
 
 void Port::Configure(uint32_t mbufs, uint16_t nb_txd, uint16_t nb_rxd, uint32_t mtu) {
@@ -156,7 +156,7 @@ void Port::Configure(uint32_t mbufs, uint16_t nb_txd, uint16_t nb_rxd, uint32_t 
   started_ = true;
   if (rte_eth_dev_get_mtu(port_id_, &mtu_) != 0) mtu_ = RTE_ETHER_MTU;
   rte_eth_macaddr_get(port_id_, &mac_);
-  if (di.device != nullptr) DmaMapArenas(st_.get(), di.device);
+  if (di.device != nullptr) DmaMapArenas(env_.get(), di.device);
 }
 
 std::string Port::mac() const {
@@ -177,13 +177,7 @@ bool Port::PoolCountsNow(PoolCounts* out) const {
 }
 
 PortStats Port::Stats() const {
-  PortStats s{};
-  s.ring_full = ring_full_;
-  s.rx_dropped = rx_dropped_;
-  s.rx_copied_bytes = rx_copied_bytes_;
-  s.arp_replies = arp_replies_;
-  s.backlog = BacklogSize();
-  s.completions_unreported = completed_.size();
+  PortStats s{ring_full_, rx_dropped_, rx_copied_bytes_, arp_replies_, BacklogSize(), completed_.size(), false, 0, 0, 0, 0};
   rte_eth_stats st;
   if (vdev_up_ && rte_eth_stats_get(port_id_, &st) == 0) {
     s.have_eth = true;

@@ -17,7 +17,7 @@
 // builder, backlog, completions), rx.cc (parser, ARP, peers); binding.cc is the JavaScript face.
 #pragma once
 #include "eal.h"
-#include "../common/shared-words.h"
+#include "../common/port-base.h"
 #include "../protocol.h"
 
 #include <rte_ether.h>
@@ -107,11 +107,8 @@ struct PortStats {
 // Largest MTU a port can be configured with (the binding's range check).
 constexpr uint32_t kMaxMtu = 65535 - sizeof(rte_ether_hdr) - RTE_PKTMBUF_HEADROOM;
 
-class Port {
+class Port : public PortBase<EnvState> {
  public:
-  Port() = default;
-  Port(const Port&) = delete;
-  Port& operator=(const Port&) = delete;
   ~Port() { Cleanup(); }
 
   // device.cc
@@ -133,17 +130,14 @@ class Port {
   bool PoolCountsNow(PoolCounts* out) const;
   PortStats Stats() const;
   uint64_t RxMissed() const;
-  const EnvPtr& env() const { return st_; }
 
   // tx.cc
   void SetBuffers(const SharedWords& w, uint8_t* stage, size_t stage_len);
-  bool has_buffers() const { return words_.desc != nullptr; }
   // Builds `count` staged messages (fewer if mbufs, peers or backlog room run out), transmits,
   // and reports completions and counters in ctl; returns how many were taken.
   uint32_t TxBurst(uint32_t count);
 
   // rx.cc
-  bool has_rx_meta() const { return words_.rx_meta != nullptr; }
   // Receives a burst (as many as rxMeta holds, at most kRxBurst); returns the packets addressed
   // to this port in `out`. Everything else is counted and freed; ARP is answered.
   uint16_t RxPoll(RxPacket* out);
@@ -177,7 +171,6 @@ class Port {
     return false;
   }
 
-  EnvPtr st_;
   uint32_t single_payload_ = 0;
   std::string name_;
   std::string driver_;
@@ -202,7 +195,6 @@ class Port {
   size_t bl_head_ = 0;
   uint64_t sent_ = 0, sent_bytes_ = 0, sent_no_token_ = 0;
   uint64_t ring_full_ = 0, rx_dropped_ = 0, rx_copied_bytes_ = 0, arp_replies_ = 0;
-  SharedWords words_;
   uint8_t* stage_ = nullptr;
   size_t stage_len_ = 0;
 };

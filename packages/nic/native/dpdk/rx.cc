@@ -84,7 +84,7 @@ uint16_t Port::RxPoll(RxPacket* out) {
 }
 
 RxSlot* Port::LendRx(const RxPacket& p) {
-  return new RxSlot{p.m, pools_, false, st_};
+  return new RxSlot{p.m, pools_, false, env_};
 }
 
 void Port::GatherRx(RxPacket* p, void* dst) {

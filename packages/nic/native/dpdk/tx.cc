@@ -124,12 +124,12 @@ StopReason Port::BuildOne(const uint32_t* d, uint32_t words_left, rte_mbuf** out
     uint32_t kind = s[0], off = s[1], len = s[2];
     StopReason r;
     if (kind == 0) {
-      if (unlikely(static_cast<size_t>(off) + len > stage_len_)) goto bad;
+      if (unlikely(!InBounds(stage_len_, off, len))) goto bad;
       r = AppendCopy(head, &tail, &tail_direct, stage_ + off, len);
     } else {
-      Arena* a = ArenaById(st_.get(), kind - 1);
+      Arena* a = ArenaById(env_.get(), kind - 1);
       // memory with no IOVA (EAL not in VA mode) is never attached: a device could not read it
-      if (unlikely(!chains_ok_ || a == nullptr || sh == nullptr || a->iova == RTE_BAD_IOVA || static_cast<size_t>(off) + len > a->len)) goto bad;
+      if (unlikely(!chains_ok_ || a == nullptr || sh == nullptr || a->iova == RTE_BAD_IOVA || !InBounds(a->len, off, len))) goto bad;
       r = AppendExt(head, &tail, a, off, len, sh);
       tail_direct = false;
     }
