@@ -1,10 +1,12 @@
 // Module entry: reports whether DPDK was compiled in and registers the DPDK parts when it was.
-#include "common.h"
+#include <napi.h>
 
-#include <dlfcn.h>
+#include "common/pin-library.h"
 
 #ifdef SGWIRE_HAVE_DPDK
 #include <rte_version.h>
+
+#include "dpdk/binding.h"
 #endif
 
 namespace {
@@ -18,8 +20,8 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
 #ifdef SGWIRE_HAVE_DPDK
   exports.Set("hasDpdk", Napi::Boolean::New(env, true));
   exports.Set("dpdkVersion", Napi::String::New(env, rte_version()));
-  sgwire::InitEal(env, exports);
-  sgwire::InitPort(env, exports);
+  sgwire::dpdk::InitEal(env, exports);
+  sgwire::dpdk::InitPort(env, exports);
 #else
   exports.Set("hasDpdk", Napi::Boolean::New(env, false));
   exports.Set("dpdkVersion", Napi::String::New(env, ""));

@@ -19,7 +19,7 @@
       "cflags_cc": ["-std=c++17", "-fexceptions", "-O2", "-Wall", "-Wno-deprecated-declarations"],
       "conditions": [
         ["sgwire_dpdk==1", {
-          "sources": ["dpdk-eal.cc", "dpdk-port.cc"],
+          "sources": ["dpdk/eal.cc", "dpdk/device.cc", "dpdk/tx.cc", "dpdk/rx.cc", "dpdk/binding.cc"],
           "defines": ["SGWIRE_HAVE_DPDK=1"],
           "cflags_cc": ["<!@(pkg-config --cflags libdpdk)"],
           "libraries": ["<!@(pkg-config --libs libdpdk)", "-lrte_bus_vdev"]
@@ -32,7 +32,7 @@
       "targets": [
         {
           "target_name": "sgwire_ibverbs",
-          "sources": ["ibverbs-port.cc"],
+          "sources": ["ibverbs/addon.cc", "ibverbs/binding.cc", "ibverbs/device.cc", "ibverbs/cm.cc", "ibverbs/send.cc", "ibverbs/recv.cc"],
           "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
           "defines": ["NAPI_VERSION=8", "NAPI_CPP_EXCEPTIONS"],
           "cflags!": ["-fno-exceptions"],
