@@ -4,7 +4,7 @@
 
 namespace sgwire {
 
-// the DPDK port (native/dpdk-port.cc, src/dpdk/dpdk-port.ts)
+// the DPDK port (native/dpdk/, src/dpdk/dpdk-port.ts)
 namespace dpdk_protocol {
 // descriptor words per message: destination IPv4, destination UDP port, segment count, token
 constexpr uint32_t kMsgWords = 4;
@@ -20,7 +20,7 @@ enum Ctl : int { kCtlCompletions = 0, kCtlBacklog = 1, kCtlStop = 2, kCtlSent = 
 enum StopReason : int32_t { kStopNone = 0, kStopNoMbuf = 1, kStopNoPeer = 2, kStopBacklog = 3, kStopBadDesc = 4 };
 }  // namespace dpdk_protocol
 
-// the ibverbs port (native/ibverbs-port.cc, src/ibverbs/ibverbs-port.ts)
+// the ibverbs port (native/ibverbs/, src/ibverbs/ibverbs-port.ts)
 namespace ibverbs_protocol {
 // descriptor words per message: connection, segment count, work request id, flags
 constexpr uint32_t kMsgWords = 4;

@@ -15,7 +15,7 @@ import { dirname, join } from "node:path";
 
 const PROTOCOL = {
   dpdk: {
-    what: "the DPDK port (native/dpdk-port.cc, src/dpdk/dpdk-port.ts)",
+    what: "the DPDK port (native/dpdk/, src/dpdk/dpdk-port.ts)",
     words: [
       ["MsgWords", "MSG_WORDS", "uint32_t", 4, "descriptor words per message: destination IPv4, destination UDP port, segment count, token"],
       ["SegWords", "SEG_WORDS", "uint32_t", 3, "descriptor words per segment: kind (0 staged, k: arena k - 1), offset, length"],
@@ -30,7 +30,7 @@ const PROTOCOL = {
     stop: { names: ["None", "NoMbuf", "NoPeer", "Backlog", "BadDesc"], doc: "why the native side stopped taking messages (ctl Stop)" },
   },
   ibverbs: {
-    what: "the ibverbs port (native/ibverbs-port.cc, src/ibverbs/ibverbs-port.ts)",
+    what: "the ibverbs port (native/ibverbs/, src/ibverbs/ibverbs-port.ts)",
     words: [
       ["MsgWords", "MSG_WORDS", "uint32_t", 4, "descriptor words per message: connection, segment count, work request id, flags"],
       ["SegWords", "SEG_WORDS", "uint32_t", 3, "descriptor words per segment: kind (0 staged, k: arena k - 1), offset, length"],

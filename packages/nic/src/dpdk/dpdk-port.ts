@@ -11,7 +11,7 @@ import { DPDK_KEYS, type DpdkPortOptions } from "./options.js";
 import { LentRecord } from "../lent-check.js";
 import { DPDK } from "../native/protocol.js";
 
-/** Descriptor, metadata and control words shared with native/dpdk-port.cc (one definition: scripts/native-protocol.mjs). */
+/** Descriptor, metadata and control words shared with native/dpdk/ (one definition: scripts/native-protocol.mjs). */
 const { MSG_WORDS, SEG_WORDS, NO_TOKEN, RX_META_WORDS, CTL, CTL_WORDS, STOP } = DPDK;
 /** Shorter segments are always copied: an external-buffer mbuf costs more than copying them. */
 const MIN_REFERENCE = 64;
@@ -43,7 +43,7 @@ let memory: RegisteredMemory | null = null;
 
 /**
  * The DPDK backend: one ethdev port (a virtual device here) with one RX and one TX queue,
- * polled from the JavaScript thread. See native/dpdk-port.cc for the datapath.
+ * polled from the JavaScript thread. See native/dpdk/ for the datapath (tx.cc, rx.cc).
  *
  * Transmit path: send() copies scratch segments (and unregistered references) into a staging
  * buffer shared with C++, and writes one descriptor per segment; registered segments are

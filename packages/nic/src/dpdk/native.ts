@@ -1,7 +1,7 @@
 import { addonBuildHint } from "../native/build-hint.js";
 import { loadNativeAddon } from "../native/load.js";
 
-/** The addon's surface, as native/addon.cc defines it. */
+/** The addon's surface, as native/addon.cc and native/dpdk/binding.cc define it. */
 export interface NativeAddon {
   readonly hasDpdk: boolean;
   readonly dpdkVersion: string;

@@ -11,7 +11,7 @@ import { StageRing } from "./stage-ring.js";
 import { chooseCopyThreshold, chooseMaxSegments } from "../calibration-store.js";
 import { IBVERBS_KEYS, type IbverbsPortOptions } from "./options.js";
 
-/** Descriptor, metadata and control words shared with native/ibverbs-port.cc (one definition: scripts/native-protocol.mjs). */
+/** Descriptor, metadata and control words shared with native/ibverbs/ (one definition: scripts/native-protocol.mjs). */
 const { MSG_WORDS, SEG_WORDS, FLAG_INLINE, RX_META_WORDS, CTL, CTL_WORDS, STOP } = IBVERBS;
 /** Below this a copy into registered scratch is cheaper than another SGE (Cornflakes' code uses 256). */
 const IBV_COPY_THRESHOLD = 256;
@@ -40,7 +40,7 @@ interface InFlight {
 }
 
 /**
- * The ibverbs backend (RDMA: RoCE, InfiniBand; Soft-RoCE here). See native/ibverbs-port.cc.
+ * The ibverbs backend (RDMA: RoCE, InfiniBand; Soft-RoCE here). See native/ibverbs/.
  *
  * A port binds an rdma_cm id to `address:port` and accepts connections there; `connect()` makes
  * one to another port (RC: a reliable connection with its own QP; UD: an address handle and QP

@@ -1,7 +1,7 @@
 import { addonBuildHint } from "../native/build-hint.js";
 import { loadNativeAddon } from "../native/load.js";
 
-/** The ibverbs addon's surface, as native/ibverbs-port.cc defines it. */
+/** The ibverbs addon's surface, as native/ibverbs/binding.cc defines it. */
 export interface IbverbsAddon {
   readonly hasIbverbs: boolean;
   IbvPort: new (cfg: IbvPortConfig) => IbvPort;
