@@ -4,12 +4,13 @@
  * (the same message encoded by protobufjs into one buffer and sent through the same port) in the
  * same run. Not a test: it prints a table and writes bench/results/nic-bench.json and .svg.
  *
- *   node --import tsx bench/nic-bench.ts [--seconds 2] [--value 1024] [--only net_null,udp]
+ *   node --import tsx bench/nic-bench.ts [--seconds 2] [--value 1024] [--only net_null,udp,tcp]
  *
  * Needs the built workspace (pnpm install), and for the veth rows scripts/setup-system.sh (root).
  */
 import { spawnSync } from "node:child_process";
 import { mkdirSync, writeFileSync, existsSync } from "node:fs";
+import { createServer, type AddressInfo } from "node:net";
 import { dirname, join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { cpus, loadavg } from "node:os";
@@ -90,8 +91,52 @@ targets.push({
     return { port, dest: sink.localAddress, close: async () => { await port.close(); await sink.close(); } };
   },
 });
+targets.push({
+  name: "kernel tcp (loopback)",
+  note: "length prefix + segments between cork()/uncork(): one writev per message; a plain net server in this process reads and discards",
+  open: async () => {
+    const port = await openPort({ backend: "tcp" });
+    // not a tcp port: no framing or message objects on the receiving side, only reading
+    const sink = createServer((sock) => {
+      sock.on("error", () => {});
+      sock.resume();
+    });
+    await new Promise<void>((resolve, reject) => {
+      sink.once("error", reject);
+      sink.listen(0, "127.0.0.1", () => resolve());
+    });
+    const a = sink.address() as AddressInfo;
+    return {
+      port,
+      dest: { address: a.address, port: a.port },
+      close: async () => {
+        await port.close();
+        await new Promise<void>((resolve) => sink.close(() => resolve()));
+      },
+    };
+  },
+});
 
 type Row = NicBenchRow;
+
+/**
+ * The port's stats once every one of `sent` messages accepted since `s0` counts as sent. TCP
+ * counts a message when the peer acknowledged it, which can come after completions() (the
+ * kernel took the bytes): without this wait its ledger would be divided by fewer messages than
+ * the encoder and the port counted.
+ */
+async function settledStats(port: Port, s0: PortStats, sent: number): Promise<PortStats> {
+  const deadline = Date.now() + 5000;
+  for (;;) {
+    const s = port.stats;
+    if (s.messagesSent - s0.messagesSent >= sent) return s;
+    if (Date.now() > deadline) {
+      console.error(`nic-bench: ${sent - (s.messagesSent - s0.messagesSent)} of ${sent} messages not counted as sent after 5 s (drops ${s.drops - s0.drops}): copies per message are approximate`);
+      return s;
+    }
+    await new Promise((r) => setTimeout(r, 2));
+  }
+}
 
 /** Per message sent between two stats snapshots: the port's copy ledger and what went by reference. */
 function perMessage(s0: PortStats, s1: PortStats, encoderRan = true) {
@@ -112,7 +157,7 @@ function perMessage(s0: PortStats, s1: PortStats, encoderRan = true) {
  * seconds of this process (user + system: the kernel's share of a sendmsg counts). Messages per
  * CPU second is the per-core figure; it holds up when other work shares the machine.
  */
-async function timed(port: Port, step: (i: number) => boolean): Promise<{ n: number; s: number; cpu: number }> {
+async function timed(port: Port, step: (i: number) => boolean): Promise<{ n: number; s: number; cpu: number; sent: number }> {
   const run = async (limitMs: number): Promise<{ n: number; s: number; cpu: number }> => {
     const c0 = process.cpuUsage();
     const t0 = process.hrtime.bigint();
@@ -128,8 +173,10 @@ async function timed(port: Port, step: (i: number) => boolean): Promise<{ n: num
     const c = process.cpuUsage(c0);
     return { n, s: Number(process.hrtime.bigint() - t0) / 1e9, cpu: (c.user + c.system) / 1e6 };
   };
-  await run(300); // warm-up: JIT, pools, caches
-  return run(SECONDS * 1000);
+  const w = await run(300); // warm-up: JIT, pools, caches
+  const r = await run(SECONDS * 1000);
+  // each step sent one message; the warm-up's are between the row's snapshots too
+  return { ...r, sent: w.n + r.n };
 }
 
 const started = new Date();
@@ -152,7 +199,7 @@ for (const t of targets) {
     msg.id = BigInt(i + 1);
     return port.send(Record.encode(msg, opts), dest);
   });
-  let s1 = port.stats;
+  let s1 = await settledStats(port, s0, a.sent);
   rows.push({
     target: t.name, mode: "sgwire", messages: a.n, seconds: a.s, messagesPerSecond: a.n / a.s, cpuSeconds: a.cpu, messagesPerCpuSecond: a.n / a.cpu,
     ...perMessage(s0, s1),
@@ -167,7 +214,7 @@ for (const t of targets) {
     msg.id = BigInt(i + 1);
     return port.send(send, dest);
   });
-  s1 = port.stats;
+  s1 = await settledStats(port, s0, f.sent);
   rows.push({
     target: t.name, mode: "codec send", messages: f.n, seconds: f.s, messagesPerSecond: f.n / f.s, cpuSeconds: f.cpu, messagesPerCpuSecond: f.n / f.cpu,
     ...perMessage(s0, s1),
@@ -178,7 +225,7 @@ for (const t of targets) {
   Record.encode(msg, opts);
   s0 = port.stats;
   const c = await timed(port, () => port.send(list, dest));
-  s1 = port.stats;
+  s1 = await settledStats(port, s0, c.sent);
   rows.push({
     target: t.name, mode: "send only", messages: c.n, seconds: c.s, messagesPerSecond: c.n / c.s, cpuSeconds: c.cpu, messagesPerCpuSecond: c.n / c.cpu,
     // the encoder ran once, before the loop: the ledger counts its scratch per send, this row does not
@@ -199,7 +246,7 @@ for (const t of targets) {
     one.bytesCopied = bytes.length; // protobufjs wrote every byte: the port's ledger counts it as the encoder's
     return port.send(one, dest);
   });
-  s1 = port.stats;
+  s1 = await settledStats(port, s0, b.sent);
   rows.push({
     target: t.name, mode: "protobufjs", messages: b.n, seconds: b.s, messagesPerSecond: b.n / b.s, cpuSeconds: b.cpu, messagesPerCpuSecond: b.n / b.cpu,
     ...perMessage(s0, s1),
