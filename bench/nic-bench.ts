@@ -4,12 +4,13 @@
  * (the same message encoded by protobufjs into one buffer and sent through the same port) in the
  * same run. Not a test: it prints a table and writes bench/results/nic-bench.json and .svg.
  *
- *   node --import tsx bench/nic-bench.ts [--seconds 2] [--value 1024] [--only net_null,udp]
+ *   node --import tsx bench/nic-bench.ts [--seconds 2] [--value 1024] [--only net_null,udp,tcp]
  *
  * Needs the built workspace (pnpm install), and for the veth rows scripts/setup-system.sh (root).
  */
 import { spawnSync } from "node:child_process";
 import { mkdirSync, writeFileSync, existsSync } from "node:fs";
+import { createServer, type AddressInfo } from "node:net";
 import { dirname, join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { cpus, loadavg } from "node:os";
@@ -47,6 +48,11 @@ interface Target {
   name: string;
   note: string;
   open: () => Promise<{ port: Port; dest: Endpoint; close: () => Promise<void> }>;
+  /**
+   * Open a new port (and receiver) for each row: a port whose cost grows the longer it streams
+   * would otherwise make each row pay for the ones before it (rows run in a fixed order).
+   */
+  portPerRow?: boolean;
 }
 
 function mac(dev: string): string {
@@ -90,8 +96,55 @@ targets.push({
     return { port, dest: sink.localAddress, close: async () => { await port.close(); await sink.close(); } };
   },
 });
+targets.push({
+  name: "kernel tcp (loopback)",
+  note: "length prefix + segments between cork()/uncork(): one writev per message; a plain net server in this process reads and discards",
+  // the port reads /proc/net/tcp to learn what the peer acknowledged; over a long stream those
+  // reads come more often and cost more than the writes, so each row gets a new port and connection
+  portPerRow: true,
+  open: async () => {
+    const port = await openPort({ backend: "tcp" });
+    // not a tcp port: no framing or message objects on the receiving side, only reading
+    const sink = createServer((sock) => {
+      sock.on("error", () => {});
+      sock.resume();
+    });
+    await new Promise<void>((resolve, reject) => {
+      sink.once("error", reject);
+      sink.listen(0, "127.0.0.1", () => resolve());
+    });
+    const a = sink.address() as AddressInfo;
+    return {
+      port,
+      dest: { address: a.address, port: a.port },
+      close: async () => {
+        await port.close();
+        await new Promise<void>((resolve) => sink.close(() => resolve()));
+      },
+    };
+  },
+});
 
 type Row = NicBenchRow;
+
+/**
+ * The port's stats once every one of `sent` messages accepted since `s0` counts as sent. TCP
+ * counts a message when the peer acknowledged it, which can come after completions() (the
+ * kernel took the bytes): without this wait its ledger would be divided by fewer messages than
+ * the encoder and the port counted.
+ */
+async function settledStats(port: Port, s0: PortStats, sent: number): Promise<PortStats> {
+  const deadline = Date.now() + 5000;
+  for (;;) {
+    const s = port.stats;
+    if (s.messagesSent - s0.messagesSent >= sent) return s;
+    if (Date.now() > deadline) {
+      console.error(`nic-bench: ${sent - (s.messagesSent - s0.messagesSent)} of ${sent} messages not counted as sent after 5 s (drops ${s.drops - s0.drops}): copies per message are approximate`);
+      return s;
+    }
+    await new Promise((r) => setTimeout(r, 2));
+  }
+}
 
 /** Per message sent between two stats snapshots: the port's copy ledger and what went by reference. */
 function perMessage(s0: PortStats, s1: PortStats, encoderRan = true) {
@@ -112,7 +165,7 @@ function perMessage(s0: PortStats, s1: PortStats, encoderRan = true) {
  * seconds of this process (user + system: the kernel's share of a sendmsg counts). Messages per
  * CPU second is the per-core figure; it holds up when other work shares the machine.
  */
-async function timed(port: Port, step: (i: number) => boolean): Promise<{ n: number; s: number; cpu: number }> {
+async function timed(port: Port, step: (i: number) => boolean): Promise<{ n: number; s: number; cpu: number; sent: number }> {
   const run = async (limitMs: number): Promise<{ n: number; s: number; cpu: number }> => {
     const c0 = process.cpuUsage();
     const t0 = process.hrtime.bigint();
@@ -128,84 +181,107 @@ async function timed(port: Port, step: (i: number) => boolean): Promise<{ n: num
     const c = process.cpuUsage(c0);
     return { n, s: Number(process.hrtime.bigint() - t0) / 1e9, cpu: (c.user + c.system) / 1e6 };
   };
-  await run(300); // warm-up: JIT, pools, caches
-  return run(SECONDS * 1000);
+  const w = await run(300); // warm-up: JIT, pools, caches
+  const r = await run(SECONDS * 1000);
+  // each step sent one message; the warm-up's are between the row's snapshots too
+  return { ...r, sent: w.n + r.n };
 }
 
 const started = new Date();
 const rows: Row[] = [];
-for (const t of targets) {
-  if (ONLY && !ONLY.split(",").some((o) => t.name.includes(o))) continue;
+const key = "user:0000000042k"; // 16 characters
+
+/** An open target: its port, where to send, and the 1024-byte value in the port's memory. */
+interface Open {
+  t: Target;
+  port: Port;
+  dest: Endpoint;
+  close: () => Promise<void>;
+  value: Uint8Array;
+  /** the port's policy, with a copy threshold at most VALUE (the value is always referenced where it can be) */
+  policy: Port["policy"];
+}
+
+async function open(t: Target): Promise<Open> {
   const { port, dest, close } = await t.open();
   const value = port.allocate(VALUE).bytes;
   for (let i = 0; i < value.length; i++) value[i] = i * 7;
-  const key = "user:0000000042k"; // 16 characters
   const policy = { ...port.policy, copyThreshold: Math.min(port.policy.copyThreshold, VALUE) };
+  return { t, port, dest, close, value, policy };
+}
 
+/** One row: `step` (one message) timed on `o`'s port, with the ledger between snapshots around it. */
+async function row(o: Open, mode: string, step: (i: number) => boolean, segments: number, note: string, encoderRan = true): Promise<Row> {
+  const s0 = o.port.stats;
+  const r = await timed(o.port, step);
+  const s1 = await settledStats(o.port, s0, r.sent);
+  return {
+    target: o.t.name, mode, messages: r.n, seconds: r.s, messagesPerSecond: r.n / r.s, cpuSeconds: r.cpu, messagesPerCpuSecond: r.n / r.cpu,
+    ...perMessage(s0, s1, encoderRan),
+    segments, note,
+  };
+}
+
+const modes: Array<(o: Open) => Promise<Row>> = [
   // sgwire: encode into a reused list (scratch reused, value referenced), send
-  const list = new SgList(64);
-  const msg: Rec = { id: 0n, key, value };
-  let s0 = port.stats;
-  // options built once: an object spread per message costs more than the whole encode
-  const opts = { ...policy, into: list };
-  const a = await timed(port, (i) => {
-    msg.id = BigInt(i + 1);
-    return port.send(Record.encode(msg, opts), dest);
-  });
-  let s1 = port.stats;
-  rows.push({
-    target: t.name, mode: "sgwire", messages: a.n, seconds: a.s, messagesPerSecond: a.n / a.s, cpuSeconds: a.cpu, messagesPerCpuSecond: a.n / a.cpu,
-    ...perMessage(s0, s1),
-    segments: list.segments.length, note: t.note,
-  });
-
+  (o) => {
+    const list = new SgList(64);
+    const msg: Rec = { id: 0n, key, value: o.value };
+    // options built once: an object spread per message costs more than the whole encode
+    const opts = { ...o.policy, into: list };
+    const segments = Record.encode(msg, opts).segments.length;
+    return row(o, "sgwire", (i) => {
+      msg.id = BigInt(i + 1);
+      return o.port.send(Record.encode(msg, opts), o.dest);
+    }, segments, o.t.note);
+  },
   // the fast path: send({ codec, message }) encodes with the port's policy into the port's own
   // send memory (kernel ports: no port copy of the scratch; DPDK: its staging buffer, one copy)
-  const send = { codec: Record, message: msg };
-  s0 = port.stats;
-  const f = await timed(port, (i) => {
-    msg.id = BigInt(i + 1);
-    return port.send(send, dest);
-  });
-  s1 = port.stats;
-  rows.push({
-    target: t.name, mode: "codec send", messages: f.n, seconds: f.s, messagesPerSecond: f.n / f.s, cpuSeconds: f.cpu, messagesPerCpuSecond: f.n / f.cpu,
-    ...perMessage(s0, s1),
-    segments: list.segments.length, note: "send({ codec, message }): encoded by the port with its policy into its send memory",
-  });
-
+  (o) => {
+    const msg: Rec = { id: 0n, key, value: o.value };
+    const send = { codec: Record, message: msg };
+    const segments = Record.encode(msg, { ...o.policy, into: new SgList(64) }).segments.length;
+    return row(o, "codec send", (i) => {
+      msg.id = BigInt(i + 1);
+      return o.port.send(send, o.dest);
+    }, segments, "send({ codec, message }): encoded by the port with its policy into its send memory");
+  },
   // the transport's share: the same list, encoded once, sent again and again
-  Record.encode(msg, opts);
-  s0 = port.stats;
-  const c = await timed(port, () => port.send(list, dest));
-  s1 = port.stats;
-  rows.push({
-    target: t.name, mode: "send only", messages: c.n, seconds: c.s, messagesPerSecond: c.n / c.s, cpuSeconds: c.cpu, messagesPerCpuSecond: c.n / c.cpu,
+  (o) => {
+    const list = new SgList(64);
+    // an id as large as the timed rows reach (a 3-byte varint): the same scratch as theirs
+    Record.encode({ id: 1_000_000n, key, value: o.value }, { ...o.policy, into: list });
     // the encoder ran once, before the loop: the ledger counts its scratch per send, this row does not
-    ...perMessage(s0, s1, false),
-    segments: list.segments.length, note: "one encoded list sent repeatedly: the port and driver without the encoder",
-  });
-
+    return row(o, "send only", () => o.port.send(list, o.dest), list.segments.length, "one encoded list sent repeatedly: the port and driver without the encoder", false);
+  },
   // baseline: protobufjs encodes the same message into one new buffer; the port sends that one segment
-  const one = new SgList(0);
-  const obj = { id: 0, key, value };
-  s0 = port.stats;
-  const b = await timed(port, (i) => {
-    obj.id = i + 1;
-    const bytes = PbRecord.encode(obj).finish();
-    one.segments.length = 0;
-    one.segments.push(bytes);
-    one.byteLength = bytes.length;
-    one.bytesCopied = bytes.length; // protobufjs wrote every byte: the port's ledger counts it as the encoder's
-    return port.send(one, dest);
-  });
-  s1 = port.stats;
-  rows.push({
-    target: t.name, mode: "protobufjs", messages: b.n, seconds: b.s, messagesPerSecond: b.n / b.s, cpuSeconds: b.cpu, messagesPerCpuSecond: b.n / b.cpu,
-    ...perMessage(s0, s1),
-    segments: 1, note: "protobufjs encode().finish() into one buffer: every byte copied (by protobufjs, and by the port for DPDK)",
-  });
-  await close();
+  (o) => {
+    const one = new SgList(0);
+    const obj = { id: 0, key, value: o.value };
+    return row(o, "protobufjs", (i) => {
+      obj.id = i + 1;
+      const bytes = PbRecord.encode(obj).finish();
+      one.segments.length = 0;
+      one.segments.push(bytes);
+      one.byteLength = bytes.length;
+      one.bytesCopied = bytes.length; // protobufjs wrote every byte: the port's ledger counts it as the encoder's
+      return o.port.send(one, o.dest);
+    }, 1, "protobufjs encode().finish() into one buffer: every byte copied (by protobufjs, and by the port for DPDK)");
+  },
+];
+
+for (const t of targets) {
+  if (ONLY && !ONLY.split(",").some((o) => t.name.includes(o))) continue;
+  let o: Open | null = null;
+  for (const mode of modes) {
+    o ??= await open(t);
+    rows.push(await mode(o));
+    if (t.portPerRow) {
+      await o.close();
+      o = null;
+    }
+  }
+  await o?.close();
 }
 
 // ---- the C baseline: the same mbuf chains built by a C loop on net_null (native/dpdk-chain-loop.c),

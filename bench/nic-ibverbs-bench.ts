@@ -8,19 +8,27 @@
  *     registered staging memory and sends as one SGE (what a protobufjs user does on RDMA).
  *
  * Each case sends windows of WINDOW messages and waits for them to arrive, so no datagram is
- * lost; the cases alternate over ROUNDS rounds. Prints a table and ratios and writes
- * bench/results/nic-ibverbs-bench.json and .svg (bars: messages per second relative to sgwire + ibverbs). Run it with packages/nic/scripts/bench-rdma-vm.sh.
+ * lost; the cases alternate over ROUNDS rounds. Per case, the sending port's copy ledger over the
+ * measured rounds (stats.copies and stats.bytesReferenced deltas, per message). Prints a table
+ * and ratios and writes bench/results/nic-ibverbs-bench.json and .svg (bars: messages per second
+ * relative to sgwire + ibverbs). Run it with packages/nic/scripts/bench-rdma-vm.sh, which passes
+ * the revision and its own command line in (SGW_BENCH_REVISION, SGW_BENCH_COMMAND: the VM may
+ * not run git on the repository).
  *
  *   node --import tsx bench/nic-ibverbs-bench.ts [--value 16384] [--messages 3000] [--rounds 3]
  */
 import { mkdirSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
+import { cpus } from "node:os";
 import protobuf from "protobufjs";
 import { SgList, type MessageType, type RefBuffer } from "../packages/core/dist/index.js";
-import { openPort, type Endpoint, type Port } from "../packages/nic/dist/index.js";
+import { openPort, type Endpoint, type Port, type PortStats } from "../packages/nic/dist/index.js";
+import { gitRevision } from "./src/machine.js";
+import { nicIbverbsReport, type NicIbverbsFile, type NicIbverbsRow } from "./src/report/nic-ibverbs-report.js";
 
 const here = dirname(fileURLToPath(import.meta.url));
+const started = new Date();
 const arg = (name: string, dflt: string): string => {
   const i = process.argv.indexOf(`--${name}`);
   return i >= 0 ? process.argv[i + 1]! : dflt;
@@ -50,6 +58,8 @@ interface Case {
   dest: Endpoint;
   value: Uint8Array;
   send: (id: number, list: SgList) => boolean;
+  /** segments of the last message sent */
+  segments: number;
 }
 
 async function ibverbsPair(): Promise<{ a: Port & { connect(e: Endpoint): Promise<void> }; b: Port }> {
@@ -70,7 +80,7 @@ const lent: RefBuffer[] = [];
   rb.bytes.fill(1);
   lent.push(rb);
   cases.push({
-    name: "sgwire + ibverbs RC (value referenced)", port: a, rx: b, dest: b.localAddress, value: rb.bytes,
+    name: "sgwire + ibverbs RC (value referenced)", port: a, rx: b, dest: b.localAddress, value: rb.bytes, segments: 0,
     send: (id, list) => a.send(Record.encode({ id, key, value: rb.bytes, crc: 0 }, { ...a.policy, into: list }), b.localAddress),
   });
   closers.push(async () => { await a.close(); await b.close(); });
@@ -82,7 +92,7 @@ const lent: RefBuffer[] = [];
   rb.bytes.fill(1);
   lent.push(rb);
   cases.push({
-    name: "sgwire + kernel udp", port: a, rx: b, dest: b.localAddress, value: rb.bytes,
+    name: "sgwire + kernel udp", port: a, rx: b, dest: b.localAddress, value: rb.bytes, segments: 0,
     send: (id, list) => a.send(Record.encode({ id, key, value: rb.bytes, crc: 0 }, { ...a.policy, into: list }), b.localAddress),
   });
   closers.push(async () => { await a.close(); await b.close(); });
@@ -91,12 +101,13 @@ const lent: RefBuffer[] = [];
   const { a, b } = await ibverbsPair();
   const value = new Uint8Array(VALUE).fill(1);
   cases.push({
-    name: "protobufjs + ibverbs RC (one buffer, one SGE)", port: a, rx: b, dest: b.localAddress, value,
+    name: "protobufjs + ibverbs RC (one buffer, one SGE)", port: a, rx: b, dest: b.localAddress, value, segments: 0,
     send: (id, list) => {
       const buf = PbRecord.encode({ id, key, value }).finish();
       list.reset();
       list.segments.push(buf);
       list.byteLength = buf.length;
+      list.bytesCopied = buf.length; // protobufjs wrote every byte: the port's ledger counts it as the encoder's
       return a.send(list, b.localAddress);
     },
   });
@@ -129,13 +140,42 @@ async function run(c: Case): Promise<number> {
     wake = null;
   }
   await c.port.completions();
+  c.segments = list.segments.length;
   const s = (performance.now() - t0) / 1000;
   c.rx.onMessage(null);
   return MESSAGES / s;
 }
 
-// warm-up, then rounds in rotating order
+/**
+ * The sending port's ledger per message between two snapshots. Every message of a window arrived
+ * and completions() resolved before a run returns, so each port counts them all as sent; a
+ * difference would say the per-message figures are off, and is printed.
+ */
+function perMessage(c: Case, s0: PortStats, s1: PortStats): Omit<NicIbverbsRow, "relative"> {
+  const n = s1.messagesSent - s0.messagesSent;
+  if (n !== MESSAGES * ROUNDS) console.error(`nic-ibverbs-bench: ${c.name}: the port counted ${n} messages sent, the bench sent ${MESSAGES * ROUNDS}`);
+  const d = n || 1;
+  return {
+    name: c.name,
+    backend: c.port.caps.backend,
+    driver: c.port.caps.driver,
+    driverCopies: c.port.caps.driverCopies,
+    messagesSent: n,
+    segments: c.segments,
+    bytesCopiedPerMessage: (s1.bytesCopied - s0.bytesCopied) / d,
+    bytesReferencedPerMessage: (s1.bytesReferenced - s0.bytesReferenced) / d,
+    copiesPerMessage: {
+      encoder: (s1.copies.encoder - s0.copies.encoder) / d,
+      port: (s1.copies.port - s0.copies.port) / d,
+      driver: (s1.copies.driver - s0.copies.driver) / d,
+    },
+    txRingFull: s1.txRingFull - s0.txRingFull,
+  };
+}
+
+// warm-up, then rounds in rotating order; the ledger counts from the end of the warm-up
 for (const c of cases) await run(c);
+const before = cases.map((c) => c.port.stats);
 const rates = new Map<string, number[]>(cases.map((c) => [c.name, []]));
 for (let r = 0; r < ROUNDS; r++) {
   for (let k = 0; k < cases.length; k++) {
@@ -144,24 +184,32 @@ for (let r = 0; r < ROUNDS; r++) {
   }
 }
 const median = (xs: number[]): number => [...xs].sort((x, y) => x - y)[Math.floor(xs.length / 2)]!;
-const rows = cases.map((c) => ({ name: c.name, msgsPerSec: median(rates.get(c.name)!), bytesCopied: c.port.stats.bytesCopied, bytesReferenced: c.port.stats.bytesReferenced, messagesSent: c.port.stats.messagesSent }));
-const [iv, udp, pb] = rows.map((r) => r.msgsPerSec) as [number, number, number];
+const measured = cases.map((c, i) => ({ msgsPerSec: median(rates.get(c.name)!), ...perMessage(c, before[i]!, c.port.stats) }));
+const [iv, udp, pb] = measured.map((r) => r.msgsPerSec) as [number, number, number];
 const ratios = {
   "ibverbs sgwire / udp sgwire": iv / udp,
   "ibverbs sgwire / ibverbs protobufjs": iv / pb,
 };
-console.log(`nic-ibverbs-bench: value ${VALUE} bytes, ${MESSAGES} messages x ${ROUNDS} rounds (+1 warm-up), window ${WINDOW}; emulated CPU: ratios only`);
-for (const r of rows) {
-  const perMsgCopied = r.bytesCopied / r.messagesSent;
-  console.log(`  ${r.name.padEnd(48)} copied per message ${perMsgCopied.toFixed(0).padStart(6)} B, referenced ${(r.bytesReferenced / r.messagesSent).toFixed(0).padStart(6)} B`);
-}
-for (const [k, v] of Object.entries(ratios)) console.log(`  ${k.padEnd(40)} ${v.toFixed(2)}x`);
+const cpu = cpus();
+const file: NicIbverbsFile = {
+  command: process.env.SGW_BENCH_COMMAND ?? ["node --import tsx bench/nic-ibverbs-bench.ts", ...process.argv.slice(2)].join(" "),
+  revision: process.env.SGW_BENCH_REVISION ?? gitRevision(join(here, "..")),
+  date: started.toISOString(),
+  where: `${process.env.SGW_RDMA_VM === "1" ? "rdma-vm (qemu)" : "this machine"}, ${cpu.length} x ${cpu[0]?.model ?? "unknown CPU"}`,
+  node: process.version,
+  value: VALUE,
+  messages: MESSAGES,
+  rounds: ROUNDS,
+  window: WINDOW,
+  ratios,
+  // messages per second are left out: under an emulated CPU only the ratios mean anything
+  rows: measured.map(({ msgsPerSec, ...r }) => ({ ...r, relative: msgsPerSec / iv })),
+};
+console.log(nicIbverbsReport(file));
 mkdirSync(join(here, "results"), { recursive: true });
-writeFileSync(
-  join(here, "results", "nic-ibverbs-bench.json"),
-  JSON.stringify({ when: new Date().toISOString(), where: "rdma-vm (qemu, emulated CPU, Soft-RoCE rxe0)", value: VALUE, messages: MESSAGES, rounds: ROUNDS, window: WINDOW, ratios, rows: rows.map(({ msgsPerSec, ...r }) => ({ ...r, relative: msgsPerSec / iv })) }, null, 2) + "\n",
-);
-writeFileSync(join(here, "results", "nic-ibverbs-bench.svg"), svg(rows.map((r) => ({ name: r.name, value: r.msgsPerSec / iv }))));
+writeFileSync(join(here, "results", "nic-ibverbs-bench.json"), JSON.stringify(file, null, 1) + "\n");
+writeFileSync(join(here, "results", "nic-ibverbs-bench.svg"), svg(measured.map((r) => ({ name: r.name, value: r.msgsPerSec / iv }))));
+console.log("wrote bench/results/nic-ibverbs-bench.json and bench/results/nic-ibverbs-bench.svg");
 for (const rb of lent) rb.release();
 for (const c of closers) await c();
 

@@ -30,6 +30,7 @@ import type { RunFile } from "../bench/src/report/run-file.js";
 import { bytesFieldReport, type BytesFieldFile } from "../bench/src/report/bytes-field-report.js";
 import { calibrateReport, type CalibrateFile } from "../bench/src/report/calibrate-report.js";
 import { nicBenchReport, type NicBenchFile } from "../bench/src/report/nic-bench-report.js";
+import { nicIbverbsReport, type NicIbverbsFile } from "../bench/src/report/nic-ibverbs-report.js";
 import { kvCompareReport, type KvCompareFile } from "../examples/kv/report.js";
 import { conformanceReport, differentialReport, type ConformanceFile, type DifferentialFile } from "../packages/conformance/src/report.js";
 
@@ -94,6 +95,13 @@ const SOURCES: Source[] = [
     render: (f: NicBenchFile) =>
       `${f.machine.cores} x ${f.machine.cpu}, Node ${f.machine.node}, ${f.machine.dpdk ?? "no DPDK"}, value ${f.valueBytes} B, ` +
       `${f.seconds} s per row:\n\n${fence(nicBenchReport(f))}`,
+  },
+  {
+    id: "nic-ibverbs",
+    json: "bench/results/nic-ibverbs-bench.json",
+    measure: "bash packages/nic/scripts/bench-rdma-vm.sh",
+    needs: "the ibverbs addon (libibverbs-dev, librdmacm-dev) and packages/nic/scripts/rdma-vm (qemu; its first run installs its packages and builds its kernel as root)",
+    render: (f: NicIbverbsFile) => fence(nicIbverbsReport(f)),
   },
   ...(
     [

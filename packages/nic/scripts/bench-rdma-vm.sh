@@ -10,4 +10,9 @@ vm=${SGW_RDMA_VM:-$nic/scripts/rdma-vm}
 gen=$repo/bench/results/tmp/nic-ibverbs
 mkdir -p "$gen"
 node "$repo/packages/codegen/bin/sgwire.js" compile --out "$gen" -I "$repo/bench" "$repo/bench/nic-message.proto"
-exec "$vm" --dir "$repo" --timeout 900 -- bash packages/nic/test/vm/guest.sh --cmd node --import tsx bench/nic-ibverbs-bench.ts "$@"
+# what the JSON records (scripts/figures.ts reads it): the revision, taken here (the guest's view of
+# the repository may not let git run), and this command line
+rev=$(bash "$repo/scripts/git-revision.sh")
+cmd="bash packages/nic/scripts/bench-rdma-vm.sh${*:+ $*}"
+exec "$vm" --dir "$repo" --timeout 900 -- bash packages/nic/test/vm/guest.sh --cmd \
+  env SGW_BENCH_REVISION="$rev" SGW_BENCH_COMMAND="$cmd" node --import tsx bench/nic-ibverbs-bench.ts "$@"
