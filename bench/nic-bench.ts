@@ -77,7 +77,7 @@ if (haveDpdk) {
     for (const drv of ["af_xdp", "af_packet"]) {
       targets.push({
         name: `dpdk net_${drv} (veth)`,
-        note: drv === "af_xdp" ? "sgw2 -> sgw3; DPDK 22.11 af_xdp has no multi-segment TX: one copied mbuf" : "sgw2 -> sgw3; chain of header mbuf + extbuf, the kernel copies it into its frame",
+        note: drv === "af_xdp" ? "sgw2 -> sgw3; DPDK 22.11 af_xdp has no multi-segment TX: one copied mbuf" : "sgw2 -> sgw3; chain of header mbuf + extbuf, the PMD copies it into its TPACKET frame (user space)",
         open: async () => {
           const port = await openPort({ backend: "dpdk", vdev: `net_${drv}2,iface=sgw2`, bind: { address: "198.18.1.1" }, peers: { "198.18.1.2": mac("sgw3") } });
           return { port, dest: { address: "198.18.1.2", port: 9000 }, close: () => port.close() };

@@ -11,8 +11,12 @@ export interface Prepared {
   segments: Uint8Array[];
   /** Buffers from allocate() this send retained; released at completion. */
   lent: RefBuffer[] | null;
+  /** Bytes this port copied (the scratch, or for a list the encoder wrote into send memory, the prefix alone). */
   scratchBytes: number;
+  /** Bytes of the application's memory the segments reference. */
   referencedBytes: number;
+  /** Bytes the socket is given: the whole message and its prefix (what bytesSent counts). */
+  wireBytes: number;
   /** Debug mode only: fingerprints of the referenced segments at send time. */
   check: LentRecord | null;
 }
@@ -59,7 +63,8 @@ export function prepare(list: SgList, memory: HeapMemory, prefix: Uint8Array | n
     lent = lendOne(s, memory, lent, check);
   }
   if (pos > runStart) out.push(copy.subarray(runStart, pos));
-  return { lease: null, segments: out, lent, scratchBytes, referencedBytes: list.byteLength + (prefix?.length ?? 0) - scratchBytes, check };
+  const wireBytes = list.byteLength + (prefix?.length ?? 0);
+  return { lease: null, segments: out, lent, scratchBytes, referencedBytes: wireBytes - scratchBytes, wireBytes, check };
 }
 
 /**
@@ -78,7 +83,7 @@ export function prepareOwned(list: SgList, memory: HeapMemory, prefix: Uint8Arra
     if (!list.isScratch(i)) lent = lendOne(s, memory, lent, check);
   }
   const scratchBytes = prefix?.length ?? 0;
-  return { lease, segments: out, lent, scratchBytes, referencedBytes: list.bytesReferenced, check };
+  return { lease, segments: out, lent, scratchBytes, referencedBytes: list.bytesReferenced, wireBytes: list.byteLength + scratchBytes, check };
 }
 
 /** At completion: returns the first lent segment that changed (debug mode), then releases the lent buffers and the send memory. */

@@ -97,7 +97,6 @@ export class TcpPort extends PortBase {
   /** Connections with written, unacknowledged messages. */
   private readonly ackWatch = new Set<Conn>();
   private ackTimer: NodeJS.Timeout | null = null;
-  private ackSoon = false;
   /** Reading is paused on every connection: received messages hold maxRxHeldBytes. */
   private rxPaused = false;
 
@@ -235,7 +234,7 @@ export class TcpPort extends PortBase {
     const p = owned ? prepareOwned(list, this.memory, prefix, this.sendArena!.take(list), this.debugLent) : prepare(list, this.memory, prefix, this.debugLent);
     const sock = c.sock;
     const segs = p.segments;
-    const bytes = p.scratchBytes + p.referencedBytes;
+    const bytes = p.wireBytes;
     const conn = c;
     let ok = true;
     sock.cork();
@@ -278,19 +277,20 @@ export class TcpPort extends PortBase {
       c.written += bytes;
       c.unacked.push(c.written, bytes);
       this.ackWatch.add(c);
-      if (!this.ackSoon) {
-        this.ackSoon = true;
-        setImmediate(this.ackTick);
+      // one read of /proc/net/tcp per ACK_POLL_MS at most while streaming (each costs a
+      // millisecond or so with many sockets): not one per event-loop turn; reading stats reads now
+      if (this.ackTimer === null) {
+        this.ackTimer = setTimeout(this.ackTick, ACK_POLL_MS);
+        this.ackTimer.unref();
       }
     }
     this.sendCompleted();
   }
 
   private readonly ackTick = (): void => {
-    this.ackSoon = false;
     this.ackTimer = null;
     this.refreshAcks();
-    if (this.ackWatch.size > 0 && this.ackTimer === null && !this.ackSoon) {
+    if (this.ackWatch.size > 0 && this.ackTimer === null) {
       this.ackTimer = setTimeout(this.ackTick, ACK_POLL_MS);
       this.ackTimer.unref();
     }

@@ -188,7 +188,7 @@ export class UdpPort extends PortBase {
 
   /** Hands one message to the socket; throws (having changed nothing) if the socket refuses it at once. */
   private hand(p: Prepared, dest: Endpoint): void {
-    const bytes = p.scratchBytes + p.referencedBytes;
+    const bytes = p.wireBytes;
     this.sock.send(p.segments, dest.port, dest.address, (err) => {
       this.inFlight--;
       const changed = releaseLent(p);

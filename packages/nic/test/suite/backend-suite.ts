@@ -141,13 +141,18 @@ export function backendSuite(name: string, open: () => Promise<Pair>): void {
       fill(rb.bytes, 99);
       const before = a.stats;
       const got = collect(b, 1);
-      a.send({ codec: Blob, message: Blob.create({ id: 9, chunks: [rb.bytes], crc: crc32([rb.bytes]) }) }, toB);
+      const message = Blob.create({ id: 9, chunks: [rb.bytes], crc: crc32([rb.bytes]) });
+      a.send({ codec: Blob, message }, toB);
       const [m] = await got;
       const d = m!.decode(Blob);
       assert.equal(crc32(d.chunks), d.crc);
       m!.release();
       await a.completions();
       const after = a.stats;
+      // the whole message went out, however it was encoded, and the driver's copies say so
+      const sent = after.bytesSent - before.bytesSent;
+      assert.ok(sent >= Blob.toBinary(message).length, `bytesSent ${sent} counts the whole message`);
+      assert.equal(after.copies.driver - before.copies.driver, a.caps.driverCopies === "all" ? sent : 0, "driver copies");
       if (a.caps.maxSegments >= 3) {
         assert.equal(after.bytesReferenced - before.bytesReferenced, rb.bytes.length, "the registered chunk went by reference");
         // the encoder wrote tags and scalars; the port copied them again, or (kernel ports) had
