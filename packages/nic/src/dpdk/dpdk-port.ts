@@ -1,7 +1,8 @@
-import { SgList, type CopyPolicy, type RefBuffer } from "@sgwire/core";
+import type { RefBuffer, SgList } from "@sgwire/core";
 import { chooseCopyThreshold, chooseMaxSegments } from "../calibration-store.js";
 import { RxMessage, type PortBase } from "../port-base.js";
 import { PolledPort, addLent, releaseLent, type Lent } from "../polled-port.js";
+import { StagingSlots, type LendOptions } from "../staging-slots.js";
 import type { Endpoint, PortCaps } from "../port.js";
 import { checkBind, checkCommonOptions, checkEndpoint, checkKeys, type CommonOptionValues, checkMac, checkPortNumber, checkPositiveInt, formatIpv4, parseIpv4 } from "../checks.js";
 import { requireDpdk, type NativeAddon, type NativePort, type NativePortInfo } from "./native.js";
@@ -28,11 +29,9 @@ const UDP_IP_HEADERS = 28;
 /** Copy threshold for DPDK: below this an extbuf mbuf costs more than a copy (Cornflakes' code uses 256). */
 const DPDK_COPY_THRESHOLD = 256;
 /**
- * send({ codec, message }) has the encoder write its scratch into one of SLOTS fixed slots at the
- * start of the staging buffer (each with a list of its own, so the encoder's cached views of it
- * stay valid from one message to the next): the port copies none of it, the native side copies
- * it once into the mbuf. A message whose scratch outgrows SLOT_BYTES is encoded into memory of its
- * own and copied as for any list.
+ * send({ codec, message }) has the encoder write its scratch into one of SLOTS slots of SLOT_BYTES
+ * at the start of the staging buffer (StagingSlots): the port copies none of it, the native side
+ * copies it once into the mbuf. Two bursts' worth: a slot is free again once txBurst took its message.
  */
 const SLOTS = 2 * 32;
 const SLOT_BYTES = 1024;
@@ -74,15 +73,9 @@ export class DpdkPort extends PolledPort {
   private wPos = 0;
   /** Where the next copied bytes go in the staging buffer (after the slots). */
   private sPos = SLOT_REGION;
-  /** One list per slot; slotWin[k] is slot k of the current staging buffer. */
-  private readonly slotLists: SgList[] = [];
-  private slotWin: Uint8Array[] = [];
-  private readonly freeSlots: number[] = [];
+  private readonly slots = new StagingSlots(SLOTS, SLOT_BYTES);
   /** Per staged message, in order: the slot its scratch is in, or -1. */
   private slotOrder: number[] = [];
-  /** The slot lendScratch gave the current send (-1: none); kept for the next send if this one threw first. */
-  private lentSlot = -1;
-  private lendOptions: (Required<CopyPolicy> & { into: SgList }) | null = null;
   /** Messages the native side took but the driver has not (its backlog). */
   private backlog = 0;
   /** token -> the RefBuffers one in-flight message lent */
@@ -126,11 +119,7 @@ export class DpdkPort extends PolledPort {
     this.checks = common.debugLentBuffers ? [] : null;
     this.closeWaitMs = common.closeTimeoutMs;
     np.setBuffers(this.desc, this.stage, this.ctl, this.compl, this.rxMeta);
-    for (let k = SLOTS - 1; k >= 0; k--) {
-      this.slotLists[k] = new SgList(0);
-      this.freeSlots.push(k);
-    }
-    this.cutSlots();
+    this.slots.cut(this.stage.buffer);
     for (const [addr, mac] of Object.entries(o.peers ?? {})) this.addPeer(addr, mac);
   }
 
@@ -209,27 +198,9 @@ export class DpdkPort extends PolledPort {
     return ip;
   }
 
-  /** The slot windows of the current staging buffer. */
-  private cutSlots(): void {
-    const buf = this.stage.buffer;
-    this.slotWin = [];
-    for (let k = 0; k < SLOTS; k++) this.slotWin[k] = new Uint8Array(buf, k * SLOT_BYTES, SLOT_BYTES);
-  }
-
   /** send({ codec, message }): the encoder writes the scratch into a free slot of the staging buffer. */
-  protected override lendScratch(): (Required<CopyPolicy> & { into: SgList }) | null {
-    let k = this.lentSlot;
-    if (k < 0) {
-      const f = this.freeSlots.pop();
-      if (f === undefined) return null; // every slot holds a message not yet taken: encode as for any list
-      this.lentSlot = k = f;
-    }
-    const list = this.slotLists[k]!;
-    const win = this.slotWin[k]!;
-    if (list.scratch !== win) list.useScratch(win);
-    const o = (this.lendOptions ??= { ...this.policy, into: list });
-    o.into = list;
-    return o;
+  protected override lendScratch(): LendOptions | null {
+    return this.slots.lend(this.policy);
   }
 
   protected transmit(list: SgList, destination: Endpoint | undefined, owned: boolean): boolean {
@@ -238,15 +209,7 @@ export class DpdkPort extends PolledPort {
     const segs = list.segments;
     const n = segs.length;
     // the slot the encoder wrote this message's scratch into, if it fitted there
-    let slot = -1;
-    if (owned) {
-      slot = this.lentSlot;
-      this.lentSlot = -1;
-      if (slot >= 0 && list.scratch !== this.slotWin[slot]) {
-        this.freeSlots.push(slot);
-        slot = -1;
-      }
-    }
+    const slot = this.slots.take(list, owned);
     if (this.wPos + MSG_WORDS + n * SEG_WORDS > this.desc.length || this.sPos + list.byteLength > this.stage.length) {
       this.flush();
       // the slots are copied with the rest: what the encoder wrote there stays valid
@@ -352,7 +315,7 @@ export class DpdkPort extends PolledPort {
       const ns = new Uint8Array(Math.max(this.stage.length * 2, this.sPos + bytes));
       ns.set(this.stage.subarray(0, this.sPos));
       this.stage = ns;
-      this.cutSlots();
+      this.slots.cut(ns.buffer);
     }
     this.np.setBuffers(this.desc, this.stage, this.ctl, this.compl, this.rxMeta);
   }
@@ -369,13 +332,13 @@ export class DpdkPort extends PolledPort {
     // the native side copied what the taken messages staged: their slots are free again
     const order = this.slotOrder;
     if (taken === staged) {
-      for (let k = 0; k < order.length; k++) if (order[k]! >= 0) this.freeSlots.push(order[k]!);
+      for (let k = 0; k < order.length; k++) this.slots.release(order[k]!);
       order.length = 0;
       this.nStaged = 0;
       this.wPos = 0;
       this.sPos = SLOT_REGION;
     } else {
-      for (let k = 0; k < taken; k++) if (order[k]! >= 0) this.freeSlots.push(order[k]!);
+      for (let k = 0; k < taken; k++) this.slots.release(order[k]!);
       this.slotOrder = order.slice(taken);
       const stop = this.ctl[CTL.STOP];
       if (stop === STOP.BAD_DESC || stop === STOP.NO_PEER) {

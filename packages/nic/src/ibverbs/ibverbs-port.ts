@@ -8,6 +8,7 @@ import { IBVERBS } from "../native/protocol.js";
 import { requireIbverbs, type IbverbsAddon, type IbvCounters, type IbvPort, type IbvPortInfo } from "./native.js";
 import { RegisteredMemory } from "../registered-memory.js";
 import { StageRing } from "./stage-ring.js";
+import { StagingSlots, type LendOptions } from "../staging-slots.js";
 import { chooseCopyThreshold, chooseMaxSegments } from "../calibration-store.js";
 import { IBVERBS_KEYS, type IbverbsPortOptions } from "./options.js";
 
@@ -15,6 +16,15 @@ import { IBVERBS_KEYS, type IbverbsPortOptions } from "./options.js";
 const { MSG_WORDS, SEG_WORDS, FLAG_INLINE, RX_META_WORDS, CTL, CTL_WORDS, STOP } = IBVERBS;
 /** Below this a copy into registered scratch is cheaper than another SGE (Cornflakes' code uses 256). */
 const IBV_COPY_THRESHOLD = 256;
+/**
+ * send({ codec, message }) has the encoder write its scratch into one of SLOTS slots of
+ * SLOT_BYTES at the start of the registered staging region (StagingSlots): the device reads it
+ * from there, the port copies none of it. A slot is free again when its work request completes.
+ * Staging regions smaller than SLOTS_MIN_STAGE have no slots.
+ */
+const SLOTS = 64;
+const SLOT_BYTES = 1024;
+const SLOTS_MIN_STAGE = 1 << 20;
 
 /** A connection (RC) or a known peer (UD), named by the peer's listening endpoint. */
 interface Conn {
@@ -33,6 +43,8 @@ interface InFlight {
   lent: Lent;
   /** Bytes of the staging ring this message holds (freed in order). */
   stage: number;
+  /** The staging slot its scratch is in (-1: none), given back at completion. */
+  slot: number;
   done: boolean;
   dest: Endpoint;
   /** debugLentBuffers: fingerprints of the referenced segments at send */
@@ -73,6 +85,9 @@ export class IbverbsPort extends PolledPort {
   private readonly np: IbvPort;
   private readonly mem: RegisteredMemory;
   private readonly ring: StageRing;
+  /** Where the ring starts in the staging region (after the slots). */
+  private readonly ringBase: number;
+  private readonly slots: StagingSlots | null;
   private readonly stageBytes: Uint8Array;
   private readonly ud: boolean;
   private readonly connectTimeoutMs: number;
@@ -111,7 +126,10 @@ export class IbverbsPort extends PolledPort {
     // a memory region is only valid on the protection domain it was registered with: per port
     this.mem = new RegisteredMemory("ibverbs port", (bytes) => this.np.allocArena(bytes));
     this.stageBytes = new Uint8Array(np.stage());
-    this.ring = new StageRing(this.stageBytes.length);
+    this.slots = this.stageBytes.length >= SLOTS_MIN_STAGE ? new StagingSlots(SLOTS, SLOT_BYTES) : null;
+    this.slots?.cut(this.stageBytes.buffer);
+    this.ringBase = this.slots?.regionBytes ?? 0;
+    this.ring = new StageRing(this.stageBytes.length - this.ringBase);
     const driver = `${this.device.device}/${this.device.transport}`;
     // an explicit option wins, then a stored calibration (sgwire calibrate --store), then the default
     const copyThreshold = chooseCopyThreshold(o.copyThreshold, "ibverbs", driver, IBV_COPY_THRESHOLD);
@@ -120,7 +138,7 @@ export class IbverbsPort extends PolledPort {
       backend: "ibverbs",
       driver,
       maxSegments,
-      maxMessageBytes: Math.min(this.ud ? this.device.mtu : this.device.recvBytes, this.stageBytes.length),
+      maxMessageBytes: Math.min(this.ud ? this.device.mtu : this.device.recvBytes, this.stageBytes.length - this.ringBase),
       copyThreshold,
       referencesAnyMemory: false,
       // Soft-RoCE (rxe) is the kernel copying every byte into an skb; an RDMA NIC reads by DMA
@@ -243,31 +261,50 @@ export class IbverbsPort extends PolledPort {
     return c;
   }
 
-  protected transmit(list: SgList, destination: Endpoint | undefined): boolean {
+  /** send({ codec, message }): the encoder writes the scratch into a free slot of the registered staging region. */
+  protected override lendScratch(): LendOptions | null {
+    return this.slots === null ? null : this.slots.lend(this.policy);
+  }
+
+  protected transmit(list: SgList, destination: Endpoint | undefined, owned: boolean): boolean {
     if (destination === undefined) throw new TypeError("ibverbs port: send() needs a destination { address, port } (a connected peer)");
     const conn = this.connFor(destination);
     if (list.byteLength > conn.maxBytes) {
       throw new RangeError(`ibverbs port: message of ${list.byteLength} bytes exceeds what ${conn.key} can receive (${conn.maxBytes} bytes)`);
     }
     this.st.completionsPending++;
-    if (this.overflow.length > 0 || !this.stage(list, conn, destination)) this.keep(list, conn, destination);
+    // the slot the encoder wrote this message's scratch into, if it fitted there
+    const slot = this.slots === null ? -1 : this.slots.take(list, owned);
+    if (this.overflow.length > 0 || !this.stage(list, conn, destination, slot)) {
+      // kept until the ring has room: keep() copies the scratch, so the slot is free at once
+      this.slots?.release(slot);
+      this.keep(list, conn, destination);
+    }
     this.scheduleFlush();
     return !this.backpressured;
   }
 
-  /** Stages one message: copies its scratch into the ring, writes its descriptor. False if the ring is full. */
-  private stage(list: SgList, conn: Conn, dest: Endpoint): boolean {
+  /**
+   * Stages one message: copies its scratch into the ring (unless the encoder wrote it into staging
+   * slot `slot`), writes its descriptor. False if the ring is full.
+   */
+  private stage(list: SgList, conn: Conn, dest: Endpoint, slot = -1): boolean {
     const segs = list.segments;
     const n = segs.length;
     let copyBytes = 0;
+    let inSlot = 0;
     let refs = 0;
     for (let i = 0; i < n; i++) {
       const s = segs[i]!;
-      if (list.isScratch(i) || this.mem.lookup(s) === undefined) copyBytes += s.length;
+      if (list.isScratch(i)) {
+        if (slot < 0) copyBytes += s.length;
+        else inSlot += s.length;
+      } else if (this.mem.lookup(s) === undefined) copyBytes += s.length;
       else refs++;
     }
-    const off = this.ring.alloc(copyBytes);
-    if (off < 0) return false;
+    const ringOff = this.ring.alloc(copyBytes);
+    if (ringOff < 0) return false;
+    const off = ringOff + this.ringBase;
     const consumed = this.ring.consumed;
     if (this.wPos + MSG_WORDS + n * SEG_WORDS > this.desc.length) this.growDesc(MSG_WORDS + n * SEG_WORDS);
     const d = this.desc;
@@ -276,28 +313,35 @@ export class IbverbsPort extends PolledPort {
     let w = base + MSG_WORDS;
     let nseg = 0;
     let pos = off;
-    let staged = false;
+    let stagedEnd = -1; // where the last descriptor's staged run ends, if it was one
     let lent: Lent;
     let check: LentRecord | undefined;
     for (let i = 0; i < n; i++) {
       const s = segs[i]!;
-      const hit = list.isScratch(i) ? undefined : this.mem.lookup(s);
+      const scratch = list.isScratch(i);
+      const hit = scratch ? undefined : this.mem.lookup(s);
       if (hit === undefined) {
         const len = s.length;
         if (len === 0) continue;
-        if (len < 64) for (let k = 0; k < len; k++) st[pos + k] = s[k]!;
-        else st.set(s, pos);
-        // consecutive copied runs are contiguous in the ring: one SGE
-        if (staged) d[w - 1] += len;
+        // in the staging region already (the encoder wrote it into the slot), or copied there now
+        let at: number;
+        if (scratch && slot >= 0) at = s.byteOffset;
+        else {
+          if (len < 64) for (let k = 0; k < len; k++) st[pos + k] = s[k]!;
+          else st.set(s, pos);
+          at = pos;
+          pos += len;
+        }
+        // runs that are contiguous in the staging region: one SGE
+        if (stagedEnd === at) d[w - 1] += len;
         else {
           d[w] = 0;
-          d[w + 1] = pos;
+          d[w + 1] = at;
           d[w + 2] = len;
           w += SEG_WORDS;
           nseg++;
-          staged = true;
         }
-        pos += len;
+        stagedEnd = at + len;
       } else {
         hit.owner.retain();
         lent = addLent(lent, hit.owner);
@@ -307,7 +351,7 @@ export class IbverbsPort extends PolledPort {
         d[w + 2] = s.length;
         w += SEG_WORDS;
         nseg++;
-        staged = false;
+        stagedEnd = -1;
       }
     }
     const seq = this.nextSeq;
@@ -318,10 +362,11 @@ export class IbverbsPort extends PolledPort {
     d[base + 3] = refs === 0 && list.byteLength <= this.device.maxInline ? FLAG_INLINE : 0;
     this.wPos = w;
     this.nStaged++;
-    this.inflight.push({ lent, stage: consumed, done: false, dest, check });
+    this.inflight.push({ lent, stage: consumed, slot, done: false, dest, check });
     this.st.bytesCopied += copyBytes;
     this.st.copies.port += copyBytes;
-    this.st.bytesReferenced += list.byteLength - copyBytes;
+    // what the encoder wrote into the slot is neither copied by the port nor the application's memory
+    this.st.bytesReferenced += list.byteLength - copyBytes - inSlot;
     return true;
   }
 
@@ -430,6 +475,9 @@ export class IbverbsPort extends PolledPort {
     f.done = true;
     const l = f.lent;
     f.lent = undefined;
+    // the device has read the message: its staging slot may be written again
+    this.slots?.release(f.slot);
+    f.slot = -1;
     if (f.check !== undefined) {
       this.checkLent(f.check);
       f.check = undefined;

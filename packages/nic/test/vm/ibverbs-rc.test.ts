@@ -124,6 +124,44 @@ describe("ibverbs RC port", function () {
     await b.close();
   });
 
+  it("send({ codec, message }): the encoder writes into staging slots the device reads; past the slots, copied; all in order", async function () {
+    // 16 work requests per queue and 300 messages in one tick: more than the 64 slots are busy
+    // at once (the rest are copied into the ring), and every 50th key outgrows its slot
+    const { a, b } = await rcPair({ sendDepth: 16 });
+    const rb = a.allocate(600);
+    fill(rb.bytes, 21);
+    const n = 300;
+    const got = collect(b, n, 60000);
+    const before = a.stats;
+    let scratch = 0;
+    for (let i = 1; i <= n; i++) {
+      const key = fill(new Uint8Array(i % 50 === 7 ? 1100 : (i * 37) % 200), i);
+      const message = Blob.create({ id: i, key, chunks: i % 3 === 0 ? [rb.bytes] : [], crc: crc32([key]) });
+      scratch += Blob.toBinary(message).length - (i % 3 === 0 ? rb.bytes.length : 0);
+      a.send({ codec: Blob, message }, b.localAddress);
+    }
+    const ms = await got;
+    assert.deepEqual(ms.map((m) => m.decode(Blob).id), Array.from({ length: n }, (_, i) => i + 1));
+    for (const m of ms) {
+      const d = m.decode(Blob);
+      assert.equal(crc32([d.key]), d.crc, `message ${d.id}: the key as sent`);
+      if (d.id % 3 === 0) assert.deepEqual(d.chunks[0], rb.bytes);
+      m.release();
+    }
+    await a.completions();
+    const after = a.stats;
+    const port = after.copies.port - before.copies.port;
+    assert.equal(after.copies.encoder - before.copies.encoder, scratch, "the encoder wrote every scratch byte");
+    assert.ok(port > 0 && port < scratch, `the port copied ${port} of ${scratch} scratch bytes: only what did not fit a free slot`);
+    assert.equal(after.bytesReferenced - before.bytesReferenced, (n / 3) * rb.bytes.length, "only the registered chunks count as referenced");
+    assert.equal(a.stagedBytesInUse, 0);
+    assert.equal(a.counters().outstanding, 0);
+    assert.equal(rb.refCount, 1);
+    rb.release();
+    await a.close();
+    await b.close();
+  });
+
   it("rejects bad options, unknown peers and oversize messages with errors that name them", async function () {
     await assert.rejects(openPort({ backend: "ibverbs" } as never), /address is required/);
     await assert.rejects(openPort({ backend: "ibverbs", bind: { address: "198.18.0.77" } }), /rdma_bind_addr\(198\.18\.0\.77:0\)/);
