@@ -14,7 +14,9 @@ export type LendOptions = Required<CopyPolicy> & { into: SgList };
  * A slot is lent by lend(), claimed by take() when the port accepts the message, and given back
  * by release() once the device is done with it. A message whose scratch outgrew its slot (the
  * encoder then used memory of its own), or a send when every slot is in use, is copied as the
- * scratch of any list is.
+ * scratch of any list is. A slot's list keeps the larger scratch it grew while its messages do
+ * not fit (so a stream of large messages allocates nothing either), and goes back to the slot
+ * after a message that would have fitted.
  */
 export class StagingSlots {
   private readonly lists: SgList[] = [];
@@ -55,7 +57,8 @@ export class StagingSlots {
     }
     const list = this.lists[k]!;
     const win = this.windows[k]!;
-    if (list.scratch !== win) list.useScratch(win);
+    // back to the slot: after it was cut anew, or after a message that would have fitted it
+    if (list.scratch !== win && (list.scratch.length <= win.length || list.bytesCopied <= win.length)) list.useScratch(win);
     const o = (this.options ??= { ...policy, into: list });
     o.into = list;
     return o;

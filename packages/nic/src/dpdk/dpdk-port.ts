@@ -34,7 +34,8 @@ const DPDK_COPY_THRESHOLD = 256;
  * copies it once into the mbuf. Two bursts' worth: a slot is free again once txBurst took its message.
  */
 const SLOTS = 2 * 32;
-const SLOT_BYTES = 1024;
+/** More than a standard MTU's payload: every message of a 1500-byte MTU fits its slot. */
+const SLOT_BYTES = 2048;
 const SLOT_REGION = SLOTS * SLOT_BYTES;
 
 /** The thread's DPDK-registered memory: every DPDK port of the thread sends from any of it. */
