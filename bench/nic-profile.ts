@@ -76,6 +76,10 @@ async function runChild(): Promise<void> {
 /** The layer a function belongs to, from where it is defined. */
 function layer(f: FunctionTime): string {
   if (f.fn === "(garbage collector)") return "garbage collector";
+  // V8 counts a native call's time as its JavaScript caller's self time: flush() calls txBurst
+  if (f.fn === "flush" && f.where.includes("dpdk-port")) return "native: txBurst (addon + DPDK), as flush's self time";
+  if (f.fn === "ensureEal" || f.where.startsWith("node:internal/modules")) return "start-up (EAL, module loading)";
+  if (f.where.includes("nic-profile.ts")) return "the loop (a BigInt id per message)";
   if (f.fn === "(program)" || f.fn === "(idle)") return "V8 and Node internals";
   if (f.where.includes("nic-record.sg.js")) return "generated encoder";
   if (f.where.includes("packages/core/")) return "@sgwire/core (SgList, varints, strings)";
