@@ -30,6 +30,10 @@ export function sameFields(expected: unknown, actual: unknown, path = "$"): stri
     }
     return null;
   }
+  // 64-bit integers: bigint here, Long or a decimal string in other libraries
+  if (typeof expected === "bigint") {
+    return actual !== null && actual !== undefined && String(actual) === expected.toString() ? null : `${path}: expected ${expected}, got ${String(actual)}`;
+  }
   if (typeof expected === "number" && typeof actual === "number") {
     // float fields round to single precision on the wire
     if (expected === actual || Math.fround(expected) === actual) return null;

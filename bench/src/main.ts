@@ -25,7 +25,7 @@ import { markdownReport, targets } from "./report/markdown.js";
 import { plots } from "./report/plots.js";
 import type { RunFile } from "./report/run-file.js";
 
-const SHAPES: ShapeName[] = ["small", "bytes", "list", "tree", "strings"];
+const SHAPES: ShapeName[] = ["small", "bytes", "list", "tree", "strings", "mixed"];
 const repoRoot = fileURLToPath(new URL("../../", import.meta.url));
 
 function parseArgs(argv: string[]) {
@@ -57,7 +57,7 @@ function parseArgs(argv: string[]) {
         only.add(s as ShapeName);
       }
     } else if (a === "-h" || a === "--help") {
-      process.stdout.write("usage: bench [--quick] [--only small,bytes,list,tree,strings] [--clock cpu|wall] [--name NAME] [--out DIR]\n");
+      process.stdout.write("usage: bench [--quick] [--only small,bytes,list,tree,strings,mixed] [--clock cpu|wall] [--name NAME] [--out DIR]\n");
       process.exit(0);
     } else throw new Error(`unknown option ${a} (try --help)`);
   }

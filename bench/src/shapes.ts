@@ -9,10 +9,14 @@
  * - list:    `List`, 1..32 values of 1..8 KiB (a multi-get response);
  * - tree:    `Node`, a tree of nested messages (fan-out 4, depth 3: 21 nodes), leaves carry a
  *            payload;
- * - strings: `Record`, strings only (ASCII and not), always copied.
+ * - strings: `Record`, strings only (ASCII and not), always copied;
+ * - mixed:   messages as services exchange them: `Event` (a string, an enum, packed sint32, a
+ *            bool, a float, a uint32: about 25 B), `Profile` (a string map, strings, repeated
+ *            strings, packed int32, doubles, two int64, nested messages with 100 B of bytes, an
+ *            enum, a oneof: about 440 B) and `Batch` (20 events).
  */
 
-export type ShapeName = "small" | "bytes" | "list" | "tree" | "strings";
+export type ShapeName = "small" | "bytes" | "list" | "tree" | "strings" | "mixed";
 
 export interface Workload {
   shape: ShapeName;
@@ -21,7 +25,7 @@ export interface Workload {
   /** for tables: "bytes 64 KiB" */
   label: string;
   /** message type in bench.proto */
-  type: "Small" | "Blob" | "List" | "Node" | "Record";
+  type: "Small" | "Blob" | "List" | "Node" | "Record" | "Event" | "Profile" | "Batch";
   message: object;
   /** bytes in bytes fields (the x axis of the size plot) */
   payloadBytes: number;
@@ -154,6 +158,51 @@ function strings(): Workload {
   };
 }
 
+const STATUS_ACTIVE = 1;
+
+/** One small event: about 25 bytes on the wire. */
+function event(i: number): object {
+  return { name: `login.ok.${i % 10}`, status: STATUS_ACTIVE, deltas: [3, -1, 12, -40 - i], ok: i % 2 === 0, score: 0.75, seq: 1000 + i };
+}
+
+function mixedEvent(): Workload {
+  return { shape: "mixed", id: "mixed/event", label: "mixed: event (~25 B)", type: "Event", message: event(7), payloadBytes: 0, count: 1 };
+}
+
+function mixedProfile(): Workload {
+  return {
+    shape: "mixed",
+    id: "mixed/profile",
+    label: "mixed: profile (~440 B)",
+    type: "Profile",
+    message: {
+      labels: Object.assign(Object.create(null) as Record<string, string>, { team: "storage", region: "eu-west-1", tier: "gold" }),
+      id: "u-7f3a9c21",
+      name: "Zoë Ångström",
+      email: "zoe.angstrom@example.com",
+      roles: ["admin", "editor", "billing"],
+      scores: [12, 7, 300, 45, 0, 99, 1024, 5],
+      lat: 52.3702,
+      lon: 4.8952,
+      createdAt: 1764672000123n,
+      updatedAt: 1764758400456n,
+      attachments: [
+        { name: "avatar.png", data: filled(100, 1) },
+        { name: "cv.pdf", data: filled(100, 2) },
+      ],
+      status: STATUS_ACTIVE,
+      contact: { case: "phone", value: "+31 20 555 0134" },
+    },
+    payloadBytes: 200,
+    count: 1,
+  };
+}
+
+function mixedBatch(): Workload {
+  const events = Array.from({ length: 20 }, (_, i) => event(i));
+  return { shape: "mixed", id: "mixed/batch", label: "mixed: batch of 20 events", type: "Batch", message: { events }, payloadBytes: 0, count: 20 };
+}
+
 /** Every workload of a grid, in the order they run. */
 export function workloads(g: Grid, only?: Set<ShapeName>): Workload[] {
   const out: Workload[] = [];
@@ -163,5 +212,6 @@ export function workloads(g: Grid, only?: Set<ShapeName>): Workload[] {
   if (want("list")) for (const v of g.listValueSizes) for (const c of g.listCounts) out.push(list(c, v));
   if (want("tree")) for (const l of g.treeLeafSizes) out.push(tree(l));
   if (want("strings")) out.push(strings());
+  if (want("mixed")) out.push(mixedEvent(), mixedProfile(), mixedBatch());
   return out;
 }

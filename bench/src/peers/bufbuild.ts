@@ -17,6 +17,7 @@ interface DescriptorJson {
   name?: string;
   field?: { typeName?: string; type?: string }[];
   nestedType?: DescriptorJson[];
+  options?: { mapEntry?: boolean };
 }
 
 /**
@@ -28,12 +29,20 @@ function qualify(root: protobuf.Root, scope: string, msgs: DescriptorJson[] | un
     const full = `${scope}.${m.name}`;
     const type = root.lookupType(full);
     for (const f of m.field ?? []) {
+      // a map field: protobufjs names its entry type after the field ("Labels"), which no type
+      // of the parsed root is; protobuf's convention is "LabelsEntry", nested in the message
+      const entry = m.nestedType?.find((n) => n.options?.mapEntry === true && n.name === f.typeName);
+      if (entry !== undefined) {
+        entry.name = `${entry.name}Entry`;
+        f.typeName = `.${full}.${entry.name}`;
+        continue;
+      }
       if (f.typeName !== undefined && !f.typeName.startsWith(".")) {
         const target = type.lookupTypeOrEnum(f.typeName);
         f.typeName = target.fullName; // protobufjs full names start with "."
       }
     }
-    qualify(root, full, m.nestedType);
+    qualify(root, full, m.nestedType?.filter((n) => n.options?.mapEntry !== true));
   }
 }
 

@@ -54,6 +54,12 @@ export function targets(run: RunFile): Target[] {
   add("small message: encode vs protobufjs", "small", "encode", "sgwire encode", 1.5);
   add("small message: toBinary vs protobufjs", "small", "encode", "sgwire toBinary", 1.5);
   add("small message: decode vs protobufjs", "small", "decode", "sgwire fromBinary", 1);
+  // the mixed suite (issue: codec speed on the schemas users have)
+  for (const r of run.results.filter((x) => x.shape === "mixed")) {
+    add(`${r.label}: fromBinary vs protobufjs`, r.id, "decode", "sgwire fromBinary", 1.5);
+    add(`${r.label}: fresh encode() vs protobufjs`, r.id, "encode", "sgwire encode (fresh)", 2);
+    add(`${r.label}: toBinary vs protobufjs`, r.id, "encode", "sgwire toBinary", 2.5);
+  }
   return out;
 }
 

@@ -20,6 +20,6 @@ export interface RunFile {
 }
 
 /** Encode lines, in table and legend order. */
-export const ENCODERS = ["sgwire encode", "sgwire toBinary", "protobufjs", "@bufbuild/protobuf", "flatbuffers"];
+export const ENCODERS = ["sgwire encode", "sgwire encode (fresh)", "sgwire toBinary", "protobufjs", "@bufbuild/protobuf", "flatbuffers"];
 /** Decode lines, in table and legend order. */
 export const DECODERS = ["sgwire fromBinary", "protobufjs", "@bufbuild/protobuf", "flatbuffers"];
