@@ -77,6 +77,25 @@ describe("UTF-8", () => {
     }
   });
 
+  it("reads any run of a view at an offset: short ASCII, non-ASCII and long, strict or not", () => {
+    const texts = ["", "a", "login.ok.7", "x".repeat(31), "y".repeat(32), "Zoë", "名前-" + "z".repeat(30), "\u007f\u0000"];
+    for (const t of texts) {
+      const bytes = new TextEncoder().encode(t);
+      // a Uint8Array view in the middle of a larger buffer, and a Node Buffer view
+      const big = new Uint8Array(bytes.length + 10).fill(0xff);
+      big.set(bytes, 5);
+      const view = big.subarray(2, 2 + bytes.length + 6);
+      for (const v of [view, Buffer.from(view.buffer, view.byteOffset, view.length)]) {
+        assert.equal(utf8Read(v, 3, 3 + bytes.length, true), t, JSON.stringify(t));
+        assert.equal(utf8Read(v, 3, 3 + bytes.length, false), t, JSON.stringify(t));
+      }
+    }
+    // a short invalid run after ASCII: rejected when strict, U+FFFD otherwise
+    const b = Uint8Array.of(0x61, 0x62, 0xc0);
+    assert.throws(() => utf8Read(b, 0, 3, true), TypeError);
+    assert.equal(utf8Read(b, 0, 3, false), "ab\ufffd");
+  });
+
   it("rejects invalid UTF-8 only when asked to", () => {
     const bad = [Uint8Array.of(0xff), Uint8Array.of(0xc0, 0x80), Uint8Array.of(0xed, 0xa0, 0x80), Uint8Array.of(0xe2, 0x82)];
     for (const b of bad) {

@@ -83,6 +83,14 @@ export class Reader {
   private varint32Strict(maxBytes: number, what: string): number {
     const buf = this.buf;
     let pos = this.pos;
+    if (pos < this.end) {
+      // one byte (lengths below 128): the common case
+      const b0 = buf[pos]!;
+      if (b0 < 0x80) {
+        this.pos = pos + 1;
+        return b0;
+      }
+    }
     let v = 0;
     for (let shift = 0, i = 0; i < maxBytes; i++, shift += 7) {
       if (pos >= this.end) this.fail(`truncated ${what}`);
@@ -105,6 +113,14 @@ export class Reader {
     const buf = this.buf;
     let pos = this.pos;
     const end = this.end;
+    if (pos < end) {
+      // one byte (values below 128): the common case, in packed runs too
+      const b0 = buf[pos]!;
+      if (b0 < 0x80) {
+        this.pos = pos + 1;
+        return b0;
+      }
+    }
     if (end - pos >= 10) {
       // fast path: no bounds checks needed for a well-formed varint
       let b = buf[pos++]!;
