@@ -156,6 +156,8 @@ export class KvServer {
   private sweepTimer: NodeJS.Timeout | null = null;
   private statsCopied = 0;
   private statsReferenced = 0;
+  /** The encoder's bytes of STATS replies (kept out of encodeCopied, as their port copies are). */
+  private statsEncoded = 0;
 
   constructor(
     readonly port: Port,
@@ -293,6 +295,7 @@ export class KvServer {
         const after = this.port.stats;
         this.statsCopied += after.bytesCopied - before.bytesCopied;
         this.statsReferenced += after.bytesReferenced - before.bytesReferenced;
+        this.statsEncoded += after.copies.encoder - before.copies.encoder;
         return;
       }
       default:
@@ -357,7 +360,13 @@ export class KvServer {
     const r: Response = { id, status, values, missing, part: 0, parts: 0, firstIndex: 0, firstOffset: 0, sizes: [] };
     const c = this.counters;
     const parts = splitResponse(r, this.budget);
+    const send = this.codec.sendResponse;
     for (const p of parts) {
+      if (send !== undefined) {
+        // the port encodes into its own send memory; what the encoder wrote is in its ledger
+        send(this.port, p, to);
+        continue;
+      }
       // the port copies the list's scratch before send returns, so one list serves every packet
       const list = this.codec.encodeResponse(p, this.port.policy, this.list);
       if (count) {
@@ -384,6 +393,8 @@ export class KvServer {
       backend: this.port.caps.backend,
       driver: this.port.caps.driver,
       ...this.counters,
+      // responses sent with sendResponse: the encoder's bytes are the port's ledger (STATS replies excluded)
+      encodeCopied: this.counters.encodeCopied + (this.codec.sendResponse !== undefined ? p.copies.encoder - this.statsEncoded : 0),
       rejected: { ...this.counters.rejected },
       portFaults: { ...this.counters.portFaults },
       limits: { maxValueBytes: this.maxValueBytes, maxKeyBytes: this.maxKeyBytes, maxPendingPutBytes: this.maxPendingPutBytes, maxPendingPuts: this.maxPendingPuts },

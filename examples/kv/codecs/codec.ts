@@ -5,6 +5,7 @@
  * in-memory shape, so the server and client code is the same for all of them.
  */
 import { SgList, type CopyPolicy } from "@sgwire/core";
+import type { Endpoint, Port } from "@sgwire/nic";
 import type { Request, Response } from "../../gen/kv.sg.js";
 
 export type CodecName = "sgwire" | "protobufjs" | "flatbuffers";
@@ -29,6 +30,13 @@ export interface KvCodec {
   decodeResponse(bytes: Uint8Array): Response;
   /** Bytes the last encode into `list` copied (tags, lengths, small fields and, for the baselines, every value byte). */
   copied(list: SgList): number;
+  /**
+   * sgwire: sends a response the port's fast path, `port.send({ codec, message })`: the port has
+   * the encoder write the scratch into its own send memory (no copy of it in the port on kernel
+   * sockets and ibverbs, one into the mbuf on DPDK). What the encoder wrote is in the port's
+   * ledger, `stats.copies.encoder`. Absent: the server encodes into a list and sends that.
+   */
+  sendResponse?(port: Port, m: Response, to: Endpoint): boolean;
 }
 
 /**

@@ -2,6 +2,7 @@
  * sgwire: the generated codecs of schemas/kv.proto. A value at or above the port's copy threshold
  * becomes a segment that is the stored value itself (registered memory): the response is never
  * a copy of it. `copied` is what went into the list's scratch: tags, lengths, ids, small values.
+ * The server sends responses with `port.send({ codec: Response, message })` (sendResponse).
  */
 import type { CopyPolicy, EncodeOptions, SgList } from "@sgwire/core";
 import { Request, Response } from "../../gen/kv.sg.js";
@@ -30,4 +31,5 @@ export const sgwireCodec: KvCodec = {
   decodeRequest: (bytes) => Request.fromBinary(bytes),
   decodeResponse: (bytes) => Response.fromBinary(bytes),
   copied: (list) => list.bytesCopied,
+  sendResponse: (port, m, to) => port.send({ codec: Response, message: m }, to),
 };
