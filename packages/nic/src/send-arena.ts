@@ -26,6 +26,11 @@ export class SendArena {
     private readonly chunkBytes = 256 * 1024,
     /** A chunk with less room than this is retired before an encode: most messages' scratch fits. */
     private readonly minRoom = 16 * 1024,
+    /**
+     * Bytes left free before each send's scratch, for what the port writes in front of it (TCP:
+     * the length prefix, so prefix and scratch go to the socket as one segment).
+     */
+    readonly headroom = 0,
   ) {
     this.cur = this.chunk();
   }
@@ -42,7 +47,7 @@ export class SendArena {
       this.cur = this.chunk();
       if (old.holders === 0) this.recycle(old);
     }
-    list.useScratch(this.cur.bytes.subarray(this.cur.used));
+    list.useScratch(this.cur.bytes.subarray(this.cur.used + this.headroom));
   }
 
   /**
@@ -52,7 +57,7 @@ export class SendArena {
   take(list: SgList): ArenaChunk | null {
     const c = this.cur;
     if (list.scratch.buffer !== c.bytes.buffer) return null;
-    c.used += list.bytesCopied;
+    c.used += this.headroom + list.bytesCopied;
     c.holders++;
     return c;
   }

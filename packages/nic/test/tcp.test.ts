@@ -37,6 +37,37 @@ describe("tcp port", function () {
     server.close();
   });
 
+  it("send({ codec, message }): the length prefix written in front of the encoder's scratch frames every size", async function () {
+    const chunks: Buffer[] = [];
+    const server = net.createServer((s) => s.on("data", (c) => chunks.push(c)));
+    await new Promise<void>((r) => server.listen(0, "127.0.0.1", () => r()));
+    const to = { address: "127.0.0.1", port: (server.address() as net.AddressInfo).port };
+    const p = await openPort({ backend: "tcp", maxMessageBytes: 1 << 20 });
+    const rb = p.allocate(3000);
+    fill(rb.bytes, 4);
+    // prefixes of 1, 2 and 3 bytes; a message that starts with a referenced field; an empty one
+    const sent = [
+      Blob.create({ id: 1, key: fill(new Uint8Array(10), 1) }),
+      Blob.create({ id: 2, key: fill(new Uint8Array(300), 2) }),
+      Blob.create({ id: 3, key: fill(new Uint8Array(400), 3), chunks: [rb.bytes, fill(new Uint8Array(20000), 5)] }),
+      Blob.create({ chunks: [rb.bytes] }),
+      Blob.create(),
+    ];
+    for (const m of sent) p.send({ codec: Blob, message: m }, to);
+    await p.completions();
+    await p.close();
+    await new Promise((r) => setTimeout(r, 100));
+    server.close();
+    const all = Buffer.concat(chunks);
+    const want = Buffer.concat(sent.flatMap((m) => {
+      const b = Blob.toBinary(m);
+      return [Buffer.from(lengthPrefix(b.length)), Buffer.from(b)];
+    }));
+    assert.ok(all.equals(want), `the stream is the messages, each after its varint length (${all.length} of ${want.length} bytes)`);
+    assert.equal(rb.refCount, 1);
+    rb.release();
+  });
+
   it("replies to a message's source over the accepted connection", async function () {
     const a = await openPort({ backend: "tcp" });
     const b = await openPort({ backend: "tcp" });

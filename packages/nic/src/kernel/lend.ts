@@ -1,6 +1,7 @@
 import type { RefBuffer, SgList } from "@sgwire/core";
 import type { HeapMemory } from "../heap-memory.js";
 import { LentRecord } from "../lent-check.js";
+import { lengthPrefix } from "./framing.js";
 import type { ArenaChunk } from "../send-arena.js";
 
 /** One message prepared for a kernel socket: segments safe to hold until completion. */
@@ -83,6 +84,42 @@ export function prepareOwned(list: SgList, memory: HeapMemory, prefix: Uint8Arra
     if (!list.isScratch(i)) lent = lendOne(s, memory, lent, check);
   }
   const scratchBytes = prefix?.length ?? 0;
+  return { lease, segments: out, lent, scratchBytes, referencedBytes: list.bytesReferenced, wireBytes: list.byteLength + scratchBytes, check };
+}
+
+/**
+ * prepareOwned for a stream that frames each message with its varint length (TCP), when the
+ * encoder wrote into `lease` with the arena's headroom free in front of the scratch: the prefix
+ * is written there, and prefix and the first scratch run are one segment (one write less per
+ * message than a separate prefix). Otherwise the prefix is a segment of its own.
+ */
+export function prepareOwnedFramed(list: SgList, memory: HeapMemory, lease: ArenaChunk | null, headroom: number, debug = false): Prepared {
+  const segs = list.segments;
+  const n = list.byteLength;
+  const k = n < 0x80 ? 1 : n < 0x4000 ? 2 : n < 0x200000 ? 3 : n < 0x10000000 ? 4 : 5;
+  const s0 = segs[0];
+  // the first segment starts the scratch, which starts `headroom` bytes into this send's region
+  if (lease === null || s0 === undefined || k > headroom || !list.isScratch(0) || s0.byteOffset !== list.scratch.byteOffset) {
+    return prepareOwned(list, memory, lengthPrefix(n), lease, debug);
+  }
+  const b = lease.bytes;
+  let at = s0.byteOffset - k - b.byteOffset;
+  const start = at;
+  let v = n;
+  while (v > 0x7f) {
+    b[at++] = (v & 0x7f) | 0x80;
+    v = Math.floor(v / 128);
+  }
+  b[at] = v;
+  const out: Uint8Array[] = [new Uint8Array(b.buffer, b.byteOffset + start, k + s0.length)];
+  let lent: RefBuffer[] | null = null;
+  const check = debug ? new LentRecord() : null;
+  for (let i = 1; i < segs.length; i++) {
+    const s = segs[i]!;
+    out.push(s);
+    if (!list.isScratch(i)) lent = lendOne(s, memory, lent, check);
+  }
+  const scratchBytes = k;
   return { lease, segments: out, lent, scratchBytes, referencedBytes: list.bytesReferenced, wireBytes: list.byteLength + scratchBytes, check };
 }
 

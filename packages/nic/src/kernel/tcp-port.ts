@@ -6,7 +6,7 @@ import type { Endpoint, PortCaps } from "../port.js";
 import { HeapMemory } from "../heap-memory.js";
 import { checkBind, checkCommonOptions, checkKeys, checkPositiveInt, type CommonOptionValues } from "../checks.js";
 import { LentBufferMutatedError } from "../lent-check.js";
-import { prepare, prepareOwned, releaseLent } from "./lend.js";
+import { prepare, prepareOwnedFramed, releaseLent } from "./lend.js";
 import { SendArena } from "../send-arena.js";
 import { FrameError, FrameReader, lengthPrefix } from "./framing.js";
 import { procfsAvailable, readSockets, socketFd, socketInode } from "./procfs.js";
@@ -37,6 +37,8 @@ const TCP_MAX_SEGMENTS = 1023;
 const TCP_COPY_THRESHOLD = 512;
 /** How often unacknowledged messages are looked up again while some remain (ms). */
 const ACK_POLL_MS = 20;
+/** Room before each send's scratch in the send arena for its length prefix (a varint of at most 5 bytes). */
+const TCP_PREFIX_ROOM = 5;
 
 interface Conn {
   sock: net.Socket;
@@ -121,7 +123,7 @@ export class TcpPort extends PortBase {
     };
     this.policy = { copyThreshold, maxSegments: chooseMaxSegments("tcp", "kernel-tcp", TCP_MAX_SEGMENTS), isEligible: () => true };
     // scratch larger than a chunk's free room gets memory of its own from the encoder (still not copied)
-    this.sendArena = new SendArena();
+    this.sendArena = new SendArena(256 * 1024, 16 * 1024, TCP_PREFIX_ROOM);
     server.on("connection", (sock) => {
       const peer = { address: sock.remoteAddress ?? "", port: sock.remotePort ?? 0 };
       this.adopt(sock, `${peer.address}:${peer.port}`, peer);
@@ -230,8 +232,9 @@ export class TcpPort extends PortBase {
     if (c === undefined || c.sock.destroyed) {
       c = this.adopt(net.connect({ host: dest.address, port: dest.port, noDelay: true }), key, { address: dest.address, port: dest.port });
     }
-    const prefix = lengthPrefix(list.byteLength);
-    const p = owned ? prepareOwned(list, this.memory, prefix, this.sendArena!.take(list), this.debugLent) : prepare(list, this.memory, prefix, this.debugLent);
+    const p = owned
+      ? prepareOwnedFramed(list, this.memory, this.sendArena!.take(list), TCP_PREFIX_ROOM, this.debugLent)
+      : prepare(list, this.memory, lengthPrefix(list.byteLength), this.debugLent);
     const sock = c.sock;
     const segs = p.segments;
     const bytes = p.wireBytes;
