@@ -74,17 +74,7 @@ export function prepare(list: SgList, memory: HeapMemory, prefix: Uint8Array | n
  * as they are, nothing is copied but the `prefix`. `scratchBytes` is then the prefix alone.
  */
 export function prepareOwned(list: SgList, memory: HeapMemory, prefix: Uint8Array | null, lease: ArenaChunk | null, debug = false): Prepared {
-  const segs = list.segments;
-  const out: Uint8Array[] = prefix === null ? [] : [prefix];
-  let lent: RefBuffer[] | null = null;
-  const check = debug ? new LentRecord() : null;
-  for (let i = 0; i < segs.length; i++) {
-    const s = segs[i]!;
-    out.push(s);
-    if (!list.isScratch(i)) lent = lendOne(s, memory, lent, check);
-  }
-  const scratchBytes = prefix?.length ?? 0;
-  return { lease, segments: out, lent, scratchBytes, referencedBytes: list.bytesReferenced, wireBytes: list.byteLength + scratchBytes, check };
+  return owned(list, memory, lease, prefix === null ? [] : [prefix], 0, prefix?.length ?? 0, debug);
 }
 
 /**
@@ -111,16 +101,20 @@ export function prepareOwnedFramed(list: SgList, memory: HeapMemory, lease: Aren
     v = Math.floor(v / 128);
   }
   b[at] = v;
-  const out: Uint8Array[] = [new Uint8Array(b.buffer, b.byteOffset + start, k + s0.length)];
+  return owned(list, memory, lease, [new Uint8Array(b.buffer, b.byteOffset + start, k + s0.length)], 1, k, debug);
+}
+
+/** `out` followed by the list's segments from `from`, the referenced ones lent; `prefixBytes` the port wrote. */
+function owned(list: SgList, memory: HeapMemory, lease: ArenaChunk | null, out: Uint8Array[], from: number, prefixBytes: number, debug: boolean): Prepared {
+  const segs = list.segments;
   let lent: RefBuffer[] | null = null;
   const check = debug ? new LentRecord() : null;
-  for (let i = 1; i < segs.length; i++) {
+  for (let i = from; i < segs.length; i++) {
     const s = segs[i]!;
     out.push(s);
     if (!list.isScratch(i)) lent = lendOne(s, memory, lent, check);
   }
-  const scratchBytes = k;
-  return { lease, segments: out, lent, scratchBytes, referencedBytes: list.bytesReferenced, wireBytes: list.byteLength + scratchBytes, check };
+  return { lease, segments: out, lent, scratchBytes: prefixBytes, referencedBytes: list.bytesReferenced, wireBytes: list.byteLength + prefixBytes, check };
 }
 
 /** At completion: returns the first lent segment that changed (debug mode), then releases the lent buffers and the send memory. */
