@@ -18,6 +18,7 @@ import protobuf from "protobufjs";
 import { SgList, type MessageType } from "../packages/core/dist/index.js";
 import { nicInfo, openPort, type Endpoint, type Port, type PortStats } from "../packages/nic/dist/index.js";
 import { gitRevision } from "./src/machine.js";
+import { ledgerPerMessage } from "./src/ledger.js";
 import { nicBenchReport, type NicBenchFile, type NicBenchRow } from "./src/report/nic-bench-report.js";
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -146,20 +147,6 @@ async function settledStats(port: Port, s0: PortStats, sent: number): Promise<Po
   }
 }
 
-/** Per message sent between two stats snapshots: the port's copy ledger and what went by reference. */
-function perMessage(s0: PortStats, s1: PortStats, encoderRan = true) {
-  const n = s1.messagesSent - s0.messagesSent || 1;
-  return {
-    bytesCopiedPerMessage: (s1.bytesCopied - s0.bytesCopied) / n,
-    bytesReferencedPerMessage: (s1.bytesReferenced - s0.bytesReferenced) / n,
-    copiesPerMessage: {
-      encoder: encoderRan ? (s1.copies.encoder - s0.copies.encoder) / n : 0,
-      port: (s1.copies.port - s0.copies.port) / n,
-      driver: (s1.copies.driver - s0.copies.driver) / n,
-    },
-  };
-}
-
 /**
  * Runs `step` (one encode + send) for about SECONDS; returns messages, wall seconds and CPU
  * seconds of this process (user + system: the kernel's share of a sendmsg counts). Messages per
@@ -217,7 +204,7 @@ async function row(o: Open, mode: string, step: (i: number) => boolean, segments
   const s1 = await settledStats(o.port, s0, r.sent);
   return {
     target: o.t.name, mode, messages: r.n, seconds: r.s, messagesPerSecond: r.n / r.s, cpuSeconds: r.cpu, messagesPerCpuSecond: r.n / r.cpu,
-    ...perMessage(s0, s1, encoderRan),
+    ...ledgerPerMessage(s0, s1, encoderRan),
     segments, note,
   };
 }

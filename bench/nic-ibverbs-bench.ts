@@ -25,6 +25,7 @@ import protobuf from "protobufjs";
 import { SgList, type MessageType, type RefBuffer } from "../packages/core/dist/index.js";
 import { openPort, type Endpoint, type Port, type PortStats } from "../packages/nic/dist/index.js";
 import { gitRevision } from "./src/machine.js";
+import { ledgerPerMessage } from "./src/ledger.js";
 import { nicIbverbsReport, type NicIbverbsFile, type NicIbverbsRow } from "./src/report/nic-ibverbs-report.js";
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -154,7 +155,6 @@ async function run(c: Case): Promise<number> {
 function perMessage(c: Case, s0: PortStats, s1: PortStats): Omit<NicIbverbsRow, "relative"> {
   const n = s1.messagesSent - s0.messagesSent;
   if (n !== MESSAGES * ROUNDS) console.error(`nic-ibverbs-bench: ${c.name}: the port counted ${n} messages sent, the bench sent ${MESSAGES * ROUNDS}`);
-  const d = n || 1;
   return {
     name: c.name,
     backend: c.port.caps.backend,
@@ -162,13 +162,7 @@ function perMessage(c: Case, s0: PortStats, s1: PortStats): Omit<NicIbverbsRow, 
     driverCopies: c.port.caps.driverCopies,
     messagesSent: n,
     segments: c.segments,
-    bytesCopiedPerMessage: (s1.bytesCopied - s0.bytesCopied) / d,
-    bytesReferencedPerMessage: (s1.bytesReferenced - s0.bytesReferenced) / d,
-    copiesPerMessage: {
-      encoder: (s1.copies.encoder - s0.copies.encoder) / d,
-      port: (s1.copies.port - s0.copies.port) / d,
-      driver: (s1.copies.driver - s0.copies.driver) / d,
-    },
+    ...ledgerPerMessage(s0, s1, true, n),
     txRingFull: s1.txRingFull - s0.txRingFull,
   };
 }

@@ -73,6 +73,13 @@ export function utf8Write(buf: Uint8Array, pos: number, s: string): number {
 }
 
 /**
+ * Node's native Latin-1 decoder, for short ASCII runs (where Latin-1, ASCII and UTF-8 agree):
+ * one call builds a flat string, about twice as fast as building it a character at a time (a
+ * chain of concatenations that is flattened when first read); absent outside Node.
+ */
+const latin1Slice = (globalThis as { Buffer?: { prototype: { latin1Slice?: (this: Uint8Array, start: number, end: number) => string } } }).Buffer?.prototype.latin1Slice;
+
+/**
  * Decodes buf[start, end) as UTF-8. With `strict`, invalid UTF-8 (overlong forms, surrogates,
  * truncated sequences, code points past U+10FFFF) throws a TypeError; without it, invalid
  * sequences become U+FFFD as in every other protobuf runtime that does not validate.
@@ -91,9 +98,3 @@ export function utf8Read(buf: Uint8Array, start: number, end: number, strict: bo
   return out;
 }
 
-/**
- * Node's native Latin-1 decoder, for short ASCII runs (where Latin-1, ASCII and UTF-8 agree):
- * one call builds a flat string, about twice as fast as building it a character at a time (a
- * chain of concatenations that is flattened when first read); absent outside Node.
- */
-const latin1Slice = (globalThis as { Buffer?: { prototype: { latin1Slice?: (this: Uint8Array, start: number, end: number) => string } } }).Buffer?.prototype.latin1Slice;

@@ -46,7 +46,8 @@ let memory: RegisteredMemory | null = null;
  * polled from the JavaScript thread. See native/dpdk/ for the datapath (tx.cc, rx.cc).
  *
  * Transmit path: send() copies scratch segments (and unregistered references) into a staging
- * buffer shared with C++, and writes one descriptor per segment; registered segments are
+ * buffer shared with C++, and writes one descriptor per segment (send({ codec, message }) has the
+ * encoder write the scratch into a slot of that buffer instead, StagingSlots: the port copies none of it); registered segments are
  * described by (arena, offset, length) and not copied at all. Every TX_BURST messages, and at
  * the end of the current tick (PolledPort), the staged messages are built into mbuf chains and
  * handed to rte_eth_tx_burst. Each message that references registered memory holds a token; the

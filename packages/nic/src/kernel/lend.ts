@@ -79,17 +79,17 @@ export function prepareOwned(list: SgList, memory: HeapMemory, prefix: Uint8Arra
 
 /**
  * prepareOwned for a stream that frames each message with its varint length (TCP), when the
- * encoder wrote into `lease` with the arena's headroom free in front of the scratch: the prefix
+ * encoder wrote into `lease` with its arena's headroom free in front of the scratch: the prefix
  * is written there, and prefix and the first scratch run are one segment (one write less per
  * message than a separate prefix). Otherwise the prefix is a segment of its own.
  */
-export function prepareOwnedFramed(list: SgList, memory: HeapMemory, lease: ArenaChunk | null, headroom: number, debug = false): Prepared {
+export function prepareOwnedFramed(list: SgList, memory: HeapMemory, lease: ArenaChunk | null, debug = false): Prepared {
   const segs = list.segments;
   const n = list.byteLength;
   const k = n < 0x80 ? 1 : n < 0x4000 ? 2 : n < 0x200000 ? 3 : n < 0x10000000 ? 4 : 5;
   const s0 = segs[0];
   // the first segment starts the scratch, which starts `headroom` bytes into this send's region
-  if (lease === null || s0 === undefined || k > headroom || !list.isScratch(0) || s0.byteOffset !== list.scratch.byteOffset) {
+  if (lease === null || s0 === undefined || k > lease.arena.headroom || !list.isScratch(0) || s0.byteOffset !== list.scratch.byteOffset) {
     return prepareOwned(list, memory, lengthPrefix(n), lease, debug);
   }
   const b = lease.bytes;

@@ -233,7 +233,7 @@ export class TcpPort extends PortBase {
       c = this.adopt(net.connect({ host: dest.address, port: dest.port, noDelay: true }), key, { address: dest.address, port: dest.port });
     }
     const p = owned
-      ? prepareOwnedFramed(list, this.memory, this.sendArena!.take(list), TCP_PREFIX_ROOM, this.debugLent)
+      ? prepareOwnedFramed(list, this.memory, this.sendArena!.take(list), this.debugLent)
       : prepare(list, this.memory, lengthPrefix(list.byteLength), this.debugLent);
     const sock = c.sock;
     const segs = p.segments;
