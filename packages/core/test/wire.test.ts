@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import {
   varint32Size, varint64Size, int64Size, sint64Size, writeVarint32, writeVarint64, zigzag32, unzigzag32, zigzag64,
   unzigzag64, splitBigint, joinSigned, joinUnsigned, utf8Length, utf8Write, utf8Read, Reader, DecodeError,
+  Encoder,
 } from "@sgwire/core";
 
 describe("varint arithmetic", () => {
@@ -34,6 +35,45 @@ describe("varint arithmetic", () => {
       const end = writeVarint64(buf, 0, Number(z & 0xffffffffn), Number(z >> 32n));
       assert.equal(sint64Size(v), end);
       assert.equal(new Reader(buf.subarray(0, end)).sint64(), v);
+    }
+  });
+
+  it("writes 64-bit values through Numbers exactly as through bigints, at every boundary", () => {
+    // the Encoder and int64Size take a Number path below 2^53 and a bigint path above: both must
+    // give the bytes of the two's complement (int64, fixed64) or zigzag (sint64) value
+    const edges: bigint[] = [];
+    for (const base of [0n, 1n << 31n, 1n << 32n, 1n << 52n, 1n << 53n, 1n << 63n]) {
+      for (let d = -3n; d <= 3n; d++) edges.push(base + d, -(base + d));
+    }
+    const values = edges.filter((v) => v >= -(1n << 63n) && v < 1n << 63n);
+    const reference = (u: bigint): number[] => {
+      const out: number[] = [];
+      u = BigInt.asUintN(64, u);
+      while (u > 0x7fn) { out.push(Number(u & 0x7fn) | 0x80); u >>= 7n; }
+      out.push(Number(u));
+      return out;
+    };
+    const e = new Encoder();
+    const run = (write: () => void): number[] => {
+      const buf = new Uint8Array(16);
+      e.begin(null);
+      e.startWrite(buf, null);
+      write();
+      return [...buf.subarray(0, e.pos)];
+    };
+    for (const v of values) {
+      assert.deepEqual(run(() => e.int64(v)), reference(v), `int64 ${v}`);
+      assert.equal(int64Size(v), reference(v).length, `int64Size ${v}`);
+      const z = BigInt.asUintN(64, (v << 1n) ^ (v >> 63n));
+      assert.deepEqual(run(() => e.sint64(v)), reference(z), `sint64 ${v}`);
+      assert.equal(sint64Size(v), reference(z).length, `sint64Size ${v}`);
+      const fixed = [...new Uint8Array(BigInt64Array.of(v).buffer)];
+      assert.deepEqual(run(() => e.fixed64(v)), fixed, `fixed64 ${v}`);
+    }
+    // uint64 values past int64's range take the bigint path
+    for (const v of [(1n << 63n) + 5n, (1n << 64n) - 1n]) {
+      assert.deepEqual(run(() => e.int64(v)), reference(v), `uint64 ${v}`);
+      assert.equal(int64Size(v), 10);
     }
   });
 
@@ -101,6 +141,30 @@ describe("UTF-8", () => {
     for (const b of bad) {
       assert.throws(() => utf8Read(b, 0, b.length, true), TypeError);
       assert.match(utf8Read(b, 0, b.length, false), /\ufffd/);
+    }
+  });
+
+  it("accepts a real U+FFFD in strict mode, and rejects an invalid byte beside one", () => {
+    const real = new TextEncoder().encode("ok \ufffd done");
+    assert.equal(utf8Read(real, 0, real.length, true), "ok \ufffd done");
+    const mixed = Uint8Array.of(...real, 0xc0);
+    assert.throws(() => utf8Read(mixed, 0, mixed.length, true), TypeError);
+    assert.equal(utf8Read(mixed, 0, mixed.length, false), "ok \ufffd done\ufffd");
+    // every random byte string: lenient output equals TextDecoder's, strict throws exactly when
+    // TextDecoder's fatal mode does (fixed seed)
+    let seed = 12345;
+    const rnd = () => (seed = (seed * 1103515245 + 12345) >>> 0) >>> 16;
+    const lenient = new TextDecoder("utf-8", { ignoreBOM: true });
+    const fatal = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
+    const hot = [0x41, 0x80, 0xbf, 0xc0, 0xc2, 0xdf, 0xe0, 0xed, 0xef, 0xf0, 0xf4, 0xf5, 0xff];
+    for (let i = 0; i < 20000; i++) {
+      const b = new Uint8Array(1 + (rnd() % 40));
+      for (let j = 0; j < b.length; j++) b[j] = rnd() % 2 === 0 ? hot[rnd() % hot.length]! : rnd() % 256;
+      assert.equal(utf8Read(b, 0, b.length, false), lenient.decode(b));
+      let valid = true;
+      try { fatal.decode(b); } catch { valid = false; }
+      if (valid) assert.equal(utf8Read(b, 0, b.length, true), lenient.decode(b));
+      else assert.throws(() => utf8Read(b, 0, b.length, true), TypeError);
     }
   });
 });

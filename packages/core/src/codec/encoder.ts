@@ -13,6 +13,10 @@ const f32b = new Uint8Array(f32.buffer);
 const f64 = new Float64Array(1);
 const f64b = new Uint8Array(f64.buffer);
 const MASK32 = 0xffffffffn;
+const TWO32 = 4294967296;
+const MAX_SAFE = Number.MAX_SAFE_INTEGER;
+/** Below this magnitude a zigzag value (2|v| or 2|v| - 1) is still an exact Number. */
+const HALF_SAFE = 2 ** 52;
 /** Scratch a fresh list's runs may hold in all to be split into arrays of their own (startSplitWrite). */
 export const SPLIT_MAX = 64;
 
@@ -273,11 +277,21 @@ export class Encoder {
 
   /** int64/uint64 as a varint (two's complement of the bigint). */
   int64(v: bigint): void {
-    if (v >= 0n && v <= 0xffffffffn) this.uint32(Number(v));
+    // through a Number when it is exact (|v| <= 2^53 - 1): no bigint is allocated
+    const n = Number(v);
+    if (n >= 0 && n <= 0xffffffff) this.uint32(n);
+    else if (n >= -MAX_SAFE && n <= MAX_SAFE) this.varint64(n >>> 0, Math.floor(n / TWO32) >>> 0);
     else this.varint64(Number(v & MASK32), Number((v >> 32n) & MASK32));
   }
 
   sint64(v: bigint): void {
+    const n = Number(v);
+    if (n > -HALF_SAFE && n < HALF_SAFE) {
+      // zigzag as a Number: exact below 2^53
+      const z = n >= 0 ? n * 2 : -n * 2 - 1;
+      this.varint64(z >>> 0, Math.floor(z / TWO32));
+      return;
+    }
     const z = (v << 1n) ^ (v >> 63n);
     this.varint64(Number(z & MASK32), Number((z >> 32n) & MASK32));
   }
@@ -293,6 +307,12 @@ export class Encoder {
   }
 
   fixed64(v: bigint): void {
+    const n = Number(v);
+    if (n >= -MAX_SAFE && n <= MAX_SAFE) {
+      this.fixed32(n >>> 0);
+      this.fixed32(Math.floor(n / TWO32) >>> 0);
+      return;
+    }
     this.fixed32(Number(v & MASK32));
     this.fixed32(Number((v >> 32n) & MASK32));
   }

@@ -1,6 +1,7 @@
 /**
- * UTF-8 for protobuf strings. Short strings go through hand-written loops (cheaper than a
- * TextEncoder/TextDecoder call for a few bytes); long ones through the platform codecs.
+ * UTF-8 for protobuf strings. Short strings are encoded by a hand-written loop (cheaper than a
+ * TextEncoder call for a few bytes), long ones by the platform encoder. Short ASCII is decoded by a
+ * loop too; the rest by one native call (Buffer's utf8Slice in Node, TextDecoder elsewhere).
  * Lone surrogates are written as U+FFFD (3 bytes), exactly as TextEncoder does, so the size pass
  * and the write pass always agree.
  */
@@ -11,8 +12,8 @@ const decoderStrict = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true })
 
 /** Strings at least this long are encoded with TextEncoder.encodeInto. */
 const LONG_WRITE = 64;
-/** Inputs at least this long are decoded with TextDecoder. */
-const LONG_READ = 32;
+/** Inputs longer than this are decoded natively; shorter ASCII ones in JavaScript. */
+const SHORT_READ = 24;
 
 /**
  * Node's native UTF-8 length (it counts lone surrogates as 3 bytes, as U+FFFD, like the loop
@@ -73,11 +74,12 @@ export function utf8Write(buf: Uint8Array, pos: number, s: string): number {
 }
 
 /**
- * Node's native Latin-1 decoder, for short ASCII runs (where Latin-1, ASCII and UTF-8 agree):
- * one call builds a flat string, about twice as fast as building it a character at a time (a
- * chain of concatenations that is flattened when first read); absent outside Node.
+ * Node's native UTF-8 decoder (Buffer's own `utf8Slice`, which also accepts a plain Uint8Array):
+ * one call builds a flat string from any range, with no view object and no JavaScript scan of the
+ * bytes first. Invalid sequences become U+FFFD exactly as TextDecoder (WHATWG) makes them. Absent
+ * outside Node.
  */
-const latin1Slice = (globalThis as { Buffer?: { prototype: { latin1Slice?: (this: Uint8Array, start: number, end: number) => string } } }).Buffer?.prototype.latin1Slice;
+const utf8Slice = (globalThis as { Buffer?: { prototype: { utf8Slice?: (this: Uint8Array, start: number, end: number) => string } } }).Buffer?.prototype.utf8Slice;
 
 /**
  * Decodes buf[start, end) as UTF-8. With `strict`, invalid UTF-8 (overlong forms, surrogates,
@@ -85,16 +87,33 @@ const latin1Slice = (globalThis as { Buffer?: { prototype: { latin1Slice?: (this
  * sequences become U+FFFD as in every other protobuf runtime that does not validate.
  */
 export function utf8Read(buf: Uint8Array, start: number, end: number, strict: boolean): string {
-  if (end - start >= LONG_READ) {
-    return (strict ? decoderStrict : decoderLenient).decode(buf.subarray(start, end));
+  if (end - start > SHORT_READ) return utf8ReadNative(buf, start, end, strict);
+  // Short ASCII is built in JavaScript, four characters per String.fromCharCode: cheaper than a
+  // call into native code, which costs more than building a few characters. (Joined strings
+  // under 13 characters are flat copies in V8; longer ones are flattened when first read.)
+  let s = "";
+  let i = start;
+  for (; i + 3 < end; i += 4) {
+    const c1 = buf[i]!, c2 = buf[i + 1]!, c3 = buf[i + 2]!, c4 = buf[i + 3]!;
+    if ((c1 | c2 | c3 | c4) >= 0x80) return utf8ReadNative(buf, start, end, strict);
+    s += String.fromCharCode(c1, c2, c3, c4);
   }
-  for (let i = start; i < end; i++) {
-    // anything but plain ASCII: let the platform decoder judge validity
-    if (buf[i]! >= 0x80) return (strict ? decoderStrict : decoderLenient).decode(buf.subarray(start, end));
+  for (; i < end; i++) {
+    const c = buf[i]!;
+    if (c >= 0x80) return utf8ReadNative(buf, start, end, strict);
+    s += String.fromCharCode(c);
   }
-  if (latin1Slice !== undefined) return latin1Slice.call(buf, start, end);
-  let out = "";
-  for (let i = start; i < end; i++) out += String.fromCharCode(buf[i]!);
-  return out;
+  return s;
 }
 
+/** Any UTF-8 through the platform: Node's utf8Slice, or TextDecoder elsewhere. */
+function utf8ReadNative(buf: Uint8Array, start: number, end: number, strict: boolean): string {
+  if (utf8Slice !== undefined) {
+    const s = utf8Slice.call(buf, start, end);
+    // Only a string with a U+FFFD can come from invalid input: the strict decoder then judges
+    // (the input may hold a real U+FFFD). Valid input costs a scan of the string, no second decode.
+    if (strict && s.indexOf("\ufffd") !== -1) decoderStrict.decode(buf.subarray(start, end));
+    return s;
+  }
+  return (strict ? decoderStrict : decoderLenient).decode(buf.subarray(start, end));
+}

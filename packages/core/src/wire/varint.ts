@@ -94,13 +94,22 @@ export function writeVarint64(buf: Uint8Array, pos: number, lo: number, hi: numb
 
 /** Bytes of an int64/uint64 bigint as a varint (negative values take 10). */
 export function int64Size(v: bigint): number {
-  if (v >= 0n && v < 0x80000000n) return varint32Size(Number(v));
-  if (v < 0n) return 10;
+  // a Number is exact up to 2^53 - 1, and its sign and order are always right: no bigint allocated
+  const n = Number(v);
+  if (n < 0) return 10;
+  if (n < 0x80000000) return varint32Size(n);
+  if (n <= Number.MAX_SAFE_INTEGER) return varint64Size(n >>> 0, Math.floor(n / 4294967296));
   return varint64Size(Number(v & 0xffffffffn), Number((v >> 32n) & 0xffffffffn));
 }
 
 /** Bytes of a sint64 bigint (zigzag) as a varint. */
 export function sint64Size(v: bigint): number {
+  const n = Number(v);
+  if (n > -(2 ** 52) && n < 2 ** 52) {
+    // zigzag as a Number: exact below 2^53
+    const z = n >= 0 ? n * 2 : -n * 2 - 1;
+    return varint64Size(z >>> 0, Math.floor(z / 4294967296));
+  }
   const z = BigInt.asUintN(64, (v << 1n) ^ (v >> 63n));
   return varint64Size(Number(z & 0xffffffffn), Number(z >> 32n));
 }
