@@ -21,6 +21,7 @@ import { sgwirePeer } from "./peers/sgwire.js";
 import { protobufjsPeer } from "./peers/protobufjs.js";
 import { bufbuildPeer } from "./peers/bufbuild.js";
 import { flatbuffersPeer } from "./peers/flatbuffers.js";
+import { allocationPeer } from "./peers/allocation.js";
 import { markdownReport, targets } from "./report/markdown.js";
 import { plots } from "./report/plots.js";
 import type { RunFile } from "./report/run-file.js";
@@ -68,7 +69,7 @@ const args = parseArgs(process.argv.slice(2));
 const settings: MeasureOptions & { mode: string } = args.quick
   ? { mode: "quick", reps: 9, batchMs: 12, warmupMs: 40, clock: args.clock }
   : { mode: "full", reps: 11, batchMs: 25, warmupMs: 150, clock: args.clock };
-const peers = [sgwirePeer, protobufjsPeer, bufbuildPeer, flatbuffersPeer];
+const peers = [sgwirePeer, protobufjsPeer, bufbuildPeer, flatbuffersPeer, allocationPeer];
 const list = workloads(args.quick ? QUICK_GRID : FULL_GRID, args.only);
 
 const started = new Date();

@@ -6,6 +6,7 @@
 import type { Figure, WorkloadResult } from "../suite.js";
 import { DECODERS, ENCODERS, type RunFile } from "./run-file.js";
 import { fmtBytes, fmtNs, fmtRatio } from "./format.js";
+import { OWN_BUFFER, POOL_SLICE } from "../peers/allocation.js";
 
 function fig(r: WorkloadResult, op: "encode" | "decode", lib: string): Figure | undefined {
   return r.figures.find((f) => f.op === op && f.lib === lib);
@@ -77,7 +78,7 @@ export function markdownReport(run: RunFile): string {
     `Node ${m.node} (V8 ${m.v8}), ${m.platform} ${m.release} ${m.arch}, ${m.cpus} x ${m.cpuModel}, ` +
       `${(m.memoryBytes / 2 ** 30).toFixed(0)} GiB, load average at start ${m.loadAverage.join(" ")}.`,
   );
-  out.push(`Peers: ${run.peers.filter((p) => p.name !== "sgwire").map((p) => `${p.name} ${p.version}`).join(", ")}.`);
+  out.push(`Peers: ${run.peers.filter((p) => p.name !== "sgwire" && p.name !== "allocation floor").map((p) => `${p.name} ${p.version}`).join(", ")}.`);
   out.push("");
   out.push("Times are median ns per message ± half the interquartile range of the repetitions (min and max are in the JSON). Ratios compare figures of this run only.");
   out.push("");
@@ -120,6 +121,33 @@ export function markdownReport(run: RunFile): string {
   out.push("");
   out.push("`decode / pbjs`: protobufjs time over sgwire `fromBinary` time. flatbuffers decode reads every field once into a plain object (byte vectors as views).");
   out.push("");
+
+  const floors = run.results.filter((r) => fig(r, "encode", OWN_BUFFER) !== undefined);
+  if (floors.length > 0) {
+    out.push("## Allocation floor (this run)");
+    out.push("");
+    out.push(
+      tableOf(
+        ["workload", "wire bytes", "own buffer: new Uint8Array(n)", "pool slice: Buffer.allocUnsafe(n)", "sgwire toBinary", "protobufjs", "toBinary / pbjs", "same with a pool slice"],
+        floors.map((r) => {
+          const own = fig(r, "encode", OWN_BUFFER)!;
+          const pool = fig(r, "encode", POOL_SLICE);
+          const tb = fig(r, "encode", "sgwire toBinary");
+          const pb = fig(r, "encode", "protobufjs");
+          const pooled = tb !== undefined && pool !== undefined && pb !== undefined ? pb.ns / Math.max(1, tb.ns - own.ns + pool.ns) : NaN;
+          return [r.label, String(fig(r, "encode", "sgwire toBinary")?.wireBytes ?? ""), cell(own), cell(pool), cell(tb), cell(pb), fmtRatio(ratio(r, "encode", "sgwire toBinary", "protobufjs")), fmtRatio(pooled)];
+        }),
+      ),
+    );
+    out.push("");
+    out.push(
+      "What one output buffer of the message's size costs, measured beside the codecs. sgwire's `toBinary()` and fresh `encode()` " +
+        "give every output an ArrayBuffer of its own (transferring or detaching one never touches another); V8 allocates those " +
+        "above 64 bytes outside its heap. protobufjs returns a slice of Node's shared pool. `same with a pool slice`: protobufjs " +
+        "time over sgwire's toBinary time with the own buffer's cost replaced by the pool slice's (an estimate, not a measurement).",
+    );
+    out.push("");
+  }
 
   const t = targets(run);
   if (t.length > 0) {
