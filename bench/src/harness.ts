@@ -84,11 +84,19 @@ export function measure(cases: Case[], opts: MeasureOptions = {}): Measurement[]
   }
   const sizes = cases.map((c) => batchSize(c.run, batchMs));
   const samples: Record<Clock, number[][]> = { wall: cases.map(() => []), cpu: cases.map(() => []) };
+  // Each repetition runs the cases in a new order (a seeded shuffle, the same in every run), so
+  // no case always runs right after the same one: the background GC work of a case that leaves
+  // much garbage (off-heap ArrayBuffers above all) would otherwise always land on its successor.
+  let seed = 0x9e3779b9;
+  const next = () => (seed = (Math.imul(seed, 1103515245) + 12345) >>> 0);
+  const order = cases.map((_, k) => k);
   for (let r = 0; r < reps; r++) {
-    // each repetition starts one case later, so no case always runs right after the same one
-    // (whose background GC work, or cache footprint, would otherwise always land on it)
+    for (let j = order.length - 1; j > 0; j--) {
+      const x = next() % (j + 1);
+      [order[j], order[x]] = [order[x]!, order[j]!];
+    }
     for (let j = 0; j < cases.length; j++) {
-      const k = (j + r) % cases.length;
+      const k = order[j]!;
       const c = cases[k]!;
       const n = sizes[k]!;
       const run = c.run;
