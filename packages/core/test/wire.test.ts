@@ -217,5 +217,17 @@ describe("Reader", () => {
   it("reads bools as full 64-bit varints", () => {
     assert.equal(new Reader(Uint8Array.of(0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x01)).bool(), true);
     assert.equal(new Reader(Uint8Array.of(0x80, 0x00)).bool(), false);
+    // one-byte values, any non-zero one true; the reader stops after the byte
+    for (const [b, want] of [[0, false], [1, true], [2, true], [0x7f, true]] as const) {
+      const r = new Reader(Uint8Array.of(b, 0x55));
+      assert.equal(r.bool(), want);
+      assert.equal(r.pos, 1);
+    }
+    // a truncated bool is an error, not false
+    const t = new Reader(Uint8Array.of(0x80));
+    assert.throws(() => t.bool(), DecodeError);
+    const empty = new Reader(Uint8Array.of(1));
+    empty.end = 0;
+    assert.throws(() => empty.bool(), DecodeError);
   });
 });

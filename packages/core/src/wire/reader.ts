@@ -156,6 +156,15 @@ export class Reader {
   bool(): boolean {
     // a bool is a full 64-bit varint: any non-zero bit anywhere means true
     const buf = this.buf;
+    const p = this.pos;
+    if (p < this.end) {
+      // one byte (0 or 1): the common case
+      const b0 = buf[p]!;
+      if (b0 < 0x80) {
+        this.pos = p + 1;
+        return b0 !== 0;
+      }
+    }
     let nz = 0;
     for (let i = 0; i < 10; i++) {
       if (this.pos >= this.end) this.fail("truncated varint");
