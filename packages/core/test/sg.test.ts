@@ -153,6 +153,23 @@ describe("SgList", () => {
     manual.segments.push(manual.scratch.subarray(0, 4), big);
     assert.equal(manual.isScratch(0), true);
     assert.equal(manual.isScratch(1), false);
+    // a list of scratch alone carries no per-segment flags; reused for references and back, the
+    // flags follow each encode
+    const small = Blobs.encode({ b: [blob(4)] });
+    assert.equal(small.refs, null);
+    assert.deepEqual(small.segments.map((_, i) => small.isScratch(i)), [true]);
+    Blobs.encode({ b: [blob(4), big, blob(8), big] }, { into: small });
+    assert.deepEqual(small.segments.map((_, i) => small.isScratch(i)), [true, false, true, false]);
+    Blobs.encode({ b: [blob(4), blob(9)] }, { into: small });
+    assert.deepEqual(small.segments.map((_, i) => small.isScratch(i)), [true]);
+    Blobs.encode({ b: [big, blob(3), big] }, { into: small });
+    assert.deepEqual(small.segments.map((_, i) => small.isScratch(i)), [true, false, true, false]);
+    // segments changed by hand after an encode: decided by memory again
+    small.segments.push(big);
+    assert.equal(small.isScratch(4), false);
+    small.reset();
+    small.segments.push(small.scratch.subarray(0, 1));
+    assert.equal(small.isScratch(0), true);
   });
 
   it("never holds empty segments", () => {

@@ -179,7 +179,8 @@ export class Encoder {
       if (this.pos > this.segStart) this.pushScratch();
       const segs = list.segments;
       if (segs.length !== this.nSegs) segs.length = this.nSegs;
-      if (list.refs.length !== this.nSegs) list.refs.length = this.nSegs;
+      if (list.refs !== null && list.refs.length !== this.nSegs) list.refs.length = this.nSegs;
+      list.encodedSegments = this.nSegs;
       this.list = null;
     }
     this.buf = EMPTY;
@@ -212,7 +213,7 @@ export class Encoder {
     // the write pass ran past what the size pass measured (writes past the end were dropped)
     if (this.pos > this.buf.length) this.changed("");
     const i = this.nSegs++;
-    list.refs[i] = false;
+    if (list.refs !== null) list.refs[i] = false;
     const buf = this.buf;
     if (this.split) {
       const own = new Uint8Array(len);
@@ -379,7 +380,10 @@ export class Encoder {
     if (n >= this.thr && this.bigRef[this.bigIdx++]) {
       if (this.pos > this.segStart) this.pushScratch();
       const list = this.list!;
-      list.refs[this.nSegs] = true;
+      // the first reference of this encode: the segments before it are scratch
+      const refs = (list.refs ??= []);
+      for (let k = refs.length; k < this.nSegs; k++) refs.push(false);
+      refs[this.nSegs] = true;
       list.segments[this.nSegs++] = b;
       this.segStart = this.pos;
       this.refDone += n;

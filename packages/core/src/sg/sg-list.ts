@@ -35,9 +35,13 @@ export class SgList {
   viewStarts: number[] | null = null;
   /**
    * @internal per segment, true when it is a reference (written by the encoder beside
-   * `segments`); lets isScratch answer without reading `.buffer`, which is slow on typed arrays
+   * `segments`); lets isScratch answer without reading `.buffer`, which is slow on typed arrays.
+   * Null until an encode into this list references something: a list of scratch alone (every
+   * small message) carries no array for it.
    */
-  refs: boolean[] = [];
+  refs: boolean[] | null = null;
+  /** @internal segments the last encode wrote (-1: none, or reset since): `refs` describes them */
+  encodedSegments = -1;
 
   /** @param scratch initial scratch memory, or its size in bytes */
   constructor(scratch: number | Uint8Array = 0) {
@@ -49,7 +53,8 @@ export class SgList {
   /** Empties the list so it can be reused; keeps the scratch allocation. */
   reset(): void {
     this.segments.length = 0;
-    this.refs.length = 0;
+    if (this.refs !== null) this.refs.length = 0;
+    this.encodedSegments = -1;
     this.byteLength = 0;
     this.bytesCopied = 0;
     this.bytesReferenced = 0;
@@ -83,7 +88,7 @@ export class SgList {
 
   /** True when segment `i` lives in this list's scratch memory (it was copied). */
   isScratch(i: number): boolean {
-    if (this.refs.length === this.segments.length) return !this.refs[i];
+    if (this.encodedSegments === this.segments.length) return this.refs === null || this.refs[i] !== true;
     // a list whose segments were set by hand: decide by memory
     const seg = this.segments[i]!;
     const sc = this.scratch;
