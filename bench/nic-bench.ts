@@ -97,6 +97,19 @@ targets.push({
     return { port, dest: sink.localAddress, close: async () => { await port.close(); await sink.close(); } };
   },
 });
+const haveNativeUdp = nicInfo().backends.find((b) => b.name === "udp")!.engines!.find((e) => e.name === "native")!.available;
+if (haveNativeUdp) {
+  targets.push({
+    name: "kernel udp native (loopback)",
+    note: "engine native: the sends of one turn in sendmmsg bursts of up to 64; a native receiver discards",
+    open: async () => {
+      const port = await openPort({ backend: "udp", engine: "native" });
+      const sink = await openPort({ backend: "udp", engine: "native" });
+      sink.onMessage((m) => m.release());
+      return { port, dest: sink.localAddress, close: async () => { await port.close(); await sink.close(); } };
+    },
+  });
+}
 targets.push({
   name: "kernel tcp (loopback)",
   note: "length prefix + segments between cork()/uncork(): one writev per message; a plain net server in this process reads and discards",

@@ -36,14 +36,14 @@ export function nicBenchReport(f: NicBenchFile): string {
     `@sgwire/nic: encode + send of a Record {uint64 id, string key (16 characters), bytes value (${f.valueBytes} B)} per message, one JS thread`,
     `(vs baseline: messages per CPU second against protobufjs through the same port; load average ${f.machine.loadAverage1m.toFixed(2)} at the end;`,
     ` copies, bytes per message from stats.copies: enc = written by the encoder, port = copied by the port, drv = copied by the driver or kernel)`,
-    `${"target".padEnd(26)} ${"mode".padEnd(11)} ${"msg/s".padStart(8)} ${"msg/cpu-s".padStart(9)} ${"segs".padStart(4)} ${"enc B".padStart(6)} ${"port B".padStart(6)} ${"drv B".padStart(6)} ${"ref'd B".padStart(7)} ${"vs baseline".padStart(11)}`,
+    `${"target".padEnd(30)} ${"mode".padEnd(11)} ${"msg/s".padStart(8)} ${"msg/cpu-s".padStart(9)} ${"segs".padStart(4)} ${"enc B".padStart(6)} ${"port B".padStart(6)} ${"drv B".padStart(6)} ${"ref'd B".padStart(7)} ${"vs baseline".padStart(11)}`,
   ];
   for (const r of f.rows) {
     const base = f.rows.find((x) => x.target === r.target && x.mode === "protobufjs");
     const vs = base === undefined ? "-" : `${(r.messagesPerCpuSecond / base.messagesPerCpuSecond).toFixed(2)}x`;
     const k = r.copiesPerMessage;
     lines.push(
-      `${r.target.padEnd(26)} ${r.mode.padEnd(11)} ${fmt(r.messagesPerSecond).padStart(8)} ${fmt(r.messagesPerCpuSecond).padStart(9)} ${String(r.segments).padStart(4)} ` +
+      `${r.target.padEnd(30)} ${r.mode.padEnd(11)} ${fmt(r.messagesPerSecond).padStart(8)} ${fmt(r.messagesPerCpuSecond).padStart(9)} ${String(r.segments).padStart(4)} ` +
         `${k.encoder.toFixed(0).padStart(6)} ${k.port.toFixed(0).padStart(6)} ${k.driver.toFixed(0).padStart(6)} ${r.bytesReferencedPerMessage.toFixed(0).padStart(7)} ${vs.padStart(11)}`,
     );
   }

@@ -92,6 +92,10 @@ async function info(values) {
     if (b.caps) for (const [k, v] of Object.entries(b.caps)) process.stdout.write(`      ${k}: ${v}\n`);
     if (b.device) process.stdout.write(`      device: ${JSON.stringify(b.device)}\n`);
     if (b.devices) process.stdout.write(`      devices: ${b.devices.join(" ")}\n`);
+    for (const e of b.engines ?? []) {
+      process.stdout.write(`      engine ${e.name}: ${e.available ? "available" : "NOT available"}${e.default ? " (default)" : ""}: ${e.how}\n`);
+      if (e.reason) process.stdout.write(`        ${e.reason}\n`);
+    }
   }
 }
 

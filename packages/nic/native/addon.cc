@@ -1,7 +1,9 @@
-// Module entry: reports whether DPDK was compiled in and registers the DPDK parts when it was.
+// Module entry: registers the native kernel UDP socket, and reports whether DPDK was compiled in
+// and registers the DPDK parts when it was.
 #include <napi.h>
 
 #include "common/pin-library.h"
+#include "kernel/udp.h"
 
 #ifdef SGWIRE_HAVE_DPDK
 #include <rte_version.h>
@@ -17,6 +19,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   // exits would take the process-wide state with it (the EAL is up, devices are open) while
   // DPDK, which cannot be unloaded, keeps running.
   sgwire::PinLibrary(reinterpret_cast<void*>(&Init));
+  sgwire::kernel::InitUdp(env, exports);
 #ifdef SGWIRE_HAVE_DPDK
   exports.Set("hasDpdk", Napi::Boolean::New(env, true));
   exports.Set("dpdkVersion", Napi::String::New(env, rte_version()));

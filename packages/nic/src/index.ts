@@ -5,7 +5,7 @@ export { UdpPort, UDP_MAX_PAYLOAD, type UdpPortOptions } from "./kernel/udp-port
 export { TcpPort, type TcpPortOptions } from "./kernel/tcp-port.js";
 export { FrameReader, FrameError, lengthPrefix } from "./kernel/framing.js";
 export type { DpdkPortOptions } from "./dpdk/options.js";
-export { nicInfo, type NicInfo, type BackendInfo } from "./info.js";
+export { nicInfo, type NicInfo, type BackendInfo, type EngineInfo } from "./info.js";
 export { DpdkPort } from "./dpdk/dpdk-port.js";
 export type { EalOptions } from "./dpdk/options.js";
 export { calibrate, type Calibration, type CalibrationRow } from "./calibrate.js";

@@ -4,6 +4,7 @@ import { loadAddon } from "./dpdk/native.js";
 import { addonBuildHint } from "./native/build-hint.js";
 import { loadIbverbs } from "./ibverbs/native.js";
 import { UDP_MAX_PAYLOAD } from "./kernel/udp-port.js";
+import { loadKernelAddon } from "./kernel/native-addon.js";
 
 export interface BackendInfo {
   name: "udp" | "tcp" | "dpdk" | "ibverbs";
@@ -16,6 +17,17 @@ export interface BackendInfo {
   version?: string;
   /** dpdk: network PMDs installed on this machine (what --vdev / openPort can use). ibverbs: RDMA devices libibverbs sees. */
   devices?: string[];
+  /** udp: the engines a port can use (the `engine` option), which one is the default, and why one is missing. */
+  engines?: EngineInfo[];
+}
+
+export interface EngineInfo {
+  name: "dgram" | "native";
+  available: boolean;
+  default: boolean;
+  /** What it does per message. */
+  how: string;
+  reason?: string;
 }
 
 export interface NicInfo {
@@ -24,10 +36,21 @@ export interface NicInfo {
 
 /** Which backends this machine has and their caps (what `sgwire-nic info` prints). */
 export function nicInfo(): NicInfo {
+  const k = loadKernelAddon();
   const udp: BackendInfo = {
     name: "udp",
     available: true,
     caps: { backend: "udp", driver: "kernel-udp", maxSegments: 1023, maxMessageBytes: UDP_MAX_PAYLOAD, copyThreshold: 512, referencesAnyMemory: true, driverCopies: "all" },
+    engines: [
+      { name: "dgram", available: true, default: true, how: "Node's dgram socket: one sendmsg per message" },
+      {
+        name: "native",
+        available: !(k instanceof Error),
+        default: false,
+        how: "the native addon's socket (driver kernel-udp-native): sendmmsg and recvmmsg bursts of up to 64 datagrams, received messages as views of receive slots",
+        ...(k instanceof Error ? { reason: k.message } : {}),
+      },
+    ],
   };
   const tcp: BackendInfo = {
     name: "tcp",

@@ -1,5 +1,6 @@
 import type { Port } from "./port.js";
 import { UdpPort, type UdpPortOptions } from "./kernel/udp-port.js";
+import { NativeUdpPort } from "./kernel/native-udp-port.js";
 import { TcpPort, type TcpPortOptions } from "./kernel/tcp-port.js";
 import type { DpdkPortOptions } from "./dpdk/options.js";
 import { DpdkPort } from "./dpdk/dpdk-port.js";
@@ -19,7 +20,7 @@ export async function openPort(options: PortOptions = {}): Promise<Port> {
   const backend = options.backend ?? "udp";
   switch (backend) {
     case "udp":
-      return UdpPort.open(options as UdpPortOptions);
+      return (options as UdpPortOptions).engine === "native" ? NativeUdpPort.open(options as UdpPortOptions) : UdpPort.open(options as UdpPortOptions);
     case "tcp":
       return TcpPort.open(options as TcpPortOptions);
     case "dpdk":

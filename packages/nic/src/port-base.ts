@@ -68,6 +68,7 @@ export function newStats(): PortStats {
     drops: 0,
     rxHeld: 0,
     rxHeldBytes: 0,
+    rxCopied: 0,
     faults: newFaultCounts(),
   };
 }
@@ -368,6 +369,11 @@ export abstract class PortBase extends EventEmitter implements Port {
     this.drainWaiters = [];
     for (const w of ws) w();
     if (owed) this.emit("drain");
+  }
+
+  /** Someone waits for the queue to empty: a 'drain' is owed or drained() was called. */
+  protected get drainAwaited(): boolean {
+    return this.owesDrain || this.drainWaiters.length > 0;
   }
 
   completions(): Promise<void> {

@@ -131,6 +131,12 @@ export interface PortStats {
   rxHeld: number;
   /** Bytes of those messages; bounded by the `maxRxHeldBytes` option. */
   rxHeldBytes: number;
+  /**
+   * Received messages the port copied into memory of their own instead of handing a view of its
+   * receive buffers (udp engine "native": when the application holds most receive slots). 0 on
+   * backends that never copy on receive.
+   */
+  rxCopied: number;
   /** Faults by kind (every kind present, 0 when none happened). */
   faults: Record<FaultKind, number>;
 }

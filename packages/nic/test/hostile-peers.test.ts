@@ -144,11 +144,12 @@ describe("kernel ports against hostile peers", function () {
   });
 
   describe("an exception thrown by the application's onMessage handler", function () {
-    for (const backend of ["udp", "tcp"] as const) {
+    for (const backend of ["udp", "tcp", "udp-native"] as const) {
       it(`${backend}: is rethrown as an uncaught exception and receiving goes on`, async function () {
         await catchingUncaught(async (seen) => {
-          const a = await openPort({ backend } as never);
-          const b = await openPort({ backend } as never);
+          const opts = backend === "udp-native" ? { backend: "udp", engine: "native" } : { backend };
+          const a = await openPort(opts as never);
+          const b = await openPort(opts as never);
           const ids: number[] = [];
           b.onMessage((m: ReceivedMessage) => {
             const id = m.decode(Blob).id;

@@ -12,47 +12,49 @@ interface Progress { rounds: number; echoed: number; wrong: number }
 describe("kernel udp ports in worker threads", function () {
   this.timeout(60000);
 
-  it("two workers send at once through their own sockets; one exits with its port open, the other goes on", async function () {
-    // this thread echoes every message back to its source
-    const echo = await openPort({ backend: "udp" });
-    let echoed = 0;
-    echo.onMessage((m) => {
-      const b = m.decode(Blob);
-      echo.send(Blob.encode(Blob.create({ id: b.id, key: Uint8Array.from(b.key) })), m.source);
-      echoed++;
-      m.release();
-    });
-    const workers = [1, 2].map((tag) => {
-      const w = newUdpWorker({ to: echo.localAddress, tag });
-      const state = { last: { rounds: 0, echoed: 0, wrong: 0 } as Progress, error: null as Error | null, exited: new Promise<number>((r) => w.on("exit", r)) };
-      w.on("message", (m: Progress) => (state.last = m));
-      w.on("error", (e) => (state.error = e));
-      return { w, state };
-    });
-    const until = async (cond: () => boolean, what: string): Promise<void> => {
-      const end = Date.now() + 30000;
-      while (!cond()) {
-        for (const { state } of workers) if (state.error !== null) throw state.error;
-        if (Date.now() > end) throw new Error(`timed out waiting until ${what}`);
-        await new Promise((r) => setTimeout(r, 20));
+  for (const engine of ["dgram", "native"] as const) {
+    it(`${engine}: two workers send at once through their own sockets; one exits with its port open, the other goes on`, async function () {
+      // this thread echoes every message back to its source
+      const echo = await openPort({ backend: "udp", engine });
+      let echoed = 0;
+      echo.onMessage((m) => {
+        const b = m.decode(Blob);
+        echo.send(Blob.encode(Blob.create({ id: b.id, key: Uint8Array.from(b.key) })), m.source);
+        echoed++;
+        m.release();
+      });
+      const workers = [1, 2].map((tag) => {
+        const w = newUdpWorker({ to: echo.localAddress, tag, engine });
+        const state = { last: { rounds: 0, echoed: 0, wrong: 0 } as Progress, error: null as Error | null, exited: new Promise<number>((r) => w.on("exit", r)) };
+        w.on("message", (m: Progress) => (state.last = m));
+        w.on("error", (e) => (state.error = e));
+        return { w, state };
+      });
+      const until = async (cond: () => boolean, what: string): Promise<void> => {
+        const end = Date.now() + 30000;
+        while (!cond()) {
+          for (const { state } of workers) if (state.error !== null) throw state.error;
+          if (Date.now() > end) throw new Error(`timed out waiting until ${what}`);
+          await new Promise((r) => setTimeout(r, 20));
+        }
+      };
+      try {
+        await until(() => workers.every(({ state }) => state.last.rounds >= 3), "both workers did 3 rounds");
+        const [one, two] = workers;
+        one!.w.postMessage("exit");
+        assert.equal(await one!.state.exited, 0);
+        const after = two!.state.last.rounds;
+        await until(() => two!.state.last.rounds >= after + 3, "the other worker did 3 more rounds");
+        for (const { state } of workers) {
+          assert.equal(state.last.wrong, 0);
+          assert.equal(state.last.echoed, state.last.rounds * 50, "every message came back");
+        }
+        assert.ok(echoed >= 9 * 50);
+        assert.equal(echo.stats.faults["socket-error"], 0);
+      } finally {
+        for (const { w } of workers) await w.terminate();
+        await echo.close();
       }
-    };
-    try {
-      await until(() => workers.every(({ state }) => state.last.rounds >= 3), "both workers did 3 rounds");
-      const [one, two] = workers;
-      one!.w.postMessage("exit");
-      assert.equal(await one!.state.exited, 0);
-      const after = two!.state.last.rounds;
-      await until(() => two!.state.last.rounds >= after + 3, "the other worker did 3 more rounds");
-      for (const { state } of workers) {
-        assert.equal(state.last.wrong, 0);
-        assert.equal(state.last.echoed, state.last.rounds * 50, "every message came back");
-      }
-      assert.ok(echoed >= 9 * 50);
-      assert.equal(echo.stats.faults["socket-error"], 0);
-    } finally {
-      for (const { w } of workers) await w.terminate();
-      await echo.close();
-    }
-  });
+    });
+  }
 });

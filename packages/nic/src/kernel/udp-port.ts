@@ -27,15 +27,23 @@ export interface UdpPortOptions {
    * are dropped and counted as rx-overflow (UDP cannot make a sender wait). Default 64 MiB.
    */
   maxRxHeldBytes?: number;
+  /**
+   * "dgram" (default): Node's dgram socket, one sendmsg per message. "native": the native addon's
+   * socket (sendmmsg/recvmmsg bursts, received messages as views of receive slots, kernel drops
+   * read with every datagram); needs the addon built.
+   */
+  engine?: "dgram" | "native";
+  /** engine "native": receive slots of 64 KiB; received messages hold one each until released. Default 128. */
+  rxSlots?: number;
 }
 
-const UDP_KEYS = ["backend", "bind", "highWaterMark", "copyThreshold", "debugLentBuffers", "closeTimeoutMs", "maxRxHeldBytes"] as const;
+const UDP_KEYS = ["backend", "bind", "highWaterMark", "copyThreshold", "debugLentBuffers", "closeTimeoutMs", "maxRxHeldBytes", "engine", "rxSlots"] as const;
 /** IPv4 UDP payload limit: 65535 - 20 (IP header) - 8 (UDP header). */
 export const UDP_MAX_PAYLOAD = 65507;
 /** Linux UIO_MAXIOV: one sendmsg takes at most this many iovecs. */
 const IOV_MAX = 1024;
 /** Below this a copy into the kernel's iovec walk is cheaper than another segment (measured order, not tuned). */
-const UDP_COPY_THRESHOLD = 512;
+export const UDP_COPY_THRESHOLD = 512;
 /** How often the kernel's drop counter of the socket is read while the port is open (ms). */
 const DROP_POLL_MS = 250;
 
@@ -47,6 +55,8 @@ interface Queued {
 interface UdpChecked extends CommonOptionValues {
   bind: { address: string; port: number };
   highWaterMark: number;
+  engine: "dgram" | "native";
+  rxSlots: number;
 }
 
 /** Every option checked, before anything is opened. */
@@ -55,7 +65,11 @@ export function checkUdpOptions(o: UdpPortOptions): UdpChecked {
   const common = checkCommonOptions(o, "openPort(udp)");
   const highWaterMark = o.highWaterMark === undefined ? 256 : checkPositiveInt(o.highWaterMark, "openPort(udp): highWaterMark");
   const bind = checkBind(o.bind, "openPort(udp)", { address: "127.0.0.1", port: 0 });
-  return { ...common, bind, highWaterMark };
+  const engine = o.engine ?? "dgram";
+  if (engine !== "dgram" && engine !== "native") throw new TypeError(`openPort(udp): engine must be "dgram" or "native", got ${JSON.stringify(o.engine)}`);
+  if (o.rxSlots !== undefined && engine !== "native") throw new TypeError('openPort(udp): rxSlots applies to engine "native" only');
+  const rxSlots = o.rxSlots === undefined ? 128 : checkPositiveInt(o.rxSlots, "openPort(udp): rxSlots", 65536);
+  return { ...common, bind, highWaterMark, engine, rxSlots };
 }
 
 /**

@@ -1,0 +1,502 @@
+// KernelUdp: one nonblocking UDP socket of a port (src/kernel/native-udp-port.ts drives it).
+//
+// Send: send(segments, counts, destinations, n) hands n messages to the kernel with sendmmsg,
+// up to kBurst per call, each message one datagram whose iovec is its segments (the kernel copies
+// them into its socket buffers before the call returns, so the caller's memory is free again at
+// once). It returns how many messages, from the first, the kernel took; `lastErrno` says why the
+// next one was not (EAGAIN: the socket's send buffer is full, wait for writable).
+//
+// Receive: datagrams are read with recvmmsg into free slots of an ArrayBuffer JavaScript passed
+// in (slot i is bytes [i * slotBytes, (i + 1) * slotBytes)); each one's slot, length, flags and
+// source are written into an Int32Array JavaScript passed too, and onEvent(n, drops) is called.
+// A slot stays taken until releaseSlot(i): received messages are views of the slots. With no
+// free slot the socket is not read (the kernel queues, then drops, and counts what it dropped:
+// SO_RXQ_OVFL gives that count with every datagram, `drops`).
+//
+// Watched by a uv_poll on the calling environment's loop (a worker thread's sockets on its own
+// loop). close() stops it; an environment that ends closes its sockets first (async cleanup hook).
+#include "udp.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+#include <uv.h>
+
+#include <sys/uio.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <climits>
+#include <cstring>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace sgwire {
+namespace kernel {
+namespace {
+
+// messages per sendmmsg / recvmmsg call
+constexpr int kBurst = 64;
+// Int32 words per received message in rxInfo: slot, length, flags, family, port, address (4)
+constexpr int kInfoWords = 9;
+// bursts read per readable event before the loop gets a turn (the socket stays readable)
+constexpr int kBurstsPerEvent = 8;
+// onEvent's first argument when the socket became writable
+constexpr int kWritable = -1000000;
+
+std::string ErrnoText(const char* what, int err) {
+  return std::string("kernel udp: ") + what + ": " + std::strerror(err) + " (errno " + std::to_string(err) + ")";
+}
+
+Napi::Error ErrnoError(Napi::Env env, const char* what, int err) {
+  Napi::Error e = Napi::Error::New(env, ErrnoText(what, err));
+  e.Value().Set("errno", Napi::Number::New(env, err));
+  return e;
+}
+
+class KernelUdp : public Napi::ObjectWrap<KernelUdp> {
+ public:
+  static Napi::Function Define(Napi::Env env) {
+    return DefineClass(env, "KernelUdp",
+                       {
+                           InstanceMethod<&KernelUdp::Send>("send"),
+                           InstanceMethod<&KernelUdp::AddDestination>("addDestination"),
+                           InstanceMethod<&KernelUdp::SetPolling>("setPolling"),
+                           InstanceMethod<&KernelUdp::ReleaseSlot>("releaseSlot"),
+                           InstanceMethod<&KernelUdp::Close>("close"),
+                           InstanceAccessor<&KernelUdp::LocalPort>("localPort"),
+                           InstanceAccessor<&KernelUdp::Fd>("fd"),
+                           InstanceAccessor<&KernelUdp::Drops>("drops"),
+                           InstanceAccessor<&KernelUdp::LastErrno>("lastErrno"),
+                           InstanceAccessor<&KernelUdp::FreeSlots>("freeSlots"),
+                       });
+  }
+
+  // new KernelUdp(family 4|6, address, port, rxBuffer: ArrayBuffer, slotBytes, rxInfo: Int32Array, onEvent)
+  explicit KernelUdp(const Napi::CallbackInfo& info) : Napi::ObjectWrap<KernelUdp>(info) {
+    Napi::Env env = info.Env();
+    if (info.Length() < 7 || !info[0].IsNumber() || !info[1].IsString() || !info[2].IsNumber() || !info[3].IsArrayBuffer() ||
+        !info[4].IsNumber() || !info[5].IsTypedArray() || !info[6].IsFunction())
+      throw Napi::TypeError::New(env, "new KernelUdp(family, address, port, rxBuffer, slotBytes, rxInfo, onEvent)");
+    const int fam = info[0].As<Napi::Number>().Int32Value();
+    if (fam != 4 && fam != 6) throw Napi::RangeError::New(env, "KernelUdp: family must be 4 or 6");
+    family_ = fam == 4 ? AF_INET : AF_INET6;
+    const std::string address = info[1].As<Napi::String>().Utf8Value();
+    const int port = info[2].As<Napi::Number>().Int32Value();
+    if (port < 0 || port > 65535) throw Napi::RangeError::New(env, "KernelUdp: port must be 0..65535");
+
+    Napi::ArrayBuffer rx = info[3].As<Napi::ArrayBuffer>();
+    const int64_t slot = info[4].As<Napi::Number>().Int64Value();
+    if (slot < 1 || slot > (1 << 20) || rx.ByteLength() < static_cast<size_t>(slot))
+      throw Napi::RangeError::New(env, "KernelUdp: slotBytes must be 1..1 MiB and fit rxBuffer at least once");
+    slot_bytes_ = static_cast<size_t>(slot);
+    const size_t slots = rx.ByteLength() / slot_bytes_;
+    rx_base_ = static_cast<uint8_t*>(rx.Data());
+    Napi::TypedArray ti = info[5].As<Napi::TypedArray>();
+    if (ti.TypedArrayType() != napi_int32_array || ti.ElementLength() < static_cast<size_t>(kBurst * kInfoWords))
+      throw Napi::TypeError::New(env, "KernelUdp: rxInfo must be an Int32Array of at least " + std::to_string(kBurst * kInfoWords) + " words");
+    Napi::Int32Array info32 = ti.As<Napi::Int32Array>();
+    rx_info_ = info32.Data();
+    rx_ref_ = Napi::Persistent(rx);
+    info_ref_ = Napi::Persistent(info32);
+    on_event_ = Napi::Persistent(info[6].As<Napi::Function>());
+    free_.reserve(slots);
+    // the lowest slot on top: the first datagrams land at the start of the buffer
+    for (size_t i = slots; i > 0; i--) free_.push_back(static_cast<uint32_t>(i - 1));
+
+    sockaddr_storage sa;
+    socklen_t sl;
+    if (!Parse(address, port, &sa, &sl)) throw Napi::TypeError::New(env, "KernelUdp: bad IPv" + std::to_string(fam) + " address \"" + address + "\"");
+    fd_ = socket(family_, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd_ < 0) throw ErrnoError(env, "socket", errno);
+    int one = 1;
+    if (setsockopt(fd_, SOL_SOCKET, SO_RXQ_OVFL, &one, sizeof one) != 0) {
+      const int err = errno;
+      CloseFd();
+      throw ErrnoError(env, "setsockopt(SO_RXQ_OVFL)", err);
+    }
+    if (bind(fd_, reinterpret_cast<sockaddr*>(&sa), sl) != 0) {
+      const int err = errno;
+      CloseFd();
+      throw ErrnoError(env, ("bind " + address + ":" + std::to_string(port)).c_str(), err);
+    }
+    sockaddr_storage local;
+    socklen_t ll = sizeof local;
+    if (getsockname(fd_, reinterpret_cast<sockaddr*>(&local), &ll) != 0) {
+      const int err = errno;
+      CloseFd();
+      throw ErrnoError(env, "getsockname", err);
+    }
+    local_port_ = ntohs(family_ == AF_INET ? reinterpret_cast<sockaddr_in*>(&local)->sin_port : reinterpret_cast<sockaddr_in6*>(&local)->sin6_port);
+
+    uv_loop_t* loop = nullptr;
+    if (napi_get_uv_event_loop(env, &loop) != napi_ok || loop == nullptr) {
+      CloseFd();
+      throw Napi::Error::New(env, "kernel udp: no event loop in this environment");
+    }
+    poll_ = new uv_poll_t;
+    const int rc = uv_poll_init(loop, poll_, fd_);
+    if (rc != 0) {
+      delete poll_;
+      poll_ = nullptr;
+      CloseFd();
+      throw Napi::Error::New(env, std::string("kernel udp: uv_poll_init: ") + uv_strerror(rc));
+    }
+    poll_->data = this;
+    env_ = env;
+    async_ = std::make_unique<Napi::AsyncContext>(env, "sgwire.KernelUdp");
+    // an environment that ends (a worker thread exits) closes the socket and waits for libuv
+    // to finish with its handle before the loop goes
+    napi_add_async_cleanup_hook(env, &KernelUdp::Teardown, this, &cleanup_);
+  }
+
+  ~KernelUdp() override { Shut(nullptr); }
+
+ private:
+  bool Parse(const std::string& address, int port, sockaddr_storage* sa, socklen_t* sl) const {
+    std::memset(sa, 0, sizeof *sa);
+    if (family_ == AF_INET) {
+      auto* a = reinterpret_cast<sockaddr_in*>(sa);
+      a->sin_family = AF_INET;
+      a->sin_port = htons(static_cast<uint16_t>(port));
+      if (inet_pton(AF_INET, address.c_str(), &a->sin_addr) != 1) return false;
+      *sl = sizeof *a;
+    } else {
+      auto* a = reinterpret_cast<sockaddr_in6*>(sa);
+      a->sin6_family = AF_INET6;
+      a->sin6_port = htons(static_cast<uint16_t>(port));
+      if (inet_pton(AF_INET6, address.c_str(), &a->sin6_addr) != 1) return false;
+      *sl = sizeof *a;
+    }
+    return true;
+  }
+
+  void CloseFd() {
+    if (fd_ >= 0) close(fd_);
+    fd_ = -1;
+  }
+
+  // Stops everything (idempotent). `teardown`: the environment's async cleanup handle, removed
+  // once libuv is done with the poll handle; otherwise the hook is removed here.
+  void Shut(napi_async_cleanup_hook_handle teardown) {
+    if (cleanup_ != nullptr && teardown == nullptr) {
+      napi_remove_async_cleanup_hook(cleanup_);
+      cleanup_ = nullptr;
+    }
+    if (poll_ != nullptr) {
+      uv_poll_stop(poll_);
+      poll_->data = teardown;
+      uv_close(reinterpret_cast<uv_handle_t*>(poll_), [](uv_handle_t* h) {
+        auto* hook = static_cast<napi_async_cleanup_hook_handle>(h->data);
+        delete reinterpret_cast<uv_poll_t*>(h);
+        if (hook != nullptr) napi_remove_async_cleanup_hook(hook);
+      });
+      poll_ = nullptr;
+      teardown = nullptr;  // removed by the close callback
+    }
+    if (teardown != nullptr) napi_remove_async_cleanup_hook(teardown);
+    CloseFd();
+    events_ = 0;
+    if (!rx_ref_.IsEmpty()) rx_ref_.Reset();
+    if (!info_ref_.IsEmpty()) info_ref_.Reset();
+    if (!on_event_.IsEmpty()) on_event_.Reset();
+    rx_base_ = nullptr;
+    rx_info_ = nullptr;
+  }
+
+  static void Teardown(napi_async_cleanup_hook_handle handle, void* arg) {
+    auto* self = static_cast<KernelUdp*>(arg);
+    self->cleanup_ = nullptr;
+    self->Shut(handle);
+  }
+
+  void CheckOpen(Napi::Env env) const {
+    if (fd_ < 0) throw Napi::Error::New(env, "kernel udp: the socket is closed");
+  }
+
+  // send(segments: Uint8Array[], counts: Uint32Array, destinations: Uint32Array, n): messages taken
+  Napi::Value Send(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    CheckOpen(env);
+    if (info.Length() < 4 || !info[0].IsArray() || !info[1].IsTypedArray() || !info[2].IsTypedArray() || !info[3].IsNumber())
+      throw Napi::TypeError::New(env, "send(segments, counts, destinations, n)");
+    Napi::Array segs = info[0].As<Napi::Array>();
+    Napi::Uint32Array counts = info[1].As<Napi::Uint32Array>();
+    Napi::Uint32Array dests = info[2].As<Napi::Uint32Array>();
+    const uint32_t n = info[3].As<Napi::Number>().Uint32Value();
+    if (n > counts.ElementLength() || n > dests.ElementLength()) throw Napi::RangeError::New(env, "send: n exceeds counts or destinations");
+
+    // every message's iovec, in one array: message i is iov_[first_[i], first_[i + 1])
+    // (empty segments left out)
+    iov_.clear();
+    first_.resize(n + 1);
+    const uint32_t nsegs = segs.Length();
+    uint32_t s = 0;
+    for (uint32_t i = 0; i < n; i++) {
+      first_[i] = static_cast<uint32_t>(iov_.size());
+      const uint32_t c = counts[i];
+      if (c > static_cast<uint32_t>(IOV_MAX) || s + c > nsegs) throw Napi::RangeError::New(env, "send: segment counts exceed the segments given");
+      if (dests[i] >= dests_.size()) throw Napi::RangeError::New(env, "send: unknown destination id");
+      for (uint32_t k = 0; k < c; k++, s++) {
+        napi_value v;
+        if (napi_get_element(env, segs, s, &v) != napi_ok) throw Napi::Error::New(env, "send: cannot read segment");
+        napi_typedarray_type type;
+        size_t len;
+        void* data;
+        if (napi_get_typedarray_info(env, v, &type, &len, &data, nullptr, nullptr) != napi_ok || type != napi_uint8_array)
+          throw Napi::TypeError::New(env, "send: segment " + std::to_string(s) + " is not a Uint8Array");
+        if (len == 0) continue;
+        if (data == nullptr) throw Napi::TypeError::New(env, "send: segment " + std::to_string(s) + " is detached");
+        iov_.push_back({data, len});
+      }
+    }
+    first_[n] = static_cast<uint32_t>(iov_.size());
+
+    uint32_t done = 0;
+    last_errno_ = 0;
+    mmsghdr msgs[kBurst];
+    while (done < n) {
+      const uint32_t k = std::min<uint32_t>(n - done, kBurst);
+      for (uint32_t j = 0; j < k; j++) {
+        const uint32_t m = done + j;
+        msghdr& h = msgs[j].msg_hdr;
+        std::memset(&msgs[j], 0, sizeof msgs[j]);
+        const sockaddr_storage& d = dests_[dests[m]];
+        h.msg_name = const_cast<sockaddr_storage*>(&d);
+        h.msg_namelen = dest_len_[dests[m]];
+        h.msg_iov = iov_.data() + first_[m];
+        h.msg_iovlen = first_[m + 1] - first_[m];
+      }
+      const int r = sendmmsg(fd_, msgs, k, MSG_DONTWAIT);
+      if (r < 0) {
+        last_errno_ = errno;
+        break;
+      }
+      done += static_cast<uint32_t>(r);
+      // fewer than k: the next call starts at the message that failed and reports its error
+    }
+    return Napi::Number::New(env, done);
+  }
+
+  // addDestination(address, port): an id for send()
+  Napi::Value AddDestination(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    CheckOpen(env);
+    if (info.Length() < 2 || !info[0].IsString() || !info[1].IsNumber()) throw Napi::TypeError::New(env, "addDestination(address, port)");
+    const std::string address = info[0].As<Napi::String>().Utf8Value();
+    const int port = info[1].As<Napi::Number>().Int32Value();
+    if (port < 1 || port > 65535) throw Napi::RangeError::New(env, "addDestination: port must be 1..65535");
+    sockaddr_storage sa;
+    socklen_t sl;
+    if (!Parse(address, port, &sa, &sl))
+      throw Napi::TypeError::New(env, "addDestination: \"" + address + "\" is not an IPv" + (family_ == AF_INET ? "4" : "6") + " address");
+    dests_.push_back(sa);
+    dest_len_.push_back(sl);
+    return Napi::Number::New(env, static_cast<double>(dests_.size() - 1));
+  }
+
+  // setPolling(readable, writable)
+  Napi::Value SetPolling(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    if (fd_ < 0) return env.Undefined();
+    want_read_ = info[0].ToBoolean().Value();
+    want_write_ = info[1].ToBoolean().Value();
+    UpdatePoll(env);
+    return env.Undefined();
+  }
+
+  // Starts or stops the poll to match what is wanted; returns libuv's error (0: fine).
+  int ApplyPoll() {
+    if (poll_ == nullptr) return 0;
+    const int ev = (want_read_ && !free_.empty() ? UV_READABLE : 0) | (want_write_ ? UV_WRITABLE : 0);
+    if (ev == events_) return 0;
+    const int rc = ev == 0 ? uv_poll_stop(poll_) : uv_poll_start(poll_, ev, &KernelUdp::OnPoll);
+    if (rc == 0) events_ = ev;
+    return rc;
+  }
+
+  void UpdatePoll(Napi::Env env) {
+    const int rc = ApplyPoll();
+    if (rc != 0) throw Napi::Error::New(env, std::string("kernel udp: uv_poll_start: ") + uv_strerror(rc));
+  }
+
+  Napi::Value ReleaseSlot(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    const uint32_t i = info[0].As<Napi::Number>().Uint32Value();
+    if (rx_base_ == nullptr) return env.Undefined();  // closed: nothing to read into any more
+    free_.push_back(i);
+    if (free_.size() == 1) UpdatePoll(env);  // reading resumes
+    return env.Undefined();
+  }
+
+  Napi::Value Close(const Napi::CallbackInfo& info) {
+    Shut(nullptr);
+    return info.Env().Undefined();
+  }
+
+  Napi::Value LocalPort(const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), local_port_); }
+  Napi::Value Fd(const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), fd_); }
+  Napi::Value Drops(const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), drops_); }
+  Napi::Value LastErrno(const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), last_errno_); }
+  Napi::Value FreeSlots(const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), static_cast<double>(free_.size())); }
+
+  // libuv callback: no C++ exception may leave it, and calls into JavaScript may fail (the
+  // environment is shutting down): raw N-API, every status checked.
+  static void OnPoll(uv_poll_t* h, int status, int events) {
+    auto* self = static_cast<KernelUdp*>(h->data);
+    if (self == nullptr || self->fd_ < 0) return;
+    napi_env env = self->env_;
+    napi_handle_scope scope;
+    if (napi_open_handle_scope(env, &scope) != napi_ok) {
+      self->StopPoll();
+      return;
+    }
+    self->Dispatch(status, events);
+    napi_close_handle_scope(env, scope);
+  }
+
+  void Dispatch(int status, int events) {
+    if (status < 0) {
+      Emit(status);  // libuv reports -errno
+      return;
+    }
+    if (events & UV_WRITABLE) {
+      want_write_ = false;
+      ApplyPoll();
+      if (!Emit(kWritable)) return;
+    }
+    if (events & UV_READABLE) {
+      for (int b = 0; b < kBurstsPerEvent && fd_ >= 0; b++) {
+        const int n = ReceiveBurst();
+        if (n == 0) break;
+        if (!Emit(n)) return;
+        if (n < 0) break;
+      }
+      if (fd_ >= 0 && ApplyPoll() != 0) StopPoll();
+    }
+  }
+
+  void StopPoll() {
+    if (poll_ != nullptr) uv_poll_stop(poll_);
+    events_ = 0;
+  }
+
+  // Calls onEvent(n, drops); false when the socket was closed meanwhile or JavaScript cannot run
+  // (the poll is then stopped: the environment's cleanup closes the socket). An exception from the
+  // callback becomes an uncaught exception of the process (the callback catches its own).
+  bool Emit(int n) {
+    if (on_event_.IsEmpty()) return false;
+    napi_env env = env_;
+    napi_value recv, fn, argv[2], result;
+    if (napi_get_reference_value(env, static_cast<napi_ref>(*this), &recv) != napi_ok || recv == nullptr ||
+        napi_get_reference_value(env, static_cast<napi_ref>(on_event_), &fn) != napi_ok || fn == nullptr ||
+        napi_create_int32(env, n, &argv[0]) != napi_ok || napi_create_uint32(env, drops_, &argv[1]) != napi_ok) {
+      StopPoll();
+      return false;
+    }
+    const napi_status st = napi_make_callback(env, static_cast<napi_async_context>(*async_), recv, fn, 2, argv, &result);
+    if (st == napi_pending_exception) {
+      napi_value e;
+      if (napi_get_and_clear_last_exception(env, &e) == napi_ok) napi_fatal_exception(env, e);
+    } else if (st != napi_ok) {
+      StopPoll();
+      return false;
+    }
+    return fd_ >= 0;
+  }
+
+  // Reads one burst into free slots; returns the datagrams read (their records are in rxInfo),
+  // 0 when none was waiting or no slot is free, or -errno for a receive error.
+  int ReceiveBurst() {
+    const int room = static_cast<int>(std::min<size_t>(free_.size(), kBurst));
+    if (room == 0) return 0;
+    mmsghdr msgs[kBurst];
+    iovec iov[kBurst];
+    sockaddr_storage from[kBurst];
+    alignas(cmsghdr) char ctrl[kBurst][CMSG_SPACE(sizeof(uint32_t))];
+    const size_t top = free_.size();
+    for (int i = 0; i < room; i++) {
+      const uint32_t slot = free_[top - 1 - i];
+      iov[i] = {rx_base_ + static_cast<size_t>(slot) * slot_bytes_, slot_bytes_};
+      std::memset(&msgs[i], 0, sizeof msgs[i]);
+      msghdr& h = msgs[i].msg_hdr;
+      h.msg_name = &from[i];
+      h.msg_namelen = sizeof from[i];
+      h.msg_iov = &iov[i];
+      h.msg_iovlen = 1;
+      h.msg_control = ctrl[i];
+      h.msg_controllen = sizeof ctrl[i];
+    }
+    const int n = recvmmsg(fd_, msgs, room, MSG_DONTWAIT, nullptr);
+    if (n < 0) {
+      const int err = errno;
+      if (err == EAGAIN || err == EWOULDBLOCK || err == EINTR) return 0;
+      return -err;
+    }
+    for (int i = 0; i < n; i++) {
+      const msghdr& h = msgs[i].msg_hdr;
+      for (cmsghdr* c = CMSG_FIRSTHDR(const_cast<msghdr*>(&h)); c != nullptr; c = CMSG_NXTHDR(const_cast<msghdr*>(&h), c)) {
+        if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SO_RXQ_OVFL) std::memcpy(&drops_, CMSG_DATA(c), sizeof drops_);
+      }
+      int32_t* w = rx_info_ + i * kInfoWords;
+      w[0] = static_cast<int32_t>(free_[top - 1 - i]);
+      w[1] = static_cast<int32_t>(msgs[i].msg_len);
+      w[2] = (h.msg_flags & MSG_TRUNC) ? 1 : 0;
+      std::memset(w + 5, 0, 16);
+      if (from[i].ss_family == AF_INET) {
+        const auto* a = reinterpret_cast<const sockaddr_in*>(&from[i]);
+        w[3] = 4;
+        w[4] = ntohs(a->sin_port);
+        std::memcpy(w + 5, &a->sin_addr, 4);
+      } else {
+        const auto* a = reinterpret_cast<const sockaddr_in6*>(&from[i]);
+        w[3] = 6;
+        w[4] = ntohs(a->sin6_port);
+        std::memcpy(w + 5, &a->sin6_addr, 16);
+      }
+    }
+    free_.resize(top - static_cast<size_t>(n));
+    return n;
+  }
+
+  int family_ = AF_INET;
+  int fd_ = -1;
+  int local_port_ = 0;
+  napi_env env_ = nullptr;
+  uv_poll_t* poll_ = nullptr;
+  int events_ = 0;
+  bool want_read_ = false;
+  bool want_write_ = false;
+  napi_async_cleanup_hook_handle cleanup_ = nullptr;
+  std::unique_ptr<Napi::AsyncContext> async_;
+  Napi::Reference<Napi::ArrayBuffer> rx_ref_;
+  Napi::Reference<Napi::Int32Array> info_ref_;
+  Napi::FunctionReference on_event_;
+  uint8_t* rx_base_ = nullptr;
+  int32_t* rx_info_ = nullptr;
+  size_t slot_bytes_ = 0;
+  std::vector<uint32_t> free_;
+  std::vector<sockaddr_storage> dests_;
+  std::vector<socklen_t> dest_len_;
+  std::vector<iovec> iov_;
+  std::vector<uint32_t> first_;
+  uint32_t drops_ = 0;
+  int last_errno_ = 0;
+};
+
+}  // namespace
+
+void InitUdp(Napi::Env env, Napi::Object exports) {
+  exports.Set("KernelUdp", KernelUdp::Define(env));
+  Napi::Object limits = Napi::Object::New(env);
+  limits.Set("burst", Napi::Number::New(env, kBurst));
+  limits.Set("infoWords", Napi::Number::New(env, kInfoWords));
+  limits.Set("writable", Napi::Number::New(env, kWritable));
+  limits.Set("iovMax", Napi::Number::New(env, IOV_MAX));
+  exports.Set("kernelUdpLimits", limits);
+}
+
+}  // namespace kernel
+}  // namespace sgwire

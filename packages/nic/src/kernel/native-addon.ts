@@ -1,0 +1,72 @@
+import { addonBuildHint } from "../native/build-hint.js";
+import { loadNativeAddon } from "../native/load.js";
+
+/**
+ * One nonblocking UDP socket of the native addon (native/kernel/udp.cc): sendmmsg bursts,
+ * recvmmsg into slots of `rxBuffer`, SO_RXQ_OVFL drops, watched by libuv on this thread's loop.
+ */
+export interface KernelUdpSocket {
+  /**
+   * Hands `n` messages to the kernel: message i is the next `counts[i]` entries of `segments`
+   * (one datagram), sent to destination id `destinations[i]`. Returns how many messages, from
+   * the first, the kernel took (it copied them: their memory is free again); `lastErrno` says
+   * why the next one was not.
+   */
+  send(segments: Uint8Array[], counts: Uint32Array, destinations: Uint32Array, n: number): number;
+  /** A destination id for send(); throws a TypeError for an address that is not of the socket's family. */
+  addDestination(address: string, port: number): number;
+  /** Which events wake onEvent: readable (while a slot is free) and writable (once). */
+  setPolling(readable: boolean, writable: boolean): void;
+  /** Slot `i` may be read into again. */
+  releaseSlot(i: number): void;
+  close(): void;
+  readonly localPort: number;
+  /** The socket's descriptor (-1 once closed). */
+  readonly fd: number;
+  /** The kernel's count of datagrams it dropped for this socket (SO_RXQ_OVFL), as of the last one read. */
+  readonly drops: number;
+  readonly lastErrno: number;
+  readonly freeSlots: number;
+}
+
+export interface KernelUdpLimits {
+  /** Messages per sendmmsg/recvmmsg call. */
+  burst: number;
+  /** Int32 words per received message in rxInfo: slot, length, truncated, family, port, address (16 bytes). */
+  infoWords: number;
+  /** onEvent's first argument when the socket became writable. */
+  writable: number;
+  /** Segments one datagram may have (IOV_MAX). */
+  iovMax: number;
+}
+
+export interface KernelAddon {
+  KernelUdp: new (
+    family: 4 | 6,
+    address: string,
+    port: number,
+    rxBuffer: ArrayBuffer,
+    slotBytes: number,
+    rxInfo: Int32Array,
+    onEvent: (n: number, drops: number) => void,
+  ) => KernelUdpSocket;
+  kernelUdpLimits: KernelUdpLimits;
+}
+
+/**
+ * The native addon's kernel part, or an Error saying why it is not there (not built, or built by
+ * an older version of this package). The addon is built by the package's install script on
+ * Linux; it needs no system package.
+ */
+export function loadKernelAddon(): KernelAddon | Error {
+  const a = loadNativeAddon<Partial<KernelAddon>>("sgwire_nic.node", "native addon", {
+    missing: (path) =>
+      `@sgwire/nic: the native kernel backend needs the native addon, which is not built (${path} is missing): ` +
+      `build it with ${addonBuildHint()}`,
+  });
+  if (a instanceof Error) return a;
+  if (typeof a.KernelUdp !== "function" || a.kernelUdpLimits === undefined) {
+    return new Error(`@sgwire/nic: the native addon was built without the kernel backend (an older build): rebuild it with ${addonBuildHint()}`);
+  }
+  return a as KernelAddon;
+}

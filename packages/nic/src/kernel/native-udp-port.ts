@@ -1,0 +1,398 @@
+import type { RefBuffer, SgList } from "@sgwire/core";
+import { chooseCopyThreshold, chooseMaxSegments } from "../calibration-store.js";
+import { PortBase, RxMessage, rethrowLater } from "../port-base.js";
+import type { Endpoint, PortCaps } from "../port.js";
+import { HeapMemory } from "../heap-memory.js";
+import { LentBufferMutatedError } from "../lent-check.js";
+import { SendArena } from "../send-arena.js";
+import { prepare, prepareOwned, releaseLent, type Prepared } from "./lend.js";
+import { procfsAvailable, readSockets, socketInode } from "./procfs.js";
+import { checkUdpOptions, UDP_MAX_PAYLOAD, UDP_COPY_THRESHOLD, type UdpPortOptions } from "./udp-port.js";
+import { loadKernelAddon, type KernelUdpLimits, type KernelUdpSocket } from "./native-addon.js";
+
+/** Bytes of one receive slot: any UDP payload fits (IPv4 65507, IPv6 65527 bytes). */
+const SLOT_BYTES = 65536;
+/** Messages handed to the kernel per send() call into the addon (it makes sendmmsg bursts of them). */
+const MAX_PER_FLUSH = 256;
+/** Waiting after ENOBUFS (the kernel had no memory for the datagram) before trying again (ms). */
+const NOBUFS_RETRY_MS = 1;
+
+const EAGAIN = 11;
+const ENOBUFS = 105;
+
+/**
+ * Kernel UDP through the native addon (`engine: "native"`): sends made in one turn of the event
+ * loop go to the kernel together, in sendmmsg bursts of up to 64 datagrams (one system call where
+ * the `dgram` port makes one per message); datagrams are read in recvmmsg bursts into slots of
+ * one buffer, and received messages are views of their slot until released. The socket is watched
+ * by libuv (no polling timer, nothing blocks the event loop).
+ *
+ * Completion is the return of the system call: without MSG_ZEROCOPY the kernel has copied every
+ * byte into its socket buffers by then, so lent buffers are released at once (driverCopies "all").
+ *
+ * Faults (never 'error'): a datagram the kernel refuses (send-failed, the rest still go), a
+ * receive error (socket-error), datagrams the kernel dropped because the socket's receive buffer
+ * was full (rx-overflow, from SO_RXQ_OVFL with every datagram read, and from /proc/net/udp on
+ * every `stats` read and every 250 ms) or that arrived while the port held `maxRxHeldBytes`
+ * (rx-overflow).
+ */
+export class NativeUdpPort extends PortBase {
+  readonly caps: PortCaps;
+  readonly policy: PortBase["policy"];
+  localAddress: Endpoint = { address: "", port: 0 };
+  private readonly memory = new HeapMemory();
+  private readonly debugLent: boolean;
+  private readonly hwm: number;
+  private sock: KernelUdpSocket | null = null;
+  private readonly limits: KernelUdpLimits;
+  private readonly rxBuffer: ArrayBuffer;
+  private readonly rxInfo: Int32Array;
+  private readonly rxInfoBytes: Uint8Array;
+  /** Messages accepted, not yet taken by the kernel: pending[head..]. */
+  private pending: Prepared[] = [];
+  private pendingDest: number[] = [];
+  private head = 0;
+  private flushQueued = false;
+  /** The kernel refused with EAGAIN: waiting for the socket to become writable. */
+  private blocked = false;
+  private retryTimer: NodeJS.Timeout | null = null;
+  /** Per-flush arrays handed to the addon, grown as needed. */
+  private segs: Uint8Array[] = [];
+  private counts = new Uint32Array(MAX_PER_FLUSH);
+  private dests = new Uint32Array(MAX_PER_FLUSH);
+  /** Destination ids by "address|port". */
+  private readonly destIds = new Map<string, number>();
+  private lastDest: Endpoint | null = null;
+  private lastDestId = 0;
+  /** The kernel's drop counter of this socket when opened, and as last counted. */
+  private kernelDrops = 0;
+  private inode = 0;
+  private dropTimer: NodeJS.Timeout | null = null;
+  /** Source endpoints' address strings, by their 4 bytes (IPv4) as a number. */
+  private lastSrcKey = -1;
+  private lastSrcAddress = "";
+  /** Received messages that are views of their slot, not yet released. */
+  private slotsHeld = 0;
+  /** Past this many held slots, received messages are copied out of theirs (three quarters of them). */
+  private readonly copyAbove: number;
+
+  private constructor(o: ReturnType<typeof checkUdpOptions>, rxSlots: number, limits: KernelUdpLimits) {
+    super();
+    this.hwm = o.highWaterMark;
+    this.debugLent = o.debugLentBuffers;
+    this.closeWaitMs = o.closeTimeoutMs;
+    this.maxRxHeldBytes = o.maxRxHeldBytes;
+    this.limits = limits;
+    const copyThreshold = chooseCopyThreshold(o.copyThreshold, "udp", "kernel-udp", UDP_COPY_THRESHOLD);
+    this.caps = {
+      backend: "udp",
+      driver: "kernel-udp-native",
+      maxSegments: limits.iovMax - 1,
+      maxMessageBytes: UDP_MAX_PAYLOAD,
+      copyThreshold,
+      referencesAnyMemory: true,
+      // no MSG_ZEROCOPY yet: the kernel copies every byte into its socket buffers
+      driverCopies: "all",
+    };
+    this.policy = { copyThreshold, maxSegments: chooseMaxSegments("udp", "kernel-udp", this.caps.maxSegments), isEligible: () => true };
+    this.sendArena = new SendArena(512 * 1024, UDP_MAX_PAYLOAD);
+    this.rxBuffer = new ArrayBuffer(rxSlots * SLOT_BYTES);
+    this.copyAbove = Math.max(1, Math.floor((rxSlots * 3) / 4));
+    this.rxInfo = new Int32Array(limits.burst * limits.infoWords);
+    this.rxInfoBytes = new Uint8Array(this.rxInfo.buffer);
+  }
+
+  static async open(o: UdpPortOptions): Promise<NativeUdpPort> {
+    const c = checkUdpOptions(o);
+    const addon = loadKernelAddon();
+    if (addon instanceof Error) throw addon;
+    const p = new NativeUdpPort(c, c.rxSlots, addon.kernelUdpLimits);
+    const family = c.bind.address.includes(":") ? 6 : 4;
+    p.sock = new addon.KernelUdp(family, c.bind.address, c.bind.port, p.rxBuffer, SLOT_BYTES, p.rxInfo, p.onEvent);
+    p.localAddress = { address: c.bind.address, port: p.sock.localPort };
+    p.sock.setPolling(true, false);
+    if (procfsAvailable) {
+      p.inode = socketInode(p.sock.fd);
+      if (p.inode !== 0) {
+        p.kernelDrops = readSockets("udp", new Set([p.inode])).get(p.inode)?.drops ?? 0;
+        p.dropTimer = setInterval(() => p.refreshStats(), 250);
+        p.dropTimer.unref();
+      }
+    }
+    return p;
+  }
+
+  allocate(size: number): RefBuffer {
+    if (this.isClosed) throw new Error("udp port: allocate() after close()");
+    return this.memory.allocate(size, "udp port");
+  }
+
+  // ---- send
+
+  protected transmit(list: SgList, dest: Endpoint, owned: boolean): boolean {
+    const id = dest === this.lastDest ? this.lastDestId : this.destinationId(dest);
+    const p = owned ? prepareOwned(list, this.memory, null, this.sendArena!.take(list), this.debugLent) : prepare(list, this.memory, null, this.debugLent);
+    this.pending.push(p);
+    this.pendingDest.push(id);
+    this.st.queued++;
+    this.st.bytesCopied += p.scratchBytes;
+    this.st.copies.port += p.scratchBytes;
+    this.st.bytesReferenced += p.referencedBytes;
+    this.st.completionsPending++;
+    const waiting = this.pending.length - this.head;
+    if (this.blocked) this.st.txRingFull++;
+    else if (waiting >= this.limits.burst) this.flush();
+    else if (!this.flushQueued) {
+      this.flushQueued = true;
+      queueMicrotask(this.flushLater);
+    }
+    return this.pending.length - this.head < this.hwm;
+  }
+
+  /** The addon's id for `dest` (checked by PortBase), added on first use. */
+  private destinationId(dest: Endpoint): number {
+    const key = `${dest.address}|${dest.port}`;
+    let id = this.destIds.get(key);
+    if (id === undefined) {
+      // an address of the other family is a TypeError naming it, before anything was queued
+      id = this.sock!.addDestination(dest.address, dest.port);
+      this.destIds.set(key, id);
+    }
+    this.lastDest = dest;
+    this.lastDestId = id;
+    return id;
+  }
+
+  private readonly flushLater = (): void => {
+    this.flushQueued = false;
+    this.flush();
+  };
+
+  /** Hands what is pending to the kernel until it is all taken or the socket is full. */
+  private flush(): void {
+    const sock = this.sock;
+    if (sock === null || this.blocked) return;
+    while (this.head < this.pending.length) {
+      const n = Math.min(this.pending.length - this.head, MAX_PER_FLUSH);
+      const segs = this.segs;
+      segs.length = 0;
+      for (let i = 0; i < n; i++) {
+        const p = this.pending[this.head + i]!;
+        const ps = p.segments;
+        for (let k = 0; k < ps.length; k++) segs.push(ps[k]!);
+        this.counts[i] = ps.length;
+        this.dests[i] = this.pendingDest[this.head + i]!;
+      }
+      let taken: number;
+      try {
+        taken = sock.send(segs, this.counts, this.dests, n);
+      } catch (e) {
+        // the addon refused the call itself (a bug here, not a peer's doing): the port stops
+        this.portFailed(e instanceof Error ? e : new Error(String(e)));
+        return;
+      }
+      for (let i = 0; i < taken; i++) this.completed(this.pending[this.head + i]!, null, null);
+      this.head += taken;
+      if (taken < n) {
+        const errno = sock.lastErrno;
+        if (errno === EAGAIN) {
+          // the socket's send buffer is full: go on when the kernel says it has room
+          this.blocked = true;
+          sock.setPolling(true, true);
+          break;
+        }
+        if (errno === ENOBUFS) {
+          this.blocked = true;
+          this.retryTimer = setTimeout(this.unblock, NOBUFS_RETRY_MS);
+          break;
+        }
+        // this one datagram was refused (too big for the route, no permission, unreachable
+        // network): a fault of that message; the rest still go
+        const p = this.pending[this.head]!;
+        const dest = this.endpointOf(this.pendingDest[this.head]!);
+        this.head++;
+        this.completed(p, new Error(`udp port: the kernel refused a datagram of ${p.wireBytes} bytes: errno ${errno}`), dest);
+      }
+    }
+    this.compact();
+    if (this.head === this.pending.length && this.drainAwaited) this.drainedNow();
+  }
+
+  private readonly unblock = (): void => {
+    this.retryTimer = null;
+    this.blocked = false;
+    this.flush();
+  };
+
+  /** One message left the port: taken by the kernel (err null) or refused. */
+  private completed(p: Prepared, err: Error | null, dest: Endpoint | null): void {
+    this.st.queued--;
+    const changed = releaseLent(p);
+    if (changed !== null) this.emit("error", new LentBufferMutatedError("udp", changed.length));
+    if (err === null) {
+      this.st.messagesSent++;
+      this.st.bytesSent += p.wireBytes;
+    } else this.fault("send-failed", err, dest);
+    this.sendCompleted();
+  }
+
+  private endpointOf(id: number): Endpoint | null {
+    for (const [key, v] of this.destIds) {
+      if (v !== id) continue;
+      const bar = key.lastIndexOf("|");
+      return { address: key.slice(0, bar), port: Number(key.slice(bar + 1)) };
+    }
+    return null;
+  }
+
+  private compact(): void {
+    if (this.head === this.pending.length) {
+      this.pending.length = 0;
+      this.pendingDest.length = 0;
+      this.head = 0;
+    } else if (this.head > 4096) {
+      this.pending = this.pending.slice(this.head);
+      this.pendingDest = this.pendingDest.slice(this.head);
+      this.head = 0;
+    }
+  }
+
+  // ---- receive
+
+  private readonly onEvent = (n: number, drops: number): void => {
+    try {
+      if (n === this.limits.writable) {
+        this.blocked = false;
+        this.flush();
+      } else if (n < 0) {
+        this.fault("socket-error", new Error(`udp port: receive error: errno ${-n}`));
+      } else {
+        this.received(n);
+      }
+      this.countDrops(drops);
+    } catch (e) {
+      // never into the addon's callback: an exception there would end the process
+      rethrowLater(e);
+    }
+  };
+
+  private received(n: number): void {
+    const info = this.rxInfo;
+    const w = this.limits.infoWords;
+    for (let i = 0; i < n; i++) {
+      const at = i * w;
+      const slot = info[at]!;
+      const len = info[at + 1]!;
+      const source = this.sourceOf(at);
+      if (info[at + 2] !== 0) {
+        // larger than a slot: cannot happen for UDP payloads (at most 65527 bytes); kept exact anyway
+        this.sock!.releaseSlot(slot);
+        this.fault("truncated", new Error(`udp port: a datagram larger than ${SLOT_BYTES} bytes was truncated`), source);
+        continue;
+      }
+      if (this.rxFull) {
+        this.sock!.releaseSlot(slot);
+        this.fault("rx-overflow", new Error(`udp port: datagram of ${len} bytes dropped: received messages hold maxRxHeldBytes ${this.maxRxHeldBytes}`), source);
+        continue;
+      }
+      const view = new Uint8Array(this.rxBuffer, slot * SLOT_BYTES, len);
+      if (this.slotsHeld < this.copyAbove) {
+        this.slotsHeld++;
+        this.deliver(new RxMessage(view, source, this.onRelease));
+      } else {
+        // the application holds most slots: this message gets memory of its own (one copy) and
+        // its slot goes back at once, so held messages never stop the socket being read
+        const own = new Uint8Array(len);
+        own.set(view);
+        this.sock!.releaseSlot(slot);
+        this.st.rxCopied++;
+        this.deliver(new RxMessage(own, source, null));
+      }
+    }
+  }
+
+  private sourceOf(at: number): Endpoint {
+    const info = this.rxInfo;
+    const port = info[at + 4]!;
+    const b = this.rxInfoBytes;
+    const o = (at + 5) * 4;
+    if (info[at + 3] === 4) {
+      const key = info[at + 5]!;
+      if (key !== this.lastSrcKey) {
+        this.lastSrcKey = key;
+        this.lastSrcAddress = `${b[o]}.${b[o + 1]}.${b[o + 2]}.${b[o + 3]}`;
+      }
+      return { address: this.lastSrcAddress, port };
+    }
+    const parts: string[] = [];
+    for (let k = 0; k < 16; k += 2) parts.push(((b[o + k]! << 8) | b[o + k + 1]!).toString(16));
+    return { address: compressIpv6(parts), port };
+  }
+
+  private readonly onRelease = (m: RxMessage): void => {
+    this.slotsHeld--;
+    const slot = (m.bytes.byteOffset / SLOT_BYTES) | 0;
+    // the slot is read into again: nothing may read this view any more
+    m.bytes = EMPTY;
+    this.sock?.releaseSlot(slot);
+  };
+
+  /** The kernel's cumulative drop counter reached `total`: count what is new as rx-overflow. */
+  private countDrops(total: number): void {
+    if (total <= this.kernelDrops) return;
+    const n = total - this.kernelDrops;
+    this.kernelDrops = total;
+    this.fault("rx-overflow", new Error(`udp port: the kernel dropped ${n} datagrams: the socket's receive buffer was full`), null, n);
+  }
+
+  protected override refreshStats(): void {
+    if (this.inode === 0) return;
+    const row = readSockets("udp", new Set([this.inode])).get(this.inode);
+    if (row !== undefined) this.countDrops(row.drops);
+  }
+
+  protected async shutdown(force: boolean): Promise<void> {
+    if (this.dropTimer !== null) clearInterval(this.dropTimer);
+    this.dropTimer = null;
+    if (this.retryTimer !== null) clearTimeout(this.retryTimer);
+    this.retryTimer = null;
+    this.refreshStats();
+    if (force) {
+      // never taken by the kernel: give back what they lent; they are dropped
+      for (let i = this.head; i < this.pending.length; i++) {
+        releaseLent(this.pending[i]!);
+        this.st.queued--;
+        this.st.drops++;
+        this.sendCompleted();
+      }
+      this.pending = [];
+      this.pendingDest = [];
+      this.head = 0;
+    }
+    this.sock?.close();
+    this.sock = null;
+    this.inode = 0;
+  }
+}
+
+/** An IPv6 address from its eight hex groups, the longest run of zero groups as "::" (RFC 5952). */
+function compressIpv6(g: string[]): string {
+  let best = -1, bestLen = 0;
+  for (let i = 0; i < 8; ) {
+    if (g[i] !== "0") {
+      i++;
+      continue;
+    }
+    let j = i;
+    while (j < 8 && g[j] === "0") j++;
+    if (j - i > bestLen && j - i >= 2) {
+      best = i;
+      bestLen = j - i;
+    }
+    i = j;
+  }
+  if (best < 0) return g.join(":");
+  return `${g.slice(0, best).join(":")}::${g.slice(best + bestLen).join(":")}`;
+}
+
+const EMPTY = new Uint8Array(0);

@@ -1,0 +1,223 @@
+/**
+ * The native kernel UDP engine (`openPort({ backend: "udp", engine: "native" })`): the backend
+ * suite, interoperability with plain dgram sockets, exact drop accounting, slots, refusals.
+ */
+import assert from "node:assert/strict";
+import * as dgram from "node:dgram";
+import { openPort, type Port, type PortFault, type ReceivedMessage } from "../src/index.js";
+import { Blob, PbBlob, equalBytes, fill } from "./fixtures/blob.js";
+import { backendSuite } from "./suite/backend-suite.js";
+import { collect, sleep } from "./suite/helpers.js";
+
+const native = { backend: "udp", engine: "native" } as const;
+
+backendSuite("udp native engine (sendmmsg/recvmmsg, loopback)", async () => {
+  const a = await openPort(native);
+  const b = await openPort(native);
+  return { a, b, toB: b.localAddress, close: async () => { await a.close(); await b.close(); } };
+});
+
+function faultsOf(p: Port): PortFault[] {
+  const out: PortFault[] = [];
+  p.on("fault", (f: PortFault) => out.push(f));
+  return out;
+}
+
+async function until(cond: () => boolean, what: string, ms = 10000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!cond()) {
+    if (Date.now() > end) throw new Error(`timed out waiting until ${what}`);
+    await sleep(5);
+  }
+}
+
+describe("udp port, native engine", function () {
+  this.timeout(30000);
+
+  it("says which engine it is and binds 127.0.0.1 on a free port", async function () {
+    const p = await openPort(native);
+    assert.equal(p.caps.backend, "udp");
+    assert.equal(p.caps.driver, "kernel-udp-native");
+    assert.equal(p.caps.driverCopies, "all");
+    assert.equal(p.localAddress.address, "127.0.0.1");
+    assert.ok(p.localAddress.port > 0);
+    await p.close();
+  });
+
+  it("checks its options before opening anything", async function () {
+    await assert.rejects(openPort({ backend: "udp", engine: "fast" as never }), /engine must be "dgram" or "native"/);
+    await assert.rejects(openPort({ backend: "udp", rxSlots: 4 }), /rxSlots applies to engine "native" only/);
+    await assert.rejects(openPort({ ...native, rxSlots: 0 }), /rxSlots/);
+    await assert.rejects(openPort({ ...native, bind: { address: "not-an-address" } }), /address/);
+  });
+
+  it("talks to plain dgram sockets both ways: protobufjs decodes what it sends, it decodes what they send", async function () {
+    const plain = dgram.createSocket("udp4");
+    await new Promise<void>((r) => plain.bind(0, "127.0.0.1", () => r()));
+    const got = new Promise<Buffer>((r) => plain.once("message", (b) => r(b)));
+    const p = await openPort(native);
+    const rb = p.allocate(2000);
+    fill(rb.bytes, 42);
+    p.send(Blob.encode(Blob.create({ id: 12345, key: Uint8Array.of(1, 2, 3), chunks: [rb.bytes], crc: 1 }), p.policy), { address: "127.0.0.1", port: plain.address().port });
+    const d = PbBlob.decode(await got) as unknown as { id: number; chunks: Uint8Array[] };
+    assert.equal(d.id, 12345);
+    assert.ok(equalBytes(d.chunks[0]!, rb.bytes));
+    const back = collect(p, 1);
+    const wire = Buffer.from(PbBlob.encode(PbBlob.create({ id: 777, key: Buffer.from("hi") })).finish());
+    plain.send(wire, p.localAddress.port, "127.0.0.1");
+    const [m] = await back;
+    assert.equal(m!.decode(Blob).id, 777);
+    assert.equal(m!.source.address, "127.0.0.1");
+    assert.equal(m!.source.port, plain.address().port);
+    m!.release();
+    await p.close();
+    rb.release();
+    plain.close();
+  });
+
+  it("sends thousands of messages to two receivers in bursts, every one in order", async function () {
+    const a = await openPort(native);
+    const b = await openPort(native);
+    const c = await openPort(native);
+    const idsB: number[] = [];
+    const idsC: number[] = [];
+    b.onMessage((m) => { idsB.push(m.decode(Blob).id); m.release(); });
+    c.onMessage((m) => { idsC.push(m.decode(Blob).id); m.release(); });
+    const n = 2000;
+    const per = 100; // per turn: what a receiver in this same process reads before its socket buffer fills
+    for (let i = 1; i <= n; i++) {
+      // destinations interleaved; more than one sendmmsg burst per turn
+      a.send(Blob.encode(Blob.create({ id: i, key: new Uint8Array(8).fill(i & 0xff) })), b.localAddress);
+      a.send(Blob.encode(Blob.create({ id: n + i })), c.localAddress);
+      if (i % per === 0) await until(() => idsB.length === i && idsC.length === i, `${i} messages each`);
+    }
+    assert.deepEqual(idsB, Array.from({ length: n }, (_, i) => i + 1));
+    assert.deepEqual(idsC, Array.from({ length: n }, (_, i) => n + i + 1));
+    assert.equal(a.stats.messagesSent, 2 * n);
+    assert.equal(a.stats.queued, 0);
+    assert.equal(b.stats.drops + c.stats.drops, 0);
+    for (const p of [a, b, c]) await p.close();
+  });
+
+  it("datagrams the kernel dropped (receive buffer full) are counted as rx-overflow, exactly", async function () {
+    const b = await openPort(native);
+    const faults = faultsOf(b);
+    b.onMessage((m) => m.release());
+    const plain = dgram.createSocket("udp4");
+    await new Promise<void>((r) => plain.bind(0, "127.0.0.1", () => r()));
+    const total = 3000;
+    let sent = 0;
+    const payload = Buffer.alloc(1000, 9);
+    // sent in one turn of the event loop: the port cannot read meanwhile, the socket buffer overflows
+    for (let i = 0; i < total; i++) plain.send(payload, b.localAddress.port, "127.0.0.1", (err) => (err ? undefined : sent++));
+    await until(() => sent === total, "every datagram handed to the kernel");
+    await until(() => b.stats.messagesReceived + b.stats.faults["rx-overflow"] === total, "received + dropped = sent");
+    const st = b.stats;
+    assert.ok(st.faults["rx-overflow"] > 0, "the receive buffer overflowed");
+    assert.equal(st.drops, st.faults["rx-overflow"]);
+    assert.equal(faults.reduce((n, f) => n + (f.kind === "rx-overflow" ? f.count : 0), 0), st.faults["rx-overflow"]);
+    plain.close();
+    await b.close();
+  });
+
+  it("received messages are views of receive slots; past three quarters held, new ones are copied and reading goes on", async function () {
+    const a = await openPort(native);
+    const b = await openPort({ ...native, rxSlots: 8 });
+    const held: ReceivedMessage[] = [];
+    const got = collect(b, 20);
+    for (let i = 1; i <= 20; i++) a.send(Blob.encode(Blob.create({ id: i })), b.localAddress);
+    held.push(...(await got));
+    assert.deepEqual(held.map((m) => m.decode(Blob).id), Array.from({ length: 20 }, (_, i) => i + 1));
+    const slotBuffer = held[0]!.bytes.buffer;
+    // 6 of 8 slots held as views, the rest copied into memory of their own
+    assert.equal(held.filter((m) => m.bytes.buffer === slotBuffer).length, 6);
+    assert.equal(b.stats.rxCopied, 14);
+    assert.equal(b.stats.rxHeld, 20);
+    for (const m of held) m.release();
+    assert.equal(b.stats.rxHeld, 0);
+    // with the slots back, messages are views again
+    const again = collect(b, 1);
+    a.send(Blob.encode(Blob.create({ id: 21 })), b.localAddress);
+    const [m] = await again;
+    assert.equal(m!.bytes.buffer, slotBuffer);
+    assert.equal(b.stats.rxCopied, 14);
+    m!.release();
+    await a.close();
+    await b.close();
+  });
+
+  it("a released message's bytes are gone: the slot is read into again", async function () {
+    const a = await openPort(native);
+    const b = await openPort({ ...native, rxSlots: 1 });
+    const first = collect(b, 1);
+    a.send(Blob.encode(Blob.create({ id: 1 })), b.localAddress);
+    const [m] = await first;
+    const view = m!.bytes;
+    m!.release();
+    assert.equal(m!.bytes.length, 0);
+    assert.throws(() => m!.decode(Blob), /released/);
+    const second = collect(b, 1);
+    a.send(Blob.encode(Blob.create({ id: 2 })), b.localAddress);
+    const [n] = await second;
+    assert.equal(n!.decode(Blob).id, 2);
+    assert.equal(n!.bytes.buffer, view.buffer, "the same slot memory");
+    n!.release();
+    await a.close();
+    await b.close();
+  });
+
+  it("a datagram the kernel refuses (broadcast without SO_BROADCAST) is send-failed; the others in its burst go", async function () {
+    const a = await openPort(native);
+    const b = await openPort(native);
+    const faults = faultsOf(a);
+    const got = collect(b, 2);
+    a.send(Blob.encode(Blob.create({ id: 1 })), b.localAddress);
+    a.send(Blob.encode(Blob.create({ id: 99 })), { address: "255.255.255.255", port: 9 });
+    a.send(Blob.encode(Blob.create({ id: 2 })), b.localAddress);
+    await a.completions();
+    assert.deepEqual((await got).map((m) => { const id = m.decode(Blob).id; m.release(); return id; }), [1, 2]);
+    assert.equal(a.stats.faults["send-failed"], 1);
+    assert.equal(a.stats.messagesSent, 2);
+    assert.equal(faults[0]!.peer?.address, "255.255.255.255");
+    await a.close();
+    await b.close();
+  });
+
+  it("refuses a destination of the other address family with a TypeError, having queued nothing", async function () {
+    const a = await openPort(native);
+    assert.throws(() => a.send(Blob.encode(Blob.create({ id: 1 })), { address: "::1", port: 9 }), TypeError);
+    assert.equal(a.stats.queued, 0);
+    assert.equal(a.stats.completionsPending, 0);
+    await a.close();
+  });
+
+  it("speaks IPv6 when bound to ::1", async function () {
+    const a = await openPort({ ...native, bind: { address: "::1" } });
+    const b = await openPort({ ...native, bind: { address: "::1" } });
+    const got = collect(b, 1);
+    a.send(Blob.encode(Blob.create({ id: 6 })), b.localAddress);
+    const [m] = await got;
+    assert.equal(m!.decode(Blob).id, 6);
+    assert.equal(m!.source.address, "::1");
+    assert.equal(m!.source.port, a.localAddress.port);
+    m!.release();
+    await a.close();
+    await b.close();
+  });
+
+  it("close() sends what was accepted first; messages held after close stay readable until released", async function () {
+    const a = await openPort(native);
+    const b = await openPort(native);
+    const got = collect(b, 50);
+    for (let i = 1; i <= 50; i++) a.send(Blob.encode(Blob.create({ id: i })), b.localAddress);
+    const t0 = Date.now();
+    await a.close();
+    // everything went out: close() does not wait for its timeout (5 s)
+    assert.ok(Date.now() - t0 < 2500, `close() took ${Date.now() - t0} ms`);
+    assert.equal(a.stats.messagesSent, 50);
+    const ms = await got;
+    await b.close();
+    assert.deepEqual(ms.map((m) => m.decode(Blob).id), Array.from({ length: 50 }, (_, i) => i + 1));
+    for (const m of ms) m.release();
+  });
+});
