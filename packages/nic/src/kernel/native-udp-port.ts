@@ -1,13 +1,11 @@
 import type { RefBuffer, SgList } from "@sgwire/core";
-import { chooseCopyThreshold, chooseMaxSegments } from "../calibration-store.js";
 import { PortBase, RxMessage, rethrowLater } from "../port-base.js";
 import type { Endpoint, PortCaps } from "../port.js";
 import { HeapMemory } from "../heap-memory.js";
 import { LentBufferMutatedError } from "../lent-check.js";
-import { SendArena } from "../send-arena.js";
 import { prepare, prepareOwned, releaseLent, type Prepared } from "./lend.js";
 import { procfsAvailable, readSockets, socketInode } from "./procfs.js";
-import { checkUdpOptions, UDP_MAX_PAYLOAD, UDP_COPY_THRESHOLD, type UdpPortOptions } from "./udp-port.js";
+import { checkUdpOptions, udpSetup, type UdpPortOptions } from "./udp-port.js";
 import { loadKernelAddon, type KernelUdpLimits, type KernelUdpSocket } from "./native-addon.js";
 
 /** Bytes of one receive slot: any UDP payload fits (IPv4 65507, IPv6 65527 bytes). */
@@ -83,19 +81,7 @@ export class NativeUdpPort extends PortBase {
     this.closeWaitMs = o.closeTimeoutMs;
     this.maxRxHeldBytes = o.maxRxHeldBytes;
     this.limits = limits;
-    const copyThreshold = chooseCopyThreshold(o.copyThreshold, "udp", "kernel-udp", UDP_COPY_THRESHOLD);
-    this.caps = {
-      backend: "udp",
-      driver: "kernel-udp-native",
-      maxSegments: limits.iovMax - 1,
-      maxMessageBytes: UDP_MAX_PAYLOAD,
-      copyThreshold,
-      referencesAnyMemory: true,
-      // no MSG_ZEROCOPY yet: the kernel copies every byte into its socket buffers
-      driverCopies: "all",
-    };
-    this.policy = { copyThreshold, maxSegments: chooseMaxSegments("udp", "kernel-udp", this.caps.maxSegments), isEligible: () => true };
-    this.sendArena = new SendArena(512 * 1024, UDP_MAX_PAYLOAD);
+    ({ caps: this.caps, policy: this.policy, sendArena: this.sendArena } = udpSetup(o.copyThreshold, "kernel-udp-native"));
     this.rxBuffer = new ArrayBuffer(rxSlots * SLOT_BYTES);
     this.copyAbove = Math.max(1, Math.floor((rxSlots * 3) / 4));
     this.rxInfo = new Int32Array(limits.burst * limits.infoWords);

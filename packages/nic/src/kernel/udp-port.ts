@@ -73,6 +73,27 @@ export function checkUdpOptions(o: UdpPortOptions): UdpChecked {
 }
 
 /**
+ * What both UDP engines start from: caps (IOV_MAX - 1 segments, one iovec spare: scratch runs are
+ * merged, never split), the policy (the stored calibration of kernel-udp, else 512 bytes) and
+ * send memory for the encoder (a datagram's scratch is at most 64 KiB: every encode fits a chunk).
+ * Without MSG_ZEROCOPY the kernel copies every byte into its socket buffers: driverCopies "all".
+ */
+export function udpSetup(copyThresholdOption: number | undefined, driver: string): { caps: PortCaps; policy: PortBase["policy"]; sendArena: SendArena } {
+  const copyThreshold = chooseCopyThreshold(copyThresholdOption, "udp", "kernel-udp", UDP_COPY_THRESHOLD);
+  const caps: PortCaps = {
+    backend: "udp",
+    driver,
+    maxSegments: IOV_MAX - 1,
+    maxMessageBytes: UDP_MAX_PAYLOAD,
+    copyThreshold,
+    referencesAnyMemory: true,
+    driverCopies: "all",
+  };
+  const policy = { copyThreshold, maxSegments: chooseMaxSegments("udp", "kernel-udp", caps.maxSegments), isEligible: () => true };
+  return { caps, policy, sendArena: new SendArena(512 * 1024, UDP_MAX_PAYLOAD) };
+}
+
+/**
  * Kernel UDP: one datagram per message, `dgram.send(segments)`, which libuv turns into one
  * sendmsg with an iovec, so no user-space copy of referenced segments (the kernel copies them
  * into the skb; loopback has no zero-copy). Completion is the send callback.
@@ -105,20 +126,7 @@ export class UdpPort extends PortBase {
     this.debugLent = o.debugLentBuffers;
     this.closeWaitMs = o.closeTimeoutMs;
     this.maxRxHeldBytes = o.maxRxHeldBytes;
-    const copyThreshold = chooseCopyThreshold(o.copyThreshold, "udp", "kernel-udp", UDP_COPY_THRESHOLD);
-    this.caps = {
-      backend: "udp",
-      driver: "kernel-udp",
-      maxSegments: IOV_MAX - 1, // one iovec spare: scratch runs are merged, never split
-      maxMessageBytes: UDP_MAX_PAYLOAD,
-      copyThreshold,
-      referencesAnyMemory: true,
-      // no MSG_ZEROCOPY through libuv: the kernel copies every byte into its socket buffers
-      driverCopies: "all",
-    };
-    this.policy = { copyThreshold, maxSegments: chooseMaxSegments("udp", "kernel-udp", this.caps.maxSegments), isEligible: () => true };
-    // a datagram's scratch is at most 64 KiB: every encode fits a chunk with that much room
-    this.sendArena = new SendArena(512 * 1024, UDP_MAX_PAYLOAD);
+    ({ caps: this.caps, policy: this.policy, sendArena: this.sendArena } = udpSetup(o.copyThreshold, "kernel-udp"));
     sock.on("message", (buf, rinfo) => {
       const source = { address: rinfo.address, port: rinfo.port };
       if (this.rxFull) {
