@@ -80,7 +80,10 @@ export function portArgs(a: Args, role: "server" | "client"): PortOptions {
   const backend = a.str("backend", "udp") as BackendName;
   if (backend === "udp" || backend === "tcp") {
     const bind = parseEndpoint(a.str("bind", role === "server" ? "127.0.0.1:7000" : "127.0.0.1:0"), "--bind");
-    return backend === "udp" ? { backend, bind, highWaterMark: a.num("high-water-mark", 1024) } : { backend, bind };
+    if (backend === "tcp") return { backend, bind };
+    const engine = a.str("engine", "dgram");
+    if (engine !== "dgram" && engine !== "native") throw new TypeError(`--engine must be dgram or native, got ${engine}`);
+    return { backend, bind, highWaterMark: a.num("high-water-mark", 1024), engine };
   }
   if (backend === "dpdk") {
     const peers: Record<string, string> = {};

@@ -19,7 +19,7 @@ import { makeWorkload } from "./workloads.js";
 
 const KNOWN = [
   "server", "backend", "codec", "workload", "keys", "seed", "mode", "concurrency", "rate", "duration", "warmup", "verify", "max-packet",
-  "json", "bind", "vdev", "address", "port", "peer", "mtu", "mbufs", "high-water-mark", "timeout",
+  "json", "bind", "vdev", "address", "port", "peer", "mtu", "mbufs", "high-water-mark", "timeout", "engine",
 ] as const;
 
 async function main(): Promise<void> {

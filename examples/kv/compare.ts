@@ -1,7 +1,7 @@
 /**
  * The kv comparison: the same server and load, once per codec, workload by workload.
  *
- *   tsx kv/compare.ts [--backend udp|tcp] [--codecs sgwire,protobufjs] [--workloads fixed:64,fixed:4096,...]
+ *   tsx kv/compare.ts [--backend udp|tcp] [--codecs sgwire,protobufjs,sgwire@native] [--workloads fixed:64,fixed:4096,...]
  *                     [--duration 3] [--warmup 1] [--concurrency 16 | --rate R] [--quick] [--json FILE]
  *
  * Starts one server process per codec on loopback (each gets a core of its own when there are
@@ -101,6 +101,19 @@ export interface CompareOptions {
   log?: (s: string) => void;
 }
 
+/**
+ * A `--codecs` entry: a codec name, optionally with the udp engine its server and client use
+ * ("sgwire@native": sgwire over the native UDP engine; without a suffix, the port's default).
+ */
+export function codecSpec(spec: string, backend: BackendName): { codec: string; engine?: "dgram" | "native" } {
+  const at = spec.indexOf("@");
+  if (at < 0) return { codec: spec };
+  const engine = spec.slice(at + 1);
+  if (engine !== "dgram" && engine !== "native") throw new TypeError(`kv compare: ${spec}: the engine after @ must be dgram or native`);
+  if (backend !== "udp") throw new TypeError(`kv compare: ${spec}: an engine goes with --backend udp`);
+  return { codec: spec.slice(0, at), engine };
+}
+
 export async function compare(o: CompareOptions): Promise<Row[]> {
   const log = o.log ?? ((s: string) => void process.stderr.write(s + "\n"));
   const live = o.log === undefined && process.stderr.isTTY === true;
@@ -114,7 +127,10 @@ export async function compare(o: CompareOptions): Promise<Row[]> {
         // one DPDK process per codec on the same veth, told apart by UDP port
         const args = ["--backend", "dpdk", "--vdev", `net_af_packet0,iface=${d.iface}`, "--address", d.address, "--port", String(7700 + i)];
         servers.set(c, await startServer(c, args, d.netns));
-      } else servers.set(c, await startServer(c, ["--backend", o.backend, "--bind", "127.0.0.1:0"]));
+      } else {
+        const { codec, engine } = codecSpec(c, o.backend);
+        servers.set(c, await startServer(codec, ["--backend", o.backend, "--bind", "127.0.0.1:0", ...(engine !== undefined ? ["--engine", engine] : [])]));
+      }
     }
     for (const spec of o.workloads) {
       const workload = makeWorkload(spec, { keys: o.keys });
@@ -123,10 +139,13 @@ export async function compare(o: CompareOptions): Promise<Row[]> {
       const clients: Array<{ name: string; client: KvClient; exp: Expected; runs: LoadSummary[]; lat: Latencies; driver: string }> = [];
       try {
         for (const name of o.codecs) {
-          const codec = await loadCodec(name);
+          const spec = codecSpec(name, o.backend);
+          const codec = await loadCodec(spec.codec);
           const srv = servers.get(name)!;
           const port = await openPort(
-            o.backend === "tcp" ? { backend: "tcp" } : { backend: "udp", highWaterMark: 1024, bind: o.dpdk ? parseEndpoint(o.dpdk.clientBind, "clientBind") : undefined },
+            o.backend === "tcp"
+              ? { backend: "tcp" }
+              : { backend: "udp", highWaterMark: 1024, bind: o.dpdk ? parseEndpoint(o.dpdk.clientBind, "clientBind") : undefined, ...(spec.engine !== undefined ? { engine: spec.engine } : {}) },
           );
           // a DPDK server takes packets up to its MTU: large PUTs are split to fit
           const client = new KvClient(port, codec, srv.at, { maxPacket: srv.maxMessageBytes });
