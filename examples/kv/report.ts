@@ -81,21 +81,26 @@ export function summaryTable(rows: KvRow[], compact = false): string {
 
 /** sgwire against each baseline, per workload: throughput ratio, and server CPU per response ratio. */
 export function ratioTable(rows: KvRow[]): string {
-  const baselines = [...new Set(rows.map((r) => r.codec))].filter((c) => c !== "sgwire");
+  // subjects: sgwire and sgwire on another engine ("sgwire@native"); each against every baseline
+  // codec, and an engine variant against plain sgwire too
+  const codecs = [...new Set(rows.map((r) => r.codec))];
+  const subjects = codecs.filter((c) => c === "sgwire" || c.startsWith("sgwire@"));
+  const pairs: [string, string][] = [];
+  for (const s of subjects) for (const b of codecs) if (b !== s && !(s === "sgwire" && subjects.includes(b))) pairs.push([s, b]);
   const workloads = [...new Set(rows.map((r) => r.workload))];
   const out: string[][] = [];
   for (const w of workloads) {
-    const sg = rows.find((r) => r.workload === w && r.codec === "sgwire");
-    if (sg === undefined) continue;
     const cells: string[] = [w];
-    for (const b of baselines) {
+    for (const [s, b] of pairs) {
+      const sg = rows.find((x) => x.workload === w && x.codec === s);
       const r = rows.find((x) => x.workload === w && x.codec === b);
-      cells.push(r && r.throughput > 0 ? `${(sg.throughput / r.throughput).toFixed(2)}x` : "-");
-      cells.push(r?.server && sg.server && sg.server.cpuPerResponse > 0 ? `${(r.server.cpuPerResponse / sg.server.cpuPerResponse).toFixed(2)}x` : "-");
+      cells.push(sg && r && r.throughput > 0 ? `${(sg.throughput / r.throughput).toFixed(2)}x` : "-");
+      cells.push(r?.server && sg?.server && sg.server.cpuPerResponse > 0 ? `${(r.server.cpuPerResponse / sg.server.cpuPerResponse).toFixed(2)}x` : "-");
     }
     out.push(cells);
   }
-  return table(["workload", ...baselines.flatMap((b) => [`req/s vs ${b}`, `cpu/resp vs ${b}`])], out);
+  const who = (s: string): string => (s === "sgwire" ? "" : `${s} `);
+  return table(["workload", ...pairs.flatMap(([s, b]) => [`${who(s)}req/s vs ${b}`, `${who(s)}cpu/resp vs ${b}`])], out);
 }
 
 /** What `kv/compare.ts --json FILE` writes: the run's provenance, its options and every row. */
