@@ -4,7 +4,7 @@
 import { parseArgs } from "node:util";
 
 const USAGE = `usage: sgwire-nic info [--json] [--probe VDEV]
-       sgwire-nic calibrate [--backend udp|tcp|dpdk] [--vdev VDEV] [--json] [--store]
+       sgwire-nic calibrate [--backend udp|tcp|dpdk] [--engine dgram|native] [--vdev VDEV] [--json] [--store]
 
   info        which transports this machine has, and their caps
     --json          print JSON
@@ -25,6 +25,7 @@ const COMMANDS = {
   info: { json: { type: "boolean" }, probe: { type: "string" }, help: { type: "boolean", short: "h" } },
   calibrate: {
     backend: { type: "string" },
+    engine: { type: "string" },
     vdev: { type: "string" },
     json: { type: "boolean" },
     store: { type: "boolean" },
@@ -103,9 +104,11 @@ async function calibrateCommand(values) {
   const backend = values.backend ?? "udp";
   if (!["udp", "tcp", "dpdk"].includes(backend)) throw new UsageError(`calibrate: --backend must be udp, tcp or dpdk, got ${JSON.stringify(backend)}`);
   if (values.vdev !== undefined && backend !== "dpdk") throw new UsageError("calibrate: --vdev goes with --backend dpdk");
+  if (values.engine !== undefined && backend !== "udp") throw new UsageError("calibrate: --engine goes with --backend udp");
+  if (values.engine !== undefined && !["dgram", "native"].includes(values.engine)) throw new UsageError(`calibrate: --engine must be dgram or native, got ${JSON.stringify(values.engine)}`);
   const options = backend === "dpdk"
     ? { backend, vdev: values.vdev ?? "net_null0", peers: { "198.18.0.2": "02:53:47:00:00:02" } }
-    : { backend };
+    : values.engine !== undefined ? { backend, engine: values.engine } : { backend };
   const c = await nic.calibrate(options);
   if (values.json) process.stdout.write(JSON.stringify(c, null, 2) + "\n");
   else {

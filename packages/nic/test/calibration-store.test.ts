@@ -50,6 +50,14 @@ describe("stored calibration", () => {
     const capped = await openPort({ backend: "udp" });
     assert.equal(capped.policy.maxSegments, capped.caps.maxSegments);
     await capped.close();
+    // each udp engine reads its own driver's entry
+    storePolicy(policy("udp", "kernel-udp-native", 1536));
+    const native = await openPort({ backend: "udp", engine: "native" });
+    const dgram = await openPort({ backend: "udp" });
+    assert.equal(native.caps.copyThreshold, 1536);
+    assert.equal(dgram.caps.copyThreshold, 4096);
+    await native.close();
+    await dgram.close();
     // an explicit option still wins
     const explicit = await openPort({ backend: "udp", copyThreshold: 100 });
     assert.equal(explicit.caps.copyThreshold, 100);

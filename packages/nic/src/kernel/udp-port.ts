@@ -74,12 +74,13 @@ export function checkUdpOptions(o: UdpPortOptions): UdpChecked {
 
 /**
  * What both UDP engines start from: caps (IOV_MAX - 1 segments, one iovec spare: scratch runs are
- * merged, never split), the policy (the stored calibration of kernel-udp, else 512 bytes) and
+ * merged, never split), the policy (the stored calibration of this engine's driver, else 512 bytes) and
  * send memory for the encoder (a datagram's scratch is at most 64 KiB: every encode fits a chunk).
  * Without MSG_ZEROCOPY the kernel copies every byte into its socket buffers: driverCopies "all".
  */
 export function udpSetup(copyThresholdOption: number | undefined, driver: string): { caps: PortCaps; policy: PortBase["policy"]; sendArena: SendArena } {
-  const copyThreshold = chooseCopyThreshold(copyThresholdOption, "udp", "kernel-udp", UDP_COPY_THRESHOLD);
+  // each engine has its own stored calibration (`sgwire calibrate --backend udp --engine native`)
+  const copyThreshold = chooseCopyThreshold(copyThresholdOption, "udp", driver, UDP_COPY_THRESHOLD);
   const caps: PortCaps = {
     backend: "udp",
     driver,
@@ -89,7 +90,7 @@ export function udpSetup(copyThresholdOption: number | undefined, driver: string
     referencesAnyMemory: true,
     driverCopies: "all",
   };
-  const policy = { copyThreshold, maxSegments: chooseMaxSegments("udp", "kernel-udp", caps.maxSegments), isEligible: () => true };
+  const policy = { copyThreshold, maxSegments: chooseMaxSegments("udp", driver, caps.maxSegments), isEligible: () => true };
   return { caps, policy, sendArena: new SendArena(512 * 1024, UDP_MAX_PAYLOAD) };
 }
 
