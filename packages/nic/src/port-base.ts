@@ -69,6 +69,8 @@ export function newStats(): PortStats {
     rxHeld: 0,
     rxHeldBytes: 0,
     rxCopied: 0,
+    zeroCopySent: 0,
+    zeroCopyCopied: 0,
     faults: newFaultCounts(),
   };
 }
@@ -127,7 +129,8 @@ export abstract class PortBase extends EventEmitter implements Port {
   get stats(): PortStats {
     this.refreshStats();
     // a driver that copies every byte copies what went out: what the transport reported sent
-    const driver = this.caps.driverCopies === "all" ? this.st.bytesSent : 0;
+    // "some": the backend counts what the driver copied, message by message
+    const driver = this.caps.driverCopies === "all" ? this.st.bytesSent : this.caps.driverCopies === "some" ? this.st.copies.driver : 0;
     return { ...this.st, copies: { ...this.st.copies, driver }, faults: { ...this.st.faults } };
   }
 

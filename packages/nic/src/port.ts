@@ -30,9 +30,10 @@ export interface PortCaps {
    * buffers for udp/tcp; DPDK's net_af_packet, net_af_xdp, net_tap, net_pcap and the vhost and
    * virtio-user PMDs into their rings or descriptors, in user space, on the sending thread;
    * Soft-RoCE's rxe in the kernel), "none" when the device reads the memory by DMA or the driver
-   * frees it unread (net_null).
+   * frees it unread (net_null), "some" when it depends on the message and the port counts it per
+   * message (udp engine "native" with MSG_ZEROCOPY: what the kernel reported it copied).
    */
-  driverCopies: "all" | "none";
+  driverCopies: "all" | "none" | "some";
 }
 
 /** Every CPU copy of outgoing message bytes, by where it happened (bytes, since the port opened). */
@@ -48,7 +49,7 @@ export interface CopyLedger {
    * into the mbuf (twice); references the transport cannot send from are copied the same way.
    */
   port: number;
-  /** Copied by the driver or the kernel after the port (see `caps.driverCopies`): every byte sent, or none. */
+  /** Copied by the driver or the kernel after the port (see `caps.driverCopies`): every byte sent, none, or as counted per message. */
   driver: number;
 }
 
@@ -137,6 +138,13 @@ export interface PortStats {
    * backends that never copy on receive.
    */
   rxCopied: number;
+  /** Messages sent with MSG_ZEROCOPY (udp engine "native" with `zeroCopyThreshold`; 0 elsewhere). */
+  zeroCopySent: number;
+  /**
+   * Of those, the ones whose completion said the kernel copied them anyway (loopback and veths
+   * always do: the bytes are counted in `copies.driver`).
+   */
+  zeroCopyCopied: number;
   /** Faults by kind (every kind present, 0 when none happened). */
   faults: Record<FaultKind, number>;
 }

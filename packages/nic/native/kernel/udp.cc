@@ -18,6 +18,7 @@
 #include "udp.h"
 
 #include <arpa/inet.h>
+#include <linux/errqueue.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -45,6 +46,10 @@ constexpr int kInfoWords = 9;
 constexpr int kBurstsPerEvent = 8;
 // onEvent's first argument when the socket became writable
 constexpr int kWritable = -1000000;
+// onEvent's first argument when MSG_ZEROCOPY completions were read (their count is the third)
+constexpr int kZerocopy = -1000001;
+// Uint32 words per completion range in zcInfo: first id, last id, copied (the kernel copied anyway)
+constexpr int kZcWords = 3;
 
 std::string ErrnoText(const char* what, int err) {
   return std::string("kernel udp: ") + what + ": " + std::strerror(err) + " (errno " + std::to_string(err) + ")";
@@ -66,6 +71,8 @@ class KernelUdp : public Napi::ObjectWrap<KernelUdp> {
                            InstanceMethod<&KernelUdp::SetPolling>("setPolling"),
                            InstanceMethod<&KernelUdp::ReleaseSlot>("releaseSlot"),
                            InstanceMethod<&KernelUdp::Close>("close"),
+                           InstanceMethod<&KernelUdp::EnableZerocopy>("enableZerocopy"),
+                           InstanceMethod<&KernelUdp::ReadCompletions>("readCompletions"),
                            InstanceAccessor<&KernelUdp::LocalPort>("localPort"),
                            InstanceAccessor<&KernelUdp::Fd>("fd"),
                            InstanceAccessor<&KernelUdp::Drops>("drops"),
@@ -202,6 +209,8 @@ class KernelUdp : public Napi::ObjectWrap<KernelUdp> {
     if (!rx_ref_.IsEmpty()) rx_ref_.Reset();
     if (!info_ref_.IsEmpty()) info_ref_.Reset();
     if (!on_event_.IsEmpty()) on_event_.Reset();
+    if (!zc_ref_.IsEmpty()) zc_ref_.Reset();
+    zc_info_ = nullptr;
     rx_base_ = nullptr;
     rx_info_ = nullptr;
   }
@@ -221,7 +230,9 @@ class KernelUdp : public Napi::ObjectWrap<KernelUdp> {
     Napi::Env env = info.Env();
     CheckOpen(env);
     if (info.Length() < 4 || !info[0].IsArray() || !info[1].IsTypedArray() || !info[2].IsTypedArray() || !info[3].IsNumber())
-      throw Napi::TypeError::New(env, "send(segments, counts, destinations, n)");
+      throw Napi::TypeError::New(env, "send(segments, counts, destinations, n[, zerocopy])");
+    const bool zerocopy = info.Length() > 4 && info[4].ToBoolean().Value();
+    if (zerocopy && zc_info_ == nullptr) throw Napi::Error::New(env, "send: zerocopy before enableZerocopy()");
     Napi::Array segs = info[0].As<Napi::Array>();
     Napi::Uint32Array counts = info[1].As<Napi::Uint32Array>();
     Napi::Uint32Array dests = info[2].As<Napi::Uint32Array>();
@@ -269,7 +280,7 @@ class KernelUdp : public Napi::ObjectWrap<KernelUdp> {
         h.msg_iov = iov_.data() + first_[m];
         h.msg_iovlen = first_[m + 1] - first_[m];
       }
-      const int r = sendmmsg(fd_, msgs, k, MSG_DONTWAIT);
+      const int r = sendmmsg(fd_, msgs, k, MSG_DONTWAIT | (zerocopy ? MSG_ZEROCOPY : 0));
       if (r < 0) {
         last_errno_ = errno;
         break;
@@ -331,6 +342,55 @@ class KernelUdp : public Napi::ObjectWrap<KernelUdp> {
     return env.Undefined();
   }
 
+  // enableZerocopy(zcInfo: Uint32Array): sets SO_ZEROCOPY; completions will be written into
+  // zcInfo (kZcWords per range). Returns 0, or the errno of a kernel that refuses it.
+  Napi::Value EnableZerocopy(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    CheckOpen(env);
+    if (info.Length() < 1 || !info[0].IsTypedArray() || info[0].As<Napi::TypedArray>().TypedArrayType() != napi_uint32_array)
+      throw Napi::TypeError::New(env, "enableZerocopy(zcInfo: Uint32Array)");
+    Napi::Uint32Array zi = info[0].As<Napi::Uint32Array>();
+    if (zi.ElementLength() < static_cast<size_t>(kZcWords)) throw Napi::RangeError::New(env, "enableZerocopy: zcInfo holds no range");
+    int one = 1;
+    if (setsockopt(fd_, SOL_SOCKET, SO_ZEROCOPY, &one, sizeof one) != 0) return Napi::Number::New(env, errno);
+    zc_ref_ = Napi::Persistent(zi);
+    zc_info_ = zi.Data();
+    zc_cap_ = zi.ElementLength() / kZcWords;
+    return Napi::Number::New(env, 0);
+  }
+
+  // readCompletions(): reads what the error queue holds now into zcInfo; returns the ranges written
+  Napi::Value ReadCompletions(const Napi::CallbackInfo& info) {
+    return Napi::Number::New(info.Env(), fd_ < 0 || zc_info_ == nullptr ? 0 : DrainErrQueue());
+  }
+
+  // Reads MSG_ZEROCOPY completions from the error queue into zcInfo, at most its capacity;
+  // returns how many ranges it wrote. Other entries (none are asked for) are skipped.
+  int DrainErrQueue() {
+    size_t k = 0;
+    while (k < zc_cap_) {
+      alignas(cmsghdr) char control[CMSG_SPACE(sizeof(sock_extended_err) + sizeof(sockaddr_in6))];
+      msghdr msg;
+      std::memset(&msg, 0, sizeof msg);
+      msg.msg_control = control;
+      msg.msg_controllen = sizeof control;
+      if (recvmsg(fd_, &msg, MSG_ERRQUEUE | MSG_DONTWAIT) < 0) break;  // EAGAIN: empty
+      for (cmsghdr* c = CMSG_FIRSTHDR(&msg); c != nullptr; c = CMSG_NXTHDR(&msg, c)) {
+        const bool recverr = (c->cmsg_level == SOL_IP && c->cmsg_type == IP_RECVERR) || (c->cmsg_level == SOL_IPV6 && c->cmsg_type == IPV6_RECVERR);
+        if (!recverr) continue;
+        sock_extended_err e;
+        std::memcpy(&e, CMSG_DATA(c), sizeof e);
+        if (e.ee_origin != SO_EE_ORIGIN_ZEROCOPY || e.ee_errno != 0) continue;
+        uint32_t* w = zc_info_ + k * kZcWords;
+        w[0] = e.ee_info;
+        w[1] = e.ee_data;
+        w[2] = (e.ee_code & SO_EE_CODE_ZEROCOPY_COPIED) ? 1 : 0;
+        k++;
+      }
+    }
+    return static_cast<int>(k);
+  }
+
   Napi::Value Close(const Napi::CallbackInfo& info) {
     Shut(nullptr);
     return info.Env().Undefined();
@@ -367,6 +427,14 @@ class KernelUdp : public Napi::ObjectWrap<KernelUdp> {
       ApplyPoll();
       if (!Emit(kWritable)) return;
     }
+    if (zc_info_ != nullptr) {
+      for (;;) {
+        const int c = DrainErrQueue();
+        if (c == 0) break;
+        if (!Emit(kZerocopy, static_cast<uint32_t>(c))) return;
+        if (c < static_cast<int>(zc_cap_)) break;
+      }
+    }
     if (events & UV_READABLE) {
       for (int b = 0; b < kBurstsPerEvent && fd_ >= 0; b++) {
         const int n = ReceiveBurst();
@@ -386,17 +454,18 @@ class KernelUdp : public Napi::ObjectWrap<KernelUdp> {
   // Calls onEvent(n, drops); false when the socket was closed meanwhile or JavaScript cannot run
   // (the poll is then stopped: the environment's cleanup closes the socket). An exception from the
   // callback becomes an uncaught exception of the process (the callback catches its own).
-  bool Emit(int n) {
+  bool Emit(int n, uint32_t count = 0) {
     if (on_event_.IsEmpty()) return false;
     napi_env env = env_;
-    napi_value recv, fn, argv[2], result;
+    napi_value recv, fn, argv[3], result;
     if (napi_get_reference_value(env, static_cast<napi_ref>(*this), &recv) != napi_ok || recv == nullptr ||
         napi_get_reference_value(env, static_cast<napi_ref>(on_event_), &fn) != napi_ok || fn == nullptr ||
-        napi_create_int32(env, n, &argv[0]) != napi_ok || napi_create_uint32(env, drops_, &argv[1]) != napi_ok) {
+        napi_create_int32(env, n, &argv[0]) != napi_ok || napi_create_uint32(env, drops_, &argv[1]) != napi_ok ||
+        napi_create_uint32(env, count, &argv[2]) != napi_ok) {
       StopPoll();
       return false;
     }
-    const napi_status st = napi_make_callback(env, static_cast<napi_async_context>(*async_), recv, fn, 2, argv, &result);
+    const napi_status st = napi_make_callback(env, static_cast<napi_async_context>(*async_), recv, fn, 3, argv, &result);
     if (st == napi_pending_exception) {
       napi_value e;
       if (napi_get_and_clear_last_exception(env, &e) == napi_ok) napi_fatal_exception(env, e);
@@ -473,6 +542,9 @@ class KernelUdp : public Napi::ObjectWrap<KernelUdp> {
   std::unique_ptr<Napi::AsyncContext> async_;
   Napi::Reference<Napi::ArrayBuffer> rx_ref_;
   Napi::Reference<Napi::Int32Array> info_ref_;
+  Napi::Reference<Napi::Uint32Array> zc_ref_;
+  uint32_t* zc_info_ = nullptr;
+  size_t zc_cap_ = 0;
   Napi::FunctionReference on_event_;
   uint8_t* rx_base_ = nullptr;
   int32_t* rx_info_ = nullptr;
@@ -494,6 +566,8 @@ void InitUdp(Napi::Env env, Napi::Object exports) {
   limits.Set("burst", Napi::Number::New(env, kBurst));
   limits.Set("infoWords", Napi::Number::New(env, kInfoWords));
   limits.Set("writable", Napi::Number::New(env, kWritable));
+  limits.Set("zerocopy", Napi::Number::New(env, kZerocopy));
+  limits.Set("zcWords", Napi::Number::New(env, kZcWords));
   limits.Set("iovMax", Napi::Number::New(env, IOV_MAX));
   exports.Set("kernelUdpLimits", limits);
 }

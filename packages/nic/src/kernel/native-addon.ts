@@ -12,7 +12,15 @@ export interface KernelUdpSocket {
    * the first, the kernel took (it copied them: their memory is free again); `lastErrno` says
    * why the next one was not.
    */
-  send(segments: Uint8Array[], counts: Uint32Array, destinations: Uint32Array, n: number): number;
+  send(segments: Uint8Array[], counts: Uint32Array, destinations: Uint32Array, n: number, zerocopy?: boolean): number;
+  /**
+   * Sets SO_ZEROCOPY: send(..., true) then lends the pages to the kernel, which reports when it is
+   * done with them; completions are written into `zcInfo` (zcWords per range: first id, last id,
+   * copied). Returns 0, or the errno of a kernel that refuses it.
+   */
+  enableZerocopy(zcInfo: Uint32Array): number;
+  /** Reads the completions the error queue holds now into zcInfo; returns the ranges written. */
+  readCompletions(): number;
   /** A destination id for send(); throws a TypeError for an address that is not of the socket's family. */
   addDestination(address: string, port: number): number;
   /** Which events wake onEvent: readable (while a slot is free) and writable (once). */
@@ -36,6 +44,10 @@ export interface KernelUdpLimits {
   infoWords: number;
   /** onEvent's first argument when the socket became writable. */
   writable: number;
+  /** onEvent's first argument when MSG_ZEROCOPY completions were read (their count is the third). */
+  zerocopy: number;
+  /** Uint32 words per completion range in zcInfo. */
+  zcWords: number;
   /** Segments one datagram may have (IOV_MAX). */
   iovMax: number;
 }
@@ -48,7 +60,7 @@ export interface KernelAddon {
     rxBuffer: ArrayBuffer,
     slotBytes: number,
     rxInfo: Int32Array,
-    onEvent: (n: number, drops: number) => void,
+    onEvent: (n: number, drops: number, completions: number) => void,
   ) => KernelUdpSocket;
   kernelUdpLimits: KernelUdpLimits;
 }

@@ -27,6 +27,11 @@ const ENOBUFS = 105;
  *
  * Completion is the return of the system call: without MSG_ZEROCOPY the kernel has copied every
  * byte into its socket buffers by then, so lent buffers are released at once (driverCopies "all").
+ * With `zeroCopyThreshold`, messages referencing at least that many bytes are sent with
+ * MSG_ZEROCOPY: the kernel pins the pages, and the completions it queues on the socket's error
+ * queue (read when libuv wakes the port, and every millisecond while some are awaited) release the
+ * lent buffers; those the kernel copied anyway count in `zeroCopyCopied` and `copies.driver`
+ * (driverCopies "some").
  *
  * Faults (never 'error'): a datagram the kernel refuses (send-failed, the rest still go), a
  * receive error (socket-error), datagrams the kernel dropped because the socket's receive buffer
@@ -49,6 +54,8 @@ export class NativeUdpPort extends PortBase {
   /** Messages accepted, not yet taken by the kernel: pending[head..]. */
   private pending: Prepared[] = [];
   private pendingDest: number[] = [];
+  /** Per pending message: send it with MSG_ZEROCOPY. */
+  private pendingZc: boolean[] = [];
   private head = 0;
   private flushQueued = false;
   /** The kernel refused with EAGAIN: waiting for the socket to become writable. */
@@ -73,6 +80,16 @@ export class NativeUdpPort extends PortBase {
   private slotsHeld = 0;
   /** Past this many held slots, received messages are copied out of theirs (three quarters of them). */
   private readonly copyAbove: number;
+  /** Messages referencing at least this many bytes go with MSG_ZEROCOPY (Infinity: none). */
+  private readonly zcThreshold: number;
+  /** Completion ranges the addon writes (first id, last id, copied). */
+  private readonly zcInfo: Uint32Array;
+  /** The id the kernel gives the next MSG_ZEROCOPY message (one per message it takes, from 0, mod 2^32). */
+  private zcNext = 0;
+  /** Messages the kernel took with MSG_ZEROCOPY, by id, until their completion. */
+  private readonly zcWaiting = new Map<number, Prepared>();
+  /** Reads completions while some are awaited (the socket may not be polled then: no free slot). */
+  private zcTimer: NodeJS.Timeout | null = null;
 
   private constructor(o: ReturnType<typeof checkUdpOptions>, rxSlots: number, limits: KernelUdpLimits) {
     super();
@@ -86,6 +103,9 @@ export class NativeUdpPort extends PortBase {
     this.copyAbove = Math.max(1, Math.floor((rxSlots * 3) / 4));
     this.rxInfo = new Int32Array(limits.burst * limits.infoWords);
     this.rxInfoBytes = new Uint8Array(this.rxInfo.buffer);
+    this.zcThreshold = o.zeroCopyThreshold;
+    this.zcInfo = new Uint32Array(limits.burst * limits.zcWords);
+    if (this.zcThreshold !== Infinity) this.caps.driverCopies = "some";
   }
 
   static async open(o: UdpPortOptions): Promise<NativeUdpPort> {
@@ -96,6 +116,13 @@ export class NativeUdpPort extends PortBase {
     const family = c.bind.address.includes(":") ? 6 : 4;
     p.sock = new addon.KernelUdp(family, c.bind.address, c.bind.port, p.rxBuffer, SLOT_BYTES, p.rxInfo, p.onEvent);
     p.localAddress = { address: c.bind.address, port: p.sock.localPort };
+    if (p.zcThreshold !== Infinity) {
+      const err = p.sock.enableZerocopy(p.zcInfo);
+      if (err !== 0) {
+        p.sock.close();
+        throw new Error(`udp port: zeroCopyThreshold: this kernel refuses SO_ZEROCOPY (errno ${err}); open the port without it`);
+      }
+    }
     p.sock.setPolling(true, false);
     if (procfsAvailable) {
       p.inode = socketInode(p.sock.fd);
@@ -120,6 +147,7 @@ export class NativeUdpPort extends PortBase {
     const p = owned ? prepareOwned(list, this.memory, null, this.sendArena!.take(list), this.debugLent) : prepare(list, this.memory, null, this.debugLent);
     this.pending.push(p);
     this.pendingDest.push(id);
+    this.pendingZc.push(p.referencedBytes >= this.zcThreshold);
     this.st.queued++;
     this.st.bytesCopied += p.scratchBytes;
     this.st.copies.port += p.scratchBytes;
@@ -159,7 +187,11 @@ export class NativeUdpPort extends PortBase {
     const sock = this.sock;
     if (sock === null || this.blocked) return;
     while (this.head < this.pending.length) {
-      const n = Math.min(this.pending.length - this.head, MAX_PER_FLUSH);
+      // a run of messages with the same MSG_ZEROCOPY choice: the flag is per call
+      const zc = this.pendingZc[this.head]!;
+      let n = 1;
+      const most = Math.min(this.pending.length - this.head, MAX_PER_FLUSH);
+      while (n < most && this.pendingZc[this.head + n] === zc) n++;
       const segs = this.segs;
       segs.length = 0;
       for (let i = 0; i < n; i++) {
@@ -171,13 +203,16 @@ export class NativeUdpPort extends PortBase {
       }
       let taken: number;
       try {
-        taken = sock.send(segs, this.counts, this.dests, n);
+        taken = sock.send(segs, this.counts, this.dests, n, zc);
       } catch (e) {
         // the addon refused the call itself (a bug here, not a peer's doing): the port stops
         this.portFailed(e instanceof Error ? e : new Error(String(e)));
         return;
       }
-      for (let i = 0; i < taken; i++) this.completed(this.pending[this.head + i]!, null, null);
+      if (zc) {
+        // the kernel holds the pages until it reports completion: the lent buffers wait for it
+        for (let i = 0; i < taken; i++) this.takenZerocopy(this.pending[this.head + i]!);
+      } else for (let i = 0; i < taken; i++) this.completed(this.pending[this.head + i]!, null, null);
       this.head += taken;
       if (taken < n) {
         const errno = sock.lastErrno;
@@ -213,13 +248,13 @@ export class NativeUdpPort extends PortBase {
   /** One message left the port: taken by the kernel (err null) or refused. */
   private completed(p: Prepared, err: Error | null, dest: Endpoint | null): void {
     this.st.queued--;
-    const changed = releaseLent(p);
-    if (changed !== null) this.emit("error", new LentBufferMutatedError("udp", changed.length));
     if (err === null) {
       this.st.messagesSent++;
       this.st.bytesSent += p.wireBytes;
+      // the kernel copied it into its socket buffer (counted here when the count is per message)
+      this.st.copies.driver += p.wireBytes;
     } else this.fault("send-failed", err, dest);
-    this.sendCompleted();
+    this.giveBack(p);
   }
 
   private endpointOf(id: number): Endpoint | null {
@@ -235,19 +270,77 @@ export class NativeUdpPort extends PortBase {
     if (this.head === this.pending.length) {
       this.pending.length = 0;
       this.pendingDest.length = 0;
+      this.pendingZc.length = 0;
       this.head = 0;
     } else if (this.head > 4096) {
       this.pending = this.pending.slice(this.head);
       this.pendingDest = this.pendingDest.slice(this.head);
+      this.pendingZc = this.pendingZc.slice(this.head);
       this.head = 0;
     }
   }
 
+  /** A message the kernel took with MSG_ZEROCOPY: sent; released at its completion. */
+  private takenZerocopy(p: Prepared): void {
+    this.st.queued--;
+    this.st.messagesSent++;
+    this.st.bytesSent += p.wireBytes;
+    this.st.zeroCopySent++;
+    this.zcWaiting.set(this.zcNext, p);
+    this.zcNext = (this.zcNext + 1) >>> 0;
+    if (this.zcTimer === null) this.zcTimer = setTimeout(this.pollCompletions, 1);
+  }
+
+  private readonly pollCompletions = (): void => {
+    this.zcTimer = null;
+    const sock = this.sock;
+    if (sock !== null) {
+      let n: number;
+      while ((n = sock.readCompletions()) > 0) {
+        this.zerocopyDone(n);
+        if (n < this.limits.burst) break;
+      }
+    }
+    if (this.zcWaiting.size > 0 && this.sock !== null) this.zcTimer = setTimeout(this.pollCompletions, 1);
+  };
+
+  /** `n` completion ranges are in zcInfo: their messages' lent buffers go back. */
+  private zerocopyDone(n: number): void {
+    const z = this.zcInfo;
+    const w = this.limits.zcWords;
+    for (let i = 0; i < n; i++) {
+      const first = z[i * w]!;
+      const last = z[i * w + 1]!;
+      const copied = z[i * w + 2] !== 0;
+      for (let id = first; ; id = (id + 1) >>> 0) {
+        const p = this.zcWaiting.get(id);
+        if (p !== undefined) {
+          this.zcWaiting.delete(id);
+          if (copied) {
+            this.st.zeroCopyCopied++;
+            this.st.copies.driver += p.wireBytes;
+          }
+          this.giveBack(p);
+        }
+        if (id === last) break;
+      }
+    }
+  }
+
+  /** Gives back what a message lent, once nothing will read it any more. */
+  private giveBack(p: Prepared): void {
+    const changed = releaseLent(p);
+    if (changed !== null) this.emit("error", new LentBufferMutatedError("udp", changed.length));
+    this.sendCompleted();
+  }
+
   // ---- receive
 
-  private readonly onEvent = (n: number, drops: number): void => {
+  private readonly onEvent = (n: number, drops: number, completions: number): void => {
     try {
-      if (n === this.limits.writable) {
+      if (n === this.limits.zerocopy) {
+        this.zerocopyDone(completions);
+      } else if (n === this.limits.writable) {
         this.blocked = false;
         this.flush();
       } else if (n < 0) {
@@ -340,6 +433,8 @@ export class NativeUdpPort extends PortBase {
   protected async shutdown(force: boolean): Promise<void> {
     if (this.dropTimer !== null) clearInterval(this.dropTimer);
     this.dropTimer = null;
+    if (this.zcTimer !== null) clearTimeout(this.zcTimer);
+    this.zcTimer = null;
     if (this.retryTimer !== null) clearTimeout(this.retryTimer);
     this.retryTimer = null;
     this.refreshStats();
@@ -355,9 +450,17 @@ export class NativeUdpPort extends PortBase {
       this.pendingDest = [];
       this.head = 0;
     }
+    // the last completions, then the socket; zero-copy sends still uncompleted (a forced close) are
+    // given back once the socket is gone: its queued datagrams go with it
+    if (this.sock !== null && this.zcWaiting.size > 0) {
+      const n = this.sock.readCompletions();
+      if (n > 0) this.zerocopyDone(n);
+    }
     this.sock?.close();
     this.sock = null;
     this.inode = 0;
+    for (const p of this.zcWaiting.values()) this.giveBack(p);
+    this.zcWaiting.clear();
   }
 }
 

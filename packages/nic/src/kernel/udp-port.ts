@@ -35,9 +35,15 @@ export interface UdpPortOptions {
   engine?: "dgram" | "native";
   /** engine "native": receive slots of 64 KiB; received messages hold one each until released. Default 128. */
   rxSlots?: number;
+  /**
+   * engine "native": messages that reference at least this many bytes are sent with MSG_ZEROCOPY
+   * (the kernel reads the pages itself and says when it is done; lent buffers are held until then).
+   * Default: never (on loopback and veths the kernel copies anyway, at extra cost).
+   */
+  zeroCopyThreshold?: number;
 }
 
-const UDP_KEYS = ["backend", "bind", "highWaterMark", "copyThreshold", "debugLentBuffers", "closeTimeoutMs", "maxRxHeldBytes", "engine", "rxSlots"] as const;
+const UDP_KEYS = ["backend", "bind", "highWaterMark", "copyThreshold", "debugLentBuffers", "closeTimeoutMs", "maxRxHeldBytes", "engine", "rxSlots", "zeroCopyThreshold"] as const;
 /** IPv4 UDP payload limit: 65535 - 20 (IP header) - 8 (UDP header). */
 export const UDP_MAX_PAYLOAD = 65507;
 /** Linux UIO_MAXIOV: one sendmsg takes at most this many iovecs. */
@@ -57,6 +63,7 @@ interface UdpChecked extends CommonOptionValues {
   highWaterMark: number;
   engine: "dgram" | "native";
   rxSlots: number;
+  zeroCopyThreshold: number;
 }
 
 /** Every option checked, before anything is opened. */
@@ -69,7 +76,11 @@ export function checkUdpOptions(o: UdpPortOptions): UdpChecked {
   if (engine !== "dgram" && engine !== "native") throw new TypeError(`openPort(udp): engine must be "dgram" or "native", got ${JSON.stringify(o.engine)}`);
   if (o.rxSlots !== undefined && engine !== "native") throw new TypeError('openPort(udp): rxSlots applies to engine "native" only');
   const rxSlots = o.rxSlots === undefined ? 128 : checkPositiveInt(o.rxSlots, "openPort(udp): rxSlots", 65536);
-  return { ...common, bind, highWaterMark, engine, rxSlots };
+  if (o.zeroCopyThreshold !== undefined && engine !== "native") throw new TypeError('openPort(udp): zeroCopyThreshold applies to engine "native" only');
+  if (o.zeroCopyThreshold !== undefined && !(typeof o.zeroCopyThreshold === "number" && o.zeroCopyThreshold >= 1)) {
+    throw new RangeError(`openPort(udp): zeroCopyThreshold must be a number >= 1, got ${String(o.zeroCopyThreshold)}`);
+  }
+  return { ...common, bind, highWaterMark, engine, rxSlots, zeroCopyThreshold: o.zeroCopyThreshold ?? Infinity };
 }
 
 /**
