@@ -199,40 +199,44 @@ describe("kernel ports against hostile peers", function () {
       await b.close();
     });
 
-    it("udp: failed sends take no highWaterMark slot", async function () {
-      const a = await openPort({ backend: "udp", highWaterMark: 4 });
-      const b = await openPort({ backend: "udp" });
-      for (let i = 0; i < 4; i++) assert.throws(() => a.send(detachedAfterEncode(a), b.localAddress), TypeError);
-      // bad destinations are refused before anything happens, too
-      assert.throws(() => a.send(Blob.encode(Blob.create({ id: 1 })), undefined as never), /destination/);
-      assert.throws(() => a.send(Blob.encode(Blob.create({ id: 1 })), { address: "127.0.0.1", port: 0 }), /port must be/);
-      assert.deepEqual(a.stats.completionsPending, 0);
-      const got = collect(b, 3);
-      for (let i = 1; i <= 3; i++) assert.equal(a.send(Blob.encode(Blob.create({ id: i })), b.localAddress), true, `send ${i}`);
-      assert.deepEqual((await got).map((m) => m.decode(Blob).id), [1, 2, 3]);
-      await a.close();
-      await b.close();
-    });
+    for (const engine of ["dgram", "native"] as const) {
+      it(`udp ${engine}: failed sends take no highWaterMark slot`, async function () {
+        const a = await openPort({ backend: "udp", engine, highWaterMark: 4 });
+        const b = await openPort({ backend: "udp", engine });
+        for (let i = 0; i < 4; i++) assert.throws(() => a.send(detachedAfterEncode(a), b.localAddress), TypeError);
+        // bad destinations are refused before anything happens, too
+        assert.throws(() => a.send(Blob.encode(Blob.create({ id: 1 })), undefined as never), /destination/);
+        assert.throws(() => a.send(Blob.encode(Blob.create({ id: 1 })), { address: "127.0.0.1", port: 0 }), /port must be/);
+        assert.deepEqual(a.stats.completionsPending, 0);
+        const got = collect(b, 3);
+        for (let i = 1; i <= 3; i++) assert.equal(a.send(Blob.encode(Blob.create({ id: i })), b.localAddress), true, `send ${i}`);
+        assert.deepEqual((await got).map((m) => m.decode(Blob).id), [1, 2, 3]);
+        await a.close();
+        await b.close();
+      });
+    }
 
-    it("send() takes an SgList from another copy of @sgwire/core (brand, not instanceof), and refuses look-alikes", async function () {
-      const a = await openPort({ backend: "udp" });
-      const b = await openPort({ backend: "udp" });
-      const list = Blob.encode(Blob.create({ id: 31 }));
-      // a class from "another copy": same methods and brand, different prototype chain
-      class ForeignSgList {}
-      for (const k of Reflect.ownKeys(SgList.prototype)) {
-        if (k !== "constructor") Object.defineProperty(ForeignSgList.prototype, k, Reflect.getOwnPropertyDescriptor(SgList.prototype, k)!);
-      }
-      Object.setPrototypeOf(list, ForeignSgList.prototype);
-      assert.equal(list instanceof SgList, false);
-      const got = collect(b, 1);
-      a.send(list, b.localAddress);
-      assert.equal((await got)[0]!.decode(Blob).id, 31);
-      const fake = { segments: [new Uint8Array(1)], byteLength: 1, isScratch: () => true };
-      assert.throws(() => a.send(fake as never, b.localAddress), /takes an SgList or \{ codec, message \}/);
-      await a.close();
-      await b.close();
-    });
+    for (const engine of ["dgram", "native"] as const) {
+      it(`udp ${engine}: send() takes an SgList from another copy of @sgwire/core (brand, not instanceof), and refuses look-alikes`, async function () {
+        const a = await openPort({ backend: "udp", engine });
+        const b = await openPort({ backend: "udp", engine });
+        const list = Blob.encode(Blob.create({ id: 31 }));
+        // a class from "another copy": same methods and brand, different prototype chain
+        class ForeignSgList {}
+        for (const k of Reflect.ownKeys(SgList.prototype)) {
+          if (k !== "constructor") Object.defineProperty(ForeignSgList.prototype, k, Reflect.getOwnPropertyDescriptor(SgList.prototype, k)!);
+        }
+        Object.setPrototypeOf(list, ForeignSgList.prototype);
+        assert.equal(list instanceof SgList, false);
+        const got = collect(b, 1);
+        a.send(list, b.localAddress);
+        assert.equal((await got)[0]!.decode(Blob).id, 31);
+        const fake = { segments: [new Uint8Array(1)], byteLength: 1, isScratch: () => true };
+        assert.throws(() => a.send(fake as never, b.localAddress), /takes an SgList or \{ codec, message \}/);
+        await a.close();
+        await b.close();
+      });
+    }
   });
 
   describe("what was not delivered is never counted as sent", function () {
@@ -367,24 +371,26 @@ describe("kernel ports against hostile peers", function () {
       await b.close();
     });
 
-    it("udp: beyond maxRxHeldBytes arriving datagrams are dropped and counted as rx-overflow", async function () {
-      const a = await openPort({ backend: "udp" });
-      const b = await openPort({ backend: "udp", maxRxHeldBytes: 4000 });
-      for (let i = 1; i <= 10; i++) a.send(Blob.encode(Blob.create({ id: i, key: fill(new Uint8Array(1000), i) }), a.policy), b.localAddress);
-      await a.completions();
-      await until(() => b.stats.messagesReceived + b.stats.faults["rx-overflow"] === 10, "all ten accounted for");
-      assert.equal(b.stats.messagesReceived, 4, "nobody consumes: four messages of ~1 KB fill 4000 bytes");
-      assert.equal(b.stats.faults["rx-overflow"], 6);
-      const it = b[Symbol.asyncIterator]();
-      for (let i = 1; i <= 4; i++) {
-        const m = (await it.next()).value as ReceivedMessage;
-        assert.equal(m.decode(Blob).id, i);
-        m.release();
-      }
-      assert.equal(b.stats.rxHeldBytes, 0);
-      await a.close();
-      await b.close();
-    });
+    for (const engine of ["dgram", "native"] as const) {
+      it(`udp ${engine}: beyond maxRxHeldBytes arriving datagrams are dropped and counted as rx-overflow`, async function () {
+        const a = await openPort({ backend: "udp", engine });
+        const b = await openPort({ backend: "udp", engine, maxRxHeldBytes: 4000 });
+        for (let i = 1; i <= 10; i++) a.send(Blob.encode(Blob.create({ id: i, key: fill(new Uint8Array(1000), i) }), a.policy), b.localAddress);
+        await a.completions();
+        await until(() => b.stats.messagesReceived + b.stats.faults["rx-overflow"] === 10, "all ten accounted for");
+        assert.equal(b.stats.messagesReceived, 4, "nobody consumes: four messages of ~1 KB fill 4000 bytes");
+        assert.equal(b.stats.faults["rx-overflow"], 6);
+        const it = b[Symbol.asyncIterator]();
+        for (let i = 1; i <= 4; i++) {
+          const m = (await it.next()).value as ReceivedMessage;
+          assert.equal(m.decode(Blob).id, i);
+          m.release();
+        }
+        assert.equal(b.stats.rxHeldBytes, 0);
+        await a.close();
+        await b.close();
+      });
+    }
   });
 
   describe("options are checked before anything is opened", function () {

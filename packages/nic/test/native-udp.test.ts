@@ -4,6 +4,7 @@
  */
 import assert from "node:assert/strict";
 import * as dgram from "node:dgram";
+import { readdirSync } from "node:fs";
 import { SgList } from "@sgwire/core";
 import { openPort, type Port, type PortFault, type ReceivedMessage } from "../src/index.js";
 import { Blob, PbBlob, equalBytes, fill } from "./fixtures/blob.js";
@@ -278,6 +279,38 @@ describe("udp port, native engine", function () {
     await b.close();
     await assert.rejects(openPort({ backend: "udp", zeroCopyThreshold: 10 }), /zeroCopyThreshold applies to engine "native" only/);
     await assert.rejects(openPort({ ...native, zeroCopyThreshold: 0 }), /zeroCopyThreshold must be a number >= 1/);
+  });
+
+  it("at the high-water mark send() returns false; the turn's burst goes out and 'drain' comes once", async function () {
+    const a = await openPort({ ...native, highWaterMark: 4 });
+    const b = await openPort(native);
+    const got = collect(b, 5);
+    let drains = 0;
+    a.on("drain", () => drains++);
+    const r: boolean[] = [];
+    for (let i = 1; i <= 4; i++) r.push(a.send(Blob.encode(Blob.create({ id: i })), b.localAddress));
+    assert.deepEqual(r, [true, true, true, false], "four waiting for the end of the turn reach the mark");
+    assert.equal(a.stats.queued, 4, "not handed to the kernel before the turn ends");
+    await a.drained();
+    assert.equal(drains, 1);
+    assert.equal(a.stats.queued, 0);
+    assert.equal(a.send(Blob.encode(Blob.create({ id: 5 })), b.localAddress), true);
+    await a.completions();
+    await sleep(10);
+    assert.equal(drains, 1, "no 'drain' without a false before it");
+    assert.deepEqual((await got).map((m) => { const id = m.decode(Blob).id; m.release(); return id; }), [1, 2, 3, 4, 5]);
+    await a.close();
+    await b.close();
+  });
+
+  it("a bind that fails (address in use) throws EADDRINUSE and leaves no descriptor open", async function () {
+    const fds = (): number => readdirSync("/proc/self/fd").length;
+    const a = await openPort(native);
+    const before = fds();
+    await assert.rejects(openPort({ ...native, bind: { port: a.localAddress.port } }), /EADDRINUSE|Address already in use/);
+    assert.equal(fds(), before);
+    await a.close();
+    assert.equal(fds(), before - 1, "close() closed the socket");
   });
 
   it("close() sends what was accepted first; messages held after close stay readable until released", async function () {
