@@ -1,7 +1,7 @@
 /**
  * The server process of kv-stress.test.ts: a kv server on kernel UDP and one on kernel TCP (both
  * sgwire, loopback), in a process of their own so that its memory is theirs alone. Started with
- * --expose-gc and an IPC channel:
+ * --expose-gc and an IPC channel, and the UDP engine as its argument (dgram or native):
  *   -> {ready: {udp, tcp, limits}}              once listening
  *   <- "measure"  -> {measure: Snapshot}        after forced garbage collections
  *   <- "stop"     -> exits 0 once both servers stopped
@@ -39,7 +39,9 @@ function memory(): Memory {
 }
 
 const codec = await loadCodec("sgwire");
-const udp = new KvServer(await openPort({ backend: "udp", highWaterMark: 1024 }), codec, STRESS_LIMITS);
+// argv: the UDP engine of the udp server ("dgram", the default, or "native")
+const engine = process.argv[2] === "native" ? "native" : "dgram";
+const udp = new KvServer(await openPort({ backend: "udp", engine, highWaterMark: 1024 }), codec, STRESS_LIMITS);
 const tcp = new KvServer(await openPort({ backend: "tcp", maxMessageBytes: tcpMaxMessageBytes(STRESS_LIMITS) }), codec, STRESS_LIMITS);
 udp.start();
 tcp.start();
