@@ -20,6 +20,7 @@
 #include <arpa/inet.h>
 #include <linux/errqueue.h>
 #include <netinet/in.h>
+#include <netinet/udp.h>
 #include <sys/socket.h>
 #include <unistd.h>
 #include <uv.h>
@@ -51,6 +52,14 @@ constexpr int kZerocopy = -1000001;
 // Uint32 words per completion range in zcInfo: first id, last id, copied (the kernel copied anyway)
 constexpr int kZcWords = 3;
 
+#ifndef UDP_SEGMENT
+#define UDP_SEGMENT 103
+#endif
+// UDP GSO: at most this many datagrams per send (older kernels' UDP_MAX_SEGMENTS) and this many
+// payload bytes in all (one IP datagram's worth)
+constexpr uint32_t kGsoMaxSegs = 64;
+constexpr size_t kGsoMaxBytes = 65000;
+
 std::string ErrnoText(const char* what, int err) {
   return std::string("kernel udp: ") + what + ": " + std::strerror(err) + " (errno " + std::to_string(err) + ")";
 }
@@ -78,6 +87,8 @@ class KernelUdp : public Napi::ObjectWrap<KernelUdp> {
                            InstanceAccessor<&KernelUdp::Drops>("drops"),
                            InstanceAccessor<&KernelUdp::LastErrno>("lastErrno"),
                            InstanceAccessor<&KernelUdp::FreeSlots>("freeSlots"),
+                           InstanceAccessor<&KernelUdp::Gso>("gso"),
+                           InstanceAccessor<&KernelUdp::GsoSends>("gsoSends"),
                        });
   }
 
@@ -124,6 +135,9 @@ class KernelUdp : public Napi::ObjectWrap<KernelUdp> {
       CloseFd();
       throw ErrnoError(env, "setsockopt(SO_RXQ_OVFL)", err);
     }
+    // UDP GSO (Linux 4.18+): runs of equal datagrams to one destination go as one send
+    int zero = 0;
+    gso_ = setsockopt(fd_, SOL_UDP, UDP_SEGMENT, &zero, sizeof zero) == 0;
     if (bind(fd_, reinterpret_cast<sockaddr*>(&sa), sl) != 0) {
       const int err = errno;
       CloseFd();
@@ -265,27 +279,72 @@ class KernelUdp : public Napi::ObjectWrap<KernelUdp> {
     }
     first_[n] = static_cast<uint32_t>(iov_.size());
 
+    // messages' lengths, for grouping
+    len_.resize(n);
+    for (uint32_t i = 0; i < n; i++) {
+      size_t l = 0;
+      for (uint32_t k = first_[i]; k < first_[i + 1]; k++) l += iov_[k].iov_len;
+      len_[i] = l;
+    }
+
     uint32_t done = 0;
+    // messages before this index go one per datagram (a GSO send of theirs failed: find which)
+    uint32_t single_until = 0;
     last_errno_ = 0;
     mmsghdr msgs[kBurst];
+    uint32_t group[kBurst];  // messages in each mmsghdr
+    alignas(cmsghdr) char ctrl[kBurst][CMSG_SPACE(sizeof(uint16_t))];
     while (done < n) {
-      const uint32_t k = std::min<uint32_t>(n - done, kBurst);
-      for (uint32_t j = 0; j < k; j++) {
-        const uint32_t m = done + j;
-        msghdr& h = msgs[j].msg_hdr;
-        std::memset(&msgs[j], 0, sizeof msgs[j]);
+      uint32_t k = 0;
+      uint32_t m = done;
+      while (k < kBurst && m < n) {
+        // a run of equal datagrams to one destination, without MSG_ZEROCOPY: one GSO send
+        uint32_t j = m + 1;
+        if (gso_ && !zerocopy && m >= single_until && len_[m] > 0 && len_[m] <= gso_limit_) {
+          size_t iovs = first_[m + 1] - first_[m];
+          while (j < n && j - m < kGsoMaxSegs && dests[j] == dests[m] && len_[j] == len_[m] && (j - m + 1) * len_[m] <= kGsoMaxBytes &&
+                 iovs + (first_[j + 1] - first_[j]) <= static_cast<size_t>(IOV_MAX)) {
+            iovs += first_[j + 1] - first_[j];
+            j++;
+          }
+        }
+        msghdr& h = msgs[k].msg_hdr;
+        std::memset(&msgs[k], 0, sizeof msgs[k]);
         const sockaddr_storage& d = dests_[dests[m]];
         h.msg_name = const_cast<sockaddr_storage*>(&d);
         h.msg_namelen = dest_len_[dests[m]];
         h.msg_iov = iov_.data() + first_[m];
-        h.msg_iovlen = first_[m + 1] - first_[m];
+        h.msg_iovlen = first_[j] - first_[m];
+        if (j - m > 1) {
+          h.msg_control = ctrl[k];
+          h.msg_controllen = sizeof ctrl[k];
+          cmsghdr* c = CMSG_FIRSTHDR(&h);
+          c->cmsg_level = SOL_UDP;
+          c->cmsg_type = UDP_SEGMENT;
+          c->cmsg_len = CMSG_LEN(sizeof(uint16_t));
+          const uint16_t seg = static_cast<uint16_t>(len_[m]);
+          std::memcpy(CMSG_DATA(c), &seg, sizeof seg);
+        }
+        group[k++] = j - m;
+        m = j;
       }
       const int r = sendmmsg(fd_, msgs, k, MSG_DONTWAIT | (zerocopy ? MSG_ZEROCOPY : 0));
       if (r < 0) {
-        last_errno_ = errno;
+        const int err = errno;
+        if (group[0] > 1 && err != EAGAIN && err != EWOULDBLOCK && err != ENOBUFS) {
+          // a GSO send refused: send its datagrams one by one, so the error is the one datagram's;
+          // EINVAL is a segment the path cannot carry (larger than its MTU): no more GSO at that size
+          if (err == EINVAL && len_[done] <= gso_limit_) gso_limit_ = len_[done] - 1;
+          single_until = done + group[0];
+          continue;
+        }
+        last_errno_ = err;
         break;
       }
-      done += static_cast<uint32_t>(r);
+      for (int g = 0; g < r; g++) {
+        done += group[g];
+        if (group[g] > 1) gso_sends_++;
+      }
       // fewer than k: the next call starts at the message that failed and reports its error
     }
     return Napi::Number::New(env, done);
@@ -398,6 +457,8 @@ class KernelUdp : public Napi::ObjectWrap<KernelUdp> {
 
   Napi::Value LocalPort(const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), local_port_); }
   Napi::Value Fd(const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), fd_); }
+  Napi::Value Gso(const Napi::CallbackInfo& info) { return Napi::Boolean::New(info.Env(), gso_); }
+  Napi::Value GsoSends(const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), gso_sends_); }
   Napi::Value Drops(const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), drops_); }
   Napi::Value LastErrno(const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), last_errno_); }
   Napi::Value FreeSlots(const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), static_cast<double>(free_.size())); }
@@ -553,6 +614,10 @@ class KernelUdp : public Napi::ObjectWrap<KernelUdp> {
   std::vector<sockaddr_storage> dests_;
   std::vector<socklen_t> dest_len_;
   std::vector<iovec> iov_;
+  std::vector<size_t> len_;
+  bool gso_ = false;
+  size_t gso_limit_ = kGsoMaxBytes;
+  double gso_sends_ = 0;
   std::vector<uint32_t> first_;
   uint32_t drops_ = 0;
   int last_errno_ = 0;

@@ -35,6 +35,10 @@ export interface KernelUdpSocket {
   readonly drops: number;
   readonly lastErrno: number;
   readonly freeSlots: number;
+  /** Whether the kernel takes UDP GSO (UDP_SEGMENT): runs of equal datagrams to one destination go as one send. */
+  readonly gso: boolean;
+  /** GSO sends made (each carried two datagrams or more). */
+  readonly gsoSends: number;
 }
 
 export interface KernelUdpLimits {

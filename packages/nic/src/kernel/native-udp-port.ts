@@ -21,7 +21,8 @@ const ENOBUFS = 105;
 /**
  * Kernel UDP through the native addon (`engine: "native"`): sends made in one turn of the event
  * loop go to the kernel together, in sendmmsg bursts of up to 64 datagrams (one system call where
- * the `dgram` port makes one per message); datagrams are read in recvmmsg bursts into slots of
+ * the `dgram` port makes one per message), and a run of equal-sized datagrams to one destination
+ * as one UDP GSO send (UDP_SEGMENT: the kernel cuts it into datagrams, the stack is crossed once); datagrams are read in recvmmsg bursts into slots of
  * one buffer, and received messages are views of their slot until released. The socket is watched
  * by libuv (no polling timer, nothing blocks the event loop).
  *
@@ -133,6 +134,16 @@ export class NativeUdpPort extends PortBase {
       }
     }
     return p;
+  }
+
+  /** Whether runs of equal datagrams to one destination go as one UDP GSO send (the kernel takes UDP_SEGMENT). */
+  get gso(): boolean {
+    return this.sock?.gso ?? false;
+  }
+
+  /** GSO sends made so far (each carried two datagrams or more). */
+  get gsoSends(): number {
+    return this.sock?.gsoSends ?? 0;
   }
 
   allocate(size: number): RefBuffer {
