@@ -41,8 +41,9 @@ namespace {
 
 // messages per sendmmsg / recvmmsg call
 constexpr int kBurst = 64;
-// Int32 words per received message in rxInfo: slot, length, flags, family, port, address (4)
-constexpr int kInfoWords = 9;
+// Int32 words per received entry in rxInfo: slot, length, flags, family, port, address (4), and
+// the segment size when the kernel coalesced several datagrams of one flow into it (UDP GRO; 0: one)
+constexpr int kInfoWords = 10;
 // bursts read per readable event before the loop gets a turn (the socket stays readable)
 constexpr int kBurstsPerEvent = 8;
 // onEvent's first argument when the socket became writable
@@ -54,6 +55,9 @@ constexpr int kZcWords = 3;
 
 #ifndef UDP_SEGMENT
 #define UDP_SEGMENT 103
+#endif
+#ifndef UDP_GRO
+#define UDP_GRO 104
 #endif
 // UDP GSO: at most this many datagrams per send (older kernels' UDP_MAX_SEGMENTS) and this many
 // payload bytes in all (one IP datagram's worth)
@@ -88,6 +92,7 @@ class KernelUdp : public Napi::ObjectWrap<KernelUdp> {
                            InstanceAccessor<&KernelUdp::LastErrno>("lastErrno"),
                            InstanceAccessor<&KernelUdp::FreeSlots>("freeSlots"),
                            InstanceAccessor<&KernelUdp::Gso>("gso"),
+                           InstanceAccessor<&KernelUdp::Gro>("gro"),
                            InstanceAccessor<&KernelUdp::GsoSends>("gsoSends"),
                        });
   }
@@ -138,6 +143,8 @@ class KernelUdp : public Napi::ObjectWrap<KernelUdp> {
     // UDP GSO (Linux 4.18+): runs of equal datagrams to one destination go as one send
     int zero = 0;
     gso_ = setsockopt(fd_, SOL_UDP, UDP_SEGMENT, &zero, sizeof zero) == 0;
+    // UDP GRO (Linux 5.0+): datagrams of one flow arriving together are read as one buffer
+    gro_ = setsockopt(fd_, SOL_UDP, UDP_GRO, &one, sizeof one) == 0;
     if (bind(fd_, reinterpret_cast<sockaddr*>(&sa), sl) != 0) {
       const int err = errno;
       CloseFd();
@@ -458,6 +465,7 @@ class KernelUdp : public Napi::ObjectWrap<KernelUdp> {
   Napi::Value LocalPort(const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), local_port_); }
   Napi::Value Fd(const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), fd_); }
   Napi::Value Gso(const Napi::CallbackInfo& info) { return Napi::Boolean::New(info.Env(), gso_); }
+  Napi::Value Gro(const Napi::CallbackInfo& info) { return Napi::Boolean::New(info.Env(), gro_); }
   Napi::Value GsoSends(const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), gso_sends_); }
   Napi::Value Drops(const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), drops_); }
   Napi::Value LastErrno(const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), last_errno_); }
@@ -545,7 +553,7 @@ class KernelUdp : public Napi::ObjectWrap<KernelUdp> {
     mmsghdr msgs[kBurst];
     iovec iov[kBurst];
     sockaddr_storage from[kBurst];
-    alignas(cmsghdr) char ctrl[kBurst][CMSG_SPACE(sizeof(uint32_t))];
+    alignas(cmsghdr) char ctrl[kBurst][CMSG_SPACE(sizeof(uint32_t)) + CMSG_SPACE(sizeof(int))];
     const size_t top = free_.size();
     for (int i = 0; i < room; i++) {
       const uint32_t slot = free_[top - 1 - i];
@@ -567,10 +575,13 @@ class KernelUdp : public Napi::ObjectWrap<KernelUdp> {
     }
     for (int i = 0; i < n; i++) {
       const msghdr& h = msgs[i].msg_hdr;
+      int segment = 0;
       for (cmsghdr* c = CMSG_FIRSTHDR(const_cast<msghdr*>(&h)); c != nullptr; c = CMSG_NXTHDR(const_cast<msghdr*>(&h), c)) {
         if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SO_RXQ_OVFL) std::memcpy(&drops_, CMSG_DATA(c), sizeof drops_);
+        if (c->cmsg_level == SOL_UDP && c->cmsg_type == UDP_GRO) std::memcpy(&segment, CMSG_DATA(c), sizeof segment);
       }
       int32_t* w = rx_info_ + i * kInfoWords;
+      w[9] = segment > 0 && static_cast<uint32_t>(segment) < msgs[i].msg_len ? segment : 0;
       w[0] = static_cast<int32_t>(free_[top - 1 - i]);
       w[1] = static_cast<int32_t>(msgs[i].msg_len);
       w[2] = (h.msg_flags & MSG_TRUNC) ? 1 : 0;
@@ -616,6 +627,7 @@ class KernelUdp : public Napi::ObjectWrap<KernelUdp> {
   std::vector<iovec> iov_;
   std::vector<size_t> len_;
   bool gso_ = false;
+  bool gro_ = false;
   size_t gso_limit_ = kGsoMaxBytes;
   double gso_sends_ = 0;
   std::vector<uint32_t> first_;

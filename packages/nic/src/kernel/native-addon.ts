@@ -37,6 +37,8 @@ export interface KernelUdpSocket {
   readonly freeSlots: number;
   /** Whether the kernel takes UDP GSO (UDP_SEGMENT): runs of equal datagrams to one destination go as one send. */
   readonly gso: boolean;
+  /** Whether the kernel coalesces datagrams of one flow into one read buffer (UDP_GRO); rxInfo's last word is then their size. */
+  readonly gro: boolean;
   /** GSO sends made (each carried two datagrams or more). */
   readonly gsoSends: number;
 }
@@ -44,7 +46,7 @@ export interface KernelUdpSocket {
 export interface KernelUdpLimits {
   /** Messages per sendmmsg/recvmmsg call. */
   burst: number;
-  /** Int32 words per received message in rxInfo: slot, length, truncated, family, port, address (16 bytes). */
+  /** Int32 words per received entry in rxInfo: slot, length, truncated, family, port, address (16 bytes), GRO segment size (0: one datagram). */
   infoWords: number;
   /** onEvent's first argument when the socket became writable. */
   writable: number;

@@ -77,8 +77,10 @@ export class NativeUdpPort extends PortBase {
   /** Source endpoints' address strings, by their 4 bytes (IPv4) as a number. */
   private lastSrcKey = -1;
   private lastSrcAddress = "";
-  /** Received messages that are views of their slot, not yet released. */
+  /** Slots that received messages not yet released are views of. */
   private slotsHeld = 0;
+  /** Per slot: its messages not yet released (a GRO buffer holds several). */
+  private readonly slotRefs: Uint16Array;
   /** Past this many held slots, received messages are copied out of theirs (three quarters of them). */
   private readonly copyAbove: number;
   /** Messages referencing at least this many bytes go with MSG_ZEROCOPY (Infinity: none). */
@@ -102,6 +104,7 @@ export class NativeUdpPort extends PortBase {
     ({ caps: this.caps, policy: this.policy, sendArena: this.sendArena } = udpSetup(o.copyThreshold, "kernel-udp-native"));
     this.rxBuffer = new ArrayBuffer(rxSlots * SLOT_BYTES);
     this.copyAbove = Math.max(1, Math.floor((rxSlots * 3) / 4));
+    this.slotRefs = new Uint16Array(rxSlots);
     this.rxInfo = new Int32Array(limits.burst * limits.infoWords);
     this.rxInfoBytes = new Uint8Array(this.rxInfo.buffer);
     this.zcThreshold = o.zeroCopyThreshold;
@@ -134,6 +137,11 @@ export class NativeUdpPort extends PortBase {
       }
     }
     return p;
+  }
+
+  /** Whether datagrams of one flow arriving together are read as one buffer and split here (UDP GRO). */
+  get gro(): boolean {
+    return this.sock?.gro ?? false;
   }
 
   /** Whether runs of equal datagrams to one destination go as one UDP GSO send (the kernel takes UDP_SEGMENT). */
@@ -373,32 +381,50 @@ export class NativeUdpPort extends PortBase {
       const at = i * w;
       const slot = info[at]!;
       const len = info[at + 1]!;
+      // a GRO buffer: several datagrams of one flow, each `segment` bytes but the last
+      const segment = info[at + 9]!;
+      const count = segment > 0 ? Math.ceil(len / segment) : 1;
       const source = this.sourceOf(at);
       if (info[at + 2] !== 0) {
         // larger than a slot: cannot happen for UDP payloads (at most 65527 bytes); kept exact anyway
         this.sock!.releaseSlot(slot);
-        this.fault("truncated", new Error(`udp port: a datagram larger than ${SLOT_BYTES} bytes was truncated`), source);
+        this.fault("truncated", new Error(`udp port: a datagram larger than ${SLOT_BYTES} bytes was truncated`), source, count);
         continue;
       }
-      if (this.rxFull) {
-        this.sock!.releaseSlot(slot);
-        this.fault("rx-overflow", new Error(`udp port: datagram of ${len} bytes dropped: received messages hold maxRxHeldBytes ${this.maxRxHeldBytes}`), source);
-        continue;
+      const base = slot * SLOT_BYTES;
+      // the application holds most slots: these messages get memory of their own (one copy each)
+      // and the slot goes back at once, so held messages never stop the socket being read
+      const copy = this.slotsHeld >= this.copyAbove;
+      // the slot is held while its messages are handed out (a handler may release each at once,
+      // and the slot must not be read into before the last of them was made)
+      this.slotRefs[slot] = 1;
+      this.slotsHeld++;
+      for (let k = 0, off = 0; k < count; k++, off += segment) {
+        const size = count === 1 ? len : Math.min(segment, len - off);
+        if (this.rxFull) {
+          this.fault("rx-overflow", new Error(`udp port: datagram of ${size} bytes dropped: received messages hold maxRxHeldBytes ${this.maxRxHeldBytes}`), source);
+          continue;
+        }
+        const view = new Uint8Array(this.rxBuffer, base + off, size);
+        if (copy) {
+          const own = new Uint8Array(size);
+          own.set(view);
+          this.st.rxCopied++;
+          this.deliver(new RxMessage(own, source, null));
+        } else {
+          this.slotRefs[slot]!++;
+          this.deliver(new RxMessage(view, source, this.onRelease));
+        }
       }
-      const view = new Uint8Array(this.rxBuffer, slot * SLOT_BYTES, len);
-      if (this.slotsHeld < this.copyAbove) {
-        this.slotsHeld++;
-        this.deliver(new RxMessage(view, source, this.onRelease));
-      } else {
-        // the application holds most slots: this message gets memory of its own (one copy) and
-        // its slot goes back at once, so held messages never stop the socket being read
-        const own = new Uint8Array(len);
-        own.set(view);
-        this.sock!.releaseSlot(slot);
-        this.st.rxCopied++;
-        this.deliver(new RxMessage(own, source, null));
-      }
+      this.unrefSlot(slot);
     }
+  }
+
+  /** One holder of `slot` is done; the last gives it back to be read into. */
+  private unrefSlot(slot: number): void {
+    if (--this.slotRefs[slot]! > 0) return;
+    this.slotsHeld--;
+    this.sock?.releaseSlot(slot);
   }
 
   private sourceOf(at: number): Endpoint {
@@ -420,11 +446,11 @@ export class NativeUdpPort extends PortBase {
   }
 
   private readonly onRelease = (m: RxMessage): void => {
-    this.slotsHeld--;
     const slot = (m.bytes.byteOffset / SLOT_BYTES) | 0;
-    // the slot is read into again: nothing may read this view any more
+    // the slot is read into again once all its messages are released: nothing may read this
+    // view any more
     m.bytes = EMPTY;
-    this.sock?.releaseSlot(slot);
+    this.unrefSlot(slot);
   };
 
   /** The kernel's cumulative drop counter reached `total`: count what is new as rx-overflow. */
