@@ -113,16 +113,26 @@ async function calibrateCommand(values) {
   if (values.json) process.stdout.write(JSON.stringify(c, null, 2) + "\n");
   else {
     process.stdout.write(`${c.backend} (${c.driver}): encode + send of one bytes field, messages/s\n`);
-    process.stdout.write(`${"bytes".padStart(7)} ${"copied".padStart(10)} ${"referenced".padStart(11)}\n`);
+    const zc = c.recommendedZeroCopyThreshold !== undefined;
+    process.stdout.write(`${"bytes".padStart(7)} ${"copied".padStart(10)} ${"referenced".padStart(11)}${zc ? " " + "zero-copy".padStart(10) : ""}\n`);
     for (const r of c.rows) {
-      process.stdout.write(`${String(r.bytes).padStart(7)} ${Math.round(r.copyPerSecond).toString().padStart(10)} ${Math.round(r.referencePerSecond).toString().padStart(11)}\n`);
+      process.stdout.write(
+        `${String(r.bytes).padStart(7)} ${Math.round(r.copyPerSecond).toString().padStart(10)} ${Math.round(r.referencePerSecond).toString().padStart(11)}` +
+          `${zc ? " " + Math.round(r.zeroCopyPerSecond).toString().padStart(10) : ""}\n`,
+      );
     }
     process.stdout.write(`recommended copyThreshold: ${c.recommendedCopyThreshold === Infinity ? "copy everything (referencing never won)" : `${c.recommendedCopyThreshold} bytes`}\n`);
+    if (c.recommendedZeroCopyThreshold !== undefined) {
+      process.stdout.write(`recommended zeroCopyThreshold: ${c.recommendedZeroCopyThreshold === Infinity ? "never (MSG_ZEROCOPY never beat a plain send here)" : `${c.recommendedZeroCopyThreshold} bytes`}\n`);
+    }
   }
   if (values.store) {
     const file = nic.storePolicy({
       backend: c.backend, driver: c.driver,
       copyThreshold: c.recommendedCopyThreshold === Infinity ? null : c.recommendedCopyThreshold,
+      ...(c.recommendedZeroCopyThreshold !== undefined
+        ? { zeroCopyThreshold: c.recommendedZeroCopyThreshold === Infinity ? null : c.recommendedZeroCopyThreshold }
+        : {}),
       measuredAt: new Date().toISOString(), source: "sgwire calibrate (one bytes field, size sweep)",
     });
     process.stderr.write(`stored in ${file}: ports on ${c.backend}/${c.driver} opened without copyThreshold use it\n`);

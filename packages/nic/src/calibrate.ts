@@ -30,6 +30,8 @@ export interface CalibrationRow {
   bytes: number;
   copyPerSecond: number;
   referencePerSecond: number;
+  /** udp engine "native": referenced and sent with MSG_ZEROCOPY (completions awaited as part of the rate) */
+  zeroCopyPerSecond?: number;
 }
 
 export interface Calibration {
@@ -38,6 +40,8 @@ export interface Calibration {
   rows: CalibrationRow[];
   /** Smallest size from which referencing beat copying at every size measured; Infinity if never. */
   recommendedCopyThreshold: number;
+  /** udp engine "native": smallest size from which MSG_ZEROCOPY beat a plain referenced send at every size measured; Infinity if never. */
+  recommendedZeroCopyThreshold?: number;
 }
 
 /**
@@ -51,6 +55,8 @@ export async function calibrate(
   o: { msPerPoint?: number; destination?: { address: string; port: number } } = {},
 ): Promise<Calibration> {
   const port = await openPort(options);
+  // the native UDP engine: a second port that sends every referencing message with MSG_ZEROCOPY
+  const zc = port.caps.driver === "kernel-udp-native" ? await openPort({ ...(options as object), zeroCopyThreshold: 1 } as PortOptions) : null;
   const kernel = port.caps.backend !== "dpdk";
   const sink = kernel ? await openPort({ backend: port.caps.backend as "udp" }) : null;
   sink?.onMessage((m) => m.release());
@@ -63,28 +69,41 @@ export async function calibrate(
       rb.bytes.fill(0x5a);
       const msg = { value: rb.bytes };
       const list = new SgList(64);
-      const rate = async (copyThreshold: number): Promise<number> => {
-        const opts = { ...port.policy, copyThreshold, into: list };
+      const zrb = zc?.allocate(size);
+      zrb?.bytes.fill(0x5a);
+      const rate = async (p: typeof port, value: Uint8Array, copyThreshold: number): Promise<number> => {
+        const opts = { ...p.policy, copyThreshold, into: list };
+        const m = { value };
         const run = async (limit: number): Promise<number> => {
           const t0 = performance.now();
           let n = 0;
           while (performance.now() - t0 < limit) {
-            for (let k = 0; k < 256; k++, n++) if (!port.send(Payload.encode(msg, opts), dest)) await port.drained();
+            for (let k = 0; k < 256; k++, n++) if (!p.send(Payload.encode(m, opts), dest)) await p.drained();
           }
-          await port.completions();
+          await p.completions();
           return n / ((performance.now() - t0) / 1000);
         };
         await run(ms / 3);
         return run(ms);
       };
-      rows.push({ bytes: size, copyPerSecond: await rate(Infinity), referencePerSecond: await rate(0) });
+      const row: CalibrationRow = { bytes: size, copyPerSecond: await rate(port, msg.value, Infinity), referencePerSecond: await rate(port, msg.value, 0) };
+      if (zc !== null && zrb !== undefined) row.zeroCopyPerSecond = await rate(zc, zrb.bytes, 0);
+      rows.push(row);
       rb.release();
+      zrb?.release();
     }
   } finally {
     await port.close();
+    await zc?.close();
     await sink?.close();
   }
   let rec = Infinity;
   for (let i = rows.length - 1; i >= 0 && rows[i]!.referencePerSecond > rows[i]!.copyPerSecond; i--) rec = rows[i]!.bytes;
-  return { backend: port.caps.backend, driver: port.caps.driver, rows, recommendedCopyThreshold: rec };
+  const out: Calibration = { backend: port.caps.backend, driver: port.caps.driver, rows, recommendedCopyThreshold: rec };
+  if (zc !== null) {
+    let z = Infinity;
+    for (let i = rows.length - 1; i >= 0 && rows[i]!.zeroCopyPerSecond! > rows[i]!.referencePerSecond; i--) z = rows[i]!.bytes;
+    out.recommendedZeroCopyThreshold = z;
+  }
+  return out;
 }

@@ -16,6 +16,11 @@ export interface StoredPolicy {
   copyThreshold: number | null;
   /** optional segment budget the measurement supports (capped by the port's own limit) */
   maxSegments?: number;
+  /**
+   * udp engine "native": the message size (referenced bytes) from which MSG_ZEROCOPY beat a plain
+   * send; null when it never did (the port then never uses it). Absent: not measured.
+   */
+  zeroCopyThreshold?: number | null;
   /** ISO date of the measurement, and what measured it */
   measuredAt: string;
   source: string;
@@ -54,6 +59,10 @@ export function loadStoredPolicy(backend: string, driver: string): StoredPolicy 
   if (t !== null && !(typeof t === "number" && t >= 0)) {
     throw new Error(`sgwire calibration file ${calibrationFile()}: copyThreshold for ${backend}/${driver} must be a number >= 0 or null, got ${JSON.stringify(t)}`);
   }
+  const z = p.zeroCopyThreshold;
+  if (z !== undefined && z !== null && !(typeof z === "number" && z >= 1)) {
+    throw new Error(`sgwire calibration file ${calibrationFile()}: zeroCopyThreshold for ${backend}/${driver} must be a number >= 1 or null, got ${JSON.stringify(z)}`);
+  }
   return p;
 }
 
@@ -83,4 +92,11 @@ export function chooseCopyThreshold(explicit: number | undefined, backend: strin
 export function chooseMaxSegments(backend: string, driver: string, limit: number): number {
   const stored = loadStoredPolicy(backend, driver)?.maxSegments;
   return typeof stored === "number" && stored >= 1 ? Math.min(stored, limit) : limit;
+}
+
+/** The MSG_ZEROCOPY threshold a port uses: explicit option, else stored calibration, else never (Infinity). */
+export function chooseZeroCopyThreshold(explicit: number | undefined, backend: string, driver: string): number {
+  if (explicit !== undefined) return explicit;
+  const z = loadStoredPolicy(backend, driver)?.zeroCopyThreshold;
+  return typeof z === "number" ? z : Infinity;
 }

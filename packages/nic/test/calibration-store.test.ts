@@ -55,9 +55,22 @@ describe("stored calibration", () => {
     const native = await openPort({ backend: "udp", engine: "native" });
     const dgram = await openPort({ backend: "udp" });
     assert.equal(native.caps.copyThreshold, 1536);
+    assert.equal(native.caps.driverCopies, "all", "no stored zeroCopyThreshold: MSG_ZEROCOPY never");
     assert.equal(dgram.caps.copyThreshold, 4096);
     await native.close();
     await dgram.close();
+    // a stored zeroCopyThreshold turns MSG_ZEROCOPY on for the native engine; null keeps it off
+    storePolicy({ ...policy("udp", "kernel-udp-native", 1536), zeroCopyThreshold: 16384 });
+    const zc = await openPort({ backend: "udp", engine: "native" });
+    assert.equal(zc.caps.driverCopies, "some");
+    await zc.close();
+    storePolicy({ ...policy("udp", "kernel-udp-native", 1536), zeroCopyThreshold: null });
+    const off = await openPort({ backend: "udp", engine: "native" });
+    assert.equal(off.caps.driverCopies, "all");
+    await off.close();
+    storePolicy({ ...policy("udp", "kernel-udp-native", 1536), zeroCopyThreshold: 0 as never });
+    await assert.rejects(openPort({ backend: "udp", engine: "native" }), /zeroCopyThreshold for udp\/kernel-udp-native must be a number >= 1 or null/);
+    storePolicy(policy("udp", "kernel-udp-native", 1536));
     // an explicit option still wins
     const explicit = await openPort({ backend: "udp", copyThreshold: 100 });
     assert.equal(explicit.caps.copyThreshold, 100);

@@ -6,6 +6,7 @@ import { LentBufferMutatedError } from "../lent-check.js";
 import { prepare, prepareOwned, releaseLent, type Prepared } from "./lend.js";
 import { procfsAvailable, readSockets, socketInode } from "./procfs.js";
 import { checkUdpOptions, udpSetup, type UdpPortOptions } from "./udp-port.js";
+import { chooseZeroCopyThreshold } from "../calibration-store.js";
 import { loadKernelAddon, type KernelUdpLimits, type KernelUdpSocket } from "./native-addon.js";
 
 /** Bytes of one receive slot: any UDP payload fits (IPv4 65507, IPv6 65527 bytes). */
@@ -107,7 +108,7 @@ export class NativeUdpPort extends PortBase {
     this.slotRefs = new Uint16Array(rxSlots);
     this.rxInfo = new Int32Array(limits.burst * limits.infoWords);
     this.rxInfoBytes = new Uint8Array(this.rxInfo.buffer);
-    this.zcThreshold = o.zeroCopyThreshold;
+    this.zcThreshold = chooseZeroCopyThreshold(o.zeroCopyThreshold, "udp", "kernel-udp-native");
     this.zcInfo = new Uint32Array(limits.burst * limits.zcWords);
     if (this.zcThreshold !== Infinity) this.caps.driverCopies = "some";
   }

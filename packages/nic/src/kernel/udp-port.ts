@@ -38,7 +38,8 @@ export interface UdpPortOptions {
   /**
    * engine "native": messages that reference at least this many bytes are sent with MSG_ZEROCOPY
    * (the kernel reads the pages itself and says when it is done; lent buffers are held until then).
-   * Default: never (on loopback and veths the kernel copies anyway, at extra cost).
+   * Default: the stored calibration's (`sgwire calibrate --backend udp --engine native --store`),
+   * else never (on loopback and veths the kernel copies anyway, at extra cost).
    */
   zeroCopyThreshold?: number;
 }
@@ -63,7 +64,8 @@ interface UdpChecked extends CommonOptionValues {
   highWaterMark: number;
   engine: "dgram" | "native";
   rxSlots: number;
-  zeroCopyThreshold: number;
+  /** undefined: the stored calibration's, else never */
+  zeroCopyThreshold: number | undefined;
 }
 
 /** Every option checked, before anything is opened. */
@@ -80,7 +82,7 @@ export function checkUdpOptions(o: UdpPortOptions): UdpChecked {
   if (o.zeroCopyThreshold !== undefined && !(typeof o.zeroCopyThreshold === "number" && o.zeroCopyThreshold >= 1)) {
     throw new RangeError(`openPort(udp): zeroCopyThreshold must be a number >= 1, got ${String(o.zeroCopyThreshold)}`);
   }
-  return { ...common, bind, highWaterMark, engine, rxSlots, zeroCopyThreshold: o.zeroCopyThreshold ?? Infinity };
+  return { ...common, bind, highWaterMark, engine, rxSlots, zeroCopyThreshold: o.zeroCopyThreshold };
 }
 
 /**
