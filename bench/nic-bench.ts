@@ -101,7 +101,7 @@ const haveNativeUdp = nicInfo().backends.find((b) => b.name === "udp")!.engines!
 if (haveNativeUdp) {
   targets.push({
     name: "kernel udp native (loopback)",
-    note: "engine native: the sends of one turn in sendmmsg bursts of up to 64; a native receiver discards",
+    note: "engine native: the sends of one turn in sendmmsg bursts, equal datagrams to one destination as UDP GSO sends; a native receiver discards",
     open: async () => {
       const port = await openPort({ backend: "udp", engine: "native" });
       const sink = await openPort({ backend: "udp", engine: "native" });
