@@ -10,21 +10,9 @@ import { SgList } from "@sgwire/core";
 import { openPort, lengthPrefix, type Port, type PortFault, type ReceivedMessage } from "../src/index.js";
 import { readSockets, socketFd, socketInode } from "../src/kernel/procfs.js";
 import { Blob, fill } from "./fixtures/blob.js";
-import { collect, sleep } from "./suite/helpers.js";
+import { collect, faultsOf, sleep, until } from "./suite/helpers.js";
 
-function faultsOf(p: Port): PortFault[] {
-  const out: PortFault[] = [];
-  p.on("fault", (f: PortFault) => out.push(f));
-  return out;
-}
 
-async function until(cond: () => boolean, what: string, ms = 5000): Promise<void> {
-  const t0 = Date.now();
-  while (!cond()) {
-    if (Date.now() - t0 > ms) throw new Error(`timed out waiting for ${what}`);
-    await sleep(5);
-  }
-}
 
 async function listen(onConn: (s: net.Socket) => void): Promise<{ server: net.Server; dest: { address: string; port: number } }> {
   const server = net.createServer(onConn);

@@ -9,7 +9,7 @@ import { SgList } from "@sgwire/core";
 import { openPort, type Port, type PortFault, type ReceivedMessage } from "../src/index.js";
 import { Blob, PbBlob, equalBytes, fill } from "./fixtures/blob.js";
 import { backendSuite } from "./suite/backend-suite.js";
-import { collect, sleep } from "./suite/helpers.js";
+import { collect, faultsOf, sleep, until } from "./suite/helpers.js";
 
 const native = { backend: "udp", engine: "native" } as const;
 
@@ -19,19 +19,7 @@ backendSuite("udp native engine (sendmmsg/recvmmsg, loopback)", async () => {
   return { a, b, toB: b.localAddress, close: async () => { await a.close(); await b.close(); } };
 });
 
-function faultsOf(p: Port): PortFault[] {
-  const out: PortFault[] = [];
-  p.on("fault", (f: PortFault) => out.push(f));
-  return out;
-}
 
-async function until(cond: () => boolean, what: string, ms = 10000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error(`timed out waiting until ${what}`);
-    await sleep(5);
-  }
-}
 
 describe("udp port, native engine", function () {
   this.timeout(30000);
