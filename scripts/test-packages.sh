@@ -97,9 +97,10 @@ const timer = setTimeout(() => {
   process.exit(1);
 }, 60_000);
 
-async function roundTrip(backend: "udp" | "tcp", size: number): Promise<void> {
-  const receiver = await openPort({ backend });
-  const sender = await openPort({ backend });
+async function roundTrip(backend: "udp" | "tcp" | "udp-native", size: number): Promise<void> {
+  const options = backend === "udp-native" ? ({ backend: "udp", engine: "native" } as const) : { backend };
+  const receiver = await openPort(options);
+  const sender = await openPort(options);
   const data = sender.allocate(size); // memory the port can lend to the kernel
   for (let i = 0; i < size; i++) data.bytes[i] = (i * 131 + 17) & 0xff;
   const at = { seconds: 1_700_000_000n, nanos: 123_456_789 };
@@ -131,6 +132,8 @@ async function roundTrip(backend: "udp" | "tcp", size: number): Promise<void> {
 
 await roundTrip("udp", 48 * 1024);
 await roundTrip("tcp", 4 * 1024 * 1024);
+// the native kernel UDP engine: built by the package's install script on Linux, needs no system package
+await roundTrip("udp-native", 48 * 1024);
 const dpdk = nicInfo().backends.find((b) => b.name === "dpdk");
 console.log(`consumer: dpdk backend available: ${dpdk?.available}${dpdk?.available ? "" : ` (${dpdk?.reason})`}`);
 clearTimeout(timer);
