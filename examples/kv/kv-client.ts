@@ -104,10 +104,6 @@ export class KvClient {
         const whole = (p.assembly ??= new ResponseAssembly()).add(r);
         if (whole === null) return;
         r = whole;
-      } else {
-        // the values are views of the receive buffer, which goes back below (on a native UDP
-        // port it is read into again): the caller gets copies it may keep
-        r = { ...r, values: r.values.map((v) => v.slice()) };
       }
       this.pending.delete(r.id);
       p.done(r);
