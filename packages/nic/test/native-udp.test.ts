@@ -383,6 +383,22 @@ describe("udp port, native engine", function () {
     await b.close();
   });
 
+  it("debugReleasedBuffers: a released message's bytes (and views decoded from them) read 0xDB at once", async function () {
+    const a = await openPort(native);
+    const b = await openPort({ ...native, debugReleasedBuffers: true });
+    const got = collect(b, 1);
+    a.send(Blob.encode(Blob.create({ id: 7, key: new Uint8Array(40).fill(5) })), b.localAddress);
+    const [m] = await got;
+    const key = m!.decode(Blob).key; // a view of the receive slot
+    assert.ok(key.every((x) => x === 5));
+    m!.release();
+    assert.ok(key.every((x) => x === 0xdb), "a view kept past release shows the poison");
+    await a.close();
+    await b.close();
+    await assert.rejects(openPort({ backend: "udp", debugReleasedBuffers: true }), /debugReleasedBuffers applies to engine "native" only/);
+    await assert.rejects(openPort({ ...native, debugReleasedBuffers: "yes" as never }), /debugReleasedBuffers must be a boolean/);
+  });
+
   it("close() sends what was accepted first; messages held after close stay readable until released", async function () {
     const a = await openPort(native);
     const b = await openPort(native);

@@ -84,6 +84,8 @@ export class NativeUdpPort extends PortBase {
   private readonly slotRefs: Uint16Array;
   /** Past this many held slots, received messages are copied out of theirs (three quarters of them). */
   private readonly copyAbove: number;
+  /** debugReleasedBuffers: a released message's bytes are overwritten with 0xDB. */
+  private readonly poisonReleased: boolean;
   /** Messages referencing at least this many bytes go with MSG_ZEROCOPY (Infinity: none). */
   private readonly zcThreshold: number;
   /** Completion ranges the addon writes (first id, last id, copied). */
@@ -109,6 +111,7 @@ export class NativeUdpPort extends PortBase {
     this.rxInfo = new Int32Array(limits.burst * limits.infoWords);
     this.rxInfoBytes = new Uint8Array(this.rxInfo.buffer);
     this.zcThreshold = chooseZeroCopyThreshold(o.zeroCopyThreshold, "udp", "kernel-udp-native");
+    this.poisonReleased = o.debugReleasedBuffers;
     this.zcInfo = new Uint32Array(limits.burst * limits.zcWords);
     if (this.zcThreshold !== Infinity) this.caps.driverCopies = "some";
   }
@@ -448,6 +451,7 @@ export class NativeUdpPort extends PortBase {
 
   private readonly onRelease = (m: RxMessage): void => {
     const slot = (m.bytes.byteOffset / SLOT_BYTES) | 0;
+    if (this.poisonReleased) m.bytes.fill(0xdb);
     // the slot is read into again once all its messages are released: nothing may read this
     // view any more
     m.bytes = EMPTY;

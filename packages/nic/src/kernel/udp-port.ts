@@ -42,9 +42,15 @@ export interface UdpPortOptions {
    * else never (on loopback and veths the kernel copies anyway, at extra cost).
    */
   zeroCopyThreshold?: number;
+  /**
+   * engine "native": overwrite a received message's bytes with 0xDB when it is released, so code
+   * that keeps using its views (or values decoded from it) afterwards reads garbage at once
+   * instead of, now and then, another message's bytes. For tests and debugging. Default false.
+   */
+  debugReleasedBuffers?: boolean;
 }
 
-const UDP_KEYS = ["backend", "bind", "highWaterMark", "copyThreshold", "debugLentBuffers", "closeTimeoutMs", "maxRxHeldBytes", "engine", "rxSlots", "zeroCopyThreshold"] as const;
+const UDP_KEYS = ["backend", "bind", "highWaterMark", "copyThreshold", "debugLentBuffers", "closeTimeoutMs", "maxRxHeldBytes", "engine", "rxSlots", "zeroCopyThreshold", "debugReleasedBuffers"] as const;
 /** IPv4 UDP payload limit: 65535 - 20 (IP header) - 8 (UDP header). */
 export const UDP_MAX_PAYLOAD = 65507;
 /** Linux UIO_MAXIOV: one sendmsg takes at most this many iovecs. */
@@ -66,6 +72,7 @@ interface UdpChecked extends CommonOptionValues {
   rxSlots: number;
   /** undefined: the stored calibration's, else never */
   zeroCopyThreshold: number | undefined;
+  debugReleasedBuffers: boolean;
 }
 
 /** Every option checked, before anything is opened. */
@@ -82,7 +89,11 @@ export function checkUdpOptions(o: UdpPortOptions): UdpChecked {
   if (o.zeroCopyThreshold !== undefined && !(typeof o.zeroCopyThreshold === "number" && o.zeroCopyThreshold >= 1)) {
     throw new RangeError(`openPort(udp): zeroCopyThreshold must be a number >= 1, got ${String(o.zeroCopyThreshold)}`);
   }
-  return { ...common, bind, highWaterMark, engine, rxSlots, zeroCopyThreshold: o.zeroCopyThreshold };
+  if (o.debugReleasedBuffers !== undefined && typeof o.debugReleasedBuffers !== "boolean") {
+    throw new TypeError(`openPort(udp): debugReleasedBuffers must be a boolean, got ${typeof o.debugReleasedBuffers}`);
+  }
+  if (o.debugReleasedBuffers === true && engine !== "native") throw new TypeError('openPort(udp): debugReleasedBuffers applies to engine "native" only');
+  return { ...common, bind, highWaterMark, engine, rxSlots, zeroCopyThreshold: o.zeroCopyThreshold, debugReleasedBuffers: o.debugReleasedBuffers === true };
 }
 
 /**
