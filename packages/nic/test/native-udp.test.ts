@@ -399,6 +399,22 @@ describe("udp port, native engine", function () {
     await assert.rejects(openPort({ ...native, debugReleasedBuffers: "yes" as never }), /debugReleasedBuffers must be a boolean/);
   });
 
+  it("a destination object changed in place is looked up again, not sent to its old address", async function () {
+    const a = await openPort(native);
+    const b = await openPort(native);
+    const c = await openPort(native);
+    const gotB = collect(b, 1);
+    const gotC = collect(c, 1);
+    const d = { ...b.localAddress };
+    a.send(Blob.encode(Blob.create({ id: 1 })), d);
+    await a.completions();
+    d.port = c.localAddress.port;
+    a.send(Blob.encode(Blob.create({ id: 2 })), d);
+    assert.equal((await gotB)[0]!.decode(Blob).id, 1);
+    assert.equal((await gotC)[0]!.decode(Blob).id, 2);
+    for (const p of [a, b, c]) await p.close();
+  });
+
   it("close() sends what was accepted first; messages held after close stay readable until released", async function () {
     const a = await openPort(native);
     const b = await openPort(native);

@@ -67,9 +67,13 @@ export class NativeUdpPort extends PortBase {
   private segs: Uint8Array[] = [];
   private counts = new Uint32Array(MAX_PER_FLUSH);
   private dests = new Uint32Array(MAX_PER_FLUSH);
-  /** Destination ids by "address|port". */
+  /** Destination ids by "address|port", and each id's endpoint. */
   private readonly destIds = new Map<string, number>();
+  private readonly destById: Endpoint[] = [];
+  /** The last destination sent to, as it was then (an object changed in place is looked up again). */
   private lastDest: Endpoint | null = null;
+  private lastDestAddress = "";
+  private lastDestPort = 0;
   private lastDestId = 0;
   /** The kernel's drop counter of this socket when opened, and as last counted. */
   private kernelDrops = 0;
@@ -166,7 +170,7 @@ export class NativeUdpPort extends PortBase {
   // ---- send
 
   protected transmit(list: SgList, dest: Endpoint, owned: boolean): boolean {
-    const id = dest === this.lastDest ? this.lastDestId : this.destinationId(dest);
+    const id = dest === this.lastDest && dest.port === this.lastDestPort && dest.address === this.lastDestAddress ? this.lastDestId : this.destinationId(dest);
     const p = owned ? prepareOwned(list, this.memory, null, this.sendArena!.take(list), this.debugLent) : prepare(list, this.memory, null, this.debugLent);
     this.pending.push(p);
     this.pendingDest.push(id);
@@ -194,8 +198,11 @@ export class NativeUdpPort extends PortBase {
       // an address of the other family is a TypeError naming it, before anything was queued
       id = this.sock!.addDestination(dest.address, dest.port);
       this.destIds.set(key, id);
+      this.destById[id] = { address: dest.address, port: dest.port };
     }
     this.lastDest = dest;
+    this.lastDestAddress = dest.address;
+    this.lastDestPort = dest.port;
     this.lastDestId = id;
     return id;
   }
@@ -253,7 +260,7 @@ export class NativeUdpPort extends PortBase {
         // this one datagram was refused (too big for the route, no permission, unreachable
         // network): a fault of that message; the rest still go
         const p = this.pending[this.head]!;
-        const dest = this.endpointOf(this.pendingDest[this.head]!);
+        const dest = this.destById[this.pendingDest[this.head]!] ?? null;
         this.head++;
         this.completed(p, new Error(`udp port: the kernel refused a datagram of ${p.wireBytes} bytes: errno ${errno}`), dest);
       }
@@ -278,15 +285,6 @@ export class NativeUdpPort extends PortBase {
       this.st.copies.driver += p.wireBytes;
     } else this.fault("send-failed", err, dest);
     this.giveBack(p);
-  }
-
-  private endpointOf(id: number): Endpoint | null {
-    for (const [key, v] of this.destIds) {
-      if (v !== id) continue;
-      const bar = key.lastIndexOf("|");
-      return { address: key.slice(0, bar), port: Number(key.slice(bar + 1)) };
-    }
-    return null;
   }
 
   private compact(): void {
