@@ -4,8 +4,8 @@ import type { Endpoint, PortCaps } from "../port.js";
 import { HeapMemory } from "../heap-memory.js";
 import { LentBufferMutatedError } from "../lent-check.js";
 import { prepare, prepareOwned, releaseLent, type Prepared } from "./lend.js";
-import { procfsAvailable, readSockets, socketInode } from "./procfs.js";
-import { checkUdpOptions, udpSetup, type UdpPortOptions } from "./udp-port.js";
+import { UdpDropCounter } from "./procfs.js";
+import { checkUdpOptions, kernelDropError, udpSetup, type UdpPortOptions } from "./udp-port.js";
 import { chooseZeroCopyThreshold } from "../calibration-store.js";
 import { loadKernelAddon, type KernelUdpLimits, type KernelUdpSocket } from "./native-addon.js";
 
@@ -75,10 +75,8 @@ export class NativeUdpPort extends PortBase {
   private lastDestAddress = "";
   private lastDestPort = 0;
   private lastDestId = 0;
-  /** The kernel's drop counter of this socket when opened, and as last counted. */
-  private kernelDrops = 0;
-  private inode = 0;
-  private dropTimer: NodeJS.Timeout | null = null;
+  /** The kernel's drops for this socket (receive buffer full), as rx-overflow faults. */
+  private drops: UdpDropCounter | null = null;
   /** Source endpoints' address strings, by their 4 bytes (IPv4) as a number. */
   private lastSrcKey = -1;
   private lastSrcAddress = "";
@@ -135,15 +133,8 @@ export class NativeUdpPort extends PortBase {
         throw new Error(`udp port: zeroCopyThreshold: this kernel refuses SO_ZEROCOPY (errno ${err}); open the port without it`);
       }
     }
+    p.drops = new UdpDropCounter(p.sock.fd, (n) => p.fault("rx-overflow", kernelDropError(n), null, n));
     p.sock.setPolling(true, false);
-    if (procfsAvailable) {
-      p.inode = socketInode(p.sock.fd);
-      if (p.inode !== 0) {
-        p.kernelDrops = readSockets("udp", new Set([p.inode])).get(p.inode)?.drops ?? 0;
-        p.dropTimer = setInterval(() => p.refreshStats(), 250);
-        p.dropTimer.unref();
-      }
-    }
     return p;
   }
 
@@ -369,7 +360,7 @@ export class NativeUdpPort extends PortBase {
       } else {
         this.received(n);
       }
-      this.countDrops(drops);
+      this.drops?.seen(drops);
     } catch (e) {
       // never into the addon's callback: an exception there would end the process
       rethrowLater(e);
@@ -456,28 +447,16 @@ export class NativeUdpPort extends PortBase {
     this.unrefSlot(slot);
   };
 
-  /** The kernel's cumulative drop counter reached `total`: count what is new as rx-overflow. */
-  private countDrops(total: number): void {
-    if (total <= this.kernelDrops) return;
-    const n = total - this.kernelDrops;
-    this.kernelDrops = total;
-    this.fault("rx-overflow", new Error(`udp port: the kernel dropped ${n} datagrams: the socket's receive buffer was full`), null, n);
-  }
-
   protected override refreshStats(): void {
-    if (this.inode === 0) return;
-    const row = readSockets("udp", new Set([this.inode])).get(this.inode);
-    if (row !== undefined) this.countDrops(row.drops);
+    this.drops?.refresh();
   }
 
   protected async shutdown(force: boolean): Promise<void> {
-    if (this.dropTimer !== null) clearInterval(this.dropTimer);
-    this.dropTimer = null;
+    this.drops?.stop();
     if (this.zcTimer !== null) clearTimeout(this.zcTimer);
     this.zcTimer = null;
     if (this.retryTimer !== null) clearTimeout(this.retryTimer);
     this.retryTimer = null;
-    this.refreshStats();
     if (force) {
       // never taken by the kernel: give back what they lent; they are dropped
       for (let i = this.head; i < this.pending.length; i++) {
@@ -486,9 +465,8 @@ export class NativeUdpPort extends PortBase {
         this.st.drops++;
         this.sendCompleted();
       }
-      this.pending = [];
-      this.pendingDest = [];
-      this.head = 0;
+      this.head = this.pending.length;
+      this.compact();
     }
     // the last completions, then the socket; zero-copy sends still uncompleted (a forced close) are
     // given back once the socket is gone: its queued datagrams go with it
@@ -498,7 +476,6 @@ export class NativeUdpPort extends PortBase {
     }
     this.sock?.close();
     this.sock = null;
-    this.inode = 0;
     for (const p of this.zcWaiting.values()) this.giveBack(p);
     this.zcWaiting.clear();
   }

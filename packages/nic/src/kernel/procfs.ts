@@ -80,3 +80,50 @@ export const procfsAvailable: boolean = (() => {
     return false;
   }
 })();
+
+/** How often a UDP port reads its socket's drop counter while open (ms). */
+const DROP_POLL_MS = 250;
+
+/**
+ * The kernel's count of datagrams it dropped for one UDP socket because its receive buffer was
+ * full (sk_drops): read from /proc/net/udp every 250 ms and on `refresh()`, and taken from
+ * `seen(total)` when the socket reports it itself (SO_RXQ_OVFL). `report(n)` gets each increase
+ * since the counter was made, once. Without procfs or an inode, only `seen` counts.
+ */
+export class UdpDropCounter {
+  private inode: number;
+  private last: number;
+  private timer: NodeJS.Timeout | null = null;
+
+  constructor(fd: number | undefined, private readonly report: (n: number) => void) {
+    this.inode = procfsAvailable ? socketInode(fd) : 0;
+    this.last = this.inode === 0 ? 0 : (readSockets("udp", new Set([this.inode])).get(this.inode)?.drops ?? 0);
+    if (this.inode !== 0) {
+      this.timer = setInterval(() => this.refresh(), DROP_POLL_MS);
+      this.timer.unref();
+    }
+  }
+
+  /** The socket's cumulative drop counter is `total`: reports what is new. */
+  seen(total: number): void {
+    if (total <= this.last) return;
+    const n = total - this.last;
+    this.last = total;
+    this.report(n);
+  }
+
+  /** Reads the counter from /proc now. */
+  refresh(): void {
+    if (this.inode === 0) return;
+    const row = readSockets("udp", new Set([this.inode])).get(this.inode);
+    if (row !== undefined) this.seen(row.drops);
+  }
+
+  /** A last read, then no more (call before the socket closes). */
+  stop(): void {
+    this.refresh();
+    if (this.timer !== null) clearInterval(this.timer);
+    this.timer = null;
+    this.inode = 0;
+  }
+}

@@ -8,7 +8,7 @@ import { checkBind, checkCommonOptions, checkKeys, checkPositiveInt, type Common
 import { LentBufferMutatedError } from "../lent-check.js";
 import { prepare, prepareOwned, releaseLent, type Prepared } from "./lend.js";
 import { SendArena } from "../send-arena.js";
-import { procfsAvailable, readSockets, socketFd, socketInode } from "./procfs.js";
+import { socketFd, UdpDropCounter } from "./procfs.js";
 
 export interface UdpPortOptions {
   backend?: "udp";
@@ -57,8 +57,6 @@ export const UDP_MAX_PAYLOAD = 65507;
 const IOV_MAX = 1024;
 /** Below this a copy into the kernel's iovec walk is cheaper than another segment (measured order, not tuned). */
 export const UDP_COPY_THRESHOLD = 512;
-/** How often the kernel's drop counter of the socket is read while the port is open (ms). */
-const DROP_POLL_MS = 250;
 
 interface Queued {
   p: Prepared;
@@ -137,10 +135,8 @@ export class UdpPort extends PortBase {
   private readonly hwm: number;
   private inFlight = 0;
   private queue: Queued[] = [];
-  /** The socket's inode (0: unknown, kernel drops cannot be read) and its drop counter when opened. */
-  private inode = 0;
-  private kernelDrops = 0;
-  private dropTimer: NodeJS.Timeout | null = null;
+  /** The kernel's drops for this socket (receive buffer full), as rx-overflow faults. */
+  private readonly drops: UdpDropCounter;
 
   private constructor(
     private readonly sock: dgram.Socket,
@@ -162,14 +158,7 @@ export class UdpPort extends PortBase {
     });
     // after bind, the socket's errors are receive errors of one datagram: it keeps working
     sock.on("error", (err) => this.fault("socket-error", err));
-    if (procfsAvailable) {
-      this.inode = socketInode(socketFd(sock));
-      if (this.inode !== 0) {
-        this.kernelDrops = readSockets("udp", new Set([this.inode])).get(this.inode)?.drops ?? 0;
-        this.dropTimer = setInterval(() => this.refreshStats(), DROP_POLL_MS);
-        this.dropTimer.unref();
-      }
-    }
+    this.drops = new UdpDropCounter(socketFd(sock), (n) => this.fault("rx-overflow", kernelDropError(n), null, n));
   }
 
   private readonly onRelease = (m: RxMessage): void => {
@@ -198,12 +187,7 @@ export class UdpPort extends PortBase {
 
   /** Kernel drops of this socket since the port opened (receive buffer full), as rx-overflow faults. */
   protected override refreshStats(): void {
-    if (this.inode === 0) return;
-    const row = readSockets("udp", new Set([this.inode])).get(this.inode);
-    if (row === undefined || row.drops <= this.kernelDrops) return;
-    const n = row.drops - this.kernelDrops;
-    this.kernelDrops = row.drops;
-    this.fault("rx-overflow", new Error(`udp port: the kernel dropped ${n} datagrams: the socket's receive buffer was full`), null, n);
+    this.drops.refresh();
   }
 
   allocate(size: number): RefBuffer {
@@ -268,9 +252,7 @@ export class UdpPort extends PortBase {
   }
 
   protected async shutdown(force: boolean): Promise<void> {
-    if (this.dropTimer !== null) clearInterval(this.dropTimer);
-    this.dropTimer = null;
-    this.refreshStats();
+    this.drops.stop();
     if (force) {
       // never handed to the socket: give back what they lent; they are dropped
       for (const q of this.queue) {
@@ -282,8 +264,12 @@ export class UdpPort extends PortBase {
       this.st.queued = 0;
     }
     await new Promise<void>((resolve) => this.sock.close(() => resolve()));
-    this.inode = 0;
   }
 }
 
 const EMPTY = new Uint8Array(0);
+
+/** The rx-overflow fault of `n` datagrams the kernel dropped (the socket's receive buffer was full). */
+export function kernelDropError(n: number): Error {
+  return new Error(`udp port: the kernel dropped ${n} datagrams: the socket's receive buffer was full`);
+}
