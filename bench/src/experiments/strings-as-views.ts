@@ -3,7 +3,7 @@
  * decoded by sgwire as it is (strings built at decode), by the same schema with every string field
  * declared as bytes (schemas/experiments/views.proto: the same wire bytes, each string left as a
  * view of the input, which is what a lazy decode would do before any field is read), and by
- * protobufjs, interleaved in one process. Prints the ratios to protobufjs (median of 25 rounds).
+ * protobufjs, interleaved in one process by the bench's harness. Prints the ratios to protobufjs.
  *
  *   cd bench && ./node_modules/.bin/tsx src/experiments/strings-as-views.ts
  */
@@ -16,6 +16,7 @@ import { QUICK_GRID, workloads } from "../shapes.js";
 import { protobufjsPeer } from "../peers/protobufjs.js";
 import { received } from "../peers/peer.js";
 import { sgwireCodec } from "../peers/sgwire.js";
+import { measure, type Case } from "../harness.js";
 
 const benchDir = fileURLToPath(new URL("../..", import.meta.url));
 const genDir = join(benchDir, "results/tmp/views");
@@ -26,35 +27,16 @@ const views = (await import(pathToFileURL(join(genDir, "views.sg.js")).href)) as
 
 const w = workloads(QUICK_GRID, new Set(["mixed"])).find((x) => x.id === "mixed/profile")!;
 const input = received(sgwireCodec("Profile").toBinary(w.message));
-const cases: [string, () => unknown][] = [
-  ["sgwire, strings decoded", () => sgwireCodec("Profile").fromBinary(input)],
-  ["sgwire, strings left as views", () => views.Profile!.fromBinary(input)],
-  ["protobufjs", protobufjsPeer.cases(w).find((c) => c.op === "decode")!.run],
+const cases: Case[] = [
+  { name: "sgwire, strings decoded", run: () => sgwireCodec("Profile").fromBinary(input) },
+  { name: "sgwire, strings left as views", run: () => views.Profile!.fromBinary(input) },
+  { name: "protobufjs", run: protobufjsPeer.cases(w).find((c) => c.op === "decode")!.run },
 ];
 
-const cpuNs = () => {
-  const u = process.cpuUsage();
-  return (u.user + u.system) * 1000;
-};
-function time(f: () => unknown, ms: number): number {
-  let n = 0;
-  const t0 = cpuNs();
-  let t = t0;
-  while (t - t0 < ms * 1e6) {
-    for (let i = 0; i < 200; i++) f();
-    n += 200;
-    t = cpuNs();
-  }
-  return (t - t0) / n;
+// the bench's own harness: interleaved repetitions, process CPU time
+const m = measure(cases, { reps: 25, batchMs: 8, warmupMs: 50, clock: "cpu" });
+const pb = m[2]!;
+console.log(`${w.label}, decode, protobufjs time over each (medians of 25 interleaved repetitions; in brackets, over each one's quartiles):`);
+for (const x of m) {
+  console.log(`  ${x.name.padEnd(32)} ${(pb.ns / x.ns).toFixed(2)}x (${(pb.ns / x.q3).toFixed(2)}-${(pb.ns / x.q1).toFixed(2)})`);
 }
-for (let i = 0; i < 5; i++) for (const [, f] of cases) time(f, 10);
-const ratios = cases.map((): number[] => []);
-for (let i = 0; i < 25; i++) {
-  const ns = cases.map(([, f]) => time(f, 8));
-  ns.forEach((x, k) => ratios[k]!.push(ns[2]! / x));
-}
-console.log(`${w.label}, decode, protobufjs time over each (median of 25 interleaved rounds, quartiles):`);
-cases.forEach(([name], k) => {
-  const r = ratios[k]!.sort((a, b) => a - b);
-  console.log(`  ${name.padEnd(32)} ${r[12]!.toFixed(2)}x (${r[6]!.toFixed(2)}-${r[18]!.toFixed(2)})`);
-});

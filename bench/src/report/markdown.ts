@@ -135,7 +135,7 @@ export function markdownReport(run: RunFile): string {
           const tb = fig(r, "encode", "sgwire toBinary");
           const pb = fig(r, "encode", "protobufjs");
           const pooled = tb !== undefined && pool !== undefined && pb !== undefined ? pb.ns / Math.max(1, tb.ns - own.ns + pool.ns) : NaN;
-          return [r.label, String(fig(r, "encode", "sgwire toBinary")?.wireBytes ?? ""), cell(own), cell(pool), cell(tb), cell(pb), fmtRatio(ratio(r, "encode", "sgwire toBinary", "protobufjs")), fmtRatio(pooled)];
+          return [r.label, String(tb?.wireBytes ?? ""), cell(own), cell(pool), cell(tb), cell(pb), fmtRatio(ratio(r, "encode", "sgwire toBinary", "protobufjs")), fmtRatio(pooled)];
         }),
       ),
     );
