@@ -99,7 +99,8 @@ export class NativeUdpPort extends PortBase {
   /** Reads completions while some are awaited (the socket may not be polled then: no free slot). */
   private zcTimer: NodeJS.Timeout | null = null;
 
-  private constructor(o: ReturnType<typeof checkUdpOptions>, rxSlots: number, limits: KernelUdpLimits) {
+  private constructor(o: ReturnType<typeof checkUdpOptions>, limits: KernelUdpLimits) {
+    const rxSlots = o.rxSlots;
     super();
     this.hwm = o.highWaterMark;
     this.debugLent = o.debugLentBuffers;
@@ -122,7 +123,7 @@ export class NativeUdpPort extends PortBase {
     const c = checkUdpOptions(o);
     const addon = loadKernelAddon();
     if (addon instanceof Error) throw addon;
-    const p = new NativeUdpPort(c, c.rxSlots, addon.kernelUdpLimits);
+    const p = new NativeUdpPort(c, addon.kernelUdpLimits);
     const family = c.bind.address.includes(":") ? 6 : 4;
     p.sock = new addon.KernelUdp(family, c.bind.address, c.bind.port, p.rxBuffer, SLOT_BYTES, p.rxInfo, p.onEvent);
     p.localAddress = { address: c.bind.address, port: p.sock.localPort };
