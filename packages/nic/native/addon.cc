@@ -1,8 +1,9 @@
-// Module entry: registers the native kernel UDP socket, and reports whether DPDK was compiled in
+// Module entry: registers the native kernel UDP and TCP sockets, and reports whether DPDK was compiled in
 // and registers the DPDK parts when it was.
 #include <napi.h>
 
 #include "common/pin-library.h"
+#include "kernel/tcp.h"
 #include "kernel/udp.h"
 
 #ifdef SGWIRE_HAVE_DPDK
@@ -20,6 +21,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   // DPDK, which cannot be unloaded, keeps running.
   sgwire::PinLibrary(reinterpret_cast<void*>(&Init));
   sgwire::kernel::InitUdp(env, exports);
+  sgwire::kernel::InitTcp(env, exports);
 #ifdef SGWIRE_HAVE_DPDK
   exports.Set("hasDpdk", Napi::Boolean::New(env, true));
   exports.Set("dpdkVersion", Napi::String::New(env, rte_version()));

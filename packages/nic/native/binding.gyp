@@ -1,4 +1,4 @@
-# The @sgwire/nic native addon: the native kernel UDP socket (kernel/, Linux system calls only)
+# The @sgwire/nic native addon: the native kernel UDP and TCP sockets (kernel/, Linux system calls only)
 # and, optionally, DPDK. DPDK support is compiled in only when `pkg-config libdpdk`
 # finds DPDK (Debian: libdpdk-dev); without it the addon still builds and reports hasDpdk=false,
 # so `openPort({ backend: "dpdk" })` can say which package to install.
@@ -12,7 +12,7 @@
   "targets": [
     {
       "target_name": "sgwire_nic",
-      "sources": ["addon.cc", "kernel/udp.cc"],
+      "sources": ["addon.cc", "kernel/udp.cc", "kernel/tcp.cc"],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
       "defines": ["NAPI_VERSION=8", "NAPI_CPP_EXCEPTIONS"],
       "cflags!": ["-fno-exceptions"],

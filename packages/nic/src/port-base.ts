@@ -69,6 +69,7 @@ export function newStats(): PortStats {
     rxHeld: 0,
     rxHeldBytes: 0,
     rxCopied: 0,
+    rxBytesCopied: 0,
     zeroCopySent: 0,
     zeroCopyCopied: 0,
     faults: newFaultCounts(),

@@ -138,6 +138,13 @@ export interface PortStats {
    * backends that never copy on receive.
    */
   rxCopied: number;
+  /**
+   * Received bytes the port copied on the way in: udp engine "native", the messages it copied out
+   * of its slots; tcp, frames split across reads (engine "net": assembled from Node's chunks;
+   * engine "native": a frame's first bytes moved to a buffer it fits). 0 on backends that never
+   * copy on receive.
+   */
+  rxBytesCopied: number;
   /** Messages sent with MSG_ZEROCOPY (udp engine "native" with `zeroCopyThreshold`; 0 elsewhere). */
   zeroCopySent: number;
   /**

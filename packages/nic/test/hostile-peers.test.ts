@@ -43,72 +43,78 @@ async function catchingUncaught(fn: (seen: unknown[]) => Promise<void>): Promise
   }
 }
 
+const TCP_ENGINES = ["net", "native"] as const;
+
 describe("kernel ports against hostile peers", function () {
-  describe("tcp: peer faults never take the process down", function () {
-    it("a peer that resets its connection is a peer-reset fault; the port keeps serving others", async function () {
-      const b = await openPort({ backend: "tcp" });
-      const faults = faultsOf(b);
-      const s = net.connect(b.localAddress.port, "127.0.0.1");
-      await new Promise<void>((r) => s.once("connect", () => r()));
-      // two bytes of a three-byte frame, then a reset
-      s.write(Buffer.from([...lengthPrefix(3), 0x08, 0x01]));
-      await sleep(20);
-      const sawFrom = s.localPort;
-      s.resetAndDestroy();
-      await until(() => b.stats.faults["peer-reset"] + b.stats.faults.truncated > 0, "the reset to be seen");
-      // it also had sent part of a frame: that is counted, not lost silently
-      assert.equal(b.stats.faults.truncated, 1);
-      assert.equal(b.stats.drops, 1);
-      // sending to the peer that is gone is a fault too, never a throw or an 'error'
-      const before = b.stats;
-      b.send(Blob.encode(Blob.create({ id: 1 })), { address: "127.0.0.1", port: sawFrom! });
-      await b.completions();
-      await until(() => b.stats.faults["send-failed"] === before.faults["send-failed"] + 1, "the failed send");
-      assert.equal(b.stats.messagesSent, before.messagesSent);
-      assert.ok(faults.some((f) => f.kind === "send-failed" && f.peer?.port === sawFrom));
-      // another peer is served as usual
-      const a = await openPort({ backend: "tcp" });
-      const got = collect(b, 1);
-      a.send(Blob.encode(Blob.create({ id: 8 })), b.localAddress);
-      const [m] = await got;
-      assert.equal(m!.decode(Blob).id, 8);
-      m!.release();
-      await a.close();
-      await b.close();
+  for (const engine of TCP_ENGINES) {
+    const tcp = { backend: "tcp", engine } as const;
+    describe(`tcp ${engine}: peer faults never take the process down`, function () {
+      it("a peer that resets its connection is a peer-reset fault; the port keeps serving others", async function () {
+        const b = await openPort({ ...tcp });
+        const faults = faultsOf(b);
+        const s = net.connect(b.localAddress.port, "127.0.0.1");
+        await new Promise<void>((r) => s.once("connect", () => r()));
+        // two bytes of a three-byte frame, then a reset
+        s.write(Buffer.from([...lengthPrefix(3), 0x08, 0x01]));
+        await sleep(20);
+        const sawFrom = s.localPort;
+        s.resetAndDestroy();
+        await until(() => b.stats.faults["peer-reset"] + b.stats.faults.truncated > 0, "the reset to be seen");
+        // it also had sent part of a frame: that is counted, not lost silently
+        assert.equal(b.stats.faults.truncated, 1);
+        assert.equal(b.stats.drops, 1);
+        // sending to the peer that is gone is a fault too, never a throw or an 'error'
+        const before = b.stats;
+        b.send(Blob.encode(Blob.create({ id: 1 })), { address: "127.0.0.1", port: sawFrom! });
+        await b.completions();
+        await until(() => b.stats.faults["send-failed"] === before.faults["send-failed"] + 1, "the failed send");
+        assert.equal(b.stats.messagesSent, before.messagesSent);
+        assert.ok(faults.some((f) => f.kind === "send-failed" && f.peer?.port === sawFrom));
+        // another peer is served as usual
+        const a = await openPort({ ...tcp });
+        const got = collect(b, 1);
+        a.send(Blob.encode(Blob.create({ id: 8 })), b.localAddress);
+        const [m] = await got;
+        assert.equal(m!.decode(Blob).id, 8);
+        m!.release();
+        await a.close();
+        await b.close();
+      });
+
+      it("malformed framing (a 6-byte length prefix) is a bad-frame fault that closes only that connection", async function () {
+        const b = await openPort({ ...tcp });
+        const faults = faultsOf(b);
+        const s = net.connect(b.localAddress.port, "127.0.0.1");
+        await new Promise<void>((r) => s.once("connect", () => r()));
+        s.on("error", () => {});
+        s.write(Buffer.from([0xff, 0xff, 0xff, 0xff, 0xff, 0x01]));
+        await new Promise<void>((r) => s.once("close", () => r()));
+        assert.equal(b.stats.faults["bad-frame"], 1);
+        assert.equal(b.stats.drops, 1);
+        assert.match(faults.find((f) => f.kind === "bad-frame")!.error.message, /longer than 5 bytes/);
+        const a = await openPort({ ...tcp });
+        const got = collect(b, 1);
+        a.send(Blob.encode(Blob.create({ id: 9 })), b.localAddress);
+        assert.equal((await got)[0]!.decode(Blob).id, 9);
+        await a.close();
+        await b.close();
+      });
+
+      it("dialling a peer that refuses is peer-reset plus send-failed, not an exception", async function () {
+        const { server, dest } = await listen(() => {});
+        await new Promise<void>((r) => server.close(() => r())); // nobody listens there any more
+        const p = await openPort({ ...tcp });
+        for (let i = 0; i < 3; i++) assert.equal(p.send(Blob.encode(Blob.create({ id: i + 1 })), dest), true);
+        await p.completions();
+        await until(() => p.stats.faults["send-failed"] === 3, "three failed sends");
+        assert.equal(p.stats.faults["peer-reset"], 1, "one per connection, not one per message");
+        assert.equal(p.stats.messagesSent, 0);
+        assert.equal(p.stats.drops, 3);
+        await p.close();
+      });
     });
 
-    it("malformed framing (a 6-byte length prefix) is a bad-frame fault that closes only that connection", async function () {
-      const b = await openPort({ backend: "tcp" });
-      const faults = faultsOf(b);
-      const s = net.connect(b.localAddress.port, "127.0.0.1");
-      await new Promise<void>((r) => s.once("connect", () => r()));
-      s.on("error", () => {});
-      s.write(Buffer.from([0xff, 0xff, 0xff, 0xff, 0xff, 0x01]));
-      await new Promise<void>((r) => s.once("close", () => r()));
-      assert.equal(b.stats.faults["bad-frame"], 1);
-      assert.equal(b.stats.drops, 1);
-      assert.match(faults.find((f) => f.kind === "bad-frame")!.error.message, /longer than 5 bytes/);
-      const a = await openPort({ backend: "tcp" });
-      const got = collect(b, 1);
-      a.send(Blob.encode(Blob.create({ id: 9 })), b.localAddress);
-      assert.equal((await got)[0]!.decode(Blob).id, 9);
-      await a.close();
-      await b.close();
-    });
-
-    it("dialling a peer that refuses is peer-reset plus send-failed, not an exception", async function () {
-      const { server, dest } = await listen(() => {});
-      await new Promise<void>((r) => server.close(() => r())); // nobody listens there any more
-      const p = await openPort({ backend: "tcp" });
-      for (let i = 0; i < 3; i++) assert.equal(p.send(Blob.encode(Blob.create({ id: i + 1 })), dest), true);
-      await p.completions();
-      await until(() => p.stats.faults["send-failed"] === 3, "three failed sends");
-      assert.equal(p.stats.faults["peer-reset"], 1, "one per connection, not one per message");
-      assert.equal(p.stats.messagesSent, 0);
-      assert.equal(p.stats.drops, 3);
-      await p.close();
-    });
-  });
+  }
 
   describe("udp: peer faults never take the process down", function () {
     it("a send the kernel refuses (broadcast without SO_BROADCAST) is a send-failed fault; later sends go out", async function () {
@@ -132,10 +138,10 @@ describe("kernel ports against hostile peers", function () {
   });
 
   describe("an exception thrown by the application's onMessage handler", function () {
-    for (const backend of ["udp", "tcp", "udp-native"] as const) {
+    for (const backend of ["udp", "tcp", "udp-native", "tcp-native"] as const) {
       it(`${backend}: is rethrown as an uncaught exception and receiving goes on`, async function () {
         await catchingUncaught(async (seen) => {
-          const opts = backend === "udp-native" ? { backend: "udp", engine: "native" } : { backend };
+          const opts = backend.endsWith("-native") ? { backend: backend.slice(0, 3), engine: "native" } : { backend };
           const a = await openPort(opts as never);
           const b = await openPort(opts as never);
           const ids: number[] = [];
@@ -160,32 +166,36 @@ describe("kernel ports against hostile peers", function () {
   });
 
   describe("one bad send never wedges a port", function () {
-    it("tcp: a send whose referenced buffer was transferred throws, changes nothing, and the next three arrive", async function () {
-      const a = await openPort({ backend: "tcp", closeTimeoutMs: 2000 });
-      const b = await openPort({ backend: "tcp" });
-      const rb = a.allocate(1000);
-      // warm the connection, so the throwing send finds an open socket (the cork case)
-      const first = collect(b, 1);
-      a.send(Blob.encode(Blob.create({ id: 1 })), b.localAddress);
-      (await first)[0]!.release();
-      await a.completions();
-      const before = a.stats;
-      assert.throws(() => a.send(detachedAfterEncode(a, rb.bytes), b.localAddress), /transferred, detached or resized after encode/);
-      assert.deepEqual(a.stats, before, "stats unchanged by the refused send");
-      assert.equal(rb.refCount, 1, "the allocate() buffer in the refused message was not retained");
-      const got = collect(b, 3);
-      for (let i = 2; i <= 4; i++) a.send(Blob.encode(Blob.create({ id: i })), b.localAddress);
-      const ms = await got;
-      assert.deepEqual(ms.map((m) => m.decode(Blob).id), [2, 3, 4]);
-      for (const m of ms) m.release();
-      await a.completions();
-      const t0 = Date.now();
-      await a.close();
-      assert.ok(Date.now() - t0 < 1500, "close did not wait out its timeout");
-      assert.equal(a.stats.messagesSent, 4);
-      rb.release();
-      await b.close();
-    });
+    for (const engine of TCP_ENGINES) {
+      const tcp = { backend: "tcp", engine } as const;
+      it(`tcp ${engine}: a send whose referenced buffer was transferred throws, changes nothing, and the next three arrive`, async function () {
+        const a = await openPort({ ...tcp, closeTimeoutMs: 2000 });
+        const b = await openPort({ ...tcp });
+        const rb = a.allocate(1000);
+        // warm the connection, so the throwing send finds an open socket (the cork case)
+        const first = collect(b, 1);
+        a.send(Blob.encode(Blob.create({ id: 1 })), b.localAddress);
+        (await first)[0]!.release();
+        await a.completions();
+        const before = a.stats;
+        assert.throws(() => a.send(detachedAfterEncode(a, rb.bytes), b.localAddress), /transferred, detached or resized after encode/);
+        assert.deepEqual(a.stats, before, "stats unchanged by the refused send");
+        assert.equal(rb.refCount, 1, "the allocate() buffer in the refused message was not retained");
+        const got = collect(b, 3);
+        for (let i = 2; i <= 4; i++) a.send(Blob.encode(Blob.create({ id: i })), b.localAddress);
+        const ms = await got;
+        assert.deepEqual(ms.map((m) => m.decode(Blob).id), [2, 3, 4]);
+        for (const m of ms) m.release();
+        await a.completions();
+        const t0 = Date.now();
+        await a.close();
+        assert.ok(Date.now() - t0 < 1500, "close did not wait out its timeout");
+        assert.equal(a.stats.messagesSent, 4);
+        rb.release();
+        await b.close();
+      });
+
+    }
 
     for (const engine of ["dgram", "native"] as const) {
       it(`udp ${engine}: failed sends take no highWaterMark slot`, async function () {
@@ -228,52 +238,57 @@ describe("kernel ports against hostile peers", function () {
   });
 
   describe("what was not delivered is never counted as sent", function () {
-    it("tcp: a peer that resets at once: none of 100 sends counts as sent", async function () {
-      const { server, dest } = await listen((s) => s.resetAndDestroy());
-      const p = await openPort({ backend: "tcp" });
-      // the connection is accepted and reset before we write
-      p.send(Blob.encode(Blob.create({ id: 1 })), dest);
-      await until(() => p.stats.faults["peer-reset"] === 1, "the reset");
-      for (let i = 0; i < 100; i++) p.send(Blob.encode(Blob.create({ id: i + 2, key: fill(new Uint8Array(1000), i) }), p.policy), dest);
-      await p.completions();
-      await until(() => p.stats.messagesSent + p.stats.faults["send-failed"] === 101, "every message accounted for");
-      // the second connection (dialled again for the 100) may be accepted and reset too: never counted as sent
-      assert.equal(p.stats.messagesSent, 0);
-      assert.equal(p.stats.drops, 101);
-      await p.close();
-      server.close();
-    });
-
-    it("tcp: a peer that read nothing and resets: only what its TCP acknowledged counts as sent", async function () {
-      let peer!: net.Socket;
-      const { server, dest } = await listen((s) => {
-        peer = s;
-        s.pause(); // reads nothing: its receive buffer fills, then ours
+    for (const engine of TCP_ENGINES) {
+      const tcp = { backend: "tcp", engine } as const;
+      it(`tcp ${engine}: a peer that resets at once: none of 100 sends counts as sent`, async function () {
+        const { server, dest } = await listen((s) => s.resetAndDestroy());
+        const p = await openPort({ ...tcp });
+        // the connection is accepted and reset before we write
+        p.send(Blob.encode(Blob.create({ id: 1 })), dest);
+        await until(() => p.stats.faults["peer-reset"] === 1, "the reset");
+        for (let i = 0; i < 100; i++) p.send(Blob.encode(Blob.create({ id: i + 2, key: fill(new Uint8Array(1000), i) }), p.policy), dest);
+        await p.completions();
+        await until(() => p.stats.messagesSent + p.stats.faults["send-failed"] === 101, "every message accounted for");
+        // the second connection (dialled again for the 100) may be accepted and reset too: never counted as sent
+        assert.equal(p.stats.messagesSent, 0);
+        assert.equal(p.stats.drops, 101);
+        await p.close();
+        server.close();
       });
-      const p = await openPort({ backend: "tcp", closeTimeoutMs: 300 });
-      const size = 64 * 1024;
-      const rb = p.allocate(size);
-      for (let i = 0; i < 100; i++) p.send(Blob.encode(Blob.create({ id: i + 1, chunks: [rb.bytes] }), p.policy), dest);
-      await until(() => peer !== undefined, "the peer");
-      await sleep(200);
-      // what the peer's kernel holds (acknowledged, unread): the most that may count as sent
-      const ino = socketInode(socketFd(peer));
-      const held = readSockets("tcp", new Set([ino])).get(ino)!.rxQueue;
-      const s = p.stats;
-      assert.ok(s.messagesSent < 100, `sent ${s.messagesSent}: the peer cannot have taken all`);
-      assert.ok(s.bytesSent <= held, `bytesSent ${s.bytesSent} <= ${held} acknowledged by the peer`);
-      peer.resetAndDestroy();
-      await until(() => p.stats.faults["peer-reset"] === 1, "the reset");
-      await p.close(); // forced after 300 ms: Node still holds what the kernel would not take
-      const e = p.stats;
-      assert.equal(e.completionsPending, 0);
-      assert.equal(e.messagesSent + e.drops, 100, `sent ${e.messagesSent} + dropped ${e.drops} = every message`);
-      assert.ok(e.drops > 0);
-      assert.ok(e.bytesSent <= held);
-      assert.equal(rb.refCount, 1);
-      rb.release();
-      server.close();
-    });
+
+      it(`tcp ${engine}: a peer that read nothing and resets: only what its TCP acknowledged counts as sent`, async function () {
+        let peer!: net.Socket;
+        const { server, dest } = await listen((s) => {
+          peer = s;
+          s.pause(); // reads nothing: its receive buffer fills, then ours
+        });
+        const p = await openPort({ ...tcp, closeTimeoutMs: 300 });
+        const size = 64 * 1024;
+        const rb = p.allocate(size);
+        for (let i = 0; i < 100; i++) p.send(Blob.encode(Blob.create({ id: i + 1, chunks: [rb.bytes] }), p.policy), dest);
+        await until(() => peer !== undefined, "the peer");
+        await sleep(200);
+        // what the peer's kernel holds (acknowledged, unread): the most that may count as sent
+        const ino = socketInode(socketFd(peer));
+        // (plus what Node read into the paused socket's buffer before pause() took effect)
+        const held = readSockets("tcp", new Set([ino])).get(ino)!.rxQueue + peer.readableLength;
+        const s = p.stats;
+        assert.ok(s.messagesSent < 100, `sent ${s.messagesSent}: the peer cannot have taken all`);
+        assert.ok(s.bytesSent <= held, `bytesSent ${s.bytesSent} <= ${held} acknowledged by the peer`);
+        peer.resetAndDestroy();
+        await until(() => p.stats.faults["peer-reset"] === 1, "the reset");
+        await p.close(); // forced after 300 ms: Node still holds what the kernel would not take
+        const e = p.stats;
+        assert.equal(e.completionsPending, 0);
+        assert.equal(e.messagesSent + e.drops, 100, `sent ${e.messagesSent} + dropped ${e.drops} = every message`);
+        assert.ok(e.drops > 0);
+        assert.ok(e.bytesSent <= held);
+        assert.equal(rb.refCount, 1);
+        rb.release();
+        server.close();
+      });
+
+    }
 
     it("udp: datagrams the kernel dropped (receive buffer full) are counted as rx-overflow, exactly", async function () {
       const b = await openPort({ backend: "udp" });
@@ -323,41 +338,45 @@ describe("kernel ports against hostile peers", function () {
   });
 
   describe("receive-side back-pressure", function () {
-    it("tcp: holds at most maxRxHeldBytes (+ one frame) for a slow consumer, pauses the peer, loses nothing", async function () {
-      const bound = 1 << 20;
-      const b = await openPort({ backend: "tcp", maxRxHeldBytes: bound, maxMessageBytes: 1 << 20 });
-      const size = 256 * 1024;
-      const n = 40;
-      const held: ReceivedMessage[] = [];
-      let maxHeld = 0;
-      const ids: number[] = [];
-      b.onMessage((m) => {
-        held.push(m);
-        maxHeld = Math.max(maxHeld, b.stats.rxHeldBytes);
+    for (const engine of TCP_ENGINES) {
+      const tcp = { backend: "tcp", engine } as const;
+      it(`tcp ${engine}: holds at most maxRxHeldBytes (+ one frame) for a slow consumer, pauses the peer, loses nothing`, async function () {
+        const bound = 1 << 20;
+        const b = await openPort({ ...tcp, maxRxHeldBytes: bound, maxMessageBytes: 1 << 20 });
+        const size = 256 * 1024;
+        const n = 40;
+        const held: ReceivedMessage[] = [];
+        let maxHeld = 0;
+        const ids: number[] = [];
+        b.onMessage((m) => {
+          held.push(m);
+          maxHeld = Math.max(maxHeld, b.stats.rxHeldBytes);
+        });
+        const releaser = setInterval(() => {
+          const m = held.shift();
+          if (m === undefined) return;
+          ids.push(m.decode(Blob).id);
+          m.release();
+        }, 10);
+        const s = net.connect(b.localAddress.port, "127.0.0.1");
+        await new Promise<void>((r) => s.once("connect", () => r()));
+        let refused = 0;
+        for (let i = 1; i <= n; i++) {
+          const body = Blob.encode(Blob.create({ id: i, key: fill(new Uint8Array(size), i) })).toBinary();
+          if (!s.write(Buffer.concat([lengthPrefix(body.length), body]))) refused++;
+        }
+        await until(() => ids.length === n, "every message", 20000);
+        clearInterval(releaser);
+        assert.deepEqual(ids, Array.from({ length: n }, (_, i) => i + 1));
+        assert.ok(maxHeld <= bound + size + 64, `held at most ${maxHeld} bytes (bound ${bound} + one message)`);
+        assert.ok(refused > 0, "the sender saw back-pressure");
+        assert.equal(b.stats.rxHeldBytes, 0);
+        assert.equal(b.stats.drops, 0);
+        s.destroy();
+        await b.close();
       });
-      const releaser = setInterval(() => {
-        const m = held.shift();
-        if (m === undefined) return;
-        ids.push(m.decode(Blob).id);
-        m.release();
-      }, 10);
-      const s = net.connect(b.localAddress.port, "127.0.0.1");
-      await new Promise<void>((r) => s.once("connect", () => r()));
-      let refused = 0;
-      for (let i = 1; i <= n; i++) {
-        const body = Blob.encode(Blob.create({ id: i, key: fill(new Uint8Array(size), i) })).toBinary();
-        if (!s.write(Buffer.concat([lengthPrefix(body.length), body]))) refused++;
-      }
-      await until(() => ids.length === n, "every message", 20000);
-      clearInterval(releaser);
-      assert.deepEqual(ids, Array.from({ length: n }, (_, i) => i + 1));
-      assert.ok(maxHeld <= bound + size + 64, `held at most ${maxHeld} bytes (bound ${bound} + one message)`);
-      assert.ok(refused > 0, "the sender saw back-pressure");
-      assert.equal(b.stats.rxHeldBytes, 0);
-      assert.equal(b.stats.drops, 0);
-      s.destroy();
-      await b.close();
-    });
+
+    }
 
     for (const engine of ["dgram", "native"] as const) {
       it(`udp ${engine}: beyond maxRxHeldBytes arriving datagrams are dropped and counted as rx-overflow`, async function () {

@@ -5,17 +5,18 @@
 import assert from "node:assert/strict";
 import { openPort } from "../src/index.js";
 import { Blob } from "./fixtures/blob.js";
-import { newUdpWorker } from "./fixtures/udp-worker.js";
+import { newKernelWorker } from "./fixtures/kernel-worker.js";
 
 interface Progress { rounds: number; echoed: number; wrong: number }
 
-describe("kernel udp ports in worker threads", function () {
+describe("kernel ports in worker threads", function () {
   this.timeout(60000);
 
-  for (const engine of ["dgram", "native"] as const) {
-    it(`${engine}: two workers send at once through their own sockets; one exits with its port open, the other goes on`, async function () {
+  const engines = [["udp", "dgram"], ["udp", "native"], ["tcp", "net"], ["tcp", "native"]] as const;
+  for (const [backend, engine] of engines) {
+    it(`${backend} ${engine}: two workers send at once through their own sockets; one exits with its port open, the other goes on`, async function () {
       // this thread echoes every message back to its source
-      const echo = await openPort({ backend: "udp", engine });
+      const echo = await openPort({ backend, engine } as never);
       let echoed = 0;
       echo.onMessage((m) => {
         const b = m.decode(Blob);
@@ -24,7 +25,7 @@ describe("kernel udp ports in worker threads", function () {
         m.release();
       });
       const workers = [1, 2].map((tag) => {
-        const w = newUdpWorker({ to: echo.localAddress, tag, engine });
+        const w = newKernelWorker({ to: echo.localAddress, tag, backend, engine });
         const state = { last: { rounds: 0, echoed: 0, wrong: 0 } as Progress, error: null as Error | null, exited: new Promise<number>((r) => w.on("exit", r)) };
         w.on("message", (m: Progress) => (state.last = m));
         w.on("error", (e) => (state.error = e));

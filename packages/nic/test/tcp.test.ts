@@ -7,19 +7,22 @@ import { Blob, PbBlob, equalBytes, fill } from "./fixtures/blob.js";
 import { backendSuite } from "./suite/backend-suite.js";
 import { collect } from "./suite/helpers.js";
 
-backendSuite("tcp (kernel, loopback)", async () => {
-  const a = await openPort({ backend: "tcp", maxMessageBytes: 1 << 20 });
-  const b = await openPort({ backend: "tcp", maxMessageBytes: 1 << 20 });
+for (const engine of ["net", "native"] as const) {
+const tcp = { backend: "tcp", engine } as const;
+
+backendSuite(`tcp ${engine} engine (kernel, loopback)`, async () => {
+  const a = await openPort({ ...tcp, maxMessageBytes: 1 << 20 });
+  const b = await openPort({ ...tcp, maxMessageBytes: 1 << 20 });
   return { a, b, toB: b.localAddress, close: async () => { await a.close(); await b.close(); } };
 });
 
-describe("tcp port", function () {
+describe(`tcp port, ${engine} engine`, function () {
   it("sends length-delimited protobuf that a plain socket reads with protobufjs", async function () {
     const chunks: Buffer[] = [];
     const server = net.createServer((s) => s.on("data", (c) => chunks.push(c)));
     await new Promise<void>((r) => server.listen(0, "127.0.0.1", () => r()));
     const port = (server.address() as net.AddressInfo).port;
-    const p = await openPort({ backend: "tcp" });
+    const p = await openPort({ ...tcp });
     const rb = p.allocate(100_000);
     fill(rb.bytes, 3);
     p.send(Blob.encode(Blob.create({ id: 1, chunks: [rb.bytes] }), p.policy), { address: "127.0.0.1", port });
@@ -42,7 +45,7 @@ describe("tcp port", function () {
     const server = net.createServer((s) => s.on("data", (c) => chunks.push(c)));
     await new Promise<void>((r) => server.listen(0, "127.0.0.1", () => r()));
     const to = { address: "127.0.0.1", port: (server.address() as net.AddressInfo).port };
-    const p = await openPort({ backend: "tcp", maxMessageBytes: 1 << 20 });
+    const p = await openPort({ ...tcp, maxMessageBytes: 1 << 20 });
     const rb = p.allocate(3000);
     fill(rb.bytes, 4);
     // prefixes of 1, 2 and 3 bytes; a message that starts with a referenced field; an empty one
@@ -69,8 +72,8 @@ describe("tcp port", function () {
   });
 
   it("replies to a message's source over the accepted connection", async function () {
-    const a = await openPort({ backend: "tcp" });
-    const b = await openPort({ backend: "tcp" });
+    const a = await openPort({ ...tcp });
+    const b = await openPort({ ...tcp });
     const atB = collect(b, 1);
     a.send(Blob.encode(Blob.create({ id: 5 })), b.localAddress);
     const [req] = await atB;
@@ -84,27 +87,6 @@ describe("tcp port", function () {
     await b.close();
   });
 
-  it("FrameReader: views inside a chunk, assembles frames split anywhere, rejects bad prefixes", function () {
-    const msgs = [new Uint8Array(0), fill(new Uint8Array(5), 1), fill(new Uint8Array(300), 2), fill(new Uint8Array(20000), 3)];
-    const stream: number[] = [];
-    for (const m of msgs) stream.push(...lengthPrefix(m.length), ...m);
-    const all = Uint8Array.from(stream);
-    for (const step of [1, 2, 3, 7, 299, 4096, all.length]) {
-      const fr = new FrameReader(1 << 20);
-      const out: Uint8Array[] = [];
-      for (let i = 0; i < all.length; i += step) fr.push(all.subarray(i, i + step), (m) => out.push(m));
-      assert.equal(out.length, msgs.length, `step ${step}`);
-      for (let i = 0; i < msgs.length; i++) assert.ok(equalBytes(out[i]!, msgs[i]!), `step ${step} message ${i}`);
-      assert.equal(fr.pending, 0);
-    }
-    const whole = new FrameReader(1 << 20);
-    const views: Uint8Array[] = [];
-    whole.push(all, (m) => views.push(m));
-    assert.ok(views.every((v) => v.buffer === all.buffer), "frames inside one chunk are views, not copies");
-    assert.throws(() => new FrameReader(100).push(Uint8Array.from([0xc8, 0x01]), () => {}), FrameError);
-    assert.throws(() => new FrameReader(1 << 30).push(Uint8Array.from([0xff, 0xff, 0xff, 0xff, 0xff, 0x01]), () => {}), /longer than 5 bytes/);
-  });
-
   it("reports back-pressure when the peer stops reading, keeps every message, and drains", async function () {
     let received = 0;
     let peer!: net.Socket;
@@ -115,7 +97,7 @@ describe("tcp port", function () {
     });
     await new Promise<void>((r) => server.listen(0, "127.0.0.1", () => r()));
     const dest = { address: "127.0.0.1", port: (server.address() as net.AddressInfo).port };
-    const p = await openPort({ backend: "tcp" });
+    const p = await openPort({ ...tcp });
     const rb = p.allocate(1 << 20);
     fill(rb.bytes, 4);
     let refused = 0;
@@ -145,7 +127,7 @@ describe("tcp port", function () {
     const server = net.createServer((s) => s.pause());
     await new Promise<void>((r) => server.listen(0, "127.0.0.1", () => r()));
     const dest = { address: "127.0.0.1", port: (server.address() as net.AddressInfo).port };
-    const p = await openPort({ backend: "tcp", closeTimeoutMs: 300 });
+    const p = await openPort({ ...tcp, closeTimeoutMs: 300 });
     const rb = p.allocate(1 << 20);
     // far more than the kernel buffers hold while the peer does not read
     for (let i = 0; i < 200; i++) p.send(Blob.encode(Blob.create({ id: i + 1, chunks: [rb.bytes] }), p.policy), dest);
@@ -161,7 +143,7 @@ describe("tcp port", function () {
   });
 
   it("drops a connection that sends an oversize frame, reports it as a fault, and keeps serving others", async function () {
-    const b = await openPort({ backend: "tcp", maxMessageBytes: 1000 });
+    const b = await openPort({ ...tcp, maxMessageBytes: 1000 });
     // no 'error' listener: a fault of one peer must not need one
     const errors: Error[] = [];
     b.on("fault", (f: PortFault) => errors.push(f.error));
@@ -172,7 +154,7 @@ describe("tcp port", function () {
     assert.ok(errors.some((e) => /exceeds maxMessageBytes 1000/.test(e.message)));
     assert.equal(b.stats.drops, 1);
     assert.equal(b.stats.faults.oversize, 1);
-    const a = await openPort({ backend: "tcp" });
+    const a = await openPort({ ...tcp });
     const got = collect(b, 1);
     a.send(Blob.encode(Blob.create({ id: 8 })), b.localAddress);
     const [m] = await got;
@@ -181,4 +163,29 @@ describe("tcp port", function () {
     await a.close();
     await b.close();
   });
+});
+}
+
+describe("tcp framing", function () {
+  it("FrameReader: views inside a chunk, assembles frames split anywhere, rejects bad prefixes", function () {
+    const msgs = [new Uint8Array(0), fill(new Uint8Array(5), 1), fill(new Uint8Array(300), 2), fill(new Uint8Array(20000), 3)];
+    const stream: number[] = [];
+    for (const m of msgs) stream.push(...lengthPrefix(m.length), ...m);
+    const all = Uint8Array.from(stream);
+    for (const step of [1, 2, 3, 7, 299, 4096, all.length]) {
+      const fr = new FrameReader(1 << 20);
+      const out: Uint8Array[] = [];
+      for (let i = 0; i < all.length; i += step) fr.push(all.subarray(i, i + step), (m) => out.push(m));
+      assert.equal(out.length, msgs.length, `step ${step}`);
+      for (let i = 0; i < msgs.length; i++) assert.ok(equalBytes(out[i]!, msgs[i]!), `step ${step} message ${i}`);
+      assert.equal(fr.pending, 0);
+    }
+    const whole = new FrameReader(1 << 20);
+    const views: Uint8Array[] = [];
+    whole.push(all, (m) => views.push(m));
+    assert.ok(views.every((v) => v.buffer === all.buffer), "frames inside one chunk are views, not copies");
+    assert.throws(() => new FrameReader(100).push(Uint8Array.from([0xc8, 0x01]), () => {}), FrameError);
+    assert.throws(() => new FrameReader(1 << 30).push(Uint8Array.from([0xff, 0xff, 0xff, 0xff, 0xff, 0x01]), () => {}), /longer than 5 bytes/);
+  });
+
 });

@@ -65,12 +65,14 @@ constexpr uint32_t kGsoMaxSegs = 64;
 constexpr size_t kGsoMaxBytes = 65000;
 
 std::string ErrnoText(const char* what, int err) {
-  return std::string("kernel udp: ") + what + ": " + std::strerror(err) + " (errno " + std::to_string(err) + ")";
+  return std::string("kernel udp: ") + what + ": " + uv_err_name(-err) + ": " + std::strerror(err) + " (errno " + std::to_string(err) + ")";
 }
 
 Napi::Error ErrnoError(Napi::Env env, const char* what, int err) {
   Napi::Error e = Napi::Error::New(env, ErrnoText(what, err));
   e.Value().Set("errno", Napi::Number::New(env, err));
+  // the code as Node's sockets give it (EADDRINUSE, ...): libuv's codes are -errno on Linux
+  e.Value().Set("code", Napi::String::New(env, uv_err_name(-err)));
   return e;
 }
 

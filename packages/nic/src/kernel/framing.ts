@@ -37,6 +37,8 @@ export class FrameReader {
   /** Whole length (prefix + body) of the incomplete frame, or -1 while its prefix is incomplete. */
   private frameLen = -1;
   private prefixLen = 0;
+  /** Bytes of frames assembled from several chunks (copied) since the last takeCopied(). */
+  private copied = 0;
 
   constructor(private readonly maxMessageBytes: number) {}
 
@@ -84,6 +86,7 @@ export class FrameReader {
         o += p.length;
       }
       frame.set(chunk.subarray(pos, pos + need), o);
+      this.copied += this.frameLen;
       pos += need;
       emit(frame.subarray(this.prefixLen));
       this.parts = [];
@@ -111,6 +114,13 @@ export class FrameReader {
       }
     }
     throw new FrameError(`stream frame length prefix is longer than ${MAX_PREFIX} bytes`, "bad-frame");
+  }
+
+  /** Bytes copied to assemble split frames since the last call. */
+  takeCopied(): number {
+    const n = this.copied;
+    this.copied = 0;
+    return n;
   }
 
   /** Bytes held for an incomplete frame. */

@@ -58,6 +58,56 @@ export interface KernelUdpLimits {
   iovMax: number;
 }
 
+/**
+ * The sockets of one native TCP port (native/kernel/tcp.cc): a listening socket and its
+ * connections (by id), each watched by libuv on this thread's loop. Events come to onEvent(kind,
+ * id, value) with the kinds of `kernelTcpEvents`.
+ */
+export interface KernelTcpSockets {
+  /** Dials a peer: a connection id (`connected` or `error` follows), or -errno when the kernel refused at once. */
+  connect(address: string, port: number): number;
+  /**
+   * Hands the segments, minus `skip` bytes already written from the front, to the kernel in
+   * sendmsg calls until all are written or the socket is full; returns the bytes it took
+   * (`lastErrno` says why it stopped short: EAGAIN, wait with wantWritable).
+   */
+  write(id: number, segments: Uint8Array[], skip: number): number;
+  /** A `writable` event once the connection's socket has room again. */
+  wantWritable(id: number): void;
+  /** Where the connection's next bytes are read into; reading waits while it has no room. */
+  setTarget(id: number, buffer: ArrayBuffer, offset: number, length: number): void;
+  setReading(id: number, on: boolean): void;
+  /** Bytes written that the peer's TCP has not acknowledged (SIOCOUTQ); -1 for a connection that is gone. */
+  unacked(id: number): number;
+  /** Sends FIN after what was written; the connection still reads. */
+  end(id: number): void;
+  /** Closes a connection; `reset`: unsent bytes are discarded and the peer gets a RST. */
+  closeConnection(id: number, reset: boolean): void;
+  /** Closes the listening socket and every connection (reset). */
+  close(): void;
+  readonly localPort: number;
+  readonly lastErrno: number;
+  /** Connections open. */
+  readonly connections: number;
+}
+
+export interface KernelTcpEvents {
+  /** A connection was accepted; its peer is in peerInfo (family, port, address). */
+  accept: number;
+  connected: number;
+  /** `value` bytes were read into the connection's target. */
+  data: number;
+  /** The peer closed its side (FIN): nothing more will be read. */
+  end: number;
+  /** The connection failed (`value`: errno); it is not watched any more. */
+  error: number;
+  writable: number;
+  /** accept() failed (`value`: errno); the socket still listens. */
+  acceptError: number;
+  peerWords: number;
+  iovMax: number;
+}
+
 export interface KernelAddon {
   KernelUdp: new (
     family: 4 | 6,
@@ -69,6 +119,14 @@ export interface KernelAddon {
     onEvent: (n: number, drops: number, completions: number) => void,
   ) => KernelUdpSocket;
   kernelUdpLimits: KernelUdpLimits;
+  KernelTcp: new (
+    family: 4 | 6,
+    address: string,
+    port: number,
+    peerInfo: Int32Array,
+    onEvent: (kind: number, id: number, value: number) => void,
+  ) => KernelTcpSockets;
+  kernelTcpEvents: KernelTcpEvents;
 }
 
 /**
@@ -83,7 +141,7 @@ export function loadKernelAddon(): KernelAddon | Error {
       `build it with ${addonBuildHint()}`,
   });
   if (a instanceof Error) return a;
-  if (typeof a.KernelUdp !== "function" || a.kernelUdpLimits === undefined) {
+  if (typeof a.KernelUdp !== "function" || a.kernelUdpLimits === undefined || typeof a.KernelTcp !== "function" || a.kernelTcpEvents === undefined) {
     return new Error(`@sgwire/nic: the native addon was built without the kernel backend (an older build): rebuild it with ${addonBuildHint()}`);
   }
   return a as KernelAddon;

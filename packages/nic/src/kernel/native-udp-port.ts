@@ -7,6 +7,7 @@ import { prepare, prepareOwned, releaseLent, type Prepared } from "./lend.js";
 import { UdpDropCounter } from "./procfs.js";
 import { checkUdpOptions, kernelDropError, udpSetup, type UdpPortOptions } from "./udp-port.js";
 import { chooseZeroCopyThreshold } from "../calibration-store.js";
+import { ipv4Text, ipv6Text } from "./address.js";
 import { loadKernelAddon, type KernelUdpLimits, type KernelUdpSocket } from "./native-addon.js";
 
 /** Bytes of one receive slot: any UDP payload fits (IPv4 65507, IPv6 65527 bytes). */
@@ -404,6 +405,7 @@ export class NativeUdpPort extends PortBase {
           const own = new Uint8Array(size);
           own.set(view);
           this.st.rxCopied++;
+          this.st.rxBytesCopied += size;
           this.deliver(new RxMessage(own, source, null));
         } else {
           this.slotRefs[slot]!++;
@@ -430,13 +432,11 @@ export class NativeUdpPort extends PortBase {
       const key = info[at + 5]!;
       if (key !== this.lastSrcKey) {
         this.lastSrcKey = key;
-        this.lastSrcAddress = `${b[o]}.${b[o + 1]}.${b[o + 2]}.${b[o + 3]}`;
+        this.lastSrcAddress = ipv4Text(b, o);
       }
       return { address: this.lastSrcAddress, port };
     }
-    const parts: string[] = [];
-    for (let k = 0; k < 16; k += 2) parts.push(((b[o + k]! << 8) | b[o + k + 1]!).toString(16));
-    return { address: compressIpv6(parts), port };
+    return { address: ipv6Text(b, o), port };
   }
 
   private readonly onRelease = (m: RxMessage): void => {
@@ -480,26 +480,6 @@ export class NativeUdpPort extends PortBase {
     for (const p of this.zcWaiting.values()) this.giveBack(p);
     this.zcWaiting.clear();
   }
-}
-
-/** An IPv6 address from its eight hex groups, the longest run of zero groups as "::" (RFC 5952). */
-function compressIpv6(g: string[]): string {
-  let best = -1, bestLen = 0;
-  for (let i = 0; i < 8; ) {
-    if (g[i] !== "0") {
-      i++;
-      continue;
-    }
-    let j = i;
-    while (j < 8 && g[j] === "0") j++;
-    if (j - i > bestLen && j - i >= 2) {
-      best = i;
-      bestLen = j - i;
-    }
-    i = j;
-  }
-  if (best < 0) return g.join(":");
-  return `${g.slice(0, best).join(":")}::${g.slice(best + bestLen).join(":")}`;
 }
 
 const EMPTY = new Uint8Array(0);

@@ -29,16 +29,28 @@ export interface TcpPortOptions {
    * Default 64 MiB.
    */
   maxRxHeldBytes?: number;
+  /**
+   * What drives the sockets: "net" (Node's net module, libuv streams) or "native" (the native
+   * addon's sockets: many messages per sendmsg, reads into pooled buffers that received messages
+   * are views of, acknowledgements from SIOCOUTQ). Default "net".
+   */
+  engine?: "net" | "native";
+  /**
+   * engine "native": overwrite a received message's bytes with 0xDB when it is released, so code
+   * that reads a message after release() sees garbage at once instead of, later, another
+   * message's bytes. Default false.
+   */
+  debugReleasedBuffers?: boolean;
 }
 
-const TCP_KEYS = ["backend", "bind", "maxMessageBytes", "copyThreshold", "debugLentBuffers", "closeTimeoutMs", "maxRxHeldBytes"] as const;
+const TCP_KEYS = ["backend", "bind", "maxMessageBytes", "copyThreshold", "debugLentBuffers", "closeTimeoutMs", "maxRxHeldBytes", "engine", "debugReleasedBuffers"] as const;
 /** One writev takes at most 1024 iovecs (Linux UIO_MAXIOV); libuv splits longer ones, which is still correct. */
-const TCP_MAX_SEGMENTS = 1023;
+export const TCP_MAX_SEGMENTS = 1023;
 const TCP_COPY_THRESHOLD = 512;
 /** How often unacknowledged messages are looked up again while some remain (ms). */
 const ACK_POLL_MS = 20;
 /** Room before each send's scratch in the send arena for its length prefix (a varint of at most 5 bytes). */
-const TCP_PREFIX_ROOM = 5;
+export const TCP_PREFIX_ROOM = 5;
 
 interface Conn {
   sock: net.Socket;
@@ -60,9 +72,11 @@ interface Conn {
   inode: number;
 }
 
-interface TcpChecked extends CommonOptionValues {
+export interface TcpChecked extends CommonOptionValues {
   bind: { address: string; port: number };
   maxMessageBytes: number;
+  engine: "net" | "native";
+  debugReleasedBuffers: boolean;
 }
 
 /** Every option checked, before anything is opened. */
@@ -72,7 +86,34 @@ export function checkTcpOptions(o: TcpPortOptions): TcpChecked {
   const maxMessageBytes =
     o.maxMessageBytes === undefined ? 64 * 1024 * 1024 : checkPositiveInt(o.maxMessageBytes, "openPort(tcp): maxMessageBytes", 2 ** 31 - 1);
   const bind = checkBind(o.bind, "openPort(tcp)", { address: "127.0.0.1", port: 0 });
-  return { ...common, bind, maxMessageBytes };
+  const engine = o.engine ?? "net";
+  if (engine !== "net" && engine !== "native") throw new TypeError(`openPort(tcp): engine must be "net" or "native", got ${JSON.stringify(o.engine)}`);
+  if (o.debugReleasedBuffers !== undefined && typeof o.debugReleasedBuffers !== "boolean") {
+    throw new TypeError(`openPort(tcp): debugReleasedBuffers must be a boolean, got ${typeof o.debugReleasedBuffers}`);
+  }
+  if (o.debugReleasedBuffers === true && engine !== "native") throw new TypeError('openPort(tcp): debugReleasedBuffers applies to engine "native" only');
+  return { ...common, bind, maxMessageBytes, engine, debugReleasedBuffers: o.debugReleasedBuffers === true };
+}
+
+/**
+ * What both TCP engines start from: caps, the policy (the stored calibration of this engine's
+ * driver, else 512 bytes) and send memory for the encoder with room for each message's length
+ * prefix. The kernel copies every byte into its socket buffers: driverCopies "all".
+ */
+export function tcpSetup(o: TcpChecked, driver: string): { caps: PortCaps; policy: PortBase["policy"]; sendArena: SendArena } {
+  const copyThreshold = chooseCopyThreshold(o.copyThreshold, "tcp", driver, TCP_COPY_THRESHOLD);
+  const caps: PortCaps = {
+    backend: "tcp",
+    driver,
+    maxSegments: TCP_MAX_SEGMENTS,
+    maxMessageBytes: o.maxMessageBytes,
+    copyThreshold,
+    referencesAnyMemory: true,
+    driverCopies: "all",
+  };
+  const policy = { copyThreshold, maxSegments: chooseMaxSegments("tcp", driver, TCP_MAX_SEGMENTS), isEligible: () => true };
+  // scratch larger than a chunk's free room gets memory of its own from the encoder (still not copied)
+  return { caps, policy, sendArena: new SendArena(256 * 1024, 16 * 1024, TCP_PREFIX_ROOM) };
 }
 
 /**
@@ -107,23 +148,11 @@ export class TcpPort extends PortBase {
     o: TcpChecked,
   ) {
     super();
-    const copyThreshold = chooseCopyThreshold(o.copyThreshold, "tcp", "kernel-tcp", TCP_COPY_THRESHOLD);
     this.debugLent = o.debugLentBuffers;
     this.closeWaitMs = o.closeTimeoutMs;
     this.maxRxHeldBytes = o.maxRxHeldBytes;
-    this.caps = {
-      backend: "tcp",
-      driver: "kernel-tcp",
-      maxSegments: TCP_MAX_SEGMENTS,
-      maxMessageBytes: o.maxMessageBytes,
-      copyThreshold,
-      referencesAnyMemory: true,
-      // no MSG_ZEROCOPY through libuv: the kernel copies every byte into its socket buffers
-      driverCopies: "all",
-    };
-    this.policy = { copyThreshold, maxSegments: chooseMaxSegments("tcp", "kernel-tcp", TCP_MAX_SEGMENTS), isEligible: () => true };
-    // scratch larger than a chunk's free room gets memory of its own from the encoder (still not copied)
-    this.sendArena = new SendArena(256 * 1024, 16 * 1024, TCP_PREFIX_ROOM);
+    // no MSG_ZEROCOPY through libuv: the kernel copies every byte into its socket buffers
+    ({ caps: this.caps, policy: this.policy, sendArena: this.sendArena } = tcpSetup(o, "kernel-tcp"));
     server.on("connection", (sock) => {
       const peer = { address: sock.remoteAddress ?? "", port: sock.remotePort ?? 0 };
       this.adopt(sock, `${peer.address}:${peer.port}`, peer);
@@ -164,6 +193,7 @@ export class TcpPort extends PortBase {
     sock.on("data", (chunk: Buffer) => {
       try {
         c.frames.push(chunk, emit);
+        this.st.rxBytesCopied += c.frames.takeCopied();
       } catch (err) {
         if (!(err instanceof FrameError)) {
           rethrowLater(err);

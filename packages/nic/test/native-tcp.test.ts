@@ -1,0 +1,187 @@
+/**
+ * The native kernel TCP engine (`openPort({ backend: "tcp", engine: "native" })`) beyond what
+ * tcp.test.ts and hostile-peers.test.ts run on both engines: received messages as views of pooled
+ * buffers, what is copied on receive, what a peer's length prefix can make the port reserve,
+ * plain `net` peers both ways, IPv6, workers.
+ */
+import assert from "node:assert/strict";
+import * as net from "node:net";
+import protobuf from "protobufjs";
+import { openPort, lengthPrefix, type ReceivedMessage } from "../src/index.js";
+import { Blob, PbBlob, equalBytes, fill } from "./fixtures/blob.js";
+import { collect, faultsOf, sleep, until } from "./suite/helpers.js";
+
+const native = { backend: "tcp", engine: "native" } as const;
+
+function frame(id: number, keyBytes: number): Buffer {
+  const body = Blob.toBinary(Blob.create({ id, key: fill(new Uint8Array(keyBytes), id) }));
+  return Buffer.concat([lengthPrefix(body.length), body]);
+}
+
+describe("tcp port, native engine", function () {
+  this.timeout(30000);
+
+  it("says which engine it is, binds 127.0.0.1 on a free port, and checks its options first", async function () {
+    const p = await openPort(native);
+    assert.equal(p.caps.backend, "tcp");
+    assert.equal(p.caps.driver, "kernel-tcp-native");
+    assert.equal(p.caps.driverCopies, "all");
+    assert.equal(p.localAddress.address, "127.0.0.1");
+    assert.ok(p.localAddress.port > 0);
+    await assert.rejects(openPort({ ...native, bind: { port: p.localAddress.port } }), (e: Error & { code?: string }) => e.code === "EADDRINUSE" && /EADDRINUSE/.test(e.message));
+    await p.close();
+    await assert.rejects(openPort({ backend: "tcp", engine: "fast" as never }), /engine must be "net" or "native"/);
+    await assert.rejects(openPort({ backend: "tcp", debugReleasedBuffers: true }), /debugReleasedBuffers applies to engine "native" only/);
+    await assert.rejects(openPort({ ...native, bind: { address: "not-an-address" } }), /address/);
+  });
+
+  it("messages that arrive together are views of one pooled buffer; released buffers are reused", async function () {
+    const b = await openPort(native);
+    const s = net.connect(b.localAddress.port, "127.0.0.1");
+    await new Promise<void>((r) => s.once("connect", () => r()));
+    const got = collect(b, 50);
+    s.write(Buffer.concat(Array.from({ length: 50 }, (_, i) => frame(i + 1, 100))));
+    const ms = await got;
+    assert.deepEqual(ms.map((m) => m.decode(Blob).id), Array.from({ length: 50 }, (_, i) => i + 1));
+    const bufs = new Set(ms.map((m) => m.bytes.buffer));
+    assert.ok(bufs.size <= 2, `50 small messages in ${bufs.size} buffers`);
+    assert.ok(ms.every((m) => m.bytes.buffer.byteLength >= 128 * 1024), "views of the receive buffers, not copies");
+    assert.equal(b.stats.rxBytesCopied, 0, "nothing copied on receive");
+    const first = ms[0]!.bytes.buffer;
+    for (const m of ms) m.release();
+    const again = collect(b, 1);
+    s.write(frame(99, 10));
+    const [m] = await again;
+    assert.equal(m!.decode(Blob).id, 99);
+    assert.ok(bufs.has(m!.bytes.buffer) || m!.bytes.buffer === first, "a released buffer is read into again");
+    m!.release();
+    s.destroy();
+    await b.close();
+  });
+
+  it("a frame split across reads is one view; its first bytes moved once (rxBytesCopied), and a large frame moves far less than the net engine assembles", async function () {
+    const results: Record<string, { copied: number; ok: boolean }> = {};
+    for (const engine of ["net", "native"] as const) {
+      const b = await openPort({ backend: "tcp", engine, maxMessageBytes: 8 << 20 });
+      const s = net.connect(b.localAddress.port, "127.0.0.1");
+      await new Promise<void>((r) => s.once("connect", () => r()));
+      const got = collect(b, 2);
+      const big = frame(2, 4 << 20);
+      // a small frame, then a 4 MiB one written in pieces with pauses: it arrives in many reads
+      s.write(frame(1, 1000));
+      for (let i = 0; i < big.length; i += 300_000) {
+        s.write(big.subarray(i, i + 300_000));
+        await sleep(2);
+      }
+      const ms = await got;
+      const d = ms[1]!.decode(Blob);
+      const ok = d.id === 2 && equalBytes(d.key, fill(new Uint8Array(4 << 20), 2)) && ms[0]!.decode(Blob).id === 1;
+      results[engine] = { copied: b.stats.rxBytesCopied, ok };
+      for (const m of ms) m.release();
+      s.destroy();
+      await b.close();
+    }
+    assert.ok(results.net!.ok && results.native!.ok, "both engines deliver both frames intact");
+    assert.ok(results.net!.copied >= 4 << 20, `net assembles the whole frame (${results.net!.copied} bytes)`);
+    assert.ok(results.native!.copied > 0 && results.native!.copied <= 1.5 * (1 << 20), `native moves at most ~1 MiB of it (${results.native!.copied} bytes)`);
+  });
+
+  it("a length prefix claiming 60 MiB with 100 KB behind it reserves memory in proportion to what arrived, and the cut-off frame is a truncated fault", async function () {
+    const b = await openPort({ ...native, maxMessageBytes: 64 << 20 });
+    const faults = faultsOf(b);
+    const socks: net.Socket[] = [];
+    global.gc?.();
+    const before = process.memoryUsage().arrayBuffers;
+    for (let i = 0; i < 8; i++) {
+      const s = net.connect(b.localAddress.port, "127.0.0.1");
+      await new Promise<void>((r) => s.once("connect", () => r()));
+      s.write(Buffer.concat([lengthPrefix(60 << 20), Buffer.alloc(100_000, 7)]));
+      socks.push(s);
+    }
+    await sleep(200);
+    const grew = process.memoryUsage().arrayBuffers - before;
+    // eight peers each claiming 60 MiB: at most ~1 MiB each (the reserve), never 480 MiB
+    assert.ok(grew < 16 << 20, `receive memory grew by ${grew} bytes`);
+    for (const s of socks) s.destroy();
+    await until(() => b.stats.faults.truncated === 8, "eight truncated frames");
+    assert.equal(b.stats.messagesReceived, 0);
+    assert.ok(faults.every((f) => f.kind === "truncated" || f.kind === "peer-reset"));
+    await b.close();
+  });
+
+  it("talks to plain net sockets both ways (protobufjs decodes what it writes, it decodes what they write), over IPv6 too", async function () {
+    for (const address of ["127.0.0.1", "::1"]) {
+      const chunks: Buffer[] = [];
+      let peer!: net.Socket;
+      const server = net.createServer((s) => {
+        peer = s;
+        s.on("data", (c) => chunks.push(c));
+      });
+      await new Promise<void>((r) => server.listen(0, address, () => r()));
+      const p = await openPort({ ...native, bind: { address } });
+      const to = { address, port: (server.address() as net.AddressInfo).port };
+      const rb = p.allocate(50_000);
+      fill(rb.bytes, 5);
+      p.send(Blob.encode(Blob.create({ id: 1, chunks: [rb.bytes] }), p.policy), to);
+      p.send({ codec: Blob, message: Blob.create({ id: 2, key: Uint8Array.of(1, 2) }) }, to);
+      await p.completions();
+      await until(() => Buffer.concat(chunks).length > 50_000, "the bytes at the plain socket");
+      const r = protobuf.Reader.create(Buffer.concat(chunks));
+      const m1 = PbBlob.decodeDelimited(r) as unknown as { id: number; chunks: Uint8Array[] };
+      const m2 = PbBlob.decodeDelimited(r) as unknown as { id: number };
+      assert.equal(m1.id, 1);
+      assert.ok(equalBytes(m1.chunks[0]!, rb.bytes));
+      assert.equal(m2.id, 2);
+      // the plain socket answers over the same connection: it arrives with that connection's source
+      const back = collect(p, 1);
+      peer.write(frame(3, 10));
+      const [m] = await back;
+      assert.equal(m!.decode(Blob).id, 3);
+      assert.equal(m!.source.address, address);
+      assert.equal(m!.source.port, to.port);
+      m!.release();
+      rb.release();
+      await p.close();
+      server.close();
+    }
+  });
+
+  it("counts a message as sent only once the peer acknowledged it, and sends 20,000 messages in order through one connection", async function () {
+    const a = await openPort(native);
+    const b = await openPort(native);
+    const ids: number[] = [];
+    b.onMessage((m: ReceivedMessage) => {
+      ids.push(m.decode(Blob).id);
+      m.release();
+    });
+    const rb = a.allocate(3000);
+    fill(rb.bytes, 1);
+    for (let i = 1; i <= 20_000; i++) {
+      if (!a.send(Blob.encode(Blob.create({ id: i, chunks: [rb.bytes] }), a.policy), b.localAddress)) await a.drained();
+    }
+    await a.completions();
+    await until(() => ids.length === 20_000, "every message", 20000);
+    assert.deepEqual(ids.slice(0, 5), [1, 2, 3, 4, 5]);
+    assert.ok(ids.every((id, i) => id === i + 1), "in order");
+    await until(() => a.stats.messagesSent === 20_000, "every acknowledgement");
+    assert.equal(rb.refCount, 1, "every lent reference came back");
+    assert.equal(a.stats.drops, 0);
+    assert.equal((a as unknown as { connections: number }).connections, 1, "one connection");
+    await a.close();
+    await b.close();
+  });
+
+  it("debugReleasedBuffers: a released message's bytes are overwritten with 0xDB", async function () {
+    const a = await openPort(native);
+    const b = await openPort({ ...native, debugReleasedBuffers: true });
+    const got = collect(b, 1);
+    a.send(Blob.encode(Blob.create({ id: 4, key: fill(new Uint8Array(64), 3) })), b.localAddress);
+    const [m] = await got;
+    const view = m!.bytes;
+    m!.release();
+    assert.ok(view.every((x) => x === 0xdb), "poisoned");
+    assert.equal(m!.bytes.length, 0);
+    await a.close();
+    await b.close();
+  });
+});
