@@ -91,8 +91,8 @@ targets.push({
   name: "kernel udp (loopback)",
   note: "dgram.send(segments): one sendmsg per message; a bound receiver discards",
   open: async () => {
-    const port = await openPort({ backend: "udp" });
-    const sink = await openPort({ backend: "udp" });
+    const port = await openPort({ backend: "udp", engine: "dgram" });
+    const sink = await openPort({ backend: "udp", engine: "dgram" });
     sink.onMessage((m) => m.release());
     return { port, dest: sink.localAddress, close: async () => { await port.close(); await sink.close(); } };
   },
@@ -110,34 +110,45 @@ if (haveNativeUdp) {
     },
   });
 }
+/** A plain net server in this process that reads and discards (no framing or message objects). */
+async function tcpSink(): Promise<{ dest: Endpoint; close: () => Promise<void> }> {
+  const sink = createServer((sock) => {
+    sock.on("error", () => {});
+    sock.resume();
+  });
+  await new Promise<void>((resolve, reject) => {
+    sink.once("error", reject);
+    sink.listen(0, "127.0.0.1", () => resolve());
+  });
+  const a = sink.address() as AddressInfo;
+  return { dest: { address: a.address, port: a.port }, close: () => new Promise<void>((resolve) => sink.close(() => resolve())) };
+}
+
 targets.push({
   name: "kernel tcp (loopback)",
-  note: "length prefix + segments between cork()/uncork(): one writev per message; a plain net server in this process reads and discards",
+  note: "engine net: length prefix + segments between cork()/uncork(), one writev per message; a plain net server in this process reads and discards",
   // the port reads /proc/net/tcp to learn what the peer acknowledged; over a long stream those
   // reads come more often and cost more than the writes, so each row gets a new port and connection
   portPerRow: true,
   open: async () => {
-    const port = await openPort({ backend: "tcp" });
-    // not a tcp port: no framing or message objects on the receiving side, only reading
-    const sink = createServer((sock) => {
-      sock.on("error", () => {});
-      sock.resume();
-    });
-    await new Promise<void>((resolve, reject) => {
-      sink.once("error", reject);
-      sink.listen(0, "127.0.0.1", () => resolve());
-    });
-    const a = sink.address() as AddressInfo;
-    return {
-      port,
-      dest: { address: a.address, port: a.port },
-      close: async () => {
-        await port.close();
-        await new Promise<void>((resolve) => sink.close(() => resolve()));
-      },
-    };
+    const port = await openPort({ backend: "tcp", engine: "net" });
+    const sink = await tcpSink();
+    return { port, dest: sink.dest, close: async () => { await port.close(); await sink.close(); } };
   },
 });
+const haveNativeTcp = nicInfo().backends.find((b) => b.name === "tcp")!.engines!.find((e) => e.name === "native")!.available;
+if (haveNativeTcp) {
+  targets.push({
+    name: "kernel tcp native (loopback)",
+    note: "engine native: the messages of one turn in sendmsg calls of up to 1024 segments; the same plain net server reads and discards",
+    portPerRow: true,
+    open: async () => {
+      const port = await openPort({ backend: "tcp", engine: "native" });
+      const sink = await tcpSink();
+      return { port, dest: sink.dest, close: async () => { await port.close(); await sink.close(); } };
+    },
+  });
+}
 
 type Row = NicBenchRow;
 

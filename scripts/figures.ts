@@ -108,7 +108,7 @@ const SOURCES: Source[] = [
       ["kv-udp-quick", "--quick "],
       ["kv-udp", ""],
       ["kv-tcp-quick", "--backend tcp --quick "],
-      ["kv-udp-native-quick", "--quick --codecs sgwire,sgwire@native,protobufjs --workloads fixed:64,fixed:4096 "],
+      ["kv-udp-native-quick", "--quick --codecs sgwire@dgram,sgwire@native,protobufjs@dgram --workloads fixed:64,fixed:4096 "],
     ] as const
   ).map(([id, args]) => kvSource(id, `cd examples && ./node_modules/.bin/tsx kv/compare.ts ${args}--json results/${id}.json`)),
   {

@@ -80,10 +80,16 @@ export function portArgs(a: Args, role: "server" | "client"): PortOptions {
   const backend = a.str("backend", "udp") as BackendName;
   if (backend === "udp" || backend === "tcp") {
     const bind = parseEndpoint(a.str("bind", role === "server" ? "127.0.0.1:7000" : "127.0.0.1:0"), "--bind");
-    if (backend === "tcp") return { backend, bind };
-    const engine = a.str("engine", "dgram");
-    if (engine !== "dgram" && engine !== "native") throw new TypeError(`--engine must be dgram or native, got ${engine}`);
-    return { backend, bind, highWaterMark: a.num("high-water-mark", 1024), engine };
+    // --engine: the kernel engine (udp: native or dgram; tcp: native or net); default: the port's
+    const engines = backend === "udp" ? ["native", "dgram"] : ["native", "net"];
+    const engine = a.has("engine") ? a.str("engine", "") : undefined;
+    if (engine !== undefined && !engines.includes(engine)) throw new TypeError(`--engine for ${backend} must be ${engines.join(" or ")}, got ${engine}`);
+    const e = engine === undefined ? {} : { engine: engine as never };
+    if (backend === "tcp") return { backend, bind, ...e };
+    // --gso off: no UDP GSO sends (a peer reading raw frames off a veth of this host, DPDK's af_packet)
+    const gso = a.has("gso") ? a.str("gso", "") : undefined;
+    if (gso !== undefined && gso !== "on" && gso !== "off") throw new TypeError(`--gso must be on or off, got ${gso}`);
+    return { backend, bind, highWaterMark: a.num("high-water-mark", 1024), ...e, ...(gso === undefined ? {} : { gso: gso === "on" }) };
   }
   if (backend === "dpdk") {
     const peers: Record<string, string> = {};

@@ -5,6 +5,7 @@
  *                    [--workload fixed:4096 | cdn | twitter | getm:1-8[:SIZE]] [--keys N] [--seed N]
  *                    [--mode closed --concurrency 16 | --mode open --rate 20000]
  *                    [--duration 5] [--warmup 1] [--verify true] [--max-packet BYTES] [--json FILE]
+ *                    [--engine native|dgram|net] [--gso on|off]     (udp, tcp: the kernel engine; udp native: GSO)
  *
  * The codec must be the one the server was started with. It preloads every key of the workload,
  * runs, prints a progress line each second and a summary table at the end.
@@ -19,7 +20,7 @@ import { makeWorkload } from "./workloads.js";
 
 const KNOWN = [
   "server", "backend", "codec", "workload", "keys", "seed", "mode", "concurrency", "rate", "duration", "warmup", "verify", "max-packet",
-  "json", "bind", "vdev", "address", "port", "peer", "mtu", "mbufs", "high-water-mark", "timeout", "engine",
+  "json", "bind", "vdev", "address", "port", "peer", "mtu", "mbufs", "high-water-mark", "timeout", "engine", "gso",
 ] as const;
 
 async function main(): Promise<void> {

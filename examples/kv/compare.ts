@@ -102,16 +102,18 @@ export interface CompareOptions {
 }
 
 /**
- * A `--codecs` entry: a codec name, optionally with the udp engine its server and client use
- * ("sgwire@native": sgwire over the native UDP engine; without a suffix, the port's default).
+ * A `--codecs` entry: a codec name, optionally with the kernel engine its server and client use
+ * ("sgwire@native", "protobufjs@dgram"; udp: native or dgram, tcp: native or net; without a
+ * suffix, the port's default: native where the addon is built).
  */
-export function codecSpec(spec: string, backend: BackendName): { codec: string; engine?: "dgram" | "native" } {
+export function codecSpec(spec: string, backend: BackendName): { codec: string; engine?: "dgram" | "net" | "native" } {
   const at = spec.indexOf("@");
   if (at < 0) return { codec: spec };
   const engine = spec.slice(at + 1);
-  if (engine !== "dgram" && engine !== "native") throw new TypeError(`kv compare: ${spec}: the engine after @ must be dgram or native`);
-  if (backend !== "udp") throw new TypeError(`kv compare: ${spec}: an engine goes with --backend udp`);
-  return { codec: spec.slice(0, at), engine };
+  if (backend !== "udp" && backend !== "tcp") throw new TypeError(`kv compare: ${spec}: an engine goes with --backend udp or tcp`);
+  const engines = backend === "udp" ? ["native", "dgram"] : ["native", "net"];
+  if (!engines.includes(engine)) throw new TypeError(`kv compare: ${spec}: the engine after @ must be ${engines.join(" or ")} for ${backend}`);
+  return { codec: spec.slice(0, at), engine: engine as "dgram" | "net" | "native" };
 }
 
 export async function compare(o: CompareOptions): Promise<Row[]> {
@@ -144,8 +146,15 @@ export async function compare(o: CompareOptions): Promise<Row[]> {
           const srv = servers.get(name)!;
           const port = await openPort(
             o.backend === "tcp"
-              ? { backend: "tcp" }
-              : { backend: "udp", highWaterMark: 1024, bind: o.dpdk ? parseEndpoint(o.dpdk.clientBind, "clientBind") : undefined, ...(spec.engine !== undefined ? { engine: spec.engine } : {}) },
+              ? { backend: "tcp", ...(spec.engine !== undefined ? { engine: spec.engine as "net" | "native" } : {}) }
+              : {
+                  backend: "udp",
+                  highWaterMark: 1024,
+                  bind: o.dpdk ? parseEndpoint(o.dpdk.clientBind, "clientBind") : undefined,
+                  ...(spec.engine !== undefined ? { engine: spec.engine as "dgram" | "native" } : {}),
+                  // a DPDK server reads raw frames off its veth: the kernel would hand it GSO packets unsegmented
+                  ...(o.dpdk ? { gso: false } : {}),
+                },
           );
           // a DPDK server takes packets up to its MTU: large PUTs are split to fit
           const client = new KvClient(port, codec, srv.at, { maxPacket: srv.maxMessageBytes });

@@ -79,14 +79,20 @@ export function summaryTable(rows: KvRow[], compact = false): string {
   return table(use.map((c) => c[0]), rows.map((r) => use.map((c) => c[1](r))));
 }
 
+/** "sgwire", or sgwire on a named engine ("sgwire@native"). */
+function isSgwire(codec: string): boolean {
+  return codec === "sgwire" || codec.startsWith("sgwire@");
+}
+
 /** sgwire against each baseline, per workload: throughput ratio, and server CPU per response ratio. */
 export function ratioTable(rows: KvRow[]): string {
-  // subjects: sgwire and sgwire on another engine ("sgwire@native"); each against every baseline
-  // codec, and an engine variant against plain sgwire too
+  // subjects: sgwire, on the engines listed ("sgwire@native", "sgwire@dgram"); each against every
+  // baseline codec, and every engine after the first listed against the first too
   const codecs = [...new Set(rows.map((r) => r.codec))];
-  const subjects = codecs.filter((c) => c === "sgwire" || c.startsWith("sgwire@"));
+  const subjects = codecs.filter(isSgwire);
+  const base = subjects[0];
   const pairs: [string, string][] = [];
-  for (const s of subjects) for (const b of codecs) if (b !== s && !(s === "sgwire" && subjects.includes(b))) pairs.push([s, b]);
+  for (const s of subjects) for (const b of codecs) if (b !== s && !(s === base && subjects.includes(b))) pairs.push([s, b]);
   const workloads = [...new Set(rows.map((r) => r.workload))];
   const out: string[][] = [];
   for (const w of workloads) {
@@ -122,6 +128,6 @@ export interface KvCompareFile {
 export function kvCompareReport(f: KvCompareFile): string {
   const codecs = new Set(f.rows.map((r) => r.codec));
   const out = [summaryTable(f.rows, f.quick)];
-  if (codecs.has("sgwire") && codecs.size > 1) out.push(ratioTable(f.rows));
+  if ([...codecs].some(isSgwire) && codecs.size > 1) out.push(ratioTable(f.rows));
   return out.join("\n\n");
 }

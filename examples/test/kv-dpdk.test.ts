@@ -34,7 +34,10 @@ function mac(ns: string, dev: string): string {
 function client(args: string[]): Promise<Record<string, any>> {
   const dir = mkdtempSync(join(tmpdir(), "kv-dpdk-"));
   const out = join(dir, "summary.json");
-  const argv = ["netns", "exec", "sgw-b", process.execPath, "--import", "tsx", "kv/client.ts", "--bind", "198.18.0.2:0", "--max-packet", "1472", "--json", out, ...args];
+  // a kernel UDP client sends without GSO: DPDK's af_packet reads raw frames off the veth, and the
+  // kernel would hand it a GSO packet unsegmented (larger than the MTU)
+  const gso = args.includes("dpdk") ? [] : ["--gso", "off"];
+  const argv = ["netns", "exec", "sgw-b", process.execPath, "--import", "tsx", "kv/client.ts", "--bind", "198.18.0.2:0", "--max-packet", "1472", "--json", out, ...gso, ...args];
   return new Promise((resolve, reject) => {
     const child = spawn("ip", argv, { cwd: pkg, stdio: ["ignore", "pipe", "pipe"] });
     let log = "";

@@ -15,15 +15,24 @@ import { keyName, makeValue, makeWorkload } from "../kv/workloads.js";
 
 const same = (a: Uint8Array, b: Uint8Array): boolean => Buffer.from(a.buffer, a.byteOffset, a.length).equals(b);
 
-function open(backend: BackendName | "udp-native"): Promise<Port> {
-  // released receive buffers are poisoned: a view used after release fails the byte checks
-  if (backend === "udp-native") return openPort({ backend: "udp", engine: "native", highWaterMark: 1024, debugReleasedBuffers: true });
-  return backend === "udp" ? openPort({ backend: "udp", highWaterMark: 1024 }) : openPort({ backend: "tcp" });
+/** Each kernel transport on each of its engines. */
+const KINDS = [
+  ["udp", "dgram"],
+  ["udp", "native"],
+  ["tcp", "net"],
+  ["tcp", "native"],
+] as const;
+
+function open(backend: BackendName, engine: string): Promise<Port> {
+  // native engines: released receive buffers are poisoned, so a view used after release fails the byte checks
+  const debug = engine === "native" ? { debugReleasedBuffers: true } : {};
+  if (backend === "udp") return openPort({ backend, engine: engine as "dgram" | "native", highWaterMark: 1024, ...debug });
+  return openPort({ backend: "tcp", engine: engine as "net" | "native", ...debug });
 }
 
-for (const backend of ["udp", "tcp", "udp-native"] as const) {
+for (const [backend, engine] of KINDS) {
   for (const codecName of CODECS) {
-    describe(`kv over ${backend} with ${codecName}`, function () {
+    describe(`kv over ${backend} (${engine} engine) with ${codecName}`, function () {
       this.timeout(60000);
       let codec: KvCodec;
       let server: KvServer;
@@ -32,9 +41,9 @@ for (const backend of ["udp", "tcp", "udp-native"] as const) {
 
       before(async function () {
         codec = await loadCodec(codecName);
-        server = new KvServer(await open(backend), codec);
+        server = new KvServer(await open(backend, engine), codec);
         server.start();
-        port = await open(backend);
+        port = await open(backend, engine);
         client = new KvClient(port, codec, server.port.localAddress, { timeoutMs: 2000 });
       });
       after(async function () {

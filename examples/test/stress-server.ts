@@ -1,7 +1,8 @@
 /**
  * The server process of kv-stress.test.ts: a kv server on kernel UDP and one on kernel TCP (both
  * sgwire, loopback), in a process of their own so that its memory is theirs alone. Started with
- * --expose-gc and an IPC channel, and the UDP engine as its argument (dgram or native):
+ * --expose-gc and an IPC channel, and the kernel engines as its argument ("portable": udp on
+ * dgram and tcp on net, or "native": both on the native addon's sockets):
  *   -> {ready: {udp, tcp, limits}}              once listening
  *   <- "measure"  -> {measure: Snapshot}        after forced garbage collections
  *   <- "stop"     -> exits 0 once both servers stopped
@@ -39,10 +40,10 @@ function memory(): Memory {
 }
 
 const codec = await loadCodec("sgwire");
-// argv: the UDP engine of the udp server ("dgram", the default, or "native")
-const engine = process.argv[2] === "native" ? "native" : "dgram";
-const udp = new KvServer(await openPort({ backend: "udp", engine, highWaterMark: 1024 }), codec, STRESS_LIMITS);
-const tcp = new KvServer(await openPort({ backend: "tcp", maxMessageBytes: tcpMaxMessageBytes(STRESS_LIMITS) }), codec, STRESS_LIMITS);
+// argv: the kernel engines ("portable" or "native")
+const native = process.argv[2] === "native";
+const udp = new KvServer(await openPort({ backend: "udp", engine: native ? "native" : "dgram", highWaterMark: 1024 }), codec, STRESS_LIMITS);
+const tcp = new KvServer(await openPort({ backend: "tcp", engine: native ? "native" : "net", maxMessageBytes: tcpMaxMessageBytes(STRESS_LIMITS) }), codec, STRESS_LIMITS);
 udp.start();
 tcp.start();
 

@@ -17,12 +17,12 @@ export interface BackendInfo {
   version?: string;
   /** dpdk: network PMDs installed on this machine (what --vdev / openPort can use). ibverbs: RDMA devices libibverbs sees. */
   devices?: string[];
-  /** udp: the engines a port can use (the `engine` option), which one is the default, and why one is missing. */
+  /** udp, tcp: the engines a port can use (the `engine` option), which one is the default, and why one is missing. */
   engines?: EngineInfo[];
 }
 
 export interface EngineInfo {
-  name: "dgram" | "native";
+  name: "dgram" | "net" | "native";
   available: boolean;
   default: boolean;
   /** What it does per message. */
@@ -37,25 +37,37 @@ export interface NicInfo {
 /** Which backends this machine has and their caps (what `sgwire-nic info` prints). */
 export function nicInfo(): NicInfo {
   const k = loadKernelAddon();
+  const native = !(k instanceof Error);
+  const missing = k instanceof Error ? { reason: `${k.message} (the dgram/net engines are used meanwhile)` } : {};
   const udp: BackendInfo = {
     name: "udp",
     available: true,
-    caps: { backend: "udp", driver: "kernel-udp", maxSegments: 1023, maxMessageBytes: UDP_MAX_PAYLOAD, copyThreshold: 512, referencesAnyMemory: true, driverCopies: "all" },
+    caps: { backend: "udp", driver: native ? "kernel-udp-native" : "kernel-udp", maxSegments: 1023, maxMessageBytes: UDP_MAX_PAYLOAD, copyThreshold: 512, referencesAnyMemory: true, driverCopies: "all" },
     engines: [
-      { name: "dgram", available: true, default: true, how: "Node's dgram socket: one sendmsg per message" },
       {
         name: "native",
-        available: !(k instanceof Error),
-        default: false,
-        how: "the native addon's socket (driver kernel-udp-native): sendmmsg and recvmmsg bursts of up to 64 datagrams, received messages as views of receive slots",
-        ...(k instanceof Error ? { reason: k.message } : {}),
+        available: native,
+        default: native,
+        how: "the native addon's socket (driver kernel-udp-native): sendmmsg and recvmmsg bursts of up to 64 datagrams, UDP GSO and GRO, received messages as views of receive slots, MSG_ZEROCOPY above zeroCopyThreshold",
+        ...missing,
       },
+      { name: "dgram", available: true, default: !native, how: "Node's dgram socket (driver kernel-udp): one sendmsg per message" },
     ],
   };
   const tcp: BackendInfo = {
     name: "tcp",
     available: true,
-    caps: { backend: "tcp", driver: "kernel-tcp", maxSegments: 1023, maxMessageBytes: 64 * 1024 * 1024, copyThreshold: 512, referencesAnyMemory: true, driverCopies: "all" },
+    caps: { backend: "tcp", driver: native ? "kernel-tcp-native" : "kernel-tcp", maxSegments: 1023, maxMessageBytes: 64 * 1024 * 1024, copyThreshold: 512, referencesAnyMemory: true, driverCopies: "all" },
+    engines: [
+      {
+        name: "native",
+        available: native,
+        default: native,
+        how: "the native addon's sockets (driver kernel-tcp-native): the messages of one turn in sendmsg calls of up to 1024 segments, reads into pooled buffers that received messages are views of",
+        ...missing,
+      },
+      { name: "net", available: true, default: !native, how: "Node's net sockets (driver kernel-tcp): one writev per message, frames split across reads assembled" },
+    ],
   };
   const a = loadAddon();
   let dpdk: BackendInfo;

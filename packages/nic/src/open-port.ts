@@ -1,7 +1,7 @@
 import type { Port } from "./port.js";
-import { UdpPort, type UdpPortOptions } from "./kernel/udp-port.js";
+import { UdpPort, checkUdpOptions, type UdpPortOptions } from "./kernel/udp-port.js";
 import { NativeUdpPort } from "./kernel/native-udp-port.js";
-import { TcpPort, type TcpPortOptions } from "./kernel/tcp-port.js";
+import { TcpPort, checkTcpOptions, type TcpPortOptions } from "./kernel/tcp-port.js";
 import { NativeTcpPort } from "./kernel/native-tcp-port.js";
 import type { DpdkPortOptions } from "./dpdk/options.js";
 import { DpdkPort } from "./dpdk/dpdk-port.js";
@@ -21,9 +21,10 @@ export async function openPort(options: PortOptions = {}): Promise<Port> {
   const backend = options.backend ?? "udp";
   switch (backend) {
     case "udp":
-      return (options as UdpPortOptions).engine === "native" ? NativeUdpPort.open(options as UdpPortOptions) : UdpPort.open(options as UdpPortOptions);
+      // the engine: the option's, else native where the addon is built (checked: a bad option is named first)
+      return checkUdpOptions(options as UdpPortOptions).engine === "native" ? NativeUdpPort.open(options as UdpPortOptions) : UdpPort.open(options as UdpPortOptions);
     case "tcp":
-      return (options as TcpPortOptions).engine === "native" ? NativeTcpPort.open(options as TcpPortOptions) : TcpPort.open(options as TcpPortOptions);
+      return checkTcpOptions(options as TcpPortOptions).engine === "native" ? NativeTcpPort.open(options as TcpPortOptions) : TcpPort.open(options as TcpPortOptions);
     case "dpdk":
       // the addon is loaded on first use, so udp/tcp users never need it
       return DpdkPort.open(options as DpdkPortOptions);

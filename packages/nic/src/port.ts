@@ -121,7 +121,11 @@ export interface PortStats {
   txRingFull: number;
   /** Messages sent but not yet completed (their lent buffers are still held). */
   completionsPending: number;
-  /** Messages queued in the port because of back-pressure, not yet handed to the transport. */
+  /**
+   * Messages accepted by send() and not yet handed to the transport: held because of
+   * back-pressure, or (the native kernel engines) until the end of the event-loop turn, when the
+   * turn's sends go to the kernel together.
+   */
   queued: number;
   /**
    * Messages lost, sent or received: the sum of the message faults (send-failed, oversize,

@@ -24,13 +24,13 @@ describe("stored calibration", () => {
 
   it("a port opened without copyThreshold uses the stored one for its backend and driver", async () => {
     assert.equal(calibrationFile(), join(dir, "calibration.json"));
-    const before = await openPort({ backend: "udp" });
+    const before = await openPort({ backend: "udp", engine: "dgram" });
     const fallback = before.caps.copyThreshold;
     await before.close();
     storePolicy(policy("udp", "kernel-udp", 4096));
     storePolicy(policy("tcp", "kernel-tcp", 2048));
-    const udp = await openPort({ backend: "udp" });
-    const tcp = await openPort({ backend: "tcp" });
+    const udp = await openPort({ backend: "udp", engine: "dgram" });
+    const tcp = await openPort({ backend: "tcp", engine: "net" });
     try {
       assert.notEqual(fallback, 4096);
       assert.equal(udp.caps.copyThreshold, 4096);
@@ -42,18 +42,18 @@ describe("stored calibration", () => {
     }
     // a stored segment budget becomes the encode policy's, never above the port's limit
     storePolicy({ ...policy("udp", "kernel-udp", 4096), maxSegments: 9 });
-    const budget = await openPort({ backend: "udp" });
+    const budget = await openPort({ backend: "udp", engine: "dgram" });
     assert.equal(budget.policy.maxSegments, 9);
     assert.ok(budget.caps.maxSegments > 9, "the hard limit is unchanged");
     await budget.close();
     storePolicy({ ...policy("udp", "kernel-udp", 4096), maxSegments: 1e9 });
-    const capped = await openPort({ backend: "udp" });
+    const capped = await openPort({ backend: "udp", engine: "dgram" });
     assert.equal(capped.policy.maxSegments, capped.caps.maxSegments);
     await capped.close();
     // each udp engine reads its own driver's entry
     storePolicy(policy("udp", "kernel-udp-native", 1536));
     const native = await openPort({ backend: "udp", engine: "native" });
-    const dgram = await openPort({ backend: "udp" });
+    const dgram = await openPort({ backend: "udp", engine: "dgram" });
     assert.equal(native.caps.copyThreshold, 1536);
     assert.equal(native.caps.driverCopies, "all", "no stored zeroCopyThreshold: MSG_ZEROCOPY never");
     assert.equal(dgram.caps.copyThreshold, 4096);
@@ -72,7 +72,7 @@ describe("stored calibration", () => {
     await assert.rejects(openPort({ backend: "udp", engine: "native" }), /zeroCopyThreshold for udp\/kernel-udp-native must be a number >= 1 or null/);
     storePolicy(policy("udp", "kernel-udp-native", 1536));
     // an explicit option still wins
-    const explicit = await openPort({ backend: "udp", copyThreshold: 100 });
+    const explicit = await openPort({ backend: "udp", engine: "dgram", copyThreshold: 100 });
     assert.equal(explicit.caps.copyThreshold, 100);
     await explicit.close();
   });
@@ -84,15 +84,15 @@ describe("stored calibration", () => {
     const all = JSON.parse(readFileSync(calibrationFile(), "utf8")).policies;
     assert.equal(all.length, 2);
     assert.equal(loadStoredPolicy("udp", "kernel-udp")?.copyThreshold, null);
-    const port = await openPort({ backend: "udp" });
+    const port = await openPort({ backend: "udp", engine: "dgram" });
     assert.equal(port.caps.copyThreshold, Infinity);
     await port.close();
   });
 
   it("a corrupt file is an error naming it, not a silent default", async () => {
     writeFileSync(calibrationFile(), "{ not json");
-    await assert.rejects(openPort({ backend: "udp" }), /calibration file .*calibration\.json is not valid JSON/);
+    await assert.rejects(openPort({ backend: "udp", engine: "dgram" }), /calibration file .*calibration\.json is not valid JSON/);
     writeFileSync(calibrationFile(), JSON.stringify({ policies: [policy("udp", "kernel-udp", -5 as never)] }));
-    await assert.rejects(openPort({ backend: "udp" }), /copyThreshold for udp\/kernel-udp must be a number >= 0 or null/);
+    await assert.rejects(openPort({ backend: "udp", engine: "dgram" }), /copyThreshold for udp\/kernel-udp must be a number >= 0 or null/);
   });
 });

@@ -31,7 +31,7 @@ describe("tcp port, native engine", function () {
     await assert.rejects(openPort({ ...native, bind: { port: p.localAddress.port } }), (e: Error & { code?: string }) => e.code === "EADDRINUSE" && /EADDRINUSE/.test(e.message));
     await p.close();
     await assert.rejects(openPort({ backend: "tcp", engine: "fast" as never }), /engine must be "net" or "native"/);
-    await assert.rejects(openPort({ backend: "tcp", debugReleasedBuffers: true }), /debugReleasedBuffers applies to engine "native" only/);
+    await assert.rejects(openPort({ backend: "tcp", engine: "net", debugReleasedBuffers: true }), /debugReleasedBuffers applies to engine "native" only/);
     await assert.rejects(openPort({ ...native, bind: { address: "not-an-address" } }), /address/);
   });
 

@@ -36,7 +36,7 @@ describe("udp port, native engine", function () {
 
   it("checks its options before opening anything", async function () {
     await assert.rejects(openPort({ backend: "udp", engine: "fast" as never }), /engine must be "dgram" or "native"/);
-    await assert.rejects(openPort({ backend: "udp", rxSlots: 4 }), /rxSlots applies to engine "native" only/);
+    await assert.rejects(openPort({ backend: "udp", engine: "dgram", rxSlots: 4 }), /rxSlots applies to engine "native" only/);
     await assert.rejects(openPort({ ...native, rxSlots: 0 }), /rxSlots/);
     await assert.rejects(openPort({ ...native, bind: { address: "not-an-address" } }), /address/);
   });
@@ -266,7 +266,7 @@ describe("udp port, native engine", function () {
     big.release();
     await a.close();
     await b.close();
-    await assert.rejects(openPort({ backend: "udp", zeroCopyThreshold: 10 }), /zeroCopyThreshold applies to engine "native" only/);
+    await assert.rejects(openPort({ backend: "udp", engine: "dgram", zeroCopyThreshold: 10 }), /zeroCopyThreshold applies to engine "native" only/);
     await assert.rejects(openPort({ ...native, zeroCopyThreshold: 0 }), /zeroCopyThreshold must be a number >= 1/);
   });
 
@@ -342,6 +342,25 @@ describe("udp port, native engine", function () {
     await b.close();
   });
 
+  it("gso: false sends every datagram on its own; a bad gso option is refused before anything opens", async function () {
+    const a = (await openPort({ ...native, gso: false })) as import("../src/kernel/native-udp-port.js").NativeUdpPort;
+    const b = await openPort(native);
+    assert.equal(a.gso, false);
+    const got = collect(b, 50);
+    for (let i = 1; i <= 50; i++) a.send(Blob.encode(Blob.create({ id: i, key: new Uint8Array(300).fill(i) })), b.localAddress);
+    await a.completions();
+    assert.equal(a.gsoSends, 0, "no GSO send");
+    const ms = await got;
+    assert.deepEqual(ms.map((m) => m.decode(Blob).id), Array.from({ length: 50 }, (_, i) => i + 1));
+    for (const m of ms) m.release();
+    await a.close();
+    await b.close();
+    await assert.rejects(openPort({ ...native, gso: "no" as never }), /gso must be a boolean/);
+    await assert.rejects(openPort({ backend: "udp", engine: "dgram", gso: true }), /gso applies to engine "native" only/);
+    const d = await openPort({ backend: "udp", engine: "dgram", gso: false });
+    await d.close();
+  });
+
   it("UDP GRO: datagrams of one flow read as one buffer are split into messages that share its slot until the last is released", async function () {
     const a = await openPort(native);
     const b = (await openPort({ ...native, rxSlots: 4 })) as import("../src/kernel/native-udp-port.js").NativeUdpPort;
@@ -395,7 +414,7 @@ describe("udp port, native engine", function () {
     assert.ok(key.every((x) => x === 0xdb), "a view kept past release shows the poison");
     await a.close();
     await b.close();
-    await assert.rejects(openPort({ backend: "udp", debugReleasedBuffers: true }), /debugReleasedBuffers applies to engine "native" only/);
+    await assert.rejects(openPort({ backend: "udp", engine: "dgram", debugReleasedBuffers: true }), /debugReleasedBuffers applies to engine "native" only/);
     await assert.rejects(openPort({ ...native, debugReleasedBuffers: "yes" as never }), /debugReleasedBuffers must be a boolean/);
   });
 

@@ -1,20 +1,28 @@
 import assert from "node:assert/strict";
 import * as dgram from "node:dgram";
-import { openPort, type Port } from "../src/index.js";
+import { nicInfo, openPort, type Port } from "../src/index.js";
 import { Blob, PbBlob, equalBytes, fill } from "./fixtures/blob.js";
 import { backendSuite } from "./suite/backend-suite.js";
 import { collect } from "./suite/helpers.js";
 
-backendSuite("udp (kernel, loopback)", async () => {
-  const a = await openPort({ backend: "udp" });
-  const b = await openPort({ backend: "udp" });
+/** This file is the dgram engine's (native-udp.test.ts has the native one's). */
+const dgramUdp = { backend: "udp", engine: "dgram" } as const;
+
+backendSuite("udp dgram engine (kernel, loopback)", async () => {
+  const a = await openPort({ ...dgramUdp });
+  const b = await openPort({ ...dgramUdp });
   return { a, b, toB: b.localAddress, close: async () => { await a.close(); await b.close(); } };
 });
 
-describe("udp port", function () {
-  it("is the default backend and binds 127.0.0.1 on a free port", async function () {
+describe("udp port, dgram engine", function () {
+  it("udp is the default backend, on the native engine where the addon is built, and binds 127.0.0.1 on a free port", async function () {
     const p = await openPort();
     assert.equal(p.caps.backend, "udp");
+    const native = nicInfo().backends.find((b) => b.name === "udp")!.engines!.find((e) => e.name === "native")!.available;
+    assert.equal(p.caps.driver, native ? "kernel-udp-native" : "kernel-udp");
+    const d = await openPort(dgramUdp);
+    assert.equal(d.caps.driver, "kernel-udp");
+    await d.close();
     assert.equal(p.localAddress.address, "127.0.0.1");
     assert.ok(p.localAddress.port > 0);
     await p.close();
@@ -24,7 +32,7 @@ describe("udp port", function () {
     const plain = dgram.createSocket("udp4");
     await new Promise<void>((r) => plain.bind(0, "127.0.0.1", () => r()));
     const got = new Promise<Buffer>((r) => plain.once("message", (b) => r(b)));
-    const p = await openPort({ backend: "udp" });
+    const p = await openPort({ ...dgramUdp });
     const rb = p.allocate(2000);
     fill(rb.bytes, 42);
     const msg = Blob.create({ id: 12345, key: new Uint8Array([1, 2, 3]), chunks: [rb.bytes], crc: 1 });
@@ -41,8 +49,8 @@ describe("udp port", function () {
   });
 
   it("reports back-pressure past highWaterMark, keeps the messages and emits drain", async function () {
-    const a = await openPort({ backend: "udp", highWaterMark: 1 });
-    const b = await openPort({ backend: "udp" });
+    const a = await openPort({ ...dgramUdp, highWaterMark: 1 });
+    const b = await openPort({ ...dgramUdp });
     const got = collect(b, 10);
     const results: boolean[] = [];
     for (let i = 1; i <= 10; i++) results.push(a.send(Blob.encode(Blob.create({ id: i })), b.localAddress));
@@ -60,17 +68,17 @@ describe("udp port", function () {
   });
 
   it("rejects bad options with errors that name them", async function () {
-    await assert.rejects(openPort({ backend: "udp", bind: { port: 70000 } }), /bind.port must be an integer 0..65535/);
-    await assert.rejects(openPort({ backend: "udp", highWaterMark: 0 }), /highWaterMark must be an integer/);
-    await assert.rejects(openPort({ backend: "udp", bogus: 1 } as never), /unknown option "bogus"/);
+    await assert.rejects(openPort({ ...dgramUdp, bind: { port: 70000 } }), /bind.port must be an integer 0..65535/);
+    await assert.rejects(openPort({ ...dgramUdp, highWaterMark: 0 }), /highWaterMark must be an integer/);
+    await assert.rejects(openPort({ ...dgramUdp, bogus: 1 } as never), /unknown option "bogus"/);
     await assert.rejects(openPort({ backend: "carrier-pigeon" } as never), /unknown backend "carrier-pigeon"/);
-    await assert.rejects(openPort({ backend: "udp", copyThreshold: -1 }), /copyThreshold must be a number >= 0/);
+    await assert.rejects(openPort({ ...dgramUdp, copyThreshold: -1 }), /copyThreshold must be a number >= 0/);
     await assert.rejects(openPort(null as never), /options must be an object/);
   });
 
   it("debugLentBuffers: flags a lent buffer written before its send completed, and only then", async function () {
-    const a = await openPort({ backend: "udp", debugLentBuffers: true });
-    const b = await openPort({ backend: "udp" });
+    const a = await openPort({ ...dgramUdp, debugLentBuffers: true });
+    const b = await openPort({ ...dgramUdp });
     b.onMessage((m) => m.release());
     const errors: Error[] = [];
     a.on("error", (e) => errors.push(e));

@@ -88,6 +88,7 @@ class KernelUdp : public Napi::ObjectWrap<KernelUdp> {
                            InstanceMethod<&KernelUdp::Close>("close"),
                            InstanceMethod<&KernelUdp::EnableZerocopy>("enableZerocopy"),
                            InstanceMethod<&KernelUdp::ReadCompletions>("readCompletions"),
+                           InstanceMethod<&KernelUdp::DisableGso>("disableGso"),
                            InstanceAccessor<&KernelUdp::LocalPort>("localPort"),
                            InstanceAccessor<&KernelUdp::Fd>("fd"),
                            InstanceAccessor<&KernelUdp::Drops>("drops"),
@@ -425,6 +426,13 @@ class KernelUdp : public Napi::ObjectWrap<KernelUdp> {
     zc_info_ = zi.Data();
     zc_cap_ = zi.ElementLength() / kZcWords;
     return Napi::Number::New(env, 0);
+  }
+
+  // disableGso(): every datagram goes as its own (a peer reading raw frames off a virtual
+  // interface on this host would get the unsegmented GSO packet)
+  Napi::Value DisableGso(const Napi::CallbackInfo& info) {
+    gso_ = false;
+    return info.Env().Undefined();
   }
 
   // readCompletions(): reads what the error queue holds now into zcInfo; returns the ranges written

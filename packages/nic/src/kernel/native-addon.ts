@@ -19,6 +19,8 @@ export interface KernelUdpSocket {
    * copied). Returns 0, or the errno of a kernel that refuses it.
    */
   enableZerocopy(zcInfo: Uint32Array): number;
+  /** Sends every datagram on its own from now on (no UDP GSO). */
+  disableGso(): void;
   /** Reads the completions the error queue holds now into zcInfo; returns the ranges written. */
   readCompletions(): number;
   /** A destination id for send(); throws a TypeError for an address that is not of the socket's family. */
@@ -145,4 +147,13 @@ export function loadKernelAddon(): KernelAddon | Error {
     return new Error(`@sgwire/nic: the native addon was built without the kernel backend (an older build): rebuild it with ${addonBuildHint()}`);
   }
   return a as KernelAddon;
+}
+
+/**
+ * Whether the native kernel engines can run here (the addon is built with its kernel part): the
+ * engine udp and tcp ports use when the `engine` option is not given. Otherwise Node's dgram and
+ * net sockets are used.
+ */
+export function nativeKernelAvailable(): boolean {
+  return !(loadKernelAddon() instanceof Error);
 }

@@ -128,6 +128,7 @@ export class NativeUdpPort extends PortBase {
     const family = c.bind.address.includes(":") ? 6 : 4;
     p.sock = new addon.KernelUdp(family, c.bind.address, c.bind.port, p.rxBuffer, SLOT_BYTES, p.rxInfo, p.onEvent);
     p.localAddress = { address: c.bind.address, port: p.sock.localPort };
+    if (!c.gso) p.sock.disableGso();
     if (p.zcThreshold !== Infinity) {
       const err = p.sock.enableZerocopy(p.zcInfo);
       if (err !== 0) {

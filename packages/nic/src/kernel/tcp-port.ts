@@ -9,6 +9,7 @@ import { LentBufferMutatedError } from "../lent-check.js";
 import { prepare, prepareOwnedFramed, releaseLent } from "./lend.js";
 import { SendArena } from "../send-arena.js";
 import { FrameError, FrameReader, lengthPrefix } from "./framing.js";
+import { nativeKernelAvailable } from "./native-addon.js";
 import { procfsAvailable, readSockets, socketFd, socketInode } from "./procfs.js";
 
 export interface TcpPortOptions {
@@ -32,7 +33,8 @@ export interface TcpPortOptions {
   /**
    * What drives the sockets: "net" (Node's net module, libuv streams) or "native" (the native
    * addon's sockets: many messages per sendmsg, reads into pooled buffers that received messages
-   * are views of, acknowledgements from SIOCOUTQ). Default "net".
+   * are views of, acknowledgements from SIOCOUTQ). Default: "native" where the native addon is
+   * built (`sgwire nic info` says), else "net".
    */
   engine?: "net" | "native";
   /**
@@ -86,7 +88,7 @@ export function checkTcpOptions(o: TcpPortOptions): TcpChecked {
   const maxMessageBytes =
     o.maxMessageBytes === undefined ? 64 * 1024 * 1024 : checkPositiveInt(o.maxMessageBytes, "openPort(tcp): maxMessageBytes", 2 ** 31 - 1);
   const bind = checkBind(o.bind, "openPort(tcp)", { address: "127.0.0.1", port: 0 });
-  const engine = o.engine ?? "net";
+  const engine = o.engine ?? (nativeKernelAvailable() ? "native" : "net");
   if (engine !== "net" && engine !== "native") throw new TypeError(`openPort(tcp): engine must be "net" or "native", got ${JSON.stringify(o.engine)}`);
   if (o.debugReleasedBuffers !== undefined && typeof o.debugReleasedBuffers !== "boolean") {
     throw new TypeError(`openPort(tcp): debugReleasedBuffers must be a boolean, got ${typeof o.debugReleasedBuffers}`);

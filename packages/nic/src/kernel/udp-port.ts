@@ -9,6 +9,7 @@ import { LentBufferMutatedError } from "../lent-check.js";
 import { prepare, prepareOwned, releaseLent, type Prepared } from "./lend.js";
 import { SendArena } from "../send-arena.js";
 import { socketFd, UdpDropCounter } from "./procfs.js";
+import { nativeKernelAvailable } from "./native-addon.js";
 
 export interface UdpPortOptions {
   backend?: "udp";
@@ -28,9 +29,10 @@ export interface UdpPortOptions {
    */
   maxRxHeldBytes?: number;
   /**
-   * "dgram" (default): Node's dgram socket, one sendmsg per message. "native": the native addon's
-   * socket (sendmmsg/recvmmsg bursts, received messages as views of receive slots, kernel drops
-   * read with every datagram); needs the addon built.
+   * "native": the native addon's socket (sendmmsg/recvmmsg bursts, UDP GSO/GRO, received messages
+   * as views of receive slots, kernel drops read with every datagram). "dgram": Node's dgram
+   * socket, one sendmsg per message. Default: "native" where the native addon is built (`sgwire
+   * nic info` says), else "dgram".
    */
   engine?: "dgram" | "native";
   /** engine "native": receive slots of 64 KiB; received messages hold one each until released. Default 128. */
@@ -48,9 +50,16 @@ export interface UdpPortOptions {
    * instead of, now and then, another message's bytes. For tests and debugging. Default false.
    */
   debugReleasedBuffers?: boolean;
+  /**
+   * engine "native": send runs of equal-sized datagrams to one destination as one UDP GSO send
+   * (the kernel segments it). Turn it off when the peer reads raw frames off a virtual interface
+   * of this host (AF_PACKET, AF_XDP or DPDK's af_packet on a veth): the kernel hands such a reader
+   * the unsegmented packet, larger than the MTU. Default true (where the kernel has UDP GSO).
+   */
+  gso?: boolean;
 }
 
-const UDP_KEYS = ["backend", "bind", "highWaterMark", "copyThreshold", "debugLentBuffers", "closeTimeoutMs", "maxRxHeldBytes", "engine", "rxSlots", "zeroCopyThreshold", "debugReleasedBuffers"] as const;
+const UDP_KEYS = ["backend", "bind", "highWaterMark", "copyThreshold", "debugLentBuffers", "closeTimeoutMs", "maxRxHeldBytes", "engine", "rxSlots", "zeroCopyThreshold", "debugReleasedBuffers", "gso"] as const;
 /** IPv4 UDP payload limit: 65535 - 20 (IP header) - 8 (UDP header). */
 export const UDP_MAX_PAYLOAD = 65507;
 /** Linux UIO_MAXIOV: one sendmsg takes at most this many iovecs. */
@@ -71,6 +80,7 @@ interface UdpChecked extends CommonOptionValues {
   /** undefined: the stored calibration's, else never */
   zeroCopyThreshold: number | undefined;
   debugReleasedBuffers: boolean;
+  gso: boolean;
 }
 
 /** Every option checked, before anything is opened. */
@@ -79,7 +89,7 @@ export function checkUdpOptions(o: UdpPortOptions): UdpChecked {
   const common = checkCommonOptions(o, "openPort(udp)");
   const highWaterMark = o.highWaterMark === undefined ? 256 : checkPositiveInt(o.highWaterMark, "openPort(udp): highWaterMark");
   const bind = checkBind(o.bind, "openPort(udp)", { address: "127.0.0.1", port: 0 });
-  const engine = o.engine ?? "dgram";
+  const engine = o.engine ?? (nativeKernelAvailable() ? "native" : "dgram");
   if (engine !== "dgram" && engine !== "native") throw new TypeError(`openPort(udp): engine must be "dgram" or "native", got ${JSON.stringify(o.engine)}`);
   if (o.rxSlots !== undefined && engine !== "native") throw new TypeError('openPort(udp): rxSlots applies to engine "native" only');
   const rxSlots = o.rxSlots === undefined ? 128 : checkPositiveInt(o.rxSlots, "openPort(udp): rxSlots", 65536);
@@ -91,7 +101,10 @@ export function checkUdpOptions(o: UdpPortOptions): UdpChecked {
     throw new TypeError(`openPort(udp): debugReleasedBuffers must be a boolean, got ${typeof o.debugReleasedBuffers}`);
   }
   if (o.debugReleasedBuffers === true && engine !== "native") throw new TypeError('openPort(udp): debugReleasedBuffers applies to engine "native" only');
-  return { ...common, bind, highWaterMark, engine, rxSlots, zeroCopyThreshold: o.zeroCopyThreshold, debugReleasedBuffers: o.debugReleasedBuffers === true };
+  if (o.gso !== undefined && typeof o.gso !== "boolean") throw new TypeError(`openPort(udp): gso must be a boolean, got ${typeof o.gso}`);
+  // gso: false holds for dgram too (it never sends GSO); true asks for what only native does
+  if (o.gso === true && engine !== "native") throw new TypeError('openPort(udp): gso applies to engine "native" only');
+  return { ...common, bind, highWaterMark, engine, rxSlots, zeroCopyThreshold: o.zeroCopyThreshold, debugReleasedBuffers: o.debugReleasedBuffers === true, gso: o.gso !== false };
 }
 
 /**
