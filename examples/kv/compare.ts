@@ -249,8 +249,8 @@ async function main(): Promise<void> {
       "than req/s on a shared machine); copied/resp: bytes the server's CPU copied per response (encoder + transport, in\n" +
       "user space); referenced/resp: value bytes sent straight from the store's memory; verified/bad: values checked\n" +
       "byte for byte against what was stored; lost: requests that timed out. Ratios: sgwire's req/s over the baseline's,\n" +
-      "and the baseline's CPU per response over sgwire's (above 1x: sgwire spends less); \"sgwire@native ... vs sgwire\": the\n" +
-      "native UDP engine against Node's dgram, same codec.\n",
+      "and the baseline's CPU per response over sgwire's (above 1x: sgwire spends less); codec@engine: that kernel engine\n" +
+      "(native, or Node's dgram/net), and \"sgwire@native ... vs sgwire@dgram\" one engine against the other, same codec.\n",
   );
   const bad = rows.reduce((n, r) => n + r.mismatches, 0);
   if (a.has("json")) {

@@ -30,7 +30,7 @@ export interface CalibrationRow {
   bytes: number;
   copyPerSecond: number;
   referencePerSecond: number;
-  /** udp engine "native": referenced and sent with MSG_ZEROCOPY (completions awaited as part of the rate) */
+  /** the native kernel engines: referenced and sent with MSG_ZEROCOPY (completions awaited as part of the rate) */
   zeroCopyPerSecond?: number;
 }
 
@@ -40,7 +40,7 @@ export interface Calibration {
   rows: CalibrationRow[];
   /** Smallest size from which referencing beat copying at every size measured; Infinity if never. */
   recommendedCopyThreshold: number;
-  /** udp engine "native": smallest size from which MSG_ZEROCOPY beat a plain referenced send at every size measured; Infinity if never. */
+  /** the native kernel engines: smallest size from which MSG_ZEROCOPY beat a plain referenced send at every size measured; Infinity if never. */
   recommendedZeroCopyThreshold?: number;
 }
 
@@ -55,8 +55,8 @@ export async function calibrate(
   o: { msPerPoint?: number; destination?: { address: string; port: number } } = {},
 ): Promise<Calibration> {
   const port = await openPort(options);
-  // the native UDP engine: a second port that sends every referencing message with MSG_ZEROCOPY
-  const zc = port.caps.driver === "kernel-udp-native" ? await openPort({ ...(options as object), zeroCopyThreshold: 1 } as PortOptions) : null;
+  // the native kernel engines: a second port that sends every referencing message with MSG_ZEROCOPY
+  const zc = port.caps.driver === "kernel-udp-native" || port.caps.driver === "kernel-tcp-native" ? await openPort({ ...(options as object), zeroCopyThreshold: 1 } as PortOptions) : null;
   const kernel = port.caps.backend !== "dpdk";
   const sink = kernel ? await openPort({ backend: port.caps.backend as "udp" }) : null;
   sink?.onMessage((m) => m.release());

@@ -21,6 +21,7 @@
 #include "tcp.h"
 
 #include <arpa/inet.h>
+#include <linux/errqueue.h>
 #include <linux/sockios.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -55,6 +56,8 @@ constexpr int kReadsPerEvent = 8;
 constexpr int kAcceptsPerEvent = 32;
 // Int32 words in peerInfo: family, port, address (16 bytes)
 constexpr int kPeerWords = 6;
+// Uint32 words per MSG_ZEROCOPY completion range in zcInfo: first id, last id, copied
+constexpr int kZcWords = 3;
 
 Napi::Error ErrnoError(Napi::Env env, const std::string& what, int err) {
   // the code as Node's sockets give it (EADDRINUSE, ...): libuv's codes are -errno on Linux
@@ -77,6 +80,8 @@ struct Conn {
   bool reading = true;
   bool want_write = false;
   bool ended = false;  // the peer's FIN was read: nothing more to read
+  bool zerocopy = false;  // SO_ZEROCOPY is set
+  uint32_t zc_next = 0;   // the id the kernel gives this socket's next MSG_ZEROCOPY send
   uint8_t* target = nullptr;
   size_t room = 0;
   napi_ref target_ref = nullptr;
@@ -96,6 +101,9 @@ class KernelTcp : public Napi::ObjectWrap<KernelTcp> {
                            InstanceMethod<&KernelTcp::EndConn>("end"),
                            InstanceMethod<&KernelTcp::CloseConn>("closeConnection"),
                            InstanceMethod<&KernelTcp::Close>("close"),
+                           InstanceMethod<&KernelTcp::EnableZerocopy>("enableZerocopy"),
+                           InstanceMethod<&KernelTcp::ReadCompletions>("readCompletions"),
+                           InstanceAccessor<&KernelTcp::LastZcId>("lastZcId"),
                            InstanceAccessor<&KernelTcp::LocalPort>("localPort"),
                            InstanceAccessor<&KernelTcp::LastErrno>("lastErrno"),
                            InstanceAccessor<&KernelTcp::Connections>("connections"),
@@ -244,6 +252,8 @@ class KernelTcp : public Napi::ObjectWrap<KernelTcp> {
       napi_remove_async_cleanup_hook(teardown);
     }
     if (!peer_ref_.IsEmpty()) peer_ref_.Reset();
+    if (!zc_ref_.IsEmpty()) zc_ref_.Reset();
+    zc_info_ = nullptr;
     if (!on_event_.IsEmpty()) on_event_.Reset();
     peer_info_ = nullptr;
   }
@@ -276,6 +286,7 @@ class KernelTcp : public Napi::ObjectWrap<KernelTcp> {
       return nullptr;
     }
     c->poll->data = c;
+    if (zc_info_ != nullptr) c->zerocopy = setsockopt(fd, SOL_SOCKET, SO_ZEROCOPY, &one, sizeof one) == 0;
     c->id = next_id_++;
     conns_[c->id] = c;
     return c;
@@ -323,12 +334,17 @@ class KernelTcp : public Napi::ObjectWrap<KernelTcp> {
     return Napi::Number::New(env, c->id);
   }
 
-  // write(id, segments: Uint8Array[], skip): bytes the kernel took
+  // write(id, segments: Uint8Array[], skip[, zerocopy]): bytes the kernel took. With zerocopy,
+  // each sendmsg that took bytes gets the socket's next completion id; lastZcId is the last one
+  // (-1: none), so every message written wholly by this call is covered by it.
   Napi::Value Write(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
-    if (info.Length() < 3 || !info[1].IsArray() || !info[2].IsNumber()) throw Napi::TypeError::New(env, "write(id, segments, skip)");
+    if (info.Length() < 3 || !info[1].IsArray() || !info[2].IsNumber()) throw Napi::TypeError::New(env, "write(id, segments, skip[, zerocopy])");
     Conn* c = Get(env, info[0]);
     last_errno_ = 0;
+    last_zc_id_ = -1;
+    // a connection whose SO_ZEROCOPY the kernel refused sends as usual (lastZcId stays -1)
+    const bool zerocopy = info.Length() > 3 && info[3].ToBoolean().Value() && c != nullptr && c->zerocopy;
     if (c == nullptr || c->fd < 0) {
       last_errno_ = EBADF;
       return Napi::Number::New(env, 0);
@@ -360,12 +376,13 @@ class KernelTcp : public Napi::ObjectWrap<KernelTcp> {
       std::memset(&h, 0, sizeof h);
       h.msg_iov = iov_.data() + at;
       h.msg_iovlen = std::min<size_t>(iov_.size() - at, IOV_MAX);
-      const ssize_t r = sendmsg(c->fd, &h, MSG_DONTWAIT | MSG_NOSIGNAL);
+      const ssize_t r = sendmsg(c->fd, &h, MSG_DONTWAIT | MSG_NOSIGNAL | (zerocopy ? MSG_ZEROCOPY : 0));
       if (r < 0) {
         if (errno == EINTR) continue;
         last_errno_ = errno;
         break;
       }
+      if (zerocopy && r > 0) last_zc_id_ = static_cast<double>(c->zc_next++);
       written += static_cast<double>(r);
       size_t left = static_cast<size_t>(r);
       while (at < iov_.size() && left >= iov_[at].iov_len) left -= iov_[at++].iov_len;
@@ -447,8 +464,58 @@ class KernelTcp : public Napi::ObjectWrap<KernelTcp> {
     return info.Env().Undefined();
   }
 
+  // enableZerocopy(zcInfo: Uint32Array): SO_ZEROCOPY on every connection from now on (the open
+  // ones too); completions are read into zcInfo (kZcWords per range). 0, or the errno of a
+  // kernel that refuses it (tried on the listening socket).
+  Napi::Value EnableZerocopy(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    if (info.Length() < 1 || !info[0].IsTypedArray() || info[0].As<Napi::TypedArray>().TypedArrayType() != napi_uint32_array)
+      throw Napi::TypeError::New(env, "enableZerocopy(zcInfo: Uint32Array)");
+    Napi::Uint32Array zi = info[0].As<Napi::Uint32Array>();
+    if (zi.ElementLength() < static_cast<size_t>(kZcWords)) throw Napi::RangeError::New(env, "enableZerocopy: zcInfo holds no range");
+    int one = 1;
+    if (lfd_ < 0) throw Napi::Error::New(env, "kernel tcp: the port is closed");
+    if (setsockopt(lfd_, SOL_SOCKET, SO_ZEROCOPY, &one, sizeof one) != 0) return Napi::Number::New(env, errno);
+    zc_ref_ = Napi::Persistent(zi);
+    zc_info_ = zi.Data();
+    zc_cap_ = zi.ElementLength() / kZcWords;
+    for (auto& kv : conns_) kv.second->zerocopy = setsockopt(kv.second->fd, SOL_SOCKET, SO_ZEROCOPY, &one, sizeof one) == 0;
+    return Napi::Number::New(env, 0);
+  }
+
+  // readCompletions(id): the MSG_ZEROCOPY completions the connection's error queue holds now,
+  // read into zcInfo (at most its capacity); returns the ranges written
+  Napi::Value ReadCompletions(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    Conn* c = Get(env, info[0]);
+    if (c == nullptr || c->fd < 0 || zc_info_ == nullptr) return Napi::Number::New(env, 0);
+    size_t k = 0;
+    while (k < zc_cap_) {
+      alignas(cmsghdr) char control[CMSG_SPACE(sizeof(sock_extended_err) + sizeof(sockaddr_in6))];
+      msghdr msg;
+      std::memset(&msg, 0, sizeof msg);
+      msg.msg_control = control;
+      msg.msg_controllen = sizeof control;
+      if (recvmsg(c->fd, &msg, MSG_ERRQUEUE | MSG_DONTWAIT) < 0) break;  // EAGAIN: empty
+      for (cmsghdr* m = CMSG_FIRSTHDR(&msg); m != nullptr; m = CMSG_NXTHDR(&msg, m)) {
+        const bool recverr = (m->cmsg_level == SOL_IP && m->cmsg_type == IP_RECVERR) || (m->cmsg_level == SOL_IPV6 && m->cmsg_type == IPV6_RECVERR);
+        if (!recverr) continue;
+        sock_extended_err e;
+        std::memcpy(&e, CMSG_DATA(m), sizeof e);
+        if (e.ee_origin != SO_EE_ORIGIN_ZEROCOPY || e.ee_errno != 0) continue;
+        uint32_t* w = zc_info_ + k * kZcWords;
+        w[0] = e.ee_info;
+        w[1] = e.ee_data;
+        w[2] = (e.ee_code & SO_EE_CODE_ZEROCOPY_COPIED) ? 1 : 0;
+        k++;
+      }
+    }
+    return Napi::Number::New(env, static_cast<double>(k));
+  }
+
   Napi::Value LocalPort(const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), local_port_); }
   Napi::Value LastErrno(const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), last_errno_); }
+  Napi::Value LastZcId(const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), last_zc_id_); }
   Napi::Value Connections(const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), static_cast<double>(conns_.size())); }
 
   // ---- libuv callbacks: no C++ exception may leave them, and calls into JavaScript may fail
@@ -624,6 +691,10 @@ class KernelTcp : public Napi::ObjectWrap<KernelTcp> {
   uint32_t next_id_ = 1;
   std::vector<iovec> iov_;
   int last_errno_ = 0;
+  double last_zc_id_ = -1;
+  Napi::Reference<Napi::Uint32Array> zc_ref_;
+  uint32_t* zc_info_ = nullptr;
+  size_t zc_cap_ = 0;
 };
 
 }  // namespace
@@ -640,6 +711,7 @@ void InitTcp(Napi::Env env, Napi::Object exports) {
   e.Set("acceptError", Napi::Number::New(env, kAcceptError));
   e.Set("peerWords", Napi::Number::New(env, kPeerWords));
   e.Set("iovMax", Napi::Number::New(env, IOV_MAX));
+  e.Set("zcWords", Napi::Number::New(env, kZcWords));
   exports.Set("kernelTcpEvents", e);
 }
 

@@ -73,7 +73,13 @@ export interface KernelTcpSockets {
    * sendmsg calls until all are written or the socket is full; returns the bytes it took
    * (`lastErrno` says why it stopped short: EAGAIN, wait with wantWritable).
    */
-  write(id: number, segments: Uint8Array[], skip: number): number;
+  write(id: number, segments: Uint8Array[], skip: number, zerocopy?: boolean): number;
+  /** After a write with zerocopy: the completion id of its last sendmsg that took bytes (-1: none; the connection lacks SO_ZEROCOPY). */
+  readonly lastZcId: number;
+  /** SO_ZEROCOPY on every connection; completions are read into zcInfo (zcWords per range: first id, last id, copied). 0, or the kernel's errno. */
+  enableZerocopy(zcInfo: Uint32Array): number;
+  /** Reads the connection's MSG_ZEROCOPY completions into zcInfo; returns the ranges written. */
+  readCompletions(id: number): number;
   /** A `writable` event once the connection's socket has room again. */
   wantWritable(id: number): void;
   /** Where the connection's next bytes are read into; reading waits while it has no room. */
@@ -108,6 +114,8 @@ export interface KernelTcpEvents {
   acceptError: number;
   peerWords: number;
   iovMax: number;
+  /** Uint32 words per completion range in zcInfo. */
+  zcWords: number;
 }
 
 export interface KernelAddon {

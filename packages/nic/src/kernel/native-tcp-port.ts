@@ -9,6 +9,7 @@ import { lengthPrefix } from "./framing.js";
 import { checkTcpOptions, tcpSetup, type TcpChecked, type TcpPortOptions } from "./tcp-port.js";
 import { ipv4Text, ipv6Text } from "./address.js";
 import { loadKernelAddon, type KernelTcpEvents, type KernelTcpSockets } from "./native-addon.js";
+import { chooseZeroCopyThreshold } from "../calibration-store.js";
 
 /** Bytes of one pooled receive buffer: small messages are views of these. */
 const CHUNK_BYTES = 128 * 1024;
@@ -61,6 +62,8 @@ interface Conn {
   peerEnded: boolean;
   /** Messages not yet wholly written: queue[head..], the first with `skip` bytes written. */
   queue: Prepared[];
+  /** Per queued message: write it with MSG_ZEROCOPY. */
+  zcq: boolean[];
   head: number;
   skip: number;
   queuedBytes: number;
@@ -75,6 +78,17 @@ interface Conn {
   end: number;
   /** Whole length (prefix + body) of the frame at `start`, once its prefix was read; else -1. */
   frameLen: number;
+  /** Messages written with MSG_ZEROCOPY, awaiting the completion of id zcIds[i] (in id order), from zcHead. */
+  zcMsgs: Prepared[];
+  zcIds: number[];
+  zcCopied: boolean[];
+  zcHead: number;
+  /** Every completion id below this has come. */
+  zcLow: number;
+  /** Completion ids above zcLow that came out of order. */
+  zcEarly: Set<number> | null;
+  /** Close (cleanly) once the kernel gave back every page it holds. */
+  closeWhenDone: boolean;
 }
 
 /**
@@ -115,6 +129,12 @@ export class NativeTcpPort extends PortBase {
   private rxPaused = false;
   private readonly pool: Chunk[] = [];
   private segs: Uint8Array[] = [];
+  /** Messages referencing at least this many bytes go with MSG_ZEROCOPY (Infinity: none). */
+  private readonly zcThreshold: number;
+  private readonly zcInfo: Uint32Array;
+  /** Connections with MSG_ZEROCOPY messages awaiting completion. */
+  private readonly zcConns = new Set<Conn>();
+  private zcTimer: NodeJS.Timeout | null = null;
 
   private constructor(o: TcpChecked, ev: KernelTcpEvents) {
     super();
@@ -127,6 +147,10 @@ export class NativeTcpPort extends PortBase {
     this.peerInfo = new Int32Array(ev.peerWords);
     this.peerBytes = new Uint8Array(this.peerInfo.buffer);
     ({ caps: this.caps, policy: this.policy, sendArena: this.sendArena } = tcpSetup(o, "kernel-tcp-native"));
+    this.zcThreshold = chooseZeroCopyThreshold(o.zeroCopyThreshold, "tcp", "kernel-tcp-native");
+    this.zcInfo = new Uint32Array(64 * ev.zcWords);
+    // what the kernel copied is then counted message by message
+    if (this.zcThreshold !== Infinity) this.caps.driverCopies = "some";
   }
 
   static async open(o: TcpPortOptions): Promise<NativeTcpPort> {
@@ -137,6 +161,13 @@ export class NativeTcpPort extends PortBase {
     const family = c.bind.address.includes(":") ? 6 : 4;
     p.sock = new addon.KernelTcp(family, c.bind.address, c.bind.port, p.peerInfo, p.onEvent);
     p.localAddress = { address: c.bind.address, port: p.sock.localPort };
+    if (p.zcThreshold !== Infinity) {
+      const err = p.sock.enableZerocopy(p.zcInfo);
+      if (err !== 0) {
+        p.sock.close();
+        throw new Error(`tcp port: zeroCopyThreshold: this kernel refuses SO_ZEROCOPY (errno ${err}); open the port without it`);
+      }
+    }
     return p;
   }
 
@@ -153,8 +184,9 @@ export class NativeTcpPort extends PortBase {
   private newConn(id: number, key: string, peer: Endpoint, connecting: boolean): Conn {
     const c: Conn = {
       id, key, peer, connecting, blocked: false, needDrain: false, closed: false, peerEnded: false,
-      queue: [], head: 0, skip: 0, queuedBytes: 0, written: 0, unacked: [], ackHead: 0,
+      queue: [], zcq: [], head: 0, skip: 0, queuedBytes: 0, written: 0, unacked: [], ackHead: 0,
       chunk: null, start: 0, end: 0, frameLen: -1,
+      zcMsgs: [], zcIds: [], zcCopied: [], zcHead: 0, zcLow: 0, zcEarly: null, closeWhenDone: false,
     };
     this.byId.set(id, c);
     this.byKey.set(key, c);
@@ -171,6 +203,7 @@ export class NativeTcpPort extends PortBase {
       ? prepareOwnedFramed(list, this.memory, this.sendArena!.take(list), this.debugLent)
       : prepare(list, this.memory, lengthPrefix(list.byteLength), this.debugLent);
     c.queue.push(p);
+    c.zcq.push(p.referencedBytes >= this.zcThreshold);
     c.queuedBytes += p.wireBytes;
     this.st.queued++;
     this.st.bytesCopied += p.scratchBytes;
@@ -221,15 +254,19 @@ export class NativeTcpPort extends PortBase {
       const segs = this.segs;
       segs.length = 0;
       let want = -c.skip;
+      // a run of messages with the same MSG_ZEROCOPY choice: the flag is per sendmsg
+      const zc = c.zcq[c.head]!;
       for (let i = c.head; i < c.queue.length; i++) {
         const ps = c.queue[i]!.segments;
-        if (segs.length > 0 && segs.length + ps.length > SEGMENTS_PER_WRITE) break;
+        if (segs.length > 0 && (segs.length + ps.length > SEGMENTS_PER_WRITE || c.zcq[i] !== zc)) break;
         for (let k = 0; k < ps.length; k++) segs.push(ps[k]!);
         want += c.queue[i]!.wireBytes;
       }
       let n: number;
+      let zcId = -1;
       try {
-        n = sock.write(c.id, segs, c.skip);
+        n = sock.write(c.id, segs, c.skip, zc);
+        if (zc) zcId = sock.lastZcId;
       } catch (e) {
         // the addon refused the call itself (a bug here, not a peer's doing): the port stops
         this.portFailed(e instanceof Error ? e : new Error(String(e)));
@@ -239,7 +276,8 @@ export class NativeTcpPort extends PortBase {
       while (c.head < c.queue.length && left >= c.queue[c.head]!.wireBytes) {
         const p = c.queue[c.head++]!;
         left -= p.wireBytes;
-        this.written(c, p);
+        // a message finished in this write: its last byte went in the write's last zero-copy send or before
+        this.written(c, p, zcId);
       }
       c.skip = left;
       if (n < want) {
@@ -260,11 +298,13 @@ export class NativeTcpPort extends PortBase {
     }
     if (c.head === c.queue.length) {
       c.queue = [];
+      c.zcq = [];
       c.head = 0;
       this.queueEmptied(c);
       if (c.peerEnded) this.closeConn(c, false);
     } else if (c.head > 1024) {
       c.queue = c.queue.slice(c.head);
+      c.zcq = c.zcq.slice(c.head);
       c.head = 0;
     }
   }
@@ -278,8 +318,11 @@ export class NativeTcpPort extends PortBase {
     if (this.waitingDrain === 0 && this.drainAwaited && (this.owesDrain || this.st.queued === 0)) this.drainedNow();
   }
 
-  /** The kernel has all of `p` (copied into its socket buffer): the lent buffers go back; sent once acknowledged. */
-  private written(c: Conn, p: Prepared): void {
+  /**
+   * The kernel has all of `p`: sent once acknowledged. Copied into its socket buffer (zcId -1):
+   * the lent buffers go back now; lent to it with MSG_ZEROCOPY: once completion `zcId` came.
+   */
+  private written(c: Conn, p: Prepared, zcId: number): void {
     this.st.queued--;
     c.queuedBytes -= p.wireBytes;
     c.written += p.wireBytes;
@@ -289,7 +332,75 @@ export class NativeTcpPort extends PortBase {
       this.ackTimer = setTimeout(this.ackTick, ACK_POLL_MS);
       this.ackTimer.unref();
     }
-    this.giveBack(p);
+    if (zcId < 0) {
+      this.st.copies.driver += p.wireBytes;
+      this.giveBack(p);
+      return;
+    }
+    this.st.zeroCopySent++;
+    c.zcMsgs.push(p);
+    c.zcIds.push(zcId);
+    c.zcCopied.push(false);
+    this.zcConns.add(c);
+    if (this.zcTimer === null) this.zcTimer = setTimeout(this.pollCompletions, 1);
+  }
+
+  /** Reads the completions of every connection that awaits some (every millisecond while any does). */
+  private readonly pollCompletions = (): void => {
+    this.zcTimer = null;
+    const sock = this.sock;
+    if (sock === null) return;
+    const w = this.ev.zcWords;
+    const cap = this.zcInfo.length / w;
+    for (const c of this.zcConns) {
+      let n: number;
+      do {
+        n = sock.readCompletions(c.id);
+        for (let i = 0; i < n; i++) this.completion(c, this.zcInfo[i * w]!, this.zcInfo[i * w + 1]!, this.zcInfo[i * w + 2] !== 0);
+      } while (n === cap);
+      this.releaseCompleted(c);
+    }
+    if (this.zcConns.size > 0) this.zcTimer = setTimeout(this.pollCompletions, 1);
+  };
+
+  /** Completions [first, last] came (copied: the kernel copied those sends after all). */
+  private completion(c: Conn, first: number, last: number, copied: boolean): void {
+    if (copied) {
+      for (let i = c.zcHead; i < c.zcIds.length && c.zcIds[i]! <= last; i++) if (c.zcIds[i]! >= first) c.zcCopied[i] = true;
+    }
+    if (first <= c.zcLow) {
+      if (last >= c.zcLow) c.zcLow = last + 1;
+      const early = c.zcEarly;
+      if (early !== null) {
+        while (early.has(c.zcLow)) early.delete(c.zcLow++);
+        if (early.size === 0) c.zcEarly = null;
+      }
+    } else {
+      const early = (c.zcEarly ??= new Set());
+      for (let id = first; id <= last; id++) early.add(id);
+    }
+  }
+
+  /** Gives back what the messages whose completions all came lent. */
+  private releaseCompleted(c: Conn, all = false): void {
+    let h = c.zcHead;
+    while (h < c.zcMsgs.length && (all || c.zcIds[h]! < c.zcLow)) {
+      const p = c.zcMsgs[h]!;
+      if (c.zcCopied[h]) {
+        this.st.zeroCopyCopied++;
+        this.st.copies.driver += p.wireBytes;
+      }
+      h++;
+      this.giveBack(p);
+    }
+    if (h === c.zcMsgs.length) {
+      c.zcMsgs = [];
+      c.zcIds = [];
+      c.zcCopied = [];
+      c.zcHead = 0;
+      this.zcConns.delete(c);
+      if (c.closeWhenDone && !c.closed) this.closeConn(c, false);
+    } else c.zcHead = h;
   }
 
   private giveBack(p: Prepared): void {
@@ -407,6 +518,7 @@ export class NativeTcpPort extends PortBase {
       this.giveBack(c.queue[i]!);
     }
     c.queue = [];
+    c.zcq = [];
     c.head = 0;
     c.queuedBytes = 0;
     this.refreshAcks();
@@ -424,6 +536,11 @@ export class NativeTcpPort extends PortBase {
    * nothing more: unacknowledged messages count as sent. `reset`: discarded and the peer reset.
    */
   private closeConn(c: Conn, reset: boolean): void {
+    if (!reset && !c.closed && c.zcHead < c.zcMsgs.length) {
+      // the kernel still sends from lent pages: the socket closes once it gave them all back
+      c.closeWhenDone = true;
+      return;
+    }
     if (!c.closed || c.id === -1) {
       c.closed = true;
       this.queueEmptied(c);
@@ -441,6 +558,8 @@ export class NativeTcpPort extends PortBase {
     }
     this.ackWatch.delete(c);
     this.dropChunk(c);
+    // closed: the kernel dropped what it still held of the socket's data, lent pages included
+    if (c.zcHead < c.zcMsgs.length) this.releaseCompleted(c, true);
   }
 
   // ---- receive
@@ -572,6 +691,7 @@ export class NativeTcpPort extends PortBase {
       this.giveBack(c.queue[i]!);
     }
     c.queue = [];
+    c.zcq = [];
     c.head = 0;
     c.unacked = [];
     c.ackHead = 0;
@@ -620,11 +740,21 @@ export class NativeTcpPort extends PortBase {
         this.sendCompleted();
       }
       c.queue = [];
+      c.zcq = [];
       c.head = 0;
-      this.closeConn(c, force || c.ackHead < c.unacked.length);
+      // the last completions first: what came is not counted as lost pages
+      if (c.zcHead < c.zcMsgs.length) {
+        const w = this.ev.zcWords;
+        const n = sock.readCompletions(c.id);
+        for (let i = 0; i < n; i++) this.completion(c, this.zcInfo[i * w]!, this.zcInfo[i * w + 1]!, this.zcInfo[i * w + 2] !== 0);
+        this.releaseCompleted(c);
+      }
+      this.closeConn(c, force || c.ackHead < c.unacked.length || c.zcHead < c.zcMsgs.length);
     }
     if (this.ackTimer !== null) clearTimeout(this.ackTimer);
     this.ackTimer = null;
+    if (this.zcTimer !== null) clearTimeout(this.zcTimer);
+    this.zcTimer = null;
     sock.close();
     this.sock = null;
     if (this.waitingDrain > 0) {

@@ -43,9 +43,17 @@ export interface TcpPortOptions {
    * message's bytes. Default false.
    */
   debugReleasedBuffers?: boolean;
+  /**
+   * engine "native": messages that reference at least this many bytes are written with
+   * MSG_ZEROCOPY (the kernel sends from the pages themselves and says when it is done with them;
+   * lent buffers are held until then). Default: the stored calibration's (`sgwire calibrate
+   * --backend tcp --engine native --store`), else never (on loopback and veths the kernel copies
+   * anyway, at extra cost).
+   */
+  zeroCopyThreshold?: number;
 }
 
-const TCP_KEYS = ["backend", "bind", "maxMessageBytes", "copyThreshold", "debugLentBuffers", "closeTimeoutMs", "maxRxHeldBytes", "engine", "debugReleasedBuffers"] as const;
+const TCP_KEYS = ["backend", "bind", "maxMessageBytes", "copyThreshold", "debugLentBuffers", "closeTimeoutMs", "maxRxHeldBytes", "engine", "debugReleasedBuffers", "zeroCopyThreshold"] as const;
 /** One writev takes at most 1024 iovecs (Linux UIO_MAXIOV); libuv splits longer ones, which is still correct. */
 export const TCP_MAX_SEGMENTS = 1023;
 const TCP_COPY_THRESHOLD = 512;
@@ -79,6 +87,8 @@ export interface TcpChecked extends CommonOptionValues {
   maxMessageBytes: number;
   engine: "net" | "native";
   debugReleasedBuffers: boolean;
+  /** undefined: the stored calibration's, else never */
+  zeroCopyThreshold: number | undefined;
 }
 
 /** Every option checked, before anything is opened. */
@@ -94,7 +104,11 @@ export function checkTcpOptions(o: TcpPortOptions): TcpChecked {
     throw new TypeError(`openPort(tcp): debugReleasedBuffers must be a boolean, got ${typeof o.debugReleasedBuffers}`);
   }
   if (o.debugReleasedBuffers === true && engine !== "native") throw new TypeError('openPort(tcp): debugReleasedBuffers applies to engine "native" only');
-  return { ...common, bind, maxMessageBytes, engine, debugReleasedBuffers: o.debugReleasedBuffers === true };
+  if (o.zeroCopyThreshold !== undefined && engine !== "native") throw new TypeError('openPort(tcp): zeroCopyThreshold applies to engine "native" only');
+  if (o.zeroCopyThreshold !== undefined && !(typeof o.zeroCopyThreshold === "number" && o.zeroCopyThreshold >= 1)) {
+    throw new RangeError(`openPort(tcp): zeroCopyThreshold must be a number >= 1, got ${String(o.zeroCopyThreshold)}`);
+  }
+  return { ...common, bind, maxMessageBytes, engine, debugReleasedBuffers: o.debugReleasedBuffers === true, zeroCopyThreshold: o.zeroCopyThreshold };
 }
 
 /**
