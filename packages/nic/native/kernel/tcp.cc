@@ -9,11 +9,14 @@
 // copies what it takes into its socket buffer before the call returns (no MSG_ZEROCOPY here).
 // unacked(id) is the socket's SIOCOUTQ: bytes written that the peer's TCP has not acknowledged.
 //
-// Receive: each connection reads into a target that JavaScript sets (setTarget: an ArrayBuffer,
-// offset and length); every read advances the target and calls onEvent(kData, id, bytes), and a
-// connection with no room left is not read until JavaScript sets a new target (the kernel's
-// receive buffer, then TCP's window, make the peer wait). Received messages are views of those
-// buffers (JavaScript frames them).
+// Receive: connections read into one shared target JavaScript sets (setShared: an ArrayBuffer,
+// offset and length), one after the other, each read at most kSharedReadMax bytes; a connection
+// given a target of its own (setTarget, for a large frame: the rest of it goes straight into the
+// frame's buffer) reads there until clearTarget. Every read advances its target and calls
+// onEvent(kData, id, bytes); a target with no room left is not read into until JavaScript sets
+// another (the kernel's receive buffer, then TCP's window, make the peer wait). Received messages
+// are views of those buffers (JavaScript frames them). A connection holds no buffer of its own
+// until JavaScript gives it one.
 //
 // Events, onEvent(kind, id, value): kAccept (a new connection `id`, its peer in peerInfo),
 // kConnected, kData (value: bytes read), kEnd (the peer closed its side), kError (value: errno;
@@ -31,6 +34,7 @@
 #include <unistd.h>
 #include <uv.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <climits>
 #include <cstring>
@@ -58,6 +62,8 @@ constexpr int kAcceptsPerEvent = 32;
 constexpr int kPeerWords = 6;
 // Uint32 words per MSG_ZEROCOPY completion range in zcInfo: first id, last id, copied
 constexpr int kZcWords = 3;
+// most bytes one read into the shared target takes (the rest waits for the next turn of the loop)
+constexpr size_t kSharedReadMax = 64 * 1024;
 
 Napi::Error ErrnoError(Napi::Env env, const std::string& what, int err) {
   // the code as Node's sockets give it (EADDRINUSE, ...): libuv's codes are -errno on Linux
@@ -82,6 +88,8 @@ struct Conn {
   bool ended = false;  // the peer's FIN was read: nothing more to read
   bool zerocopy = false;  // SO_ZEROCOPY is set
   uint32_t zc_next = 0;   // the id the kernel gives this socket's next MSG_ZEROCOPY send
+  // a target of its own (else the port's shared one)
+  bool own = false;
   uint8_t* target = nullptr;
   size_t room = 0;
   napi_ref target_ref = nullptr;
@@ -96,6 +104,8 @@ class KernelTcp : public Napi::ObjectWrap<KernelTcp> {
                            InstanceMethod<&KernelTcp::Write>("write"),
                            InstanceMethod<&KernelTcp::WantWritable>("wantWritable"),
                            InstanceMethod<&KernelTcp::SetTarget>("setTarget"),
+                           InstanceMethod<&KernelTcp::ClearTarget>("clearTarget"),
+                           InstanceMethod<&KernelTcp::SetShared>("setShared"),
                            InstanceMethod<&KernelTcp::SetReading>("setReading"),
                            InstanceMethod<&KernelTcp::Unacked>("unacked"),
                            InstanceMethod<&KernelTcp::EndConn>("end"),
@@ -253,6 +263,10 @@ class KernelTcp : public Napi::ObjectWrap<KernelTcp> {
     }
     if (!peer_ref_.IsEmpty()) peer_ref_.Reset();
     if (!zc_ref_.IsEmpty()) zc_ref_.Reset();
+    if (shared_ref_ != nullptr && env_ != nullptr) napi_delete_reference(env_, shared_ref_);
+    shared_ref_ = nullptr;
+    shared_ = nullptr;
+    shared_room_ = 0;
     zc_info_ = nullptr;
     if (!on_event_.IsEmpty()) on_event_.Reset();
     peer_info_ = nullptr;
@@ -294,7 +308,8 @@ class KernelTcp : public Napi::ObjectWrap<KernelTcp> {
 
   int Apply(Conn* c) {
     if (c->poll == nullptr) return 0;
-    const int ev = (!c->connecting && c->reading && !c->ended && c->room > 0 ? UV_READABLE : 0) | (c->connecting || c->want_write ? UV_WRITABLE : 0);
+    const bool room = c->own ? c->room > 0 : shared_room_ > 0;
+    const int ev = (!c->connecting && c->reading && !c->ended && room ? UV_READABLE : 0) | (c->connecting || c->want_write ? UV_WRITABLE : 0);
     if (ev == c->events) return 0;
     const int rc = ev == 0 ? uv_poll_stop(c->poll) : uv_poll_start(c->poll, ev, &KernelTcp::OnConn);
     if (rc == 0) c->events = ev;
@@ -404,22 +419,54 @@ class KernelTcp : public Napi::ObjectWrap<KernelTcp> {
     return env.Undefined();
   }
 
-  // setTarget(id, buffer: ArrayBuffer, offset, length): where the next bytes read go
+  // Holds `ab` in *ref (the previous one let go); the bytes from `off` for `len`, checked.
+  uint8_t* Hold(Napi::Env env, const Napi::CallbackInfo& info, napi_ref* ref, size_t* room, int at) {
+    if (info.Length() < static_cast<size_t>(at + 3) || !info[at].IsArrayBuffer() || !info[at + 1].IsNumber() || !info[at + 2].IsNumber())
+      throw Napi::TypeError::New(env, "kernel tcp: a target is (buffer: ArrayBuffer, offset, length)");
+    Napi::ArrayBuffer ab = info[at].As<Napi::ArrayBuffer>();
+    const int64_t off = info[at + 1].As<Napi::Number>().Int64Value();
+    const int64_t len = info[at + 2].As<Napi::Number>().Int64Value();
+    if (off < 0 || len < 0 || static_cast<size_t>(off + len) > ab.ByteLength()) throw Napi::RangeError::New(env, "kernel tcp: target outside its buffer");
+    if (*ref != nullptr) napi_delete_reference(env, *ref);
+    *ref = nullptr;
+    if (napi_create_reference(env, ab, 1, ref) != napi_ok) throw Napi::Error::New(env, "kernel tcp: cannot hold the target buffer");
+    *room = static_cast<size_t>(len);
+    return static_cast<uint8_t*>(ab.Data()) + off;
+  }
+
+  // setShared(buffer: ArrayBuffer, offset, length): where connections without a target of their own read
+  Napi::Value SetShared(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    const bool had = shared_room_ > 0;
+    shared_ = Hold(env, info, &shared_ref_, &shared_room_, 0);
+    if (had != (shared_room_ > 0))
+      for (auto& kv : conns_) ApplyOrThrow(env, kv.second);
+    return env.Undefined();
+  }
+
+  // clearTarget(id): the connection reads into the shared target again
+  Napi::Value ClearTarget(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    Conn* c = Get(env, info[0]);
+    if (c == nullptr) return env.Undefined();
+    if (c->target_ref != nullptr) napi_delete_reference(env, c->target_ref);
+    c->target_ref = nullptr;
+    c->own = false;
+    c->target = nullptr;
+    c->room = 0;
+    ApplyOrThrow(env, c);
+    return env.Undefined();
+  }
+
+  // setTarget(id, buffer: ArrayBuffer, offset, length): the connection's next bytes go there
   Napi::Value SetTarget(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
     if (info.Length() < 4 || !info[1].IsArrayBuffer() || !info[2].IsNumber() || !info[3].IsNumber())
       throw Napi::TypeError::New(env, "setTarget(id, buffer, offset, length)");
     Conn* c = Get(env, info[0]);
     if (c == nullptr) return env.Undefined();
-    Napi::ArrayBuffer ab = info[1].As<Napi::ArrayBuffer>();
-    const int64_t off = info[2].As<Napi::Number>().Int64Value();
-    const int64_t len = info[3].As<Napi::Number>().Int64Value();
-    if (off < 0 || len < 0 || static_cast<size_t>(off + len) > ab.ByteLength()) throw Napi::RangeError::New(env, "setTarget: outside the buffer");
-    if (c->target_ref != nullptr) napi_delete_reference(env, c->target_ref);
-    c->target_ref = nullptr;
-    if (napi_create_reference(env, ab, 1, &c->target_ref) != napi_ok) throw Napi::Error::New(env, "setTarget: cannot hold the buffer");
-    c->target = static_cast<uint8_t*>(ab.Data()) + off;
-    c->room = static_cast<size_t>(len);
+    c->target = Hold(env, info, &c->target_ref, &c->room, 1);
+    c->own = true;
     ApplyOrThrow(env, c);
     return env.Undefined();
   }
@@ -544,7 +591,11 @@ class KernelTcp : public Napi::ObjectWrap<KernelTcp> {
         Conn* c = self->Adopt(fd, false);
         if (c == nullptr) continue;
         self->WritePeer(from);
-        // reading starts once JavaScript sets the target (in the callback)
+        // read from now on (into the shared target); JavaScript may pause it in the callback
+        if (self->Apply(c) != 0) {
+          self->DropConn(c, true);
+          continue;
+        }
         if (!self->Emit(kAccept, c->id, 0)) break;
       }
     }
@@ -614,9 +665,11 @@ class KernelTcp : public Napi::ObjectWrap<KernelTcp> {
     }
     if (!(events & UV_READABLE)) return;
     for (int i = 0; i < kReadsPerEvent; i++) {
-      if (c->room == 0 || !c->reading || c->ended || c->fd < 0) break;
-      const size_t want = c->room;
-      const ssize_t n = recv(c->fd, c->target, want, MSG_DONTWAIT);
+      if (!c->reading || c->ended || c->fd < 0) break;
+      uint8_t* dst = c->own ? c->target : shared_;
+      const size_t want = c->own ? c->room : std::min(shared_room_, kSharedReadMax);
+      if (want == 0 || dst == nullptr) break;
+      const ssize_t n = recv(c->fd, dst, want, MSG_DONTWAIT);
       if (n < 0) {
         const int err = errno;
         if (err == EINTR) continue;
@@ -630,8 +683,13 @@ class KernelTcp : public Napi::ObjectWrap<KernelTcp> {
         Emit(kEnd, id, 0);
         return;
       }
-      c->target += n;
-      c->room -= static_cast<size_t>(n);
+      if (c->own) {
+        c->target += n;
+        c->room -= static_cast<size_t>(n);
+      } else {
+        shared_ += n;
+        shared_room_ -= static_cast<size_t>(n);
+      }
       if (!Emit(kData, id, static_cast<int>(n)) || (c = find()) == nullptr) return;
       // a short read emptied the socket: no second call to learn it
       if (static_cast<size_t>(n) < want) break;
@@ -692,6 +750,9 @@ class KernelTcp : public Napi::ObjectWrap<KernelTcp> {
   std::vector<iovec> iov_;
   int last_errno_ = 0;
   double last_zc_id_ = -1;
+  uint8_t* shared_ = nullptr;
+  size_t shared_room_ = 0;
+  napi_ref shared_ref_ = nullptr;
   Napi::Reference<Napi::Uint32Array> zc_ref_;
   uint32_t* zc_info_ = nullptr;
   size_t zc_cap_ = 0;
@@ -712,6 +773,7 @@ void InitTcp(Napi::Env env, Napi::Object exports) {
   e.Set("peerWords", Napi::Number::New(env, kPeerWords));
   e.Set("iovMax", Napi::Number::New(env, IOV_MAX));
   e.Set("zcWords", Napi::Number::New(env, kZcWords));
+  e.Set("sharedReadMax", Napi::Number::New(env, static_cast<double>(kSharedReadMax)));
   exports.Set("kernelTcpEvents", e);
 }
 

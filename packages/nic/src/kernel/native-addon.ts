@@ -82,8 +82,12 @@ export interface KernelTcpSockets {
   readCompletions(id: number): number;
   /** A `writable` event once the connection's socket has room again. */
   wantWritable(id: number): void;
-  /** Where the connection's next bytes are read into; reading waits while it has no room. */
+  /** Where connections without a target of their own read (one after the other, each read at most sharedReadMax bytes). */
+  setShared(buffer: ArrayBuffer, offset: number, length: number): void;
+  /** A target of the connection's own for its next bytes; reading waits while it has no room. */
   setTarget(id: number, buffer: ArrayBuffer, offset: number, length: number): void;
+  /** The connection reads into the shared target again. */
+  clearTarget(id: number): void;
   setReading(id: number, on: boolean): void;
   /** Bytes written that the peer's TCP has not acknowledged (SIOCOUTQ); -1 for a connection that is gone. */
   unacked(id: number): number;
@@ -116,6 +120,8 @@ export interface KernelTcpEvents {
   iovMax: number;
   /** Uint32 words per completion range in zcInfo. */
   zcWords: number;
+  /** Most bytes one read into the shared target takes. */
+  sharedReadMax: number;
 }
 
 export interface KernelAddon {

@@ -11,16 +11,22 @@ import { ipv4Text, ipv6Text } from "./address.js";
 import { loadKernelAddon, type KernelTcpEvents, type KernelTcpSockets } from "./native-addon.js";
 import { chooseZeroCopyThreshold } from "../calibration-store.js";
 
-/** Bytes of one pooled receive buffer: small messages are views of these. */
-const CHUNK_BYTES = 128 * 1024;
+/** Bytes of one pooled receive buffer, shared by the connections: whole frames are views of these. */
+const CHUNK_BYTES = 256 * 1024;
 /** Free receive buffers kept for reuse. */
-const POOL_CHUNKS = 16;
+const POOL_CHUNKS = 8;
+/** The shared buffer is replaced once less than this is left in it. */
+const SHARED_MIN = 16 * 1024;
 /**
- * A frame that does not fit the rest of its buffer moves to one of its own, sized from its length
- * prefix up to this many bytes; beyond, the buffer grows to four times what arrived each time it
- * fills (a peer's prefix reserves at most this much memory, or four times what it sent).
+ * Bytes the buffers of frames still arriving may hold beyond what arrived, all connections
+ * together: a frame's buffer is sized from its length prefix while this allows, else it grows
+ * with what arrives (four times it). What peers' length prefixes can make the port reserve.
  */
-const RESERVE_BYTES = 1 << 20;
+const RESERVE_BUDGET = 16 << 20;
+/** A frame still missing this many bytes reads the rest straight into its own buffer. */
+const OWN_MIN = 32 * 1024;
+/** While received messages hold this many shared buffers (besides the current one), new messages are copied out of them. */
+const HELD_CHUNKS_COPY = 32;
 /** Segments per write() into the addon (one sendmsg takes IOV_MAX). */
 const SEGMENTS_PER_WRITE = 1024;
 /** Messages queued on one connection in one turn before they are written without waiting for the turn's end. */
@@ -72,12 +78,16 @@ interface Conn {
   /** Written messages the peer has not acknowledged: [end offset, bytes] pairs, from `ackHead`. */
   unacked: number[];
   ackHead: number;
-  /** Receive buffer, and the unframed bytes in it: [start, end). */
-  chunk: Chunk | null;
-  start: number;
-  end: number;
-  /** Whole length (prefix + body) of the frame at `start`, once its prefix was read; else -1. */
-  frameLen: number;
+  /** A frame that arrived in pieces: its bytes so far, from its prefix (capacity acc.length). */
+  acc: Uint8Array | null;
+  accLen: number;
+  /** Its whole length (prefix + body), once the prefix is complete; else -1. */
+  accFrame: number;
+  accPrefix: number;
+  /** Reserved beyond what arrived (acc.length - accLen), counted in the port's budget. */
+  reserved: number;
+  /** The native side reads this frame's rest straight into acc. */
+  own: boolean;
   /** Messages written with MSG_ZEROCOPY, awaiting the completion of id zcIds[i] (in id order), from zcHead. */
   zcMsgs: Prepared[];
   zcIds: number[];
@@ -95,11 +105,16 @@ interface Conn {
  * Kernel TCP through the native addon (`engine: "native"`). Messages to one peer are framed as
  * in the "net" engine (varint length, then the protobuf bytes) and the messages queued in one
  * turn of the event loop are written together: one sendmsg carries up to 1024 segments of many
- * messages (the "net" engine makes a writev per message). Each connection reads into pooled
- * 128 KiB buffers and a received message is a view of its buffer: no copy, unless a frame did
- * not fit the rest of the buffer it started in, whose first bytes then move to a buffer of their
- * own (`rxBytesCopied`). A message counts as sent once the peer's TCP acknowledged its last byte
- * (SIOCOUTQ, read after writes and every 5 ms while some are unacknowledged, and on `stats`).
+ * messages (the "net" engine makes a writev per message). Connections read into one shared,
+ * pooled 256 KiB buffer, and a frame that arrives whole in a read is a view of it: no copy, no
+ * allocation per message. A frame that arrives in pieces gets a buffer of its own: sized from its
+ * length prefix while the port's reserve budget (16 MiB, all connections) allows, else four times
+ * what arrived; its first bytes are copied there (`rxBytesCopied`), and from 32 KiB missing the
+ * rest is read straight into it. A connection holds no receive memory until then. A message
+ * counts as sent once the peer's TCP acknowledged its last byte (SIOCOUTQ, read after writes and
+ * every 5 ms while some are unacknowledged, and on `stats`). With `zeroCopyThreshold`, messages
+ * referencing that many bytes go with MSG_ZEROCOPY (lent buffers held until the kernel's
+ * completion).
  *
  * Faults, never 'error': peer-reset (one per failed connection), send-failed (queued or
  * unacknowledged messages of a connection that failed), oversize and bad-frame (that connection
@@ -128,6 +143,13 @@ export class NativeTcpPort extends PortBase {
   private ackTimer: NodeJS.Timeout | null = null;
   private rxPaused = false;
   private readonly pool: Chunk[] = [];
+  /** The buffer connections read into, and where the next read lands in it. */
+  private shared: Chunk | null = null;
+  private sharedPos = 0;
+  /** Shared buffers no longer read into that received messages still hold. */
+  private chunksHeld = 0;
+  /** Bytes the frames still arriving reserved beyond what arrived (at most RESERVE_BUDGET). */
+  private reservedTotal = 0;
   private segs: Uint8Array[] = [];
   /** Messages referencing at least this many bytes go with MSG_ZEROCOPY (Infinity: none). */
   private readonly zcThreshold: number;
@@ -161,6 +183,7 @@ export class NativeTcpPort extends PortBase {
     const family = c.bind.address.includes(":") ? 6 : 4;
     p.sock = new addon.KernelTcp(family, c.bind.address, c.bind.port, p.peerInfo, p.onEvent);
     p.localAddress = { address: c.bind.address, port: p.sock.localPort };
+    p.nextShared();
     if (p.zcThreshold !== Infinity) {
       const err = p.sock.enableZerocopy(p.zcInfo);
       if (err !== 0) {
@@ -185,7 +208,7 @@ export class NativeTcpPort extends PortBase {
     const c: Conn = {
       id, key, peer, connecting, blocked: false, needDrain: false, closed: false, peerEnded: false,
       queue: [], zcq: [], head: 0, skip: 0, queuedBytes: 0, written: 0, unacked: [], ackHead: 0,
-      chunk: null, start: 0, end: 0, frameLen: -1,
+      acc: null, accLen: 0, accFrame: -1, accPrefix: 0, reserved: 0, own: false,
       zcMsgs: [], zcIds: [], zcCopied: [], zcHead: 0, zcLow: 0, zcEarly: null, closeWhenDone: false,
     };
     this.byId.set(id, c);
@@ -466,7 +489,7 @@ export class NativeTcpPort extends PortBase {
           this.flush(c);
         } else if (kind === ev.connected) {
           c.connecting = false;
-          this.startReading(c);
+          if (this.rxPaused) this.sock!.setReading(c.id, false);
           this.flush(c);
         } else if (kind === ev.end) this.peerEnded(c);
         else if (kind === ev.error) this.failed(c, value);
@@ -485,19 +508,15 @@ export class NativeTcpPort extends PortBase {
     // a connection from the same address and port replaces a finished one of ours
     const old = this.byKey.get(key);
     if (old !== undefined && !old.closed) this.closeConn(old, true);
-    this.startReading(this.newConn(id, key, peer, false));
-  }
-
-  private startReading(c: Conn): void {
-    this.useChunk(c, this.takeChunk(CHUNK_BYTES), 0, 0);
-    if (this.rxPaused) this.sock!.setReading(c.id, false);
+    this.newConn(id, key, peer, false);
+    if (this.rxPaused) this.sock!.setReading(id, false);
   }
 
   /** The peer sent FIN: what it sent is all read; our side closes once its queue is written. */
   private peerEnded(c: Conn): void {
-    if (c.end > c.start) {
-      this.fault("truncated", new Error(`tcp port: connection closed in the middle of a frame (${c.end - c.start} bytes of it received)`), c.peer);
-      c.start = c.end;
+    if (c.acc !== null) {
+      this.fault("truncated", new Error(`tcp port: connection closed in the middle of a frame (${c.accLen} bytes of it received)`), c.peer);
+      this.dropAcc(c);
     }
     c.peerEnded = true;
     if (c.head === c.queue.length && !c.connecting) this.closeConn(c, false);
@@ -508,9 +527,9 @@ export class NativeTcpPort extends PortBase {
     if (c.closed && c.id !== -1) return;
     const err = new Error(`tcp port: connection to ${c.peer.address}:${c.peer.port} failed: ${errnoName(errno)}`);
     this.fault("peer-reset", err, c.peer);
-    if (c.end > c.start) {
-      this.fault("truncated", new Error(`tcp port: connection lost in the middle of a frame (${c.end - c.start} bytes of it received)`), c.peer);
-      c.start = c.end;
+    if (c.acc !== null) {
+      this.fault("truncated", new Error(`tcp port: connection lost in the middle of a frame (${c.accLen} bytes of it received)`), c.peer);
+      this.dropAcc(c);
     }
     const queued = c.queue.length - c.head;
     for (let i = c.head; i < c.queue.length; i++) {
@@ -557,129 +576,234 @@ export class NativeTcpPort extends PortBase {
       c.ackHead = 0;
     }
     this.ackWatch.delete(c);
-    this.dropChunk(c);
+    this.dropAcc(c);
     // closed: the kernel dropped what it still held of the socket's data, lent pages included
     if (c.zcHead < c.zcMsgs.length) this.releaseCompleted(c, true);
   }
 
   // ---- receive
 
-  private takeChunk(size: number): Chunk {
-    if (size === CHUNK_BYTES) {
-      const k = this.pool.pop();
-      if (k !== undefined) {
-        k.current = true;
-        return k;
-      }
+  private takeChunk(): Chunk {
+    const k = this.pool.pop();
+    if (k !== undefined) {
+      k.current = true;
+      return k;
     }
-    const buf = new ArrayBuffer(size);
+    const buf = new ArrayBuffer(CHUNK_BYTES);
     return { buf, u8: new Uint8Array(buf), refs: 0, current: true };
   }
 
-  /** A chunk nothing reads into or holds any more is kept for reuse. */
+  /** A shared buffer nothing reads into or holds any more is kept for reuse. */
   private recycle(k: Chunk): void {
-    if (k.refs === 0 && !k.current && k.buf.byteLength === CHUNK_BYTES && this.pool.length < POOL_CHUNKS) this.pool.push(k);
+    if (k.refs === 0 && !k.current && this.pool.length < POOL_CHUNKS) this.pool.push(k);
   }
 
-  private useChunk(c: Conn, k: Chunk, start: number, end: number): void {
-    c.chunk = k;
-    c.start = start;
-    c.end = end;
-    this.sock!.setTarget(c.id, k.buf, end, k.buf.byteLength - end);
+  /** Connections read into a fresh shared buffer from now on. */
+  private nextShared(): void {
+    const old = this.shared;
+    if (old !== null) {
+      old.current = false;
+      if (old.refs > 0) this.chunksHeld++;
+      else this.recycle(old);
+    }
+    const k = this.takeChunk();
+    this.shared = k;
+    this.sharedPos = 0;
+    this.sock!.setShared(k.buf, 0, CHUNK_BYTES);
   }
 
-  private dropChunk(c: Conn): void {
-    const k = c.chunk;
-    if (k === null) return;
-    c.chunk = null;
-    k.current = false;
-    this.recycle(k);
-  }
+  private readonly onRelease = (m: RxMessage): void => {
+    const k = (m as ChunkMessage).chunk;
+    if (this.poisonReleased) m.bytes.fill(0xdb);
+    m.bytes = EMPTY;
+    if (--k.refs === 0 && !k.current) {
+      this.chunksHeld--;
+      this.recycle(k);
+    }
+  };
 
-  /** `n` more bytes are in c's buffer: deliver every whole frame as a view, and make room for the rest. */
+  /** A message with memory of its own (a frame assembled in pieces, or copied out). */
+  private readonly onReleaseOwn = (m: RxMessage): void => {
+    if (this.poisonReleased) m.bytes.fill(0xdb);
+    m.bytes = EMPTY;
+  };
+
+  /** `n` bytes were read for `c`: into its frame's buffer (own), or into the shared buffer. */
   private received(c: Conn, n: number): void {
-    const k = c.chunk!;
-    const u8 = k.u8;
-    const end = (c.end += n);
-    let pos = c.start;
-    while (pos < end) {
-      let len = 0;
-      let mul = 1;
-      let i = 0;
-      let complete = false;
-      for (; i < 5 && pos + i < end; i++) {
-        const b = u8[pos + i]!;
-        len += (b & 0x7f) * mul;
-        mul *= 128;
-        if (b < 0x80) {
-          complete = true;
+    if (c.own) {
+      c.accLen += n;
+      this.unreserve(c);
+      if (c.accLen === c.accFrame) this.accDone(c);
+      else if (c.accLen === c.acc!.length) this.grow(c);
+    } else {
+      const k = this.shared!;
+      let pos = this.sharedPos;
+      const end = pos + n;
+      this.sharedPos = end;
+      if (c.acc !== null) pos = this.feed(c, k.u8, pos, end);
+      // whole frames are views of the shared buffer; a frame cut off at the end starts c.acc
+      const u8 = k.u8;
+      while (pos < end && c.acc === null && !c.closed) {
+        const plen = this.prefix(c, u8, pos, end);
+        if (plen < 0) return;
+        if (plen === 0) {
+          // the prefix itself is cut off
+          this.startAcc(c, -1, 0);
+          pos = this.feed(c, u8, pos, end);
           break;
         }
+        const whole = plen + this.lastLen;
+        if (pos + whole > end) {
+          this.startAcc(c, whole, plen);
+          pos = this.feed(c, u8, pos, end);
+          break;
+        }
+        const view = new Uint8Array(k.buf, pos + plen, this.lastLen);
+        if (this.chunksHeld >= HELD_CHUNKS_COPY) {
+          // the application holds many shared buffers: this message gets memory of its own
+          const own = view.slice();
+          this.st.rxCopied++;
+          this.st.rxBytesCopied += own.length;
+          this.deliver(new RxMessage(own, c.peer, this.onReleaseOwn));
+        } else {
+          k.refs++;
+          this.deliver(new ChunkMessage(view, c.peer, this.onRelease, k));
+        }
+        pos += whole;
       }
-      if (!complete) {
-        if (i === 5) return this.badStream(c, "bad-frame", "stream frame length prefix is longer than 5 bytes");
-        c.frameLen = -1;
-        break;
-      }
-      if (len > this.maxMessageBytes) return this.badStream(c, "oversize", `stream frame of ${len} bytes exceeds maxMessageBytes ${this.maxMessageBytes}`);
-      const whole = i + 1 + len;
-      if (pos + whole > end) {
-        c.frameLen = whole;
-        break;
-      }
-      k.refs++;
-      this.deliver(new ChunkMessage(new Uint8Array(k.buf, pos + i + 1, len), c.peer, this.onRelease, k));
-      pos += whole;
-      c.frameLen = -1;
-      if (c.closed) return; // closed by a handler (the port closed)
+      if (CHUNK_BYTES - this.sharedPos < SHARED_MIN) this.nextShared();
+      if (c.acc !== null && !c.own && !c.closed && c.accFrame > 0 && c.accFrame - c.accLen >= OWN_MIN) this.readOwn(c);
     }
-    c.start = pos;
-    this.makeRoom(c);
     if (!this.rxPaused && this.rxFull) this.pauseReading();
   }
 
-  /** After framing: the buffer has room for the frame at `start`, or the frame moves to one that has. */
-  private makeRoom(c: Conn): void {
-    const k = c.chunk!;
-    const size = k.buf.byteLength;
-    const have = c.end - c.start;
-    if (have === 0) {
-      // nothing pending: start over in this buffer if nothing holds it, else read on or move on
-      if (k.refs === 0) {
-        if (c.start !== 0) this.useChunk(c, k, 0, 0);
-      } else if (c.end === size) {
-        k.current = false;
-        this.useChunk(c, this.takeChunk(CHUNK_BYTES), 0, 0);
+  /** The length of the varint prefix at `pos` (the frame's length in lastLen); 0: cut off; -1: bad (the connection is dropped). */
+  private prefix(c: Conn, u8: Uint8Array, pos: number, end: number): number {
+    let len = 0;
+    let mul = 1;
+    for (let i = 0; i < 5; i++) {
+      if (pos + i >= end) return 0;
+      const b = u8[pos + i]!;
+      len += (b & 0x7f) * mul;
+      mul *= 128;
+      if (b < 0x80) {
+        if (len > this.maxMessageBytes) {
+          this.badStream(c, "oversize", `stream frame of ${len} bytes exceeds maxMessageBytes ${this.maxMessageBytes}`);
+          return -1;
+        }
+        this.lastLen = len;
+        return i + 1;
       }
-      return;
     }
-    // the frame's whole length, or (prefix incomplete) what reading on certainly needs
-    const need = c.frameLen > 0 ? c.frameLen : have + 5;
-    const fitsHere = c.start + need <= size;
-    if (fitsHere && c.end < size) return; // read on
-    // a frame larger than RESERVE_BYTES fills the buffer it grows in before it grows again
-    if (!fitsHere && need > RESERVE_BYTES && c.start === 0 && size >= RESERVE_BYTES && c.end < size) return;
-    // a peer's length prefix reserves memory only in proportion to what it sent: at most 1 MiB
-    // ahead, or four times what arrived (and the whole frame once that is within half again)
-    let next = need <= RESERVE_BYTES ? Math.max(need, CHUNK_BYTES) : Math.min(need, Math.max(RESERVE_BYTES, 4 * have));
-    if (need < next * 1.5) next = need;
-    if (next < have + 1) next = have + 1;
-    // the frame's first bytes move (the only copy on receive); in place when nothing holds this buffer
-    const to = k.refs === 0 && next <= size ? k : this.takeChunk(next);
-    if (to === k) k.u8.copyWithin(0, c.start, c.end);
+    this.badStream(c, "bad-frame", "stream frame length prefix is longer than 5 bytes");
+    return -1;
+  }
+
+  private lastLen = 0;
+
+  /** A frame begins that did not arrive whole: its own buffer (sized by grow). */
+  private startAcc(c: Conn, whole: number, plen: number): void {
+    c.acc = EMPTY;
+    c.accLen = 0;
+    c.accFrame = whole;
+    c.accPrefix = plen;
+    c.reserved = 0;
+    this.grow(c);
+  }
+
+  /** Copies the bytes [pos, end) of `src` that belong to c's frame into its buffer; returns where they end. */
+  private feed(c: Conn, src: Uint8Array, pos: number, end: number): number {
+    while (pos < end && c.acc !== null && !c.closed) {
+      if (c.accFrame < 0) {
+        // the prefix, a byte at a time (at most 5)
+        c.acc[c.accLen++] = src[pos++]!;
+        this.st.rxBytesCopied++;
+        const plen = this.prefix(c, c.acc, 0, c.accLen);
+        if (plen < 0) return end;
+        if (plen > 0) {
+          c.accFrame = plen + this.lastLen;
+          c.accPrefix = plen;
+        }
+        if (c.accLen === c.accFrame) this.accDone(c);
+        else if (plen > 0 || c.accLen === c.acc.length) this.grow(c);
+        else this.unreserve(c);
+        continue;
+      }
+      const n = Math.min(end - pos, c.accFrame - c.accLen, c.acc.length - c.accLen);
+      c.acc.set(src.subarray(pos, pos + n), c.accLen);
+      c.accLen += n;
+      pos += n;
+      this.st.rxBytesCopied += n;
+      this.unreserve(c);
+      if (c.accLen === c.accFrame) this.accDone(c);
+      else if (c.accLen === c.acc.length) this.grow(c);
+    }
+    return pos;
+  }
+
+  /**
+   * Gives c's frame a buffer with room for more: all of it while the port's reserve budget allows,
+   * else four times what arrived (at least 4 KiB more). Moving what arrived is a copy.
+   */
+  private grow(c: Conn): void {
+    const have = c.accLen;
+    const acc = c.acc!;
+    let cap: number;
+    if (c.accFrame < 0) cap = Math.max(acc.length, 8); // the prefix: at most 5 bytes
     else {
-      to.u8.set(k.u8.subarray(c.start, c.end), 0);
-      k.current = false;
-      this.recycle(k);
+      const budget = RESERVE_BUDGET - (this.reservedTotal - c.reserved);
+      cap = c.accFrame - have <= budget ? c.accFrame : Math.min(c.accFrame, Math.max(4 * have, have + 4096));
     }
-    this.st.rxBytesCopied += have;
-    this.useChunk(c, to, 0, have);
+    if (cap > acc.length) {
+      const next = new Uint8Array(cap);
+      if (have > 0) {
+        next.set(acc.subarray(0, have));
+        this.st.rxBytesCopied += have;
+      }
+      c.acc = next;
+      if (c.own) this.sock!.setTarget(c.id, next.buffer, have, cap - have);
+    }
+    this.unreserve(c);
+  }
+
+  /** Brings c's reservation (room beyond what arrived) into the port's total. */
+  private unreserve(c: Conn): void {
+    const r = c.acc === null ? 0 : c.acc.length - c.accLen;
+    this.reservedTotal += r - c.reserved;
+    c.reserved = r;
+  }
+
+  /** The rest of c's frame is read straight into its buffer. */
+  private readOwn(c: Conn): void {
+    c.own = true;
+    this.sock!.setTarget(c.id, c.acc!.buffer as ArrayBuffer, c.accLen, c.acc!.length - c.accLen);
+  }
+
+  /** c's frame is complete: it is delivered (its buffer is its own), and c reads from the shared buffer again. */
+  private accDone(c: Conn): void {
+    const acc = c.acc!;
+    const m = new RxMessage(acc.subarray(c.accPrefix, c.accFrame), c.peer, this.onReleaseOwn);
+    this.dropAcc(c);
+    this.deliver(m);
+  }
+
+  private dropAcc(c: Conn): void {
+    if (c.acc === null) return;
+    c.acc = null;
+    this.reservedTotal -= c.reserved;
+    c.reserved = 0;
+    c.accLen = 0;
+    c.accFrame = -1;
+    if (c.own) {
+      c.own = false;
+      if (!c.closed) this.sock?.clearTarget(c.id);
+    }
   }
 
   /** The stream cannot be resynchronised: this peer is dropped, the others go on. */
   private badStream(c: Conn, kind: "bad-frame" | "oversize", message: string): void {
     this.fault(kind, new Error(`tcp port: ${message}`), c.peer);
-    c.start = c.end;
+    this.dropAcc(c);
     this.failedQuietly(c);
   }
 
@@ -699,13 +823,6 @@ export class NativeTcpPort extends PortBase {
     // closed, not reset (as the "net" engine does): the kernel resets it anyway if unread bytes remain
     this.closeConn(c, false);
   }
-
-  private readonly onRelease = (m: RxMessage): void => {
-    const k = (m as ChunkMessage).chunk;
-    if (this.poisonReleased) m.bytes.fill(0xdb);
-    m.bytes = EMPTY;
-    if (--k.refs === 0) this.recycle(k);
-  };
 
   private pauseReading(): void {
     this.rxPaused = true;
