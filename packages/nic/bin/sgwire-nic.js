@@ -126,6 +126,10 @@ async function calibrateCommand(values) {
       );
     }
     process.stdout.write(`recommended copyThreshold: ${c.recommendedCopyThreshold === Infinity ? "copy everything (referencing never won)" : `${c.recommendedCopyThreshold} bytes`}\n`);
+    if (c.batches !== undefined) {
+      process.stdout.write(`64-byte sends, messages/s by maxBatch: ${c.batches.map((b) => `${b.batch}: ${Math.round(b.perSecond)}`).join(", ")}\n`);
+      process.stdout.write(`recommended maxBatch: ${c.recommendedMaxBatch} (the smallest within 5% of the best)\n`);
+    }
     if (c.recommendedZeroCopyThreshold !== undefined) {
       process.stdout.write(`recommended zeroCopyThreshold: ${c.recommendedZeroCopyThreshold === Infinity ? "never (MSG_ZEROCOPY never beat a plain send here)" : `${c.recommendedZeroCopyThreshold} bytes`}\n`);
     }
@@ -137,6 +141,7 @@ async function calibrateCommand(values) {
       ...(c.recommendedZeroCopyThreshold !== undefined
         ? { zeroCopyThreshold: c.recommendedZeroCopyThreshold === Infinity ? null : c.recommendedZeroCopyThreshold }
         : {}),
+      ...(c.recommendedMaxBatch !== undefined ? { maxBatch: c.recommendedMaxBatch } : {}),
       measuredAt: new Date().toISOString(), source: "sgwire calibrate (one bytes field, size sweep)",
     });
     process.stderr.write(`stored in ${file}: ports on ${c.backend}/${c.driver} opened without copyThreshold use it\n`);

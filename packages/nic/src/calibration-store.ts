@@ -21,6 +21,12 @@ export interface StoredPolicy {
    * send; null when it never did (the port then never uses it). Absent: not measured.
    */
   zeroCopyThreshold?: number | null;
+  /**
+   * The native kernel engines: messages a port gathers before it hands them to the kernel without
+   * waiting for the end of the event-loop turn (the smallest batch whose rate came within 5% of
+   * the best measured). Absent: not measured.
+   */
+  maxBatch?: number;
   /** ISO date of the measurement, and what measured it */
   measuredAt: string;
   source: string;
@@ -63,6 +69,10 @@ export function loadStoredPolicy(backend: string, driver: string): StoredPolicy 
   if (z !== undefined && z !== null && !(typeof z === "number" && z >= 1)) {
     throw new Error(`sgwire calibration file ${calibrationFile()}: zeroCopyThreshold for ${backend}/${driver} must be a number >= 1 or null, got ${JSON.stringify(z)}`);
   }
+  const b = p.maxBatch;
+  if (b !== undefined && !(Number.isInteger(b) && b >= 1)) {
+    throw new Error(`sgwire calibration file ${calibrationFile()}: maxBatch for ${backend}/${driver} must be an integer >= 1, got ${JSON.stringify(b)}`);
+  }
   return p;
 }
 
@@ -99,4 +109,11 @@ export function chooseZeroCopyThreshold(explicit: number | undefined, backend: s
   if (explicit !== undefined) return explicit;
   const z = loadStoredPolicy(backend, driver)?.zeroCopyThreshold;
   return typeof z === "number" ? z : Infinity;
+}
+
+/** The batch a native kernel port gathers: explicit option, else stored calibration (at most `limit`), else `limit`. */
+export function chooseMaxBatch(explicit: number | undefined, backend: string, driver: string, limit: number): number {
+  if (explicit !== undefined) return explicit;
+  const b = loadStoredPolicy(backend, driver)?.maxBatch;
+  return typeof b === "number" ? Math.min(b, limit) : limit;
 }

@@ -3,6 +3,7 @@ import { mkdtempSync, rmSync, writeFileSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { openPort, storePolicy, loadStoredPolicy, calibrationFile } from "@sgwire/nic";
+import { Blob } from "./fixtures/blob.js";
 
 describe("stored calibration", () => {
   let dir: string;
@@ -70,7 +71,21 @@ describe("stored calibration", () => {
     await off.close();
     storePolicy({ ...policy("udp", "kernel-udp-native", 1536), zeroCopyThreshold: 0 as never });
     await assert.rejects(openPort({ backend: "udp", engine: "native" }), /zeroCopyThreshold for udp\/kernel-udp-native must be a number >= 1 or null/);
+    // a stored maxBatch is the native engines' default batch (a send then goes at once with 1)
+    storePolicy({ ...policy("udp", "kernel-udp-native", 1536), maxBatch: 1 });
+    storePolicy({ ...policy("tcp", "kernel-tcp-native", 1536), maxBatch: 1 });
+    for (const backend of ["udp", "tcp"] as const) {
+      const a = await openPort({ backend, engine: "native" } as never);
+      const b = await openPort({ backend, engine: "native" } as never);
+      a.send(Blob.encode(Blob.create({ id: 1 })), b.localAddress);
+      assert.equal(a.stats.queued, backend === "udp" ? 0 : 1, "udp: handed to the kernel at once (tcp: still connecting)");
+      await a.close();
+      await b.close();
+    }
+    storePolicy({ ...policy("udp", "kernel-udp-native", 1536), maxBatch: 0 as never });
+    await assert.rejects(openPort({ backend: "udp", engine: "native" }), /maxBatch for udp\/kernel-udp-native must be an integer >= 1/);
     storePolicy(policy("udp", "kernel-udp-native", 1536));
+    storePolicy(policy("tcp", "kernel-tcp-native", 1536));
     // an explicit option still wins
     const explicit = await openPort({ backend: "udp", engine: "dgram", copyThreshold: 100 });
     assert.equal(explicit.caps.copyThreshold, 100);

@@ -6,7 +6,7 @@ import assert from "node:assert/strict";
 import * as dgram from "node:dgram";
 import { readdirSync } from "node:fs";
 import { SgList } from "@sgwire/core";
-import { openPort, type Port, type PortFault, type ReceivedMessage } from "../src/index.js";
+import { calibrate, openPort, type Port, type PortFault, type ReceivedMessage } from "../src/index.js";
 import { Blob, PbBlob, equalBytes, fill } from "./fixtures/blob.js";
 import { backendSuite } from "./suite/backend-suite.js";
 import { collect, faultsOf, sleep, until } from "./suite/helpers.js";
@@ -340,6 +340,38 @@ describe("udp port, native engine", function () {
     plain.close();
     await a.close();
     await b.close();
+  });
+
+  it("maxBatch: with 1 a send goes to the kernel at once; by default the turn's sends wait for its end; the option is checked", async function () {
+    const b = await openPort(native);
+    const one = await openPort({ ...native, maxBatch: 1 });
+    one.send(Blob.encode(Blob.create({ id: 1 })), b.localAddress);
+    assert.equal(one.stats.queued, 0, "handed to the kernel before send() returned");
+    const dflt = await openPort(native);
+    dflt.send(Blob.encode(Blob.create({ id: 2 })), b.localAddress);
+    assert.equal(dflt.stats.queued, 1, "waits for the end of the turn");
+    const four = await openPort({ ...native, maxBatch: 4 });
+    for (let i = 0; i < 6; i++) four.send(Blob.encode(Blob.create({ id: 10 + i })), b.localAddress);
+    assert.equal(four.stats.queued, 2, "four went at the fourth send, two wait");
+    const got = collect(b, 8);
+    for (const m of await got) m.release();
+    for (const p of [one, dflt, four]) await p.close();
+    await b.close();
+    await assert.rejects(openPort({ ...native, maxBatch: 65 }), /maxBatch must be an integer 1..64/);
+    await assert.rejects(openPort({ backend: "udp", engine: "dgram", maxBatch: 4 }), /maxBatch applies to engine "native" only/);
+    await assert.rejects(openPort({ backend: "tcp", engine: "native", maxBatch: 0 }), /maxBatch must be an integer/);
+  });
+
+  it("calibrate() measures the native engine's batch sizes and MSG_ZEROCOPY, and recommends the smallest batch within 5% of the best", async function () {
+    this.timeout(60000);
+    const c = await calibrate(native, { msPerPoint: 15 });
+    assert.equal(c.driver, "kernel-udp-native");
+    assert.deepEqual(c.batches!.map((b) => b.batch), [1, 4, 16, 64]);
+    const best = Math.max(...c.batches!.map((b) => b.perSecond));
+    assert.equal(c.recommendedMaxBatch, c.batches!.find((b) => b.perSecond >= 0.95 * best)!.batch);
+    assert.ok(c.recommendedZeroCopyThreshold !== undefined);
+    const d = await calibrate({ backend: "udp", engine: "dgram" }, { msPerPoint: 15 });
+    assert.equal(d.batches, undefined, "dgram has no batch to choose");
   });
 
   it("gso: false sends every datagram on its own; a bad gso option is refused before anything opens", async function () {

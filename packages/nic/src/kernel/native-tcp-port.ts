@@ -9,7 +9,7 @@ import { lengthPrefix } from "./framing.js";
 import { checkTcpOptions, tcpSetup, type TcpChecked, type TcpPortOptions } from "./tcp-port.js";
 import { ipv4Text, ipv6Text } from "./address.js";
 import { loadKernelAddon, type KernelTcpEvents, type KernelTcpSockets } from "./native-addon.js";
-import { chooseZeroCopyThreshold } from "../calibration-store.js";
+import { chooseMaxBatch, chooseZeroCopyThreshold } from "../calibration-store.js";
 
 /** Bytes of one pooled receive buffer, shared by the connections: whole frames are views of these. */
 const CHUNK_BYTES = 256 * 1024;
@@ -29,7 +29,7 @@ const OWN_MIN = 32 * 1024;
 const HELD_CHUNKS_COPY = 32;
 /** Segments per write() into the addon (one sendmsg takes IOV_MAX). */
 const SEGMENTS_PER_WRITE = 1024;
-/** Messages queued on one connection in one turn before they are written without waiting for the turn's end. */
+/** Messages queued on one connection in one turn before they are written without waiting for the turn's end (the maxBatch default). */
 const FLUSH_AT = 64;
 /** Bytes queued on a connection that cannot take them yet (still connecting, or its socket full) before send() says wait. */
 const QUEUE_BYTES = 1 << 20;
@@ -156,6 +156,8 @@ export class NativeTcpPort extends PortBase {
   private readonly zcInfo: Uint32Array;
   /** Connections with MSG_ZEROCOPY messages awaiting completion. */
   private readonly zcConns = new Set<Conn>();
+  /** Messages gathered on a connection before they are written without waiting for the turn's end. */
+  private readonly batch: number;
   private zcTimer: NodeJS.Timeout | null = null;
 
   private constructor(o: TcpChecked, ev: KernelTcpEvents) {
@@ -170,6 +172,7 @@ export class NativeTcpPort extends PortBase {
     this.peerBytes = new Uint8Array(this.peerInfo.buffer);
     ({ caps: this.caps, policy: this.policy, sendArena: this.sendArena } = tcpSetup(o, "kernel-tcp-native"));
     this.zcThreshold = chooseZeroCopyThreshold(o.zeroCopyThreshold, "tcp", "kernel-tcp-native");
+    this.batch = chooseMaxBatch(o.maxBatch, "tcp", "kernel-tcp-native", FLUSH_AT);
     this.zcInfo = new Uint32Array(64 * ev.zcWords);
     // what the kernel copied is then counted message by message
     if (this.zcThreshold !== Infinity) this.caps.driverCopies = "some";
@@ -234,7 +237,7 @@ export class NativeTcpPort extends PortBase {
     this.st.bytesReferenced += p.referencedBytes;
     this.st.completionsPending++;
     if (!c.connecting && !c.blocked && !c.closed) {
-      if (c.queue.length - c.head >= FLUSH_AT) this.flush(c);
+      if (c.queue.length - c.head >= this.batch) this.flush(c);
       else {
         this.dirty.add(c);
         if (!this.flushQueued) {

@@ -6,7 +6,7 @@ import { LentBufferMutatedError } from "../lent-check.js";
 import { prepare, prepareOwned, releaseLent, type Prepared } from "./lend.js";
 import { UdpDropCounter } from "./procfs.js";
 import { checkUdpOptions, kernelDropError, udpSetup, type UdpPortOptions } from "./udp-port.js";
-import { chooseZeroCopyThreshold } from "../calibration-store.js";
+import { chooseMaxBatch, chooseZeroCopyThreshold } from "../calibration-store.js";
 import { ipv4Text, ipv6Text } from "./address.js";
 import { loadKernelAddon, type KernelUdpLimits, type KernelUdpSocket } from "./native-addon.js";
 
@@ -99,6 +99,8 @@ export class NativeUdpPort extends PortBase {
   private readonly zcWaiting = new Map<number, Prepared>();
   /** Reads completions while some are awaited (the socket may not be polled then: no free slot). */
   private zcTimer: NodeJS.Timeout | null = null;
+  /** Sends gathered before they go to the kernel without waiting for the end of the turn. */
+  private readonly batch: number;
 
   private constructor(o: ReturnType<typeof checkUdpOptions>, limits: KernelUdpLimits) {
     const rxSlots = o.rxSlots;
@@ -115,6 +117,7 @@ export class NativeUdpPort extends PortBase {
     this.rxInfo = new Int32Array(limits.burst * limits.infoWords);
     this.rxInfoBytes = new Uint8Array(this.rxInfo.buffer);
     this.zcThreshold = chooseZeroCopyThreshold(o.zeroCopyThreshold, "udp", "kernel-udp-native");
+    this.batch = chooseMaxBatch(o.maxBatch, "udp", "kernel-udp-native", limits.burst);
     this.poisonReleased = o.debugReleasedBuffers;
     this.zcInfo = new Uint32Array(limits.burst * limits.zcWords);
     if (this.zcThreshold !== Infinity) this.caps.driverCopies = "some";
@@ -176,7 +179,7 @@ export class NativeUdpPort extends PortBase {
     this.st.completionsPending++;
     const waiting = this.pending.length - this.head;
     if (this.blocked) this.st.txRingFull++;
-    else if (waiting >= this.limits.burst) this.flush();
+    else if (waiting >= this.batch) this.flush();
     else if (!this.flushQueued) {
       this.flushQueued = true;
       queueMicrotask(this.flushLater);

@@ -51,9 +51,15 @@ export interface TcpPortOptions {
    * anyway, at extra cost).
    */
   zeroCopyThreshold?: number;
+  /**
+   * engine "native": messages gathered on a connection before they are written without waiting
+   * for the end of the event-loop turn (1..1024; 1: every send is its own system call). Default:
+   * the stored calibration's (`sgwire calibrate --backend tcp --engine native --store`), else 64.
+   */
+  maxBatch?: number;
 }
 
-const TCP_KEYS = ["backend", "bind", "maxMessageBytes", "copyThreshold", "debugLentBuffers", "closeTimeoutMs", "maxRxHeldBytes", "engine", "debugReleasedBuffers", "zeroCopyThreshold"] as const;
+const TCP_KEYS = ["backend", "bind", "maxMessageBytes", "copyThreshold", "debugLentBuffers", "closeTimeoutMs", "maxRxHeldBytes", "engine", "debugReleasedBuffers", "zeroCopyThreshold", "maxBatch"] as const;
 /** One writev takes at most 1024 iovecs (Linux UIO_MAXIOV); libuv splits longer ones, which is still correct. */
 export const TCP_MAX_SEGMENTS = 1023;
 const TCP_COPY_THRESHOLD = 512;
@@ -89,6 +95,7 @@ export interface TcpChecked extends CommonOptionValues {
   debugReleasedBuffers: boolean;
   /** undefined: the stored calibration's, else never */
   zeroCopyThreshold: number | undefined;
+  maxBatch: number | undefined;
 }
 
 /** Every option checked, before anything is opened. */
@@ -108,7 +115,9 @@ export function checkTcpOptions(o: TcpPortOptions): TcpChecked {
   if (o.zeroCopyThreshold !== undefined && !(typeof o.zeroCopyThreshold === "number" && o.zeroCopyThreshold >= 1)) {
     throw new RangeError(`openPort(tcp): zeroCopyThreshold must be a number >= 1, got ${String(o.zeroCopyThreshold)}`);
   }
-  return { ...common, bind, maxMessageBytes, engine, debugReleasedBuffers: o.debugReleasedBuffers === true, zeroCopyThreshold: o.zeroCopyThreshold };
+  if (o.maxBatch !== undefined && engine !== "native") throw new TypeError('openPort(tcp): maxBatch applies to engine "native" only');
+  const maxBatch = o.maxBatch === undefined ? undefined : checkPositiveInt(o.maxBatch, "openPort(tcp): maxBatch", 1024);
+  return { ...common, bind, maxMessageBytes, engine, debugReleasedBuffers: o.debugReleasedBuffers === true, zeroCopyThreshold: o.zeroCopyThreshold, maxBatch };
 }
 
 /**

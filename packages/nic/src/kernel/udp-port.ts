@@ -57,9 +57,16 @@ export interface UdpPortOptions {
    * the unsegmented packet, larger than the MTU. Default true (where the kernel has UDP GSO).
    */
   gso?: boolean;
+  /**
+   * engine "native": sends gathered before they go to the kernel without waiting for the end of
+   * the event-loop turn (1..64; 1: every send is its own system call, soonest on the wire).
+   * Default: the stored calibration's (`sgwire calibrate --backend udp --engine native --store`),
+   * else 64.
+   */
+  maxBatch?: number;
 }
 
-const UDP_KEYS = ["backend", "bind", "highWaterMark", "copyThreshold", "debugLentBuffers", "closeTimeoutMs", "maxRxHeldBytes", "engine", "rxSlots", "zeroCopyThreshold", "debugReleasedBuffers", "gso"] as const;
+const UDP_KEYS = ["backend", "bind", "highWaterMark", "copyThreshold", "debugLentBuffers", "closeTimeoutMs", "maxRxHeldBytes", "engine", "rxSlots", "zeroCopyThreshold", "debugReleasedBuffers", "gso", "maxBatch"] as const;
 /** IPv4 UDP payload limit: 65535 - 20 (IP header) - 8 (UDP header). */
 export const UDP_MAX_PAYLOAD = 65507;
 /** Linux UIO_MAXIOV: one sendmsg takes at most this many iovecs. */
@@ -81,6 +88,7 @@ interface UdpChecked extends CommonOptionValues {
   zeroCopyThreshold: number | undefined;
   debugReleasedBuffers: boolean;
   gso: boolean;
+  maxBatch: number | undefined;
 }
 
 /** Every option checked, before anything is opened. */
@@ -104,7 +112,9 @@ export function checkUdpOptions(o: UdpPortOptions): UdpChecked {
   if (o.gso !== undefined && typeof o.gso !== "boolean") throw new TypeError(`openPort(udp): gso must be a boolean, got ${typeof o.gso}`);
   // gso: false holds for dgram too (it never sends GSO); true asks for what only native does
   if (o.gso === true && engine !== "native") throw new TypeError('openPort(udp): gso applies to engine "native" only');
-  return { ...common, bind, highWaterMark, engine, rxSlots, zeroCopyThreshold: o.zeroCopyThreshold, debugReleasedBuffers: o.debugReleasedBuffers === true, gso: o.gso !== false };
+  if (o.maxBatch !== undefined && engine !== "native") throw new TypeError('openPort(udp): maxBatch applies to engine "native" only');
+  const maxBatch = o.maxBatch === undefined ? undefined : checkPositiveInt(o.maxBatch, "openPort(udp): maxBatch", 64);
+  return { ...common, bind, highWaterMark, engine, rxSlots, zeroCopyThreshold: o.zeroCopyThreshold, debugReleasedBuffers: o.debugReleasedBuffers === true, gso: o.gso !== false, maxBatch };
 }
 
 /**
