@@ -124,6 +124,19 @@ async function tcpSink(): Promise<{ dest: Endpoint; close: () => Promise<void> }
   return { dest: { address: a.address, port: a.port }, close: () => new Promise<void>((resolve) => sink.close(() => resolve())) };
 }
 
+const haveUring = nicInfo().backends.find((b) => b.name === "udp")!.engines!.find((e) => e.name === "uring")!.available;
+if (haveUring) {
+  targets.push({
+    name: "kernel udp uring (loopback)",
+    note: "engine uring: the sends of one turn as linked SENDMSG submissions of one io_uring, equal datagrams to one destination as GSO sends; a uring receiver (multishot RECVMSG) discards",
+    open: async () => {
+      const port = await openPort({ backend: "udp", engine: "uring" });
+      const sink = await openPort({ backend: "udp", engine: "uring" });
+      sink.onMessage((m) => m.release());
+      return { port, dest: sink.localAddress, close: async () => { await port.close(); await sink.close(); } };
+    },
+  });
+}
 targets.push({
   name: "kernel tcp (loopback)",
   note: "engine net: length prefix + segments between cork()/uncork(), one writev per message; a plain net server in this process reads and discards",

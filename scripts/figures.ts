@@ -108,7 +108,7 @@ const SOURCES: Source[] = [
       ["kv-udp-quick", "--quick "],
       ["kv-udp", ""],
       ["kv-tcp-quick", "--backend tcp --quick "],
-      ["kv-udp-native-quick", "--quick --codecs sgwire@dgram,sgwire@native,protobufjs@dgram --workloads fixed:64,fixed:4096 "],
+      ["kv-udp-native-quick", "--quick --codecs sgwire@dgram,sgwire@native,sgwire@uring,protobufjs@dgram --workloads fixed:64,fixed:4096 "],
       ["kv-tcp-native-quick", "--backend tcp --quick --codecs sgwire@net,sgwire@native,protobufjs@net --workloads fixed:64,fixed:4096 "],
     ] as const
   ).map(([id, args]) => kvSource(id, `cd examples && ./node_modules/.bin/tsx kv/compare.ts ${args}--json results/${id}.json`)),

@@ -80,8 +80,8 @@ export function portArgs(a: Args, role: "server" | "client"): PortOptions {
   const backend = a.str("backend", "udp") as BackendName;
   if (backend === "udp" || backend === "tcp") {
     const bind = parseEndpoint(a.str("bind", role === "server" ? "127.0.0.1:7000" : "127.0.0.1:0"), "--bind");
-    // --engine: the kernel engine (udp: native or dgram; tcp: native or net); default: the port's
-    const engines = backend === "udp" ? ["native", "dgram"] : ["native", "net"];
+    // --engine: the kernel engine (udp: native, uring or dgram; tcp: native or net); default: the port's
+    const engines = backend === "udp" ? ["native", "uring", "dgram"] : ["native", "net"];
     const engine = a.has("engine") ? a.str("engine", "") : undefined;
     if (engine !== undefined && !engines.includes(engine)) throw new TypeError(`--engine for ${backend} must be ${engines.join(" or ")}, got ${engine}`);
     const e = engine === undefined ? {} : { engine: engine as never };

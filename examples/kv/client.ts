@@ -5,7 +5,7 @@
  *                    [--workload fixed:4096 | cdn | twitter | getm:1-8[:SIZE]] [--keys N] [--seed N]
  *                    [--mode closed --concurrency 16 | --mode open --rate 20000]
  *                    [--duration 5] [--warmup 1] [--verify true] [--max-packet BYTES] [--json FILE]
- *                    [--engine native|dgram|net] [--gso on|off]     (udp, tcp: the kernel engine; udp native: GSO)
+ *                    [--engine native|uring|dgram|net] [--gso on|off]     (udp, tcp: the kernel engine; udp native: GSO)
  *
  * The codec must be the one the server was started with. It preloads every key of the workload,
  * runs, prints a progress line each second and a summary table at the end.

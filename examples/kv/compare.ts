@@ -103,17 +103,17 @@ export interface CompareOptions {
 
 /**
  * A `--codecs` entry: a codec name, optionally with the kernel engine its server and client use
- * ("sgwire@native", "protobufjs@dgram"; udp: native or dgram, tcp: native or net; without a
+ * ("sgwire@native", "protobufjs@dgram"; udp: native, uring or dgram, tcp: native or net; without a
  * suffix, the port's default: native where the addon is built).
  */
-export function codecSpec(spec: string, backend: BackendName): { codec: string; engine?: "dgram" | "net" | "native" } {
+export function codecSpec(spec: string, backend: BackendName): { codec: string; engine?: "dgram" | "net" | "native" | "uring" } {
   const at = spec.indexOf("@");
   if (at < 0) return { codec: spec };
   const engine = spec.slice(at + 1);
   if (backend !== "udp" && backend !== "tcp") throw new TypeError(`kv compare: ${spec}: an engine goes with --backend udp or tcp`);
-  const engines = backend === "udp" ? ["native", "dgram"] : ["native", "net"];
+  const engines = backend === "udp" ? ["native", "uring", "dgram"] : ["native", "net"];
   if (!engines.includes(engine)) throw new TypeError(`kv compare: ${spec}: the engine after @ must be ${engines.join(" or ")} for ${backend}`);
-  return { codec: spec.slice(0, at), engine: engine as "dgram" | "net" | "native" };
+  return { codec: spec.slice(0, at), engine: engine as "dgram" | "net" | "native" | "uring" };
 }
 
 export async function compare(o: CompareOptions): Promise<Row[]> {
@@ -151,7 +151,7 @@ export async function compare(o: CompareOptions): Promise<Row[]> {
                   backend: "udp",
                   highWaterMark: 1024,
                   bind: o.dpdk ? parseEndpoint(o.dpdk.clientBind, "clientBind") : undefined,
-                  ...(spec.engine !== undefined ? { engine: spec.engine as "dgram" | "native" } : {}),
+                  ...(spec.engine !== undefined ? { engine: spec.engine as "dgram" | "native" | "uring" } : {}),
                   // a DPDK server reads raw frames off its veth: the kernel would hand it GSO packets unsegmented
                   ...(o.dpdk ? { gso: false } : {}),
                 },

@@ -4,7 +4,7 @@
  *
  *   tsx kv/server.ts [--backend udp|tcp|dpdk] [--codec sgwire|protobufjs|flatbuffers]
  *                    [--bind ADDRESS:PORT]                      (udp, tcp; default 127.0.0.1:7000)
- *                    [--engine native|dgram|net] [--gso on|off] (udp, tcp: the kernel engine; udp native: GSO)
+ *                    [--engine native|uring|dgram|net] [--gso on|off] (udp, tcp: the kernel engine; udp native: GSO)
  *                    [--vdev net_af_packet0,iface=sgw0 --address 198.18.0.1 --port 7700
  *                     --peer 198.18.0.2=MAC ...]                (dpdk)
  *                    [--max-value-bytes N] [--max-key-bytes N]

@@ -19,14 +19,15 @@ const same = (a: Uint8Array, b: Uint8Array): boolean => Buffer.from(a.buffer, a.
 const KINDS = [
   ["udp", "dgram"],
   ["udp", "native"],
+  ["udp", "uring"],
   ["tcp", "net"],
   ["tcp", "native"],
 ] as const;
 
 function open(backend: BackendName, engine: string): Promise<Port> {
   // native engines: released receive buffers are poisoned, so a view used after release fails the byte checks
-  const debug = engine === "native" ? { debugReleasedBuffers: true } : {};
-  if (backend === "udp") return openPort({ backend, engine: engine as "dgram" | "native", highWaterMark: 1024, ...debug });
+  const debug = engine === "native" || engine === "uring" ? { debugReleasedBuffers: true } : {};
+  if (backend === "udp") return openPort({ backend, engine: engine as "dgram" | "native" | "uring", highWaterMark: 1024, ...debug });
   return openPort({ backend: "tcp", engine: engine as "net" | "native", ...debug });
 }
 

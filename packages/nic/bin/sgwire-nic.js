@@ -4,7 +4,7 @@
 import { parseArgs } from "node:util";
 
 const USAGE = `usage: sgwire-nic info [--json] [--probe VDEV]
-       sgwire-nic calibrate [--backend udp|tcp|dpdk] [--engine native|dgram|net] [--vdev VDEV] [--json] [--store]
+       sgwire-nic calibrate [--backend udp|tcp|dpdk] [--engine native|uring|dgram|net] [--vdev VDEV] [--json] [--store]
 
   info        which transports this machine has, and their caps
     --json          print JSON
@@ -13,7 +13,7 @@ const USAGE = `usage: sgwire-nic info [--json] [--probe VDEV]
               recommends the copyThreshold from which referencing wins (sends real traffic for a
               few seconds: to a local sink port for udp/tcp, to 198.18.0.2 through VDEV for dpdk)
     --backend B     udp (default), tcp or dpdk
-    --engine E      udp: native or dgram; tcp: native or net (default: the port's default, see info)
+    --engine E      udp: native, uring or dgram; tcp: native or net (default: the port's default, see info)
     --vdev VDEV     the DPDK device for --backend dpdk (default net_null0: the software path only)
     --json          print JSON
     --store         store the recommendation: ports opened later on this backend and driver
@@ -106,7 +106,7 @@ async function calibrateCommand(values) {
   if (!["udp", "tcp", "dpdk"].includes(backend)) throw new UsageError(`calibrate: --backend must be udp, tcp or dpdk, got ${JSON.stringify(backend)}`);
   if (values.vdev !== undefined && backend !== "dpdk") throw new UsageError("calibrate: --vdev goes with --backend dpdk");
   if (values.engine !== undefined && backend === "dpdk") throw new UsageError("calibrate: --engine goes with --backend udp or tcp");
-  const engines = backend === "udp" ? ["native", "dgram"] : ["native", "net"];
+  const engines = backend === "udp" ? ["native", "uring", "dgram"] : ["native", "net"];
   if (values.engine !== undefined && !engines.includes(values.engine)) {
     throw new UsageError(`calibrate: --engine for ${backend} must be ${engines.join(" or ")}, got ${JSON.stringify(values.engine)}`);
   }

@@ -12,7 +12,7 @@
   "targets": [
     {
       "target_name": "sgwire_nic",
-      "sources": ["addon.cc", "kernel/udp.cc", "kernel/tcp.cc"],
+      "sources": ["addon.cc", "kernel/udp.cc", "kernel/tcp.cc", "kernel/uring.cc"],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
       "defines": ["NAPI_VERSION=8", "NAPI_CPP_EXCEPTIONS"],
       "cflags!": ["-fno-exceptions"],

@@ -26,6 +26,9 @@ const Payload: MessageType<Payload> = defineMessage<Payload>({
 });
 
 
+/** The drivers of the native kernel engines: they have MSG_ZEROCOPY and a batch size to calibrate. */
+const NATIVE_DRIVERS = new Set(["kernel-udp-native", "kernel-udp-uring", "kernel-tcp-native"]);
+
 export interface CalibrationRow {
   bytes: number;
   copyPerSecond: number;
@@ -60,8 +63,8 @@ export async function calibrate(
 ): Promise<Calibration> {
   const port = await openPort(options);
   // the native kernel engines: a second port that sends every referencing message with MSG_ZEROCOPY
-  const zc = port.caps.driver === "kernel-udp-native" || port.caps.driver === "kernel-tcp-native" ? await openPort({ ...(options as object), zeroCopyThreshold: 1 } as PortOptions) : null;
-  const native = port.caps.driver === "kernel-udp-native" || port.caps.driver === "kernel-tcp-native";
+  const native = NATIVE_DRIVERS.has(port.caps.driver);
+  const zc = native ? await openPort({ ...(options as object), zeroCopyThreshold: 1 } as PortOptions) : null;
   const kernel = port.caps.backend !== "dpdk";
   const sink = kernel ? await openPort({ backend: port.caps.backend as "udp" }) : null;
   sink?.onMessage((m) => m.release());

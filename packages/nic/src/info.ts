@@ -22,7 +22,7 @@ export interface BackendInfo {
 }
 
 export interface EngineInfo {
-  name: "dgram" | "net" | "native";
+  name: "dgram" | "net" | "native" | "uring";
   available: boolean;
   default: boolean;
   /** What it does per message. */
@@ -50,6 +50,13 @@ export function nicInfo(): NicInfo {
         default: native,
         how: "the native addon's socket (driver kernel-udp-native): sendmmsg and recvmmsg bursts of up to 64 datagrams, UDP GSO and GRO, received messages as views of receive slots, MSG_ZEROCOPY above zeroCopyThreshold",
         ...missing,
+      },
+      {
+        name: "uring",
+        available: native && k.kernelUdpLimits.uringMissing === "",
+        default: false,
+        how: "the native addon's socket driven through an io_uring (driver kernel-udp-uring): a turn's datagrams as linked SENDMSG (SENDMSG_ZC above zeroCopyThreshold) submissions, one multishot RECVMSG into buffers provided to the kernel, completions and zero-copy notifications through the ring's eventfd",
+        ...(k instanceof Error ? missing : k.kernelUdpLimits.uringMissing !== "" ? { reason: k.kernelUdpLimits.uringMissing } : {}),
       },
       { name: "dgram", available: true, default: !native, how: "Node's dgram socket (driver kernel-udp): one sendmsg per message" },
     ],

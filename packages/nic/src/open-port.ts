@@ -22,7 +22,7 @@ export async function openPort(options: PortOptions = {}): Promise<Port> {
   switch (backend) {
     case "udp":
       // the engine: the option's, else native where the addon is built (checked: a bad option is named first)
-      return checkUdpOptions(options as UdpPortOptions).engine === "native" ? NativeUdpPort.open(options as UdpPortOptions) : UdpPort.open(options as UdpPortOptions);
+      return checkUdpOptions(options as UdpPortOptions).engine !== "dgram" ? NativeUdpPort.open(options as UdpPortOptions) : UdpPort.open(options as UdpPortOptions);
     case "tcp":
       return checkTcpOptions(options as TcpPortOptions).engine === "native" ? NativeTcpPort.open(options as TcpPortOptions) : TcpPort.open(options as TcpPortOptions);
     case "dpdk":

@@ -41,7 +41,7 @@ describe("sgwire-nic (what `sgwire nic` runs)", function () {
     for (const args of [["--help"], ["info", "--help"], ["calibrate", "--help"], ["calibrate", "-h", "--backend", "tcp"]]) {
       const r = run(...args);
       assert.equal(r.status, 0, `${args.join(" ")}: ${r.stderr}`);
-      assert.match(r.stdout, /sgwire-nic calibrate \[--backend udp\|tcp\|dpdk\] \[--engine native\|dgram\|net\] \[--vdev VDEV\] \[--json\] \[--store\]/);
+      assert.match(r.stdout, /sgwire-nic calibrate \[--backend udp\|tcp\|dpdk\] \[--engine native\|uring\|dgram\|net\] \[--vdev VDEV\] \[--json\] \[--store\]/);
       assert.match(r.stdout, /--probe VDEV/);
       // calibrate would print its table and a recommendation
       assert.doesNotMatch(r.stdout, /recommended copyThreshold/);
@@ -55,7 +55,7 @@ describe("sgwire-nic (what `sgwire nic` runs)", function () {
       [["calibrate", "--vdev"], /calibrate: Option '--vdev <value>' argument missing/],
       [["calibrate", "--backend", "tcp", "--vdev", "net_null0"], /--vdev goes with --backend dpdk/],
       [["calibrate", "--backend", "dpdk", "--engine", "native"], /--engine goes with --backend udp or tcp/],
-      [["calibrate", "--engine", "fast"], /--engine for udp must be native or dgram, got "fast"/],
+      [["calibrate", "--engine", "fast"], /--engine for udp must be native or uring or dgram, got "fast"/],
       [["calibrate", "--backend", "tcp", "--engine", "dgram"], /--engine for tcp must be native or net, got "dgram"/],
       [["info", "--probe"], /info: Option '--probe <value>' argument missing/],
       [["info", "extra"], /info: Unexpected argument .extra./],

@@ -12,7 +12,7 @@ interface Progress { rounds: number; echoed: number; wrong: number }
 describe("kernel ports in worker threads", function () {
   this.timeout(60000);
 
-  const engines = [["udp", "dgram"], ["udp", "native"], ["tcp", "net"], ["tcp", "native"]] as const;
+  const engines = [["udp", "dgram"], ["udp", "native"], ["udp", "uring"], ["tcp", "net"], ["tcp", "native"]] as const;
   for (const [backend, engine] of engines) {
     it(`${backend} ${engine}: two workers send at once through their own sockets; one exits with its port open, the other goes on`, async function () {
       // this thread echoes every message back to its source

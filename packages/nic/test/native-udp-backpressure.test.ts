@@ -13,6 +13,7 @@ import { describeWith } from "./suite/requirements.js";
 const pkg = join(dirname(fileURLToPath(import.meta.url)), "..");
 const NS = "sgw-q";
 const native = nicInfo().backends.find((b) => b.name === "udp")!.engines!.find((e) => e.name === "native")!;
+const uring = nicInfo().backends.find((b) => b.name === "udp")!.engines!.find((e) => e.name === "uring")!;
 const missing = !native.available
   ? (native.reason ?? "the native engine is not built")
   : process.getuid?.() !== 0
@@ -30,8 +31,10 @@ describeWith("veth", missing)("udp native engine: a full socket send buffer", fu
     spawnSync("ip", ["netns", "del", NS]);
   });
 
-  it("EAGAIN keeps the messages queued until the socket is writable: send() says false, 'drain' comes, every message arrives in order", function () {
-    const r = spawnSync("ip", ["netns", "exec", NS, process.execPath, "--import", "tsx", "test/e2e/udp-full-socket.ts", "3000"], { cwd: pkg, encoding: "utf8", timeout: 50000 });
+  for (const engine of ["native", "uring"] as const) {
+  it(`${engine}: EAGAIN keeps the messages queued until the socket is writable: send() says false, 'drain' comes, every message arrives in order`, function () {
+    if (engine === "uring" && !uring.available) this.skip();
+    const r = spawnSync("ip", ["netns", "exec", NS, process.execPath, "--import", "tsx", "test/e2e/udp-full-socket.ts", "3000", engine], { cwd: pkg, encoding: "utf8", timeout: 50000 });
     assert.equal(r.status, 0, r.stderr);
     const out = JSON.parse(r.stdout.trim().split("\n").at(-1)!) as Record<string, number | boolean>;
     assert.equal(out.received, 3000, JSON.stringify(out));
@@ -43,4 +46,5 @@ describeWith("veth", missing)("udp native engine: a full socket send buffer", fu
     assert.ok((out.txRingFull as number) > 0, `the socket never filled: ${JSON.stringify(out)}`);
     assert.ok((out.refused as number) > 0 && out.drains === out.refused, JSON.stringify(out));
   });
+  }
 });

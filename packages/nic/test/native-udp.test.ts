@@ -6,28 +6,34 @@ import assert from "node:assert/strict";
 import * as dgram from "node:dgram";
 import { readdirSync } from "node:fs";
 import { SgList } from "@sgwire/core";
-import { calibrate, openPort, type Port, type PortFault, type ReceivedMessage } from "../src/index.js";
+import { calibrate, nicInfo, openPort, type Port, type PortFault, type ReceivedMessage } from "../src/index.js";
+import { describeWith } from "./suite/requirements.js";
 import { Blob, PbBlob, equalBytes, fill } from "./fixtures/blob.js";
 import { backendSuite } from "./suite/backend-suite.js";
 import { collect, faultsOf, sleep, until } from "./suite/helpers.js";
 
-const native = { backend: "udp", engine: "native" } as const;
+const uring = nicInfo().backends.find((b) => b.name === "udp")!.engines!.find((e) => e.name === "uring")!;
 
-backendSuite("udp native engine (sendmmsg/recvmmsg, loopback)", async () => {
-  const a = await openPort(native);
-  const b = await openPort(native);
-  return { a, b, toB: b.localAddress, close: async () => { await a.close(); await b.close(); } };
-});
+// the same tests on both engines that drive the addon's socket: plain system calls, and io_uring
+for (const engine of ["native", "uring"] as const) {
+const native = { backend: "udp", engine } as const;
+const suite = engine === "uring" ? describeWith("io_uring", uring.available ? undefined : (uring.reason ?? "io_uring")) : describe;
 
+if (engine === "native" || uring.available) {
+  backendSuite(`udp ${engine} engine (loopback)`, async () => {
+    const a = await openPort(native);
+    const b = await openPort(native);
+    return { a, b, toB: b.localAddress, close: async () => { await a.close(); await b.close(); } };
+  });
+}
 
-
-describe("udp port, native engine", function () {
+suite(`udp port, ${engine} engine`, function () {
   this.timeout(30000);
 
   it("says which engine it is and binds 127.0.0.1 on a free port", async function () {
     const p = await openPort(native);
     assert.equal(p.caps.backend, "udp");
-    assert.equal(p.caps.driver, "kernel-udp-native");
+    assert.equal(p.caps.driver, `kernel-udp-${engine}`);
     assert.equal(p.caps.driverCopies, "all");
     assert.equal(p.localAddress.address, "127.0.0.1");
     assert.ok(p.localAddress.port > 0);
@@ -35,8 +41,8 @@ describe("udp port, native engine", function () {
   });
 
   it("checks its options before opening anything", async function () {
-    await assert.rejects(openPort({ backend: "udp", engine: "fast" as never }), /engine must be "dgram" or "native"/);
-    await assert.rejects(openPort({ backend: "udp", engine: "dgram", rxSlots: 4 }), /rxSlots applies to engine "native" only/);
+    await assert.rejects(openPort({ backend: "udp", engine: "fast" as never }), /engine must be "native", "uring" or "dgram"/);
+    await assert.rejects(openPort({ backend: "udp", engine: "dgram", rxSlots: 4 }), /rxSlots applies to the engines "native" and "uring" only/);
     await assert.rejects(openPort({ ...native, rxSlots: 0 }), /rxSlots/);
     await assert.rejects(openPort({ ...native, bind: { address: "not-an-address" } }), /address/);
   });
@@ -266,7 +272,7 @@ describe("udp port, native engine", function () {
     big.release();
     await a.close();
     await b.close();
-    await assert.rejects(openPort({ backend: "udp", engine: "dgram", zeroCopyThreshold: 10 }), /zeroCopyThreshold applies to engine "native" only/);
+    await assert.rejects(openPort({ backend: "udp", engine: "dgram", zeroCopyThreshold: 10 }), /zeroCopyThreshold applies to the engines "native" and "uring" only/);
     await assert.rejects(openPort({ ...native, zeroCopyThreshold: 0 }), /zeroCopyThreshold must be a number >= 1/);
   });
 
@@ -299,7 +305,8 @@ describe("udp port, native engine", function () {
     await assert.rejects(openPort({ ...native, bind: { port: a.localAddress.port } }), /EADDRINUSE|Address already in use/);
     assert.equal(fds(), before);
     await a.close();
-    assert.equal(fds(), before - 1, "close() closed the socket");
+    // the socket, and with io_uring the ring and its eventfd
+    assert.equal(fds(), before - (engine === "uring" ? 3 : 1), "close() closed the socket");
   });
 
   it("UDP GSO: a run of equal datagrams to one destination is one send; a plain socket receives each datagram", async function () {
@@ -358,14 +365,14 @@ describe("udp port, native engine", function () {
     for (const p of [one, dflt, four]) await p.close();
     await b.close();
     await assert.rejects(openPort({ ...native, maxBatch: 65 }), /maxBatch must be an integer 1..64/);
-    await assert.rejects(openPort({ backend: "udp", engine: "dgram", maxBatch: 4 }), /maxBatch applies to engine "native" only/);
+    await assert.rejects(openPort({ backend: "udp", engine: "dgram", maxBatch: 4 }), /maxBatch applies to the engines "native" and "uring" only/);
     await assert.rejects(openPort({ backend: "tcp", engine: "native", maxBatch: 0 }), /maxBatch must be an integer/);
   });
 
   it("calibrate() measures the native engine's batch sizes and MSG_ZEROCOPY, and recommends the smallest batch within 5% of the best", async function () {
     this.timeout(60000);
     const c = await calibrate(native, { msPerPoint: 15 });
-    assert.equal(c.driver, "kernel-udp-native");
+    assert.equal(c.driver, `kernel-udp-${engine}`);
     assert.deepEqual(c.batches!.map((b) => b.batch), [1, 4, 16, 64]);
     const best = Math.max(...c.batches!.map((b) => b.perSecond));
     assert.equal(c.recommendedMaxBatch, c.batches!.find((b) => b.perSecond >= 0.95 * best)!.batch);
@@ -388,7 +395,7 @@ describe("udp port, native engine", function () {
     await a.close();
     await b.close();
     await assert.rejects(openPort({ ...native, gso: "no" as never }), /gso must be a boolean/);
-    await assert.rejects(openPort({ backend: "udp", engine: "dgram", gso: true }), /gso applies to engine "native" only/);
+    await assert.rejects(openPort({ backend: "udp", engine: "dgram", gso: true }), /gso applies to the engines "native" and "uring" only/);
     const d = await openPort({ backend: "udp", engine: "dgram", gso: false });
     await d.close();
   });
@@ -446,7 +453,7 @@ describe("udp port, native engine", function () {
     assert.ok(key.every((x) => x === 0xdb), "a view kept past release shows the poison");
     await a.close();
     await b.close();
-    await assert.rejects(openPort({ backend: "udp", engine: "dgram", debugReleasedBuffers: true }), /debugReleasedBuffers applies to engine "native" only/);
+    await assert.rejects(openPort({ backend: "udp", engine: "dgram", debugReleasedBuffers: true }), /debugReleasedBuffers applies to the engines "native" and "uring" only/);
     await assert.rejects(openPort({ ...native, debugReleasedBuffers: "yes" as never }), /debugReleasedBuffers must be a boolean/);
   });
 
@@ -482,3 +489,4 @@ describe("udp port, native engine", function () {
     for (const m of ms) m.release();
   });
 });
+}

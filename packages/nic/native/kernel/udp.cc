@@ -15,13 +15,22 @@
 //
 // Watched by a uv_poll on the calling environment's loop (a worker thread's sockets on its own
 // loop). close() stops it; an environment that ends closes its sockets first (async cleanup hook).
+//
+// With io_uring (the constructor's `uring`): the same calls and events, the work done through one
+// io_uring of the socket's own (uring.h): each sendmmsg burst becomes linked SENDMSG (or
+// SENDMSG_ZC) submissions, completed before send() returns (MSG_DONTWAIT: nothing waits for room;
+// a refused one cancels those after it, as sendmmsg stops there); the slots are the kernel's
+// provided buffers, filled by one multishot RECVMSG; zero-copy completions are the ring's
+// notification entries; libuv watches the ring's eventfd.
 #include "udp.h"
+#include "uring.h"
 
 #include <arpa/inet.h>
 #include <linux/errqueue.h>
 #include <netinet/in.h>
 #include <netinet/udp.h>
 #include <sys/socket.h>
+#include <poll.h>
 #include <unistd.h>
 #include <uv.h>
 
@@ -33,6 +42,7 @@
 #include <cstring>
 #include <memory>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 namespace sgwire {
@@ -42,8 +52,9 @@ namespace {
 // messages per sendmmsg / recvmmsg call
 constexpr int kBurst = 64;
 // Int32 words per received entry in rxInfo: slot, length, flags, family, port, address (4), and
-// the segment size when the kernel coalesced several datagrams of one flow into it (UDP GRO; 0: one)
-constexpr int kInfoWords = 10;
+// the segment size when the kernel coalesced several datagrams of one flow into it (UDP GRO; 0: one),
+// and where in the slot the payload starts (io_uring puts a header, the source and control data first)
+constexpr int kInfoWords = 11;
 // bursts read per readable event before the loop gets a turn (the socket stays readable)
 constexpr int kBurstsPerEvent = 8;
 // onEvent's first argument when the socket became writable
@@ -97,10 +108,11 @@ class KernelUdp : public Napi::ObjectWrap<KernelUdp> {
                            InstanceAccessor<&KernelUdp::Gso>("gso"),
                            InstanceAccessor<&KernelUdp::Gro>("gro"),
                            InstanceAccessor<&KernelUdp::GsoSends>("gsoSends"),
+                           InstanceAccessor<&KernelUdp::Uring>("uring"),
                        });
   }
 
-  // new KernelUdp(family 4|6, address, port, rxBuffer: ArrayBuffer, slotBytes, rxInfo: Int32Array, onEvent)
+  // new KernelUdp(family 4|6, address, port, rxBuffer: ArrayBuffer, slotBytes, rxInfo: Int32Array, onEvent[, uring])
   explicit KernelUdp(const Napi::CallbackInfo& info) : Napi::ObjectWrap<KernelUdp>(info) {
     Napi::Env env = info.Env();
     if (info.Length() < 7 || !info[0].IsNumber() || !info[1].IsString() || !info[2].IsNumber() || !info[3].IsArrayBuffer() ||
@@ -167,8 +179,28 @@ class KernelUdp : public Napi::ObjectWrap<KernelUdp> {
       CloseFd();
       throw Napi::Error::New(env, "kernel udp: no event loop in this environment");
     }
+    if (info.Length() > 7 && info[7].ToBoolean().Value()) {
+      const std::string missing = UringMissing();
+      if (!missing.empty()) {
+        CloseFd();
+        throw Napi::Error::New(env, "kernel udp: io_uring: " + missing);
+      }
+      int err = ring_.Open(256);
+      if (err == 0) err = ring_.ProvideBuffers(rx_base_, static_cast<unsigned>(slots), static_cast<unsigned>(slot_bytes_), 0);
+      if (err != 0) {
+        ring_.Close();
+        CloseFd();
+        throw ErrnoError(env, "io_uring setup", err);
+      }
+      uring_ = true;
+      slots_ = slots;
+      free_.clear();
+      std::memset(&rx_msg_, 0, sizeof rx_msg_);
+      rx_msg_.msg_namelen = sizeof(sockaddr_in6);
+      rx_msg_.msg_controllen = kUringCtrl;
+    }
     poll_ = new uv_poll_t;
-    const int rc = uv_poll_init(loop, poll_, fd_);
+    const int rc = uv_poll_init(loop, poll_, uring_ ? ring_.eventfd() : fd_);
     if (rc != 0) {
       delete poll_;
       poll_ = nullptr;
@@ -216,6 +248,27 @@ class KernelUdp : public Napi::ObjectWrap<KernelUdp> {
       napi_remove_async_cleanup_hook(cleanup_);
       cleanup_ = nullptr;
     }
+    if (uring_ && ring_.open()) {
+      // the kernel must be done with the receive buffers before JavaScript's memory may go
+      if (recv_armed_) {
+        io_uring_sqe* e = ring_.Sqe();
+        if (e != nullptr) {
+          e->opcode = IORING_OP_ASYNC_CANCEL;
+          e->addr = Tag(kRecvTag, 0, 0);
+          e->user_data = Tag(kCancelTag, 0, 0);
+          ring_.Submit(0);
+        }
+        for (int tries = 0; recv_armed_ && tries < 100; tries++) {
+          ring_.Submit(1);
+          while (io_uring_cqe* c = ring_.Peek()) {
+            if (Kind(c->user_data) == kRecvTag && !(c->flags & IORING_CQE_F_MORE)) recv_armed_ = false;
+            ring_.Seen();
+          }
+        }
+      }
+      CloseFd();
+      ring_.Close();
+    }
     if (poll_ != nullptr) {
       uv_poll_stop(poll_);
       poll_->data = teardown;
@@ -237,6 +290,7 @@ class KernelUdp : public Napi::ObjectWrap<KernelUdp> {
     zc_info_ = nullptr;
     rx_base_ = nullptr;
     rx_info_ = nullptr;
+    deferred_.clear();
   }
 
   static void Teardown(napi_async_cleanup_hook_handle handle, void* arg) {
@@ -338,9 +392,15 @@ class KernelUdp : public Napi::ObjectWrap<KernelUdp> {
         group[k++] = j - m;
         m = j;
       }
-      const int r = sendmmsg(fd_, msgs, k, MSG_DONTWAIT | (zerocopy ? MSG_ZEROCOPY : 0));
+      int r;
+      int err = 0;
+      if (uring_) {
+        r = RingSend(msgs, k, zerocopy, &err);
+      } else {
+        r = sendmmsg(fd_, msgs, k, MSG_DONTWAIT | (zerocopy ? MSG_ZEROCOPY : 0));
+        if (r < 0) err = errno;
+      }
       if (r < 0) {
-        const int err = errno;
         if (group[0] > 1 && err != EAGAIN && err != EWOULDBLOCK && err != ENOBUFS) {
           // a GSO send refused: send its datagrams one by one, so the error is the one datagram's;
           // EINVAL is a segment the path cannot carry (larger than its MTU): no more GSO at that size
@@ -383,14 +443,237 @@ class KernelUdp : public Napi::ObjectWrap<KernelUdp> {
     if (fd_ < 0) return env.Undefined();
     want_read_ = info[0].ToBoolean().Value();
     want_write_ = info[1].ToBoolean().Value();
+    if (uring_) {
+      if (want_read_ && !recv_armed_) ArmRecv();
+      if (want_write_ && !pollout_armed_) {
+        // one POLL_ADD: its completion says the socket has room again
+        io_uring_sqe* e = ring_.Sqe();
+        if (e != nullptr) {
+          e->opcode = IORING_OP_POLL_ADD;
+          e->fd = fd_;
+          e->poll32_events = POLLOUT;
+          e->user_data = Tag(kPollOutTag, 0, 0);
+          pollout_armed_ = true;
+        }
+      }
+      ring_.Submit(0);
+    }
     UpdatePoll(env);
     return env.Undefined();
+  }
+
+  // ---- io_uring
+
+  static constexpr uint64_t kSendTag = 1, kZcSendTag = 2, kRecvTag = 3, kPollOutTag = 4, kCancelTag = 5;
+  // control data room per received datagram: SO_RXQ_OVFL and UDP_GRO
+  static constexpr size_t kUringCtrl = CMSG_SPACE(sizeof(uint32_t)) + CMSG_SPACE(sizeof(int));
+  static uint64_t Tag(uint64_t kind, uint32_t seq, uint32_t g) { return (kind << 56) | (static_cast<uint64_t>(seq) << 24) | (g & 0xffffff); }
+  static uint64_t Kind(uint64_t tag) { return tag >> 56; }
+
+  // The multishot receive into the provided buffers (again, after it stopped).
+  void ArmRecv() {
+    if (recv_armed_ || held_ >= slots_) return;
+    io_uring_sqe* e = ring_.Sqe();
+    if (e == nullptr) {
+      ring_.Submit(0);
+      e = ring_.Sqe();
+      if (e == nullptr) return;
+    }
+    e->opcode = IORING_OP_RECVMSG;
+    e->fd = fd_;
+    e->addr = reinterpret_cast<uint64_t>(&rx_msg_);
+    e->len = 1;
+    e->ioprio = IORING_RECV_MULTISHOT;
+    e->flags = IOSQE_BUFFER_SELECT;
+    e->buf_group = 0;
+    e->user_data = Tag(kRecvTag, 0, 0);
+    recv_armed_ = true;
+  }
+
+  // The k prepared messages as linked SENDMSG(_ZC) submissions, completed before it returns:
+  // how many from the first the kernel took (as sendmmsg returns), *err the first refusal's errno.
+  int RingSend(mmsghdr* msgs, uint32_t k, bool zerocopy, int* err) {
+    int res[kBurst];
+    uint32_t seqs[kBurst];
+    for (uint32_t g = 0; g < k; g++) {
+      io_uring_sqe* e = ring_.Sqe();
+      if (e == nullptr) {
+        ring_.Submit(0);
+        e = ring_.Sqe();
+      }
+      if (e == nullptr) {
+        k = g;  // cannot happen with a ring of 256 and bursts of 64; send what was prepared
+        break;
+      }
+      e->opcode = zerocopy ? IORING_OP_SENDMSG_ZC : IORING_OP_SENDMSG;
+      e->fd = fd_;
+      e->addr = reinterpret_cast<uint64_t>(&msgs[g].msg_hdr);
+      e->len = 1;
+      e->msg_flags = MSG_DONTWAIT;
+      if (zerocopy) e->ioprio = IORING_SEND_ZC_REPORT_USAGE;
+      // a refused one cancels the rest, as sendmmsg stops at it
+      if (g + 1 < k) e->flags = IOSQE_IO_LINK;
+      seqs[g] = zc_seq_++;
+      e->user_data = Tag(zerocopy ? kZcSendTag : kSendTag, seqs[g], g);
+      res[g] = INT32_MIN;
+    }
+    if (k == 0) {
+      *err = EAGAIN;
+      return -1;
+    }
+    uint32_t seen = 0;
+    ring_.Submit(0);
+    while (seen < k) {
+      io_uring_cqe* c = ring_.Peek();
+      if (c == nullptr) {
+        ring_.Submit(1);
+        continue;
+      }
+      const io_uring_cqe cqe = *c;
+      ring_.Seen();
+      const uint64_t kind = Kind(cqe.user_data);
+      if ((kind == kSendTag || kind == kZcSendTag) && !(cqe.flags & IORING_CQE_F_NOTIF)) {
+        const uint32_t g = cqe.user_data & 0xffffff;
+        if (g < k && res[g] == INT32_MIN) {
+          res[g] = cqe.res;
+          seen++;
+        }
+      } else {
+        deferred_.push_back(cqe);
+      }
+    }
+    int r = 0;
+    while (r < static_cast<int>(k) && res[r] >= 0) r++;
+    if (zerocopy) {
+      // the taken ones get the ids JavaScript gives them, in order; a refused one's notification is ignored
+      for (int g = 0; g < r; g++) zc_ids_[seqs[g]] = zc_js_next_++;
+    }
+    // what the kernel completed meanwhile is dispatched from the loop: make sure it wakes
+    if (!deferred_.empty()) {
+      const uint64_t one = 1;
+      if (write(ring_.eventfd(), &one, sizeof one) < 0) {
+      }
+    }
+    if (r == 0) {
+      *err = res[0] < 0 ? -res[0] : EAGAIN;
+      return -1;
+    }
+    if (r < static_cast<int>(k)) *err = res[r] == -ECANCELED ? 0 : -res[r];
+    return r;
+  }
+
+  // Completions the loop woke for: receives (slots handed to JavaScript in bursts), zero-copy
+  // notifications, the socket having room again.
+  void RingDispatch() {
+    ring_.DrainEventfd();
+    // buffers given back since the last submission go first
+    if (ring_.pending() > 0) ring_.Submit(0);
+    int n = 0;   // receive records in rxInfo
+    size_t z = 0;  // zero-copy ranges in zcInfo
+    for (;;) {
+      io_uring_cqe cqe;
+      if (!deferred_.empty()) {
+        cqe = deferred_.front();
+        deferred_.erase(deferred_.begin());
+      } else {
+        io_uring_cqe* c = ring_.Peek();
+        if (c == nullptr) break;
+        cqe = *c;
+        ring_.Seen();
+      }
+      const uint64_t kind = Kind(cqe.user_data);
+      if (kind == kRecvTag) {
+        if (!(cqe.flags & IORING_CQE_F_MORE)) recv_armed_ = false;
+        if (cqe.res < 0) {
+          if (cqe.res != -ENOBUFS && cqe.res != -ECANCELED) {
+            if (n > 0 && !Emit(n)) return;
+            n = 0;
+            if (!Emit(cqe.res)) return;
+          }
+        } else if (cqe.flags & IORING_CQE_F_BUFFER) {
+          RecordRecv(n++, cqe.flags >> IORING_CQE_BUFFER_SHIFT, static_cast<uint32_t>(cqe.res));
+          if (n == kBurst) {
+            if (!Emit(n)) return;
+            n = 0;
+          }
+        }
+      } else if ((kind == kZcSendTag) && (cqe.flags & IORING_CQE_F_NOTIF)) {
+        const uint32_t seq = static_cast<uint32_t>(cqe.user_data >> 24);
+        auto it = zc_ids_.find(seq);
+        if (it != zc_ids_.end() && zc_info_ != nullptr) {
+          uint32_t* w = zc_info_ + z * kZcWords;
+          w[0] = w[1] = it->second;
+          w[2] = (static_cast<uint32_t>(cqe.res) & IORING_NOTIF_USAGE_ZC_COPIED) ? 1 : 0;
+          zc_ids_.erase(it);
+          if (++z == zc_cap_) {
+            if (!Emit(kZerocopy, static_cast<uint32_t>(z))) return;
+            z = 0;
+          }
+        }
+      } else if (kind == kPollOutTag) {
+        pollout_armed_ = false;
+        want_write_ = false;
+        if (n > 0 && !Emit(n)) return;
+        n = 0;
+        if (!Emit(kWritable)) return;
+      }
+    }
+    if (n > 0 && !Emit(n)) return;
+    if (z > 0 && !Emit(kZerocopy, static_cast<uint32_t>(z))) return;
+    if (fd_ >= 0 && want_read_ && !recv_armed_) {
+      ArmRecv();
+      ring_.Submit(0);
+    }
+  }
+
+  // Record i of rxInfo for the datagram the kernel put in buffer `bid` (`len` bytes in all).
+  void RecordRecv(int i, uint32_t bid, uint32_t len) {
+    held_++;
+    uint8_t* buf = rx_base_ + static_cast<size_t>(bid) * slot_bytes_;
+    io_uring_recvmsg_out out;
+    std::memcpy(&out, buf, sizeof out);
+    const size_t name_at = sizeof out;
+    const size_t ctrl_at = name_at + rx_msg_.msg_namelen;
+    const size_t payload_at = ctrl_at + rx_msg_.msg_controllen;
+    int32_t* w = rx_info_ + i * kInfoWords;
+    uint32_t payload = len >= payload_at ? out.payloadlen : 0;
+    if (payload > len - std::min<size_t>(len, payload_at)) payload = static_cast<uint32_t>(len - std::min<size_t>(len, payload_at));
+    int segment = 0;
+    msghdr h;
+    std::memset(&h, 0, sizeof h);
+    h.msg_control = buf + ctrl_at;
+    h.msg_controllen = std::min<size_t>(out.controllen, rx_msg_.msg_controllen);
+    for (cmsghdr* c = CMSG_FIRSTHDR(&h); c != nullptr; c = CMSG_NXTHDR(&h, c)) {
+      if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SO_RXQ_OVFL) std::memcpy(&drops_, CMSG_DATA(c), sizeof drops_);
+      if (c->cmsg_level == SOL_UDP && c->cmsg_type == UDP_GRO) std::memcpy(&segment, CMSG_DATA(c), sizeof segment);
+    }
+    w[0] = static_cast<int32_t>(bid);
+    w[1] = static_cast<int32_t>(payload);
+    w[2] = (out.flags & MSG_TRUNC) ? 1 : 0;
+    w[9] = segment > 0 && static_cast<uint32_t>(segment) < payload ? segment : 0;
+    w[10] = static_cast<int32_t>(payload_at);
+    std::memset(w + 5, 0, 16);
+    sockaddr_storage from;
+    std::memset(&from, 0, sizeof from);
+    std::memcpy(&from, buf + name_at, std::min<size_t>(out.namelen, sizeof(sockaddr_in6)));
+    if (from.ss_family == AF_INET6) {
+      const auto* a = reinterpret_cast<const sockaddr_in6*>(&from);
+      w[3] = 6;
+      w[4] = ntohs(a->sin6_port);
+      std::memcpy(w + 5, &a->sin6_addr, 16);
+    } else {
+      const auto* a = reinterpret_cast<const sockaddr_in*>(&from);
+      w[3] = 4;
+      w[4] = ntohs(a->sin_port);
+      std::memcpy(w + 5, &a->sin_addr, 4);
+    }
   }
 
   // Starts or stops the poll to match what is wanted; returns libuv's error (0: fine).
   int ApplyPoll() {
     if (poll_ == nullptr) return 0;
-    const int ev = (want_read_ && !free_.empty() ? UV_READABLE : 0) | (want_write_ ? UV_WRITABLE : 0);
+    // io_uring: the ring's eventfd, always (the ring itself does the waiting for the socket)
+    const int ev = uring_ ? UV_READABLE : (want_read_ && !free_.empty() ? UV_READABLE : 0) | (want_write_ ? UV_WRITABLE : 0);
     if (ev == events_) return 0;
     const int rc = ev == 0 ? uv_poll_stop(poll_) : uv_poll_start(poll_, ev, &KernelUdp::OnPoll);
     if (rc == 0) events_ = ev;
@@ -406,6 +689,18 @@ class KernelUdp : public Napi::ObjectWrap<KernelUdp> {
     Napi::Env env = info.Env();
     const uint32_t i = info[0].As<Napi::Number>().Uint32Value();
     if (rx_base_ == nullptr) return env.Undefined();  // closed: nothing to read into any more
+    if (uring_) {
+      // returns go with the next submission; at once when the receive stopped for lack of buffers
+      ring_.ReturnBuffer(i);
+      held_--;
+      if (want_read_ && !recv_armed_) {
+        ArmRecv();
+        ring_.Submit(0);
+      } else if (ring_.pending() >= 16) {
+        ring_.Submit(0);
+      }
+      return env.Undefined();
+    }
     free_.push_back(i);
     if (free_.size() == 1) UpdatePoll(env);  // reading resumes
     return env.Undefined();
@@ -421,7 +716,8 @@ class KernelUdp : public Napi::ObjectWrap<KernelUdp> {
     Napi::Uint32Array zi = info[0].As<Napi::Uint32Array>();
     if (zi.ElementLength() < static_cast<size_t>(kZcWords)) throw Napi::RangeError::New(env, "enableZerocopy: zcInfo holds no range");
     int one = 1;
-    if (setsockopt(fd_, SOL_SOCKET, SO_ZEROCOPY, &one, sizeof one) != 0) return Napi::Number::New(env, errno);
+    // io_uring's SENDMSG_ZC needs no SO_ZEROCOPY: its notifications come on the ring
+    if (!uring_ && setsockopt(fd_, SOL_SOCKET, SO_ZEROCOPY, &one, sizeof one) != 0) return Napi::Number::New(env, errno);
     zc_ref_ = Napi::Persistent(zi);
     zc_info_ = zi.Data();
     zc_cap_ = zi.ElementLength() / kZcWords;
@@ -437,7 +733,8 @@ class KernelUdp : public Napi::ObjectWrap<KernelUdp> {
 
   // readCompletions(): reads what the error queue holds now into zcInfo; returns the ranges written
   Napi::Value ReadCompletions(const Napi::CallbackInfo& info) {
-    return Napi::Number::New(info.Env(), fd_ < 0 || zc_info_ == nullptr ? 0 : DrainErrQueue());
+    // io_uring: notifications come with the ring's other completions (the eventfd wakes the loop)
+    return Napi::Number::New(info.Env(), fd_ < 0 || zc_info_ == nullptr || uring_ ? 0 : DrainErrQueue());
   }
 
   // Reads MSG_ZEROCOPY completions from the error queue into zcInfo, at most its capacity;
@@ -479,7 +776,10 @@ class KernelUdp : public Napi::ObjectWrap<KernelUdp> {
   Napi::Value GsoSends(const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), gso_sends_); }
   Napi::Value Drops(const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), drops_); }
   Napi::Value LastErrno(const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), last_errno_); }
-  Napi::Value FreeSlots(const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), static_cast<double>(free_.size())); }
+  Napi::Value FreeSlots(const Napi::CallbackInfo& info) {
+    return Napi::Number::New(info.Env(), static_cast<double>(uring_ ? slots_ - held_ : free_.size()));
+  }
+  Napi::Value Uring(const Napi::CallbackInfo& info) { return Napi::Boolean::New(info.Env(), uring_); }
 
   // libuv callback: no C++ exception may leave it, and calls into JavaScript may fail (the
   // environment is shutting down): raw N-API, every status checked.
@@ -499,6 +799,10 @@ class KernelUdp : public Napi::ObjectWrap<KernelUdp> {
   void Dispatch(int status, int events) {
     if (status < 0) {
       Emit(status);  // libuv reports -errno
+      return;
+    }
+    if (uring_) {
+      RingDispatch();
       return;
     }
     if (events & UV_WRITABLE) {
@@ -592,6 +896,7 @@ class KernelUdp : public Napi::ObjectWrap<KernelUdp> {
       }
       int32_t* w = rx_info_ + i * kInfoWords;
       w[9] = segment > 0 && static_cast<uint32_t>(segment) < msgs[i].msg_len ? segment : 0;
+      w[10] = 0;
       w[0] = static_cast<int32_t>(free_[top - 1 - i]);
       w[1] = static_cast<int32_t>(msgs[i].msg_len);
       w[2] = (h.msg_flags & MSG_TRUNC) ? 1 : 0;
@@ -643,6 +948,18 @@ class KernelUdp : public Napi::ObjectWrap<KernelUdp> {
   std::vector<uint32_t> first_;
   uint32_t drops_ = 0;
   int last_errno_ = 0;
+  // io_uring
+  bool uring_ = false;
+  kernel::Uring ring_;
+  msghdr rx_msg_;
+  size_t slots_ = 0;
+  size_t held_ = 0;
+  bool recv_armed_ = false;
+  bool pollout_armed_ = false;
+  std::vector<io_uring_cqe> deferred_;
+  uint32_t zc_seq_ = 0;
+  uint32_t zc_js_next_ = 0;
+  std::unordered_map<uint32_t, uint32_t> zc_ids_;
 };
 
 }  // namespace
@@ -656,6 +973,8 @@ void InitUdp(Napi::Env env, Napi::Object exports) {
   limits.Set("zerocopy", Napi::Number::New(env, kZerocopy));
   limits.Set("zcWords", Napi::Number::New(env, kZcWords));
   limits.Set("iovMax", Napi::Number::New(env, IOV_MAX));
+  // empty: io_uring can carry the engine here; else what it lacks
+  limits.Set("uringMissing", Napi::String::New(env, UringMissing()));
   exports.Set("kernelUdpLimits", limits);
 }
 

@@ -43,12 +43,14 @@ export interface KernelUdpSocket {
   readonly gro: boolean;
   /** GSO sends made (each carried two datagrams or more). */
   readonly gsoSends: number;
+  /** Driven through an io_uring. */
+  readonly uring: boolean;
 }
 
 export interface KernelUdpLimits {
   /** Messages per sendmmsg/recvmmsg call. */
   burst: number;
-  /** Int32 words per received entry in rxInfo: slot, length, truncated, family, port, address (16 bytes), GRO segment size (0: one datagram). */
+  /** Int32 words per received entry in rxInfo: slot, length, truncated, family, port, address (16 bytes), GRO segment size (0: one datagram), payload offset in the slot. */
   infoWords: number;
   /** onEvent's first argument when the socket became writable. */
   writable: number;
@@ -58,6 +60,8 @@ export interface KernelUdpLimits {
   zcWords: number;
   /** Segments one datagram may have (IOV_MAX). */
   iovMax: number;
+  /** "": this kernel's io_uring can drive the socket (engine "uring"); else what it lacks. */
+  uringMissing: string;
 }
 
 /**
@@ -133,6 +137,7 @@ export interface KernelAddon {
     slotBytes: number,
     rxInfo: Int32Array,
     onEvent: (n: number, drops: number, completions: number) => void,
+    uring?: boolean,
   ) => KernelUdpSocket;
   kernelUdpLimits: KernelUdpLimits;
   KernelTcp: new (

@@ -12,6 +12,8 @@ import { loadKernelAddon, type KernelUdpLimits, type KernelUdpSocket } from "./n
 
 /** Bytes of one receive slot: any UDP payload fits (IPv4 65507, IPv6 65527 bytes). */
 const SLOT_BYTES = 65536;
+/** io_uring puts a header, the source address and control data before the payload in a slot. */
+const URING_SLOT_BYTES = SLOT_BYTES + 256;
 /** Messages handed to the kernel per send() call into the addon (it makes sendmmsg bursts of them). */
 const MAX_PER_FLUSH = 256;
 /** Waiting after ENOBUFS (the kernel had no memory for the datagram) before trying again (ms). */
@@ -101,6 +103,9 @@ export class NativeUdpPort extends PortBase {
   private zcTimer: NodeJS.Timeout | null = null;
   /** Sends gathered before they go to the kernel without waiting for the end of the turn. */
   private readonly batch: number;
+  /** Driven through an io_uring (engine "uring"). */
+  private readonly uring: boolean;
+  private readonly slotBytes: number;
 
   private constructor(o: ReturnType<typeof checkUdpOptions>, limits: KernelUdpLimits) {
     const rxSlots = o.rxSlots;
@@ -110,14 +115,17 @@ export class NativeUdpPort extends PortBase {
     this.closeWaitMs = o.closeTimeoutMs;
     this.maxRxHeldBytes = o.maxRxHeldBytes;
     this.limits = limits;
-    ({ caps: this.caps, policy: this.policy, sendArena: this.sendArena } = udpSetup(o.copyThreshold, "kernel-udp-native"));
-    this.rxBuffer = new ArrayBuffer(rxSlots * SLOT_BYTES);
+    const driver = o.engine === "uring" ? "kernel-udp-uring" : "kernel-udp-native";
+    ({ caps: this.caps, policy: this.policy, sendArena: this.sendArena } = udpSetup(o.copyThreshold, driver));
+    this.uring = o.engine === "uring";
+    this.slotBytes = this.uring ? URING_SLOT_BYTES : SLOT_BYTES;
+    this.rxBuffer = new ArrayBuffer(rxSlots * this.slotBytes);
     this.copyAbove = Math.max(1, Math.floor((rxSlots * 3) / 4));
     this.slotRefs = new Uint16Array(rxSlots);
     this.rxInfo = new Int32Array(limits.burst * limits.infoWords);
     this.rxInfoBytes = new Uint8Array(this.rxInfo.buffer);
-    this.zcThreshold = chooseZeroCopyThreshold(o.zeroCopyThreshold, "udp", "kernel-udp-native");
-    this.batch = chooseMaxBatch(o.maxBatch, "udp", "kernel-udp-native", limits.burst);
+    this.zcThreshold = chooseZeroCopyThreshold(o.zeroCopyThreshold, "udp", driver);
+    this.batch = chooseMaxBatch(o.maxBatch, "udp", driver, limits.burst);
     this.poisonReleased = o.debugReleasedBuffers;
     this.zcInfo = new Uint32Array(limits.burst * limits.zcWords);
     if (this.zcThreshold !== Infinity) this.caps.driverCopies = "some";
@@ -127,9 +135,12 @@ export class NativeUdpPort extends PortBase {
     const c = checkUdpOptions(o);
     const addon = loadKernelAddon();
     if (addon instanceof Error) throw addon;
+    if (c.engine === "uring" && addon.kernelUdpLimits.uringMissing !== "") {
+      throw new Error(`udp port: engine "uring": ${addon.kernelUdpLimits.uringMissing}; use engine "native"`);
+    }
     const p = new NativeUdpPort(c, addon.kernelUdpLimits);
     const family = c.bind.address.includes(":") ? 6 : 4;
-    p.sock = new addon.KernelUdp(family, c.bind.address, c.bind.port, p.rxBuffer, SLOT_BYTES, p.rxInfo, p.onEvent);
+    p.sock = new addon.KernelUdp(family, c.bind.address, c.bind.port, p.rxBuffer, p.slotBytes, p.rxInfo, p.onEvent, p.uring);
     p.localAddress = { address: c.bind.address, port: p.sock.localPort };
     if (!c.gso) p.sock.disableGso();
     if (p.zcThreshold !== Infinity) {
@@ -390,7 +401,8 @@ export class NativeUdpPort extends PortBase {
         this.fault("truncated", new Error(`udp port: a datagram larger than ${SLOT_BYTES} bytes was truncated`), source, count);
         continue;
       }
-      const base = slot * SLOT_BYTES;
+      // the payload's place in its slot (io_uring writes a header, the source and control data first)
+      const base = slot * this.slotBytes + info[at + 10]!;
       // the application holds most slots: these messages get memory of their own (one copy each)
       // and the slot goes back at once, so held messages never stop the socket being read
       const copy = this.slotsHeld >= this.copyAbove;
@@ -444,7 +456,7 @@ export class NativeUdpPort extends PortBase {
   }
 
   private readonly onRelease = (m: RxMessage): void => {
-    const slot = (m.bytes.byteOffset / SLOT_BYTES) | 0;
+    const slot = (m.bytes.byteOffset / this.slotBytes) | 0;
     if (this.poisonReleased) m.bytes.fill(0xdb);
     // the slot is read into again once all its messages are released: nothing may read this
     // view any more

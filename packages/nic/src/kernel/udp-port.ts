@@ -30,11 +30,13 @@ export interface UdpPortOptions {
   maxRxHeldBytes?: number;
   /**
    * "native": the native addon's socket (sendmmsg/recvmmsg bursts, UDP GSO/GRO, received messages
-   * as views of receive slots, kernel drops read with every datagram). "dgram": Node's dgram
-   * socket, one sendmsg per message. Default: "native" where the native addon is built (`sgwire
-   * nic info` says), else "dgram".
+   * as views of receive slots, kernel drops read with every datagram). "uring": the same socket
+   * driven through an io_uring (linked SENDMSG/SENDMSG_ZC submissions, one multishot RECVMSG into
+   * provided buffers); needs Linux 6.1 with io_uring enabled (`sgwire nic info` says). "dgram":
+   * Node's dgram socket, one sendmsg per message. Default: "native" where the native addon is
+   * built, else "dgram".
    */
-  engine?: "dgram" | "native";
+  engine?: "dgram" | "native" | "uring";
   /** engine "native": receive slots of 64 KiB; received messages hold one each until released. Default 128. */
   rxSlots?: number;
   /**
@@ -82,7 +84,7 @@ interface Queued {
 interface UdpChecked extends CommonOptionValues {
   bind: { address: string; port: number };
   highWaterMark: number;
-  engine: "dgram" | "native";
+  engine: "dgram" | "native" | "uring";
   rxSlots: number;
   /** undefined: the stored calibration's, else never */
   zeroCopyThreshold: number | undefined;
@@ -98,21 +100,23 @@ export function checkUdpOptions(o: UdpPortOptions): UdpChecked {
   const highWaterMark = o.highWaterMark === undefined ? 256 : checkPositiveInt(o.highWaterMark, "openPort(udp): highWaterMark");
   const bind = checkBind(o.bind, "openPort(udp)", { address: "127.0.0.1", port: 0 });
   const engine = o.engine ?? (nativeKernelAvailable() ? "native" : "dgram");
-  if (engine !== "dgram" && engine !== "native") throw new TypeError(`openPort(udp): engine must be "dgram" or "native", got ${JSON.stringify(o.engine)}`);
-  if (o.rxSlots !== undefined && engine !== "native") throw new TypeError('openPort(udp): rxSlots applies to engine "native" only');
+  if (engine !== "dgram" && engine !== "native" && engine !== "uring") {
+    throw new TypeError(`openPort(udp): engine must be "native", "uring" or "dgram", got ${JSON.stringify(o.engine)}`);
+  }
+  if (o.rxSlots !== undefined && engine === "dgram") throw new TypeError('openPort(udp): rxSlots applies to the engines "native" and "uring" only');
   const rxSlots = o.rxSlots === undefined ? 128 : checkPositiveInt(o.rxSlots, "openPort(udp): rxSlots", 65536);
-  if (o.zeroCopyThreshold !== undefined && engine !== "native") throw new TypeError('openPort(udp): zeroCopyThreshold applies to engine "native" only');
+  if (o.zeroCopyThreshold !== undefined && engine === "dgram") throw new TypeError('openPort(udp): zeroCopyThreshold applies to the engines "native" and "uring" only');
   if (o.zeroCopyThreshold !== undefined && !(typeof o.zeroCopyThreshold === "number" && o.zeroCopyThreshold >= 1)) {
     throw new RangeError(`openPort(udp): zeroCopyThreshold must be a number >= 1, got ${String(o.zeroCopyThreshold)}`);
   }
   if (o.debugReleasedBuffers !== undefined && typeof o.debugReleasedBuffers !== "boolean") {
     throw new TypeError(`openPort(udp): debugReleasedBuffers must be a boolean, got ${typeof o.debugReleasedBuffers}`);
   }
-  if (o.debugReleasedBuffers === true && engine !== "native") throw new TypeError('openPort(udp): debugReleasedBuffers applies to engine "native" only');
+  if (o.debugReleasedBuffers === true && engine === "dgram") throw new TypeError('openPort(udp): debugReleasedBuffers applies to the engines "native" and "uring" only');
   if (o.gso !== undefined && typeof o.gso !== "boolean") throw new TypeError(`openPort(udp): gso must be a boolean, got ${typeof o.gso}`);
   // gso: false holds for dgram too (it never sends GSO); true asks for what only native does
-  if (o.gso === true && engine !== "native") throw new TypeError('openPort(udp): gso applies to engine "native" only');
-  if (o.maxBatch !== undefined && engine !== "native") throw new TypeError('openPort(udp): maxBatch applies to engine "native" only');
+  if (o.gso === true && engine === "dgram") throw new TypeError('openPort(udp): gso applies to the engines "native" and "uring" only');
+  if (o.maxBatch !== undefined && engine === "dgram") throw new TypeError('openPort(udp): maxBatch applies to the engines "native" and "uring" only');
   const maxBatch = o.maxBatch === undefined ? undefined : checkPositiveInt(o.maxBatch, "openPort(udp): maxBatch", 64);
   return { ...common, bind, highWaterMark, engine, rxSlots, zeroCopyThreshold: o.zeroCopyThreshold, debugReleasedBuffers: o.debugReleasedBuffers === true, gso: o.gso !== false, maxBatch };
 }

@@ -10,6 +10,8 @@ import { openPort } from "../../src/index.js";
 import { Blob } from "../fixtures/blob.js";
 
 const count = Number(process.argv[2] ?? 3000);
+// the engine: "native" (sendmmsg) or "uring" (io_uring: the socket's room comes as a POLL_ADD completion)
+const engine = process.argv[3] === "uring" ? "uring" : "native";
 const sh = (...a: string[]): void => {
   const r = spawnSync(a[0]!, a.slice(1), { encoding: "utf8" });
   if (r.status !== 0) throw new Error(`${a.join(" ")}: ${r.stderr}`);
@@ -18,8 +20,8 @@ sh("ip", "link", "set", "lo", "up");
 // 40 Mbit/s with room for 4 s of queue: datagrams wait (holding the socket's send buffer), never dropped
 sh("tc", "qdisc", "replace", "dev", "lo", "root", "tbf", "rate", "40mbit", "burst", "64kb", "latency", "4s");
 
-const a = await openPort({ backend: "udp", engine: "native", highWaterMark: 64 });
-const b = await openPort({ backend: "udp", engine: "native", rxSlots: 256 });
+const a = await openPort({ backend: "udp", engine, highWaterMark: 64 });
+const b = await openPort({ backend: "udp", engine, rxSlots: 256 });
 const ids: number[] = [];
 b.onMessage((m) => {
   ids.push(m.decode(Blob).id);
