@@ -22,6 +22,7 @@
 // kConnected, kData (value: bytes read), kEnd (the peer closed its side), kError (value: errno;
 // the connection is finished), kWritable, kAcceptError (value: errno; still listening).
 #include "tcp.h"
+#include "socket-common.h"
 
 #include <arpa/inet.h>
 #include <linux/errqueue.h>
@@ -60,19 +61,10 @@ constexpr int kReadsPerEvent = 8;
 constexpr int kAcceptsPerEvent = 32;
 // Int32 words in peerInfo: family, port, address (16 bytes)
 constexpr int kPeerWords = 6;
-// Uint32 words per MSG_ZEROCOPY completion range in zcInfo: first id, last id, copied
-constexpr int kZcWords = 3;
 // most bytes one read into the shared target takes (the rest waits for the next turn of the loop)
 constexpr size_t kSharedReadMax = 64 * 1024;
 
-Napi::Error ErrnoError(Napi::Env env, const std::string& what, int err) {
-  // the code as Node's sockets give it (EADDRINUSE, ...): libuv's codes are -errno on Linux
-  const char* code = uv_err_name(-err);
-  Napi::Error e = Napi::Error::New(env, "kernel tcp: " + what + ": " + code + ": " + std::strerror(err) + " (errno " + std::to_string(err) + ")");
-  e.Value().Set("errno", Napi::Number::New(env, err));
-  e.Value().Set("code", Napi::String::New(env, code));
-  return e;
-}
+Napi::Error ErrnoError(Napi::Env env, const std::string& what, int err) { return kernel::ErrnoError(env, "kernel tcp", what, err); }
 
 class KernelTcp;
 
@@ -183,23 +175,7 @@ class KernelTcp : public Napi::ObjectWrap<KernelTcp> {
   ~KernelTcp() override { Shut(nullptr); }
 
  private:
-  bool Parse(const std::string& address, int port, sockaddr_storage* sa, socklen_t* sl) const {
-    std::memset(sa, 0, sizeof *sa);
-    if (family_ == AF_INET) {
-      auto* a = reinterpret_cast<sockaddr_in*>(sa);
-      a->sin_family = AF_INET;
-      a->sin_port = htons(static_cast<uint16_t>(port));
-      if (inet_pton(AF_INET, address.c_str(), &a->sin_addr) != 1) return false;
-      *sl = sizeof *a;
-    } else {
-      auto* a = reinterpret_cast<sockaddr_in6*>(sa);
-      a->sin6_family = AF_INET6;
-      a->sin6_port = htons(static_cast<uint16_t>(port));
-      if (inet_pton(AF_INET6, address.c_str(), &a->sin6_addr) != 1) return false;
-      *sl = sizeof *a;
-    }
-    return true;
-  }
+  bool Parse(const std::string& address, int port, sockaddr_storage* sa, socklen_t* sl) const { return ParseAddress(family_, address, port, sa, sl); }
 
   // ---- handles and teardown
 
@@ -536,27 +512,7 @@ class KernelTcp : public Napi::ObjectWrap<KernelTcp> {
     Napi::Env env = info.Env();
     Conn* c = Get(env, info[0]);
     if (c == nullptr || c->fd < 0 || zc_info_ == nullptr) return Napi::Number::New(env, 0);
-    size_t k = 0;
-    while (k < zc_cap_) {
-      alignas(cmsghdr) char control[CMSG_SPACE(sizeof(sock_extended_err) + sizeof(sockaddr_in6))];
-      msghdr msg;
-      std::memset(&msg, 0, sizeof msg);
-      msg.msg_control = control;
-      msg.msg_controllen = sizeof control;
-      if (recvmsg(c->fd, &msg, MSG_ERRQUEUE | MSG_DONTWAIT) < 0) break;  // EAGAIN: empty
-      for (cmsghdr* m = CMSG_FIRSTHDR(&msg); m != nullptr; m = CMSG_NXTHDR(&msg, m)) {
-        const bool recverr = (m->cmsg_level == SOL_IP && m->cmsg_type == IP_RECVERR) || (m->cmsg_level == SOL_IPV6 && m->cmsg_type == IPV6_RECVERR);
-        if (!recverr) continue;
-        sock_extended_err e;
-        std::memcpy(&e, CMSG_DATA(m), sizeof e);
-        if (e.ee_origin != SO_EE_ORIGIN_ZEROCOPY || e.ee_errno != 0) continue;
-        uint32_t* w = zc_info_ + k * kZcWords;
-        w[0] = e.ee_info;
-        w[1] = e.ee_data;
-        w[2] = (e.ee_code & SO_EE_CODE_ZEROCOPY_COPIED) ? 1 : 0;
-        k++;
-      }
-    }
+    const size_t k = ReadZerocopyCompletions(c->fd, zc_info_, zc_cap_);
     return Napi::Number::New(env, static_cast<double>(k));
   }
 
@@ -714,20 +670,8 @@ class KernelTcp : public Napi::ObjectWrap<KernelTcp> {
   // exception of the process (the callback catches its own).
   bool Emit(int kind, uint32_t id, int value) {
     if (on_event_.IsEmpty()) return false;
-    napi_env env = env_;
-    napi_value recv, fn, argv[3], result;
-    if (napi_get_reference_value(env, static_cast<napi_ref>(*this), &recv) != napi_ok || recv == nullptr ||
-        napi_get_reference_value(env, static_cast<napi_ref>(on_event_), &fn) != napi_ok || fn == nullptr ||
-        napi_create_int32(env, kind, &argv[0]) != napi_ok || napi_create_uint32(env, id, &argv[1]) != napi_ok ||
-        napi_create_int32(env, value, &argv[2]) != napi_ok)
+    if (!CallIntoJs(env_, static_cast<napi_ref>(*this), static_cast<napi_ref>(on_event_), static_cast<napi_async_context>(*async_), kind, id, value))
       return false;
-    const napi_status st = napi_make_callback(env, static_cast<napi_async_context>(*async_), recv, fn, 3, argv, &result);
-    if (st == napi_pending_exception) {
-      napi_value e;
-      if (napi_get_and_clear_last_exception(env, &e) == napi_ok) napi_fatal_exception(env, e);
-    } else if (st != napi_ok) {
-      return false;
-    }
     return lfd_ >= 0;
   }
 

@@ -23,6 +23,7 @@
 // provided buffers, filled by one multishot RECVMSG; zero-copy completions are the ring's
 // notification entries; libuv watches the ring's eventfd.
 #include "udp.h"
+#include "socket-common.h"
 #include "uring.h"
 
 #include <arpa/inet.h>
@@ -61,8 +62,6 @@ constexpr int kBurstsPerEvent = 8;
 constexpr int kWritable = -1000000;
 // onEvent's first argument when MSG_ZEROCOPY completions were read (their count is the third)
 constexpr int kZerocopy = -1000001;
-// Uint32 words per completion range in zcInfo: first id, last id, copied (the kernel copied anyway)
-constexpr int kZcWords = 3;
 
 #ifndef UDP_SEGMENT
 #define UDP_SEGMENT 103
@@ -75,17 +74,7 @@ constexpr int kZcWords = 3;
 constexpr uint32_t kGsoMaxSegs = 64;
 constexpr size_t kGsoMaxBytes = 65000;
 
-std::string ErrnoText(const char* what, int err) {
-  return std::string("kernel udp: ") + what + ": " + uv_err_name(-err) + ": " + std::strerror(err) + " (errno " + std::to_string(err) + ")";
-}
-
-Napi::Error ErrnoError(Napi::Env env, const char* what, int err) {
-  Napi::Error e = Napi::Error::New(env, ErrnoText(what, err));
-  e.Value().Set("errno", Napi::Number::New(env, err));
-  // the code as Node's sockets give it (EADDRINUSE, ...): libuv's codes are -errno on Linux
-  e.Value().Set("code", Napi::String::New(env, uv_err_name(-err)));
-  return e;
-}
+Napi::Error ErrnoError(Napi::Env env, const std::string& what, int err) { return kernel::ErrnoError(env, "kernel udp", what, err); }
 
 class KernelUdp : public Napi::ObjectWrap<KernelUdp> {
  public:
@@ -163,7 +152,7 @@ class KernelUdp : public Napi::ObjectWrap<KernelUdp> {
     if (bind(fd_, reinterpret_cast<sockaddr*>(&sa), sl) != 0) {
       const int err = errno;
       CloseFd();
-      throw ErrnoError(env, ("bind " + address + ":" + std::to_string(port)).c_str(), err);
+      throw ErrnoError(env, "bind " + address + ":" + std::to_string(port), err);
     }
     sockaddr_storage local;
     socklen_t ll = sizeof local;
@@ -218,23 +207,7 @@ class KernelUdp : public Napi::ObjectWrap<KernelUdp> {
   ~KernelUdp() override { Shut(nullptr); }
 
  private:
-  bool Parse(const std::string& address, int port, sockaddr_storage* sa, socklen_t* sl) const {
-    std::memset(sa, 0, sizeof *sa);
-    if (family_ == AF_INET) {
-      auto* a = reinterpret_cast<sockaddr_in*>(sa);
-      a->sin_family = AF_INET;
-      a->sin_port = htons(static_cast<uint16_t>(port));
-      if (inet_pton(AF_INET, address.c_str(), &a->sin_addr) != 1) return false;
-      *sl = sizeof *a;
-    } else {
-      auto* a = reinterpret_cast<sockaddr_in6*>(sa);
-      a->sin6_family = AF_INET6;
-      a->sin6_port = htons(static_cast<uint16_t>(port));
-      if (inet_pton(AF_INET6, address.c_str(), &a->sin6_addr) != 1) return false;
-      *sl = sizeof *a;
-    }
-    return true;
-  }
+  bool Parse(const std::string& address, int port, sockaddr_storage* sa, socklen_t* sl) const { return ParseAddress(family_, address, port, sa, sl); }
 
   void CloseFd() {
     if (fd_ >= 0) close(fd_);
@@ -739,30 +712,7 @@ class KernelUdp : public Napi::ObjectWrap<KernelUdp> {
 
   // Reads MSG_ZEROCOPY completions from the error queue into zcInfo, at most its capacity;
   // returns how many ranges it wrote. Other entries (none are asked for) are skipped.
-  int DrainErrQueue() {
-    size_t k = 0;
-    while (k < zc_cap_) {
-      alignas(cmsghdr) char control[CMSG_SPACE(sizeof(sock_extended_err) + sizeof(sockaddr_in6))];
-      msghdr msg;
-      std::memset(&msg, 0, sizeof msg);
-      msg.msg_control = control;
-      msg.msg_controllen = sizeof control;
-      if (recvmsg(fd_, &msg, MSG_ERRQUEUE | MSG_DONTWAIT) < 0) break;  // EAGAIN: empty
-      for (cmsghdr* c = CMSG_FIRSTHDR(&msg); c != nullptr; c = CMSG_NXTHDR(&msg, c)) {
-        const bool recverr = (c->cmsg_level == SOL_IP && c->cmsg_type == IP_RECVERR) || (c->cmsg_level == SOL_IPV6 && c->cmsg_type == IPV6_RECVERR);
-        if (!recverr) continue;
-        sock_extended_err e;
-        std::memcpy(&e, CMSG_DATA(c), sizeof e);
-        if (e.ee_origin != SO_EE_ORIGIN_ZEROCOPY || e.ee_errno != 0) continue;
-        uint32_t* w = zc_info_ + k * kZcWords;
-        w[0] = e.ee_info;
-        w[1] = e.ee_data;
-        w[2] = (e.ee_code & SO_EE_CODE_ZEROCOPY_COPIED) ? 1 : 0;
-        k++;
-      }
-    }
-    return static_cast<int>(k);
-  }
+  int DrainErrQueue() { return static_cast<int>(ReadZerocopyCompletions(fd_, zc_info_, zc_cap_)); }
 
   Napi::Value Close(const Napi::CallbackInfo& info) {
     Shut(nullptr);
@@ -839,20 +789,8 @@ class KernelUdp : public Napi::ObjectWrap<KernelUdp> {
   // callback becomes an uncaught exception of the process (the callback catches its own).
   bool Emit(int n, uint32_t count = 0) {
     if (on_event_.IsEmpty()) return false;
-    napi_env env = env_;
-    napi_value recv, fn, argv[3], result;
-    if (napi_get_reference_value(env, static_cast<napi_ref>(*this), &recv) != napi_ok || recv == nullptr ||
-        napi_get_reference_value(env, static_cast<napi_ref>(on_event_), &fn) != napi_ok || fn == nullptr ||
-        napi_create_int32(env, n, &argv[0]) != napi_ok || napi_create_uint32(env, drops_, &argv[1]) != napi_ok ||
-        napi_create_uint32(env, count, &argv[2]) != napi_ok) {
-      StopPoll();
-      return false;
-    }
-    const napi_status st = napi_make_callback(env, static_cast<napi_async_context>(*async_), recv, fn, 3, argv, &result);
-    if (st == napi_pending_exception) {
-      napi_value e;
-      if (napi_get_and_clear_last_exception(env, &e) == napi_ok) napi_fatal_exception(env, e);
-    } else if (st != napi_ok) {
+    if (!CallIntoJs(env_, static_cast<napi_ref>(*this), static_cast<napi_ref>(on_event_), static_cast<napi_async_context>(*async_), n, drops_,
+                    static_cast<int32_t>(count))) {
       StopPoll();
       return false;
     }

@@ -8,6 +8,7 @@ import { prepare, prepareOwnedFramed, releaseLent, type Prepared } from "./lend.
 import { lengthPrefix } from "./framing.js";
 import { checkTcpOptions, tcpSetup, type TcpChecked, type TcpPortOptions } from "./tcp-port.js";
 import { ipv4Text, ipv6Text } from "./address.js";
+import { UnackedMessages } from "./acks.js";
 import { loadKernelAddon, type KernelTcpEvents, type KernelTcpSockets } from "./native-addon.js";
 import { chooseMaxBatch, chooseZeroCopyThreshold } from "../calibration-store.js";
 
@@ -73,11 +74,8 @@ interface Conn {
   head: number;
   skip: number;
   queuedBytes: number;
-  /** Stream bytes written to the kernel. */
-  written: number;
-  /** Written messages the peer has not acknowledged: [end offset, bytes] pairs, from `ackHead`. */
-  unacked: number[];
-  ackHead: number;
+  /** Written messages the peer has not acknowledged. */
+  unacked: UnackedMessages;
   /** A frame that arrived in pieces: its bytes so far, from its prefix (capacity acc.length). */
   acc: Uint8Array | null;
   accLen: number;
@@ -210,7 +208,7 @@ export class NativeTcpPort extends PortBase {
   private newConn(id: number, key: string, peer: Endpoint, connecting: boolean): Conn {
     const c: Conn = {
       id, key, peer, connecting, blocked: false, needDrain: false, closed: false, peerEnded: false,
-      queue: [], zcq: [], head: 0, skip: 0, queuedBytes: 0, written: 0, unacked: [], ackHead: 0,
+      queue: [], zcq: [], head: 0, skip: 0, queuedBytes: 0, unacked: new UnackedMessages(),
       acc: null, accLen: 0, accFrame: -1, accPrefix: 0, reserved: 0, own: false,
       zcMsgs: [], zcIds: [], zcCopied: [], zcHead: 0, zcLow: 0, zcEarly: null, closeWhenDone: false,
     };
@@ -351,8 +349,7 @@ export class NativeTcpPort extends PortBase {
   private written(c: Conn, p: Prepared, zcId: number): void {
     this.st.queued--;
     c.queuedBytes -= p.wireBytes;
-    c.written += p.wireBytes;
-    c.unacked.push(c.written, p.wireBytes);
+    c.unacked.add(p.wireBytes);
     this.ackWatch.add(c);
     if (this.ackTimer === null) {
       this.ackTimer = setTimeout(this.ackTick, ACK_POLL_MS);
@@ -376,18 +373,21 @@ export class NativeTcpPort extends PortBase {
     this.zcTimer = null;
     const sock = this.sock;
     if (sock === null) return;
-    const w = this.ev.zcWords;
-    const cap = this.zcInfo.length / w;
-    for (const c of this.zcConns) {
-      let n: number;
-      do {
-        n = sock.readCompletions(c.id);
-        for (let i = 0; i < n; i++) this.completion(c, this.zcInfo[i * w]!, this.zcInfo[i * w + 1]!, this.zcInfo[i * w + 2] !== 0);
-      } while (n === cap);
-      this.releaseCompleted(c);
-    }
+    for (const c of this.zcConns) this.readCompletions(sock, c);
     if (this.zcConns.size > 0) this.zcTimer = setTimeout(this.pollCompletions, 1);
   };
+
+  /** Reads what c's error queue holds and gives back what the completions free. */
+  private readCompletions(sock: KernelTcpSockets, c: Conn): void {
+    const w = this.ev.zcWords;
+    const cap = this.zcInfo.length / w;
+    let n: number;
+    do {
+      n = sock.readCompletions(c.id);
+      for (let i = 0; i < n; i++) this.completion(c, this.zcInfo[i * w]!, this.zcInfo[i * w + 1]!, this.zcInfo[i * w + 2] !== 0);
+    } while (n === cap);
+    this.releaseCompleted(c);
+  }
 
   /** Completions [first, last] came (copied: the kernel copied those sends after all). */
   private completion(c: Conn, first: number, last: number, copied: boolean): void {
@@ -449,27 +449,14 @@ export class NativeTcpPort extends PortBase {
     if (sock === null) return;
     for (const c of this.ackWatch) {
       const u = sock.unacked(c.id);
-      if (u >= 0) this.confirm(c, c.written - u);
+      if (u >= 0) this.confirm(c, c.unacked.written - u);
     }
   }
 
   /** Counts as sent the messages whose last byte is at or before stream offset `acked`. */
   private confirm(c: Conn, acked: number): void {
-    const u = c.unacked;
-    let h = c.ackHead;
-    while (h < u.length && u[h]! <= acked) {
-      this.st.messagesSent++;
-      this.st.bytesSent += u[h + 1]!;
-      h += 2;
-    }
-    if (h === u.length) {
-      c.unacked = [];
-      c.ackHead = 0;
-      this.ackWatch.delete(c);
-    } else if (h > 1024) {
-      c.unacked = u.slice(h);
-      c.ackHead = 0;
-    } else c.ackHead = h;
+    c.unacked.confirm(acked, this.st);
+    if (c.unacked.count === 0) this.ackWatch.delete(c);
   }
 
   protected override refreshStats(): void {
@@ -534,21 +521,11 @@ export class NativeTcpPort extends PortBase {
       this.fault("truncated", new Error(`tcp port: connection lost in the middle of a frame (${c.accLen} bytes of it received)`), c.peer);
       this.dropAcc(c);
     }
-    const queued = c.queue.length - c.head;
-    for (let i = c.head; i < c.queue.length; i++) {
-      this.st.queued--;
-      this.giveBack(c.queue[i]!);
-    }
-    c.queue = [];
-    c.zcq = [];
-    c.head = 0;
-    c.queuedBytes = 0;
+    const queued = this.dropQueued(c);
     this.refreshAcks();
-    const unacked = (c.unacked.length - c.ackHead) / 2;
-    const lost = queued + unacked;
+    const lost = queued + c.unacked.count;
     if (lost > 0) this.fault("send-failed", new Error(`tcp port: ${lost} messages to ${c.peer.address}:${c.peer.port} were not delivered: ${err.message}`), c.peer, lost);
-    c.unacked = [];
-    c.ackHead = 0;
+    c.unacked.clear();
     this.ackWatch.delete(c);
     this.closeConn(c, true);
   }
@@ -571,12 +548,10 @@ export class NativeTcpPort extends PortBase {
     this.byId.delete(c.id);
     if (this.byKey.get(c.key) === c) this.byKey.delete(c.key);
     this.dirty.delete(c);
-    if (c.ackHead < c.unacked.length) {
-      if (reset) {
-        this.st.drops += (c.unacked.length - c.ackHead) / 2;
-      } else this.confirm(c, Infinity);
-      c.unacked = [];
-      c.ackHead = 0;
+    if (c.unacked.count > 0) {
+      if (reset) this.st.drops += c.unacked.count;
+      else this.confirm(c, Infinity);
+      c.unacked.clear();
     }
     this.ackWatch.delete(c);
     this.dropAcc(c);
@@ -810,9 +785,9 @@ export class NativeTcpPort extends PortBase {
     this.failedQuietly(c);
   }
 
-  /** Closes a connection we gave up on: its queued and unacknowledged messages are lost. */
-  private failedQuietly(c: Conn): void {
-    const lost = c.queue.length - c.head + (c.unacked.length - c.ackHead) / 2;
+  /** Gives back what c's messages not yet written lent; returns how many there were (the caller counts them). */
+  private dropQueued(c: Conn): number {
+    const n = c.queue.length - c.head;
     for (let i = c.head; i < c.queue.length; i++) {
       this.st.queued--;
       this.giveBack(c.queue[i]!);
@@ -820,8 +795,14 @@ export class NativeTcpPort extends PortBase {
     c.queue = [];
     c.zcq = [];
     c.head = 0;
-    c.unacked = [];
-    c.ackHead = 0;
+    c.queuedBytes = 0;
+    return n;
+  }
+
+  /** Closes a connection we gave up on: its queued and unacknowledged messages are lost. */
+  private failedQuietly(c: Conn): void {
+    const lost = this.dropQueued(c) + c.unacked.count;
+    c.unacked.clear();
     if (lost > 0) this.fault("send-failed", new Error(`tcp port: ${lost} messages to ${c.peer.address}:${c.peer.port} were dropped with its connection`), c.peer, lost);
     // closed, not reset (as the "net" engine does): the kernel resets it anyway if unread bytes remain
     this.closeConn(c, false);
@@ -853,23 +834,10 @@ export class NativeTcpPort extends PortBase {
     }
     for (const c of [...this.byId.values()]) {
       // forced, or a peer that never acknowledged: what it has not taken is dropped
-      for (let i = c.head; i < c.queue.length; i++) {
-        this.st.queued--;
-        this.st.drops++;
-        releaseLent(c.queue[i]!);
-        this.sendCompleted();
-      }
-      c.queue = [];
-      c.zcq = [];
-      c.head = 0;
+      this.st.drops += this.dropQueued(c);
       // the last completions first: what came is not counted as lost pages
-      if (c.zcHead < c.zcMsgs.length) {
-        const w = this.ev.zcWords;
-        const n = sock.readCompletions(c.id);
-        for (let i = 0; i < n; i++) this.completion(c, this.zcInfo[i * w]!, this.zcInfo[i * w + 1]!, this.zcInfo[i * w + 2] !== 0);
-        this.releaseCompleted(c);
-      }
-      this.closeConn(c, force || c.ackHead < c.unacked.length || c.zcHead < c.zcMsgs.length);
+      if (c.zcHead < c.zcMsgs.length) this.readCompletions(sock, c);
+      this.closeConn(c, force || c.unacked.count > 0 || c.zcHead < c.zcMsgs.length);
     }
     if (this.ackTimer !== null) clearTimeout(this.ackTimer);
     this.ackTimer = null;

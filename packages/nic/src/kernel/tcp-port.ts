@@ -10,6 +10,7 @@ import { prepare, prepareOwnedFramed, releaseLent } from "./lend.js";
 import { SendArena } from "../send-arena.js";
 import { FrameError, FrameReader, lengthPrefix } from "./framing.js";
 import { nativeKernelAvailable } from "./native-addon.js";
+import { UnackedMessages } from "./acks.js";
 import { procfsAvailable, readSockets, socketFd, socketInode } from "./procfs.js";
 
 export interface TcpPortOptions {
@@ -79,11 +80,8 @@ interface Conn {
   /** Ended with an error (reset, refused, timed out): what it had not acknowledged is lost. */
   failed: boolean;
   closed: boolean;
-  /** Stream bytes whose write completed (handed to the kernel). */
-  written: number;
-  /** Written messages the peer's TCP has not acknowledged yet: [end offset, bytes] pairs, from `head`. */
-  unacked: number[];
-  head: number;
+  /** Written messages (their write completed) the peer's TCP has not acknowledged yet. */
+  unacked: UnackedMessages;
   /** The socket's inode in /proc/net/tcp (0: not looked up yet). */
   inode: number;
 }
@@ -209,7 +207,7 @@ export class TcpPort extends PortBase {
     const c: Conn = {
       sock, key, peer, frames: new FrameReader(this.caps.maxMessageBytes),
       needDrain: false, aborted: false, failed: false, closed: false,
-      written: 0, unacked: [], head: 0, inode: 0,
+      unacked: new UnackedMessages(), inode: 0,
     };
     this.conns.set(key, c);
     sock.setNoDelay(true);
@@ -332,8 +330,7 @@ export class TcpPort extends PortBase {
       this.st.messagesSent++;
       this.st.bytesSent += bytes;
     } else {
-      c.written += bytes;
-      c.unacked.push(c.written, bytes);
+      c.unacked.add(bytes);
       this.ackWatch.add(c);
       // one read of /proc/net/tcp per ACK_POLL_MS at most while streaming (each costs a
       // millisecond or so with many sockets): not one per event-loop turn; reading stats reads now
@@ -367,26 +364,13 @@ export class TcpPort extends PortBase {
     for (const c of this.ackWatch) {
       const row = rows.get(c.inode);
       if (row === undefined || c.sock.destroyed) continue; // gone: settled by its 'close'
-      this.confirm(c, c.written - row.txQueue);
+      this.confirm(c, c.unacked.written - row.txQueue);
     }
   }
 
   private confirm(c: Conn, acked: number): void {
-    const u = c.unacked;
-    let h = c.head;
-    while (h < u.length && u[h]! <= acked) {
-      this.st.messagesSent++;
-      this.st.bytesSent += u[h + 1]!;
-      h += 2;
-    }
-    if (h === u.length) {
-      c.unacked = [];
-      c.head = 0;
-      this.ackWatch.delete(c);
-    } else if (h > 1024) {
-      c.unacked = u.slice(h);
-      c.head = 0;
-    } else c.head = h;
+    c.unacked.confirm(acked, this.st);
+    if (c.unacked.count === 0) this.ackWatch.delete(c);
   }
 
   /**
@@ -395,14 +379,13 @@ export class TcpPort extends PortBase {
    * as sent.
    */
   private settleUnacked(c: Conn): void {
-    const n = (c.unacked.length - c.head) / 2;
+    const n = c.unacked.count;
     if (n === 0) return;
     if (c.aborted) this.st.drops += n;
     else if (c.failed) {
       this.fault("send-failed", new Error(`tcp port: ${n} messages written to a connection that failed were not acknowledged by the peer`), c.peer, n);
     } else this.confirm(c, Infinity);
-    c.unacked = [];
-    c.head = 0;
+    c.unacked.clear();
     this.ackWatch.delete(c);
   }
 
