@@ -5,6 +5,9 @@
  * plain `net` peers both ways, IPv6, workers.
  */
 import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
 import * as net from "node:net";
 import protobuf from "protobufjs";
 import { SgList } from "@sgwire/core";
@@ -13,6 +16,7 @@ import { Blob, PbBlob, equalBytes, fill } from "./fixtures/blob.js";
 import { collect, faultsOf, sleep, until } from "./suite/helpers.js";
 
 const native = { backend: "tcp", engine: "native" } as const;
+const pkg = join(dirname(fileURLToPath(import.meta.url)), "..");
 
 function frame(id: number, keyBytes: number): Buffer {
   const body = Blob.toBinary(Blob.create({ id, key: fill(new Uint8Array(keyBytes), id) }));
@@ -170,6 +174,17 @@ describe("tcp port, native engine", function () {
     }
     s.destroy();
     await b.close();
+  });
+
+  it("out of descriptors (EMFILE) while a peer keeps connecting: socket-error faults, no spinning on the listening socket, and it serves again", function () {
+    // a process of its own with a low descriptor limit (test/e2e/tcp-emfile.ts)
+    const r = spawnSync("bash", ["-c", `ulimit -n 80 && exec "${process.execPath}" --import tsx test/e2e/tcp-emfile.ts`], { cwd: pkg, encoding: "utf8", timeout: 50000 });
+    assert.equal(r.status, 0, r.stderr);
+    const out = JSON.parse(r.stdout.trim().split("\n").at(-1)!) as { cpuMs: number; socketErrors: number; served: number; sent: number };
+    assert.ok(out.socketErrors >= 1 && out.socketErrors <= 40, `accept failures reported, about one per 100 ms rest: ${JSON.stringify(out)}`);
+    assert.ok(out.cpuMs < 300, `a second of EMFILE cost ${out.cpuMs} ms of CPU`);
+    assert.equal(out.served, 9, "accepts a connection again and reads from it");
+    assert.equal(out.sent, 7, "and dials out");
   });
 
   it("talks to plain net sockets both ways (protobufjs decodes what it writes, it decodes what they write), over IPv6 too", async function () {

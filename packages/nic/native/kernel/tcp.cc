@@ -41,6 +41,7 @@
 #include <cstring>
 #include <memory>
 #include <string>
+#include <type_traits>
 #include <unordered_map>
 #include <vector>
 
@@ -59,6 +60,8 @@ constexpr int kAcceptError = 7;
 constexpr int kReadsPerEvent = 8;
 // connections accepted per readable event of the listening socket
 constexpr int kAcceptsPerEvent = 32;
+// after accept failed for lack of descriptors or memory, the listening socket rests this long (ms)
+constexpr uint64_t kAcceptRetryMs = 100;
 // Int32 words in peerInfo: family, port, address (16 bytes)
 constexpr int kPeerWords = 6;
 // most bytes one read into the shared target takes (the rest waits for the next turn of the loop)
@@ -167,6 +170,11 @@ class KernelTcp : public Napi::ObjectWrap<KernelTcp> {
       throw Napi::Error::New(env, std::string("kernel tcp: uv_poll: ") + uv_strerror(rc));
     }
     lpoll_->data = this;
+    accept_timer_ = new uv_timer_t;
+    uv_timer_init(loop_, accept_timer_);
+    accept_timer_->data = this;
+    // a pending retry does not keep the process alive
+    uv_unref(reinterpret_cast<uv_handle_t*>(accept_timer_));
     env_ = env;
     async_ = std::make_unique<Napi::AsyncContext>(env, "sgwire.KernelTcp");
     napi_add_async_cleanup_hook(env, &KernelTcp::Teardown, this, &cleanup_);
@@ -182,7 +190,8 @@ class KernelTcp : public Napi::ObjectWrap<KernelTcp> {
   // libuv handles being closed: the environment's cleanup hook is removed when the last is gone
   static void HandleClosed(uv_handle_t* h) {
     auto* self = static_cast<KernelTcp*>(h->data);
-    delete reinterpret_cast<uv_poll_t*>(h);
+    if (h->type == UV_TIMER) delete reinterpret_cast<uv_timer_t*>(h);
+    else delete reinterpret_cast<uv_poll_t*>(h);
     if (self == nullptr) return;
     if (--self->closing_ == 0 && self->teardown_ != nullptr) {
       napi_async_cleanup_hook_handle hook = self->teardown_;
@@ -191,9 +200,11 @@ class KernelTcp : public Napi::ObjectWrap<KernelTcp> {
     }
   }
 
-  void ClosePoll(uv_poll_t*& p) {
+  template <typename H>
+  void ClosePoll(H*& p) {
     if (p == nullptr) return;
-    uv_poll_stop(p);
+    if constexpr (std::is_same_v<H, uv_timer_t>) uv_timer_stop(p);
+    else uv_poll_stop(p);
     // the close callback may run after this object is gone (a port collected after close()):
     // it then only frees the handle
     p->data = teardown_ != nullptr ? this : nullptr;
@@ -228,6 +239,7 @@ class KernelTcp : public Napi::ObjectWrap<KernelTcp> {
     }
     teardown_ = teardown;
     ClosePoll(lpoll_);
+    ClosePoll(accept_timer_);
     if (lfd_ >= 0) close(lfd_);
     lfd_ = -1;
     std::vector<Conn*> all;
@@ -540,8 +552,14 @@ class KernelTcp : public Napi::ObjectWrap<KernelTcp> {
           const int err = errno;
           if (err == EAGAIN || err == EWOULDBLOCK) break;
           if (err == EINTR || err == ECONNABORTED) continue;
-          // EMFILE, ENFILE, ENOBUFS, ENOMEM: this one waits in the backlog; the port goes on
-          if (!self->Emit(kAcceptError, 0, err)) break;
+          // EMFILE, ENFILE, ENOBUFS, ENOMEM: the connection waits in the backlog, and the
+          // listening socket is not watched for kAcceptRetryMs (it stays readable: watching it
+          // would spin); the port goes on
+          if (self->lpoll_ != nullptr && self->accept_timer_ != nullptr) {
+            uv_poll_stop(self->lpoll_);
+            uv_timer_start(self->accept_timer_, &KernelTcp::OnAcceptRetry, kAcceptRetryMs, 0);
+          }
+          self->Emit(kAcceptError, 0, err);
           break;
         }
         Conn* c = self->Adopt(fd, false);
@@ -556,6 +574,12 @@ class KernelTcp : public Napi::ObjectWrap<KernelTcp> {
       }
     }
     napi_close_handle_scope(self->env_, scope);
+  }
+
+  static void OnAcceptRetry(uv_timer_t* t) {
+    auto* self = static_cast<KernelTcp*>(t->data);
+    if (self == nullptr || self->lpoll_ == nullptr || self->lfd_ < 0) return;
+    uv_poll_start(self->lpoll_, UV_READABLE, &KernelTcp::OnListen);
   }
 
   void WritePeer(const sockaddr_storage& from) {
@@ -681,6 +705,8 @@ class KernelTcp : public Napi::ObjectWrap<KernelTcp> {
   napi_env env_ = nullptr;
   uv_loop_t* loop_ = nullptr;
   uv_poll_t* lpoll_ = nullptr;
+  // restarts watching the listening socket after an accept that failed for lack of resources
+  uv_timer_t* accept_timer_ = nullptr;
   napi_async_cleanup_hook_handle cleanup_ = nullptr;
   // set while the environment tears down: removed when the last handle closed
   napi_async_cleanup_hook_handle teardown_ = nullptr;
