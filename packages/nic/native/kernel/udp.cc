@@ -43,6 +43,7 @@
 #include <cstring>
 #include <memory>
 #include <string>
+#include <deque>
 #include <unordered_map>
 #include <vector>
 
@@ -547,7 +548,7 @@ class KernelUdp : public Napi::ObjectWrap<KernelUdp> {
       io_uring_cqe cqe;
       if (!deferred_.empty()) {
         cqe = deferred_.front();
-        deferred_.erase(deferred_.begin());
+        deferred_.pop_front();
       } else {
         io_uring_cqe* c = ring_.Peek();
         if (c == nullptr) break;
@@ -894,7 +895,8 @@ class KernelUdp : public Napi::ObjectWrap<KernelUdp> {
   size_t held_ = 0;
   bool recv_armed_ = false;
   bool pollout_armed_ = false;
-  std::vector<io_uring_cqe> deferred_;
+  // completions RingSend took off the ring that were not its own: dispatched first from the loop
+  std::deque<io_uring_cqe> deferred_;
   uint32_t zc_seq_ = 0;
   uint32_t zc_js_next_ = 0;
   std::unordered_map<uint32_t, uint32_t> zc_ids_;
