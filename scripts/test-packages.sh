@@ -97,10 +97,13 @@ const timer = setTimeout(() => {
   process.exit(1);
 }, 60_000);
 
-async function roundTrip(backend: "udp" | "tcp" | "udp-native", size: number): Promise<void> {
-  const options = backend === "udp-native" ? ({ backend: "udp", engine: "native" } as const) : { backend };
+async function roundTrip(backend: "udp" | "tcp", engine: "default" | "dgram" | "net", size: number): Promise<void> {
+  const options = engine === "default" ? { backend } : ({ backend, engine } as never);
   const receiver = await openPort(options);
   const sender = await openPort(options);
+  // the install script built the addon: the default is the native engine, never a silent fallback
+  const want = engine === "default" ? `kernel-${backend}-native` : `kernel-${backend}`;
+  if (sender.caps.driver !== want) throw new Error(`${backend} ${engine}: driver ${sender.caps.driver}, expected ${want}`);
   const data = sender.allocate(size); // memory the port can lend to the kernel
   for (let i = 0; i < size; i++) data.bytes[i] = (i * 131 + 17) & 0xff;
   const at = { seconds: 1_700_000_000n, nanos: 123_456_789 };
@@ -127,13 +130,15 @@ async function roundTrip(backend: "udp" | "tcp" | "udp-native", size: number): P
   data.release();
   await sender.close();
   await receiver.close();
-  console.log(`consumer: ${backend}: ${size} bytes referenced (${list.segments.length} segments), received byte-identical`);
+  console.log(`consumer: ${backend} (${sender.caps.driver}): ${size} bytes referenced (${list.segments.length} segments), received byte-identical`);
 }
 
-await roundTrip("udp", 48 * 1024);
-await roundTrip("tcp", 4 * 1024 * 1024);
-// the native kernel UDP engine: built by the package's install script on Linux, needs no system package
-await roundTrip("udp-native", 48 * 1024);
+// the default engines are the native ones: the addon is built by the package's install script on
+// Linux and needs no system package; Node's own sockets (dgram, net) stay available
+await roundTrip("udp", "default", 48 * 1024);
+await roundTrip("tcp", "default", 4 * 1024 * 1024);
+await roundTrip("udp", "dgram", 48 * 1024);
+await roundTrip("tcp", "net", 4 * 1024 * 1024);
 const dpdk = nicInfo().backends.find((b) => b.name === "dpdk");
 console.log(`consumer: dpdk backend available: ${dpdk?.available}${dpdk?.available ? "" : ` (${dpdk?.reason})`}`);
 clearTimeout(timer);
