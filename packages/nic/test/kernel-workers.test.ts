@@ -58,4 +58,25 @@ describe("kernel ports in worker threads", function () {
       }
     });
   }
+
+  it("a worker terminated in the middle of its traffic never takes the process down (5 times per engine)", async function () {
+    for (const [backend, engine] of engines) {
+      const echo = await openPort({ backend, engine } as never);
+      echo.onMessage((m) => {
+        echo.send(Blob.encode(Blob.create({ id: m.decode(Blob).id, key: new Uint8Array(64) })), m.source);
+        m.release();
+      });
+      for (let i = 0; i < 5; i++) {
+        const w = newKernelWorker({ to: echo.localAddress, tag: 1, backend, engine });
+        let progressed = false;
+        w.on("message", () => (progressed = true));
+        w.on("error", () => {});
+        // mid-traffic: once it has done a round, at a different moment each time
+        while (!progressed) await new Promise((r) => setTimeout(r, 2));
+        await new Promise((r) => setTimeout(r, i % 7));
+        await w.terminate();
+      }
+      await echo.close();
+    }
+  });
 });

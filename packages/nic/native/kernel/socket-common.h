@@ -77,6 +77,18 @@ inline size_t ReadZerocopyCompletions(int fd, uint32_t* info, size_t cap) {
   return k;
 }
 
+// Lets go of a reference from teardown code (a cleanup hook, a destructor), where a C++ exception
+// would end the process: node-addon-api's Reset throws when the environment refuses, as it may
+// while it ends; the reference is gone with the environment then anyway.
+template <typename R>
+void ReleaseQuietly(R& ref) {
+  if (ref.IsEmpty()) return;
+  try {
+    ref.Reset();
+  } catch (...) {
+  }
+}
+
 // Calls fn(a, b, c) on `self` from a libuv callback (raw N-API, every status checked: JavaScript
 // may not be able to run when the environment is ending). False when it could not be called. An
 // exception from the callback becomes an uncaught exception of the process (callbacks catch their own).

@@ -249,14 +249,14 @@ class KernelTcp : public Napi::ObjectWrap<KernelTcp> {
       teardown_ = nullptr;
       napi_remove_async_cleanup_hook(teardown);
     }
-    if (!peer_ref_.IsEmpty()) peer_ref_.Reset();
-    if (!zc_ref_.IsEmpty()) zc_ref_.Reset();
+    ReleaseQuietly(peer_ref_);
+    ReleaseQuietly(zc_ref_);
     if (shared_ref_ != nullptr && env_ != nullptr) napi_delete_reference(env_, shared_ref_);
     shared_ref_ = nullptr;
     shared_ = nullptr;
     shared_room_ = 0;
     zc_info_ = nullptr;
-    if (!on_event_.IsEmpty()) on_event_.Reset();
+    ReleaseQuietly(on_event_);
     peer_info_ = nullptr;
   }
 

@@ -257,10 +257,10 @@ class KernelUdp : public Napi::ObjectWrap<KernelUdp> {
     if (teardown != nullptr) napi_remove_async_cleanup_hook(teardown);
     CloseFd();
     events_ = 0;
-    if (!rx_ref_.IsEmpty()) rx_ref_.Reset();
-    if (!info_ref_.IsEmpty()) info_ref_.Reset();
-    if (!on_event_.IsEmpty()) on_event_.Reset();
-    if (!zc_ref_.IsEmpty()) zc_ref_.Reset();
+    ReleaseQuietly(rx_ref_);
+    ReleaseQuietly(info_ref_);
+    ReleaseQuietly(on_event_);
+    ReleaseQuietly(zc_ref_);
     zc_info_ = nullptr;
     rx_base_ = nullptr;
     rx_info_ = nullptr;
