@@ -16,7 +16,7 @@ import { fileURLToPath, pathToFileURL } from "node:url";
 import { cpus, loadavg } from "node:os";
 import protobuf from "protobufjs";
 import { SgList, type MessageType } from "../packages/core/dist/index.js";
-import { nicInfo, openPort, type Endpoint, type Port, type PortStats } from "../packages/nic/dist/index.js";
+import { nicInfo, openPort, type Endpoint, type Port, type PortOptions, type PortStats } from "../packages/nic/dist/index.js";
 import { gitRevision } from "./src/machine.js";
 import { ledgerPerMessage } from "./src/ledger.js";
 import { nicBenchReport, type NicBenchFile, type NicBenchRow } from "./src/report/nic-bench-report.js";
@@ -87,29 +87,6 @@ if (haveDpdk) {
     }
   }
 }
-targets.push({
-  name: "kernel udp (loopback)",
-  note: "dgram.send(segments): one sendmsg per message; a bound receiver discards",
-  open: async () => {
-    const port = await openPort({ backend: "udp", engine: "dgram" });
-    const sink = await openPort({ backend: "udp", engine: "dgram" });
-    sink.onMessage((m) => m.release());
-    return { port, dest: sink.localAddress, close: async () => { await port.close(); await sink.close(); } };
-  },
-});
-const haveNativeUdp = nicInfo().backends.find((b) => b.name === "udp")!.engines!.find((e) => e.name === "native")!.available;
-if (haveNativeUdp) {
-  targets.push({
-    name: "kernel udp native (loopback)",
-    note: "engine native: the sends of one turn in sendmmsg bursts, equal datagrams to one destination as UDP GSO sends; a native receiver discards",
-    open: async () => {
-      const port = await openPort({ backend: "udp", engine: "native" });
-      const sink = await openPort({ backend: "udp", engine: "native" });
-      sink.onMessage((m) => m.release());
-      return { port, dest: sink.localAddress, close: async () => { await port.close(); await sink.close(); } };
-    },
-  });
-}
 /** A plain net server in this process that reads and discards (no framing or message objects). */
 async function tcpSink(): Promise<{ dest: Endpoint; close: () => Promise<void> }> {
   const sink = createServer((sock) => {
@@ -124,41 +101,46 @@ async function tcpSink(): Promise<{ dest: Endpoint; close: () => Promise<void> }
   return { dest: { address: a.address, port: a.port }, close: () => new Promise<void>((resolve) => sink.close(() => resolve())) };
 }
 
-const haveUring = nicInfo().backends.find((b) => b.name === "udp")!.engines!.find((e) => e.name === "uring")!.available;
-if (haveUring) {
-  targets.push({
-    name: "kernel udp uring (loopback)",
+/** The kernel rows: each engine this machine has, udp to a port of the same engine that discards, tcp to tcpSink. */
+const KERNEL_ROWS: Array<{ backend: "udp" | "tcp"; engine: string; name: string; note: string }> = [
+  { backend: "udp", engine: "dgram", name: "kernel udp (loopback)", note: "dgram.send(segments): one sendmsg per message; a bound receiver discards" },
+  {
+    backend: "udp", engine: "native", name: "kernel udp native (loopback)",
+    note: "engine native: the sends of one turn in sendmmsg bursts, equal datagrams to one destination as UDP GSO sends; a native receiver discards",
+  },
+  {
+    backend: "udp", engine: "uring", name: "kernel udp uring (loopback)",
     note: "engine uring: the sends of one turn as linked SENDMSG submissions of one io_uring, equal datagrams to one destination as GSO sends; a uring receiver (multishot RECVMSG) discards",
+  },
+  {
+    backend: "tcp", engine: "net", name: "kernel tcp (loopback)",
+    note: "engine net: length prefix + segments between cork()/uncork(), one writev per message; a plain net server in this process reads and discards",
+  },
+  {
+    backend: "tcp", engine: "native", name: "kernel tcp native (loopback)",
+    note: "engine native: the messages of one turn in sendmsg calls of up to 1024 segments; the same plain net server reads and discards",
+  },
+];
+const engines = nicInfo().backends;
+for (const r of KERNEL_ROWS) {
+  if (!engines.find((b) => b.name === r.backend)!.engines!.find((e) => e.name === r.engine)!.available) continue;
+  const options = { backend: r.backend, engine: r.engine } as PortOptions;
+  targets.push({
+    name: r.name,
+    note: r.note,
+    // tcp: the "net" port reads /proc/net/tcp to learn what the peer acknowledged; over a long
+    // stream those reads come more often and cost more than the writes, so each row gets a new
+    // port and connection (the native one likewise, to compare alike)
+    portPerRow: r.backend === "tcp",
     open: async () => {
-      const port = await openPort({ backend: "udp", engine: "uring" });
-      const sink = await openPort({ backend: "udp", engine: "uring" });
+      const port = await openPort(options);
+      if (r.backend === "tcp") {
+        const sink = await tcpSink();
+        return { port, dest: sink.dest, close: async () => { await port.close(); await sink.close(); } };
+      }
+      const sink = await openPort(options);
       sink.onMessage((m) => m.release());
       return { port, dest: sink.localAddress, close: async () => { await port.close(); await sink.close(); } };
-    },
-  });
-}
-targets.push({
-  name: "kernel tcp (loopback)",
-  note: "engine net: length prefix + segments between cork()/uncork(), one writev per message; a plain net server in this process reads and discards",
-  // the port reads /proc/net/tcp to learn what the peer acknowledged; over a long stream those
-  // reads come more often and cost more than the writes, so each row gets a new port and connection
-  portPerRow: true,
-  open: async () => {
-    const port = await openPort({ backend: "tcp", engine: "net" });
-    const sink = await tcpSink();
-    return { port, dest: sink.dest, close: async () => { await port.close(); await sink.close(); } };
-  },
-});
-const haveNativeTcp = nicInfo().backends.find((b) => b.name === "tcp")!.engines!.find((e) => e.name === "native")!.available;
-if (haveNativeTcp) {
-  targets.push({
-    name: "kernel tcp native (loopback)",
-    note: "engine native: the messages of one turn in sendmsg calls of up to 1024 segments; the same plain net server reads and discards",
-    portPerRow: true,
-    open: async () => {
-      const port = await openPort({ backend: "tcp", engine: "native" });
-      const sink = await tcpSink();
-      return { port, dest: sink.dest, close: async () => { await port.close(); await sink.close(); } };
     },
   });
 }

@@ -68,6 +68,9 @@ export function isMain(url: string): boolean {
   }
 }
 
+/** The `engine` values a kernel port takes (packages/nic: udp-port.ts, tcp-port.ts). */
+export const KERNEL_ENGINES: Record<"udp" | "tcp", readonly string[]> = { udp: ["native", "uring", "dgram"], tcp: ["native", "net"] };
+
 export function parseEndpoint(s: string, what: string): { address: string; port: number } {
   const i = s.lastIndexOf(":");
   const port = Number(s.slice(i + 1));
@@ -81,7 +84,7 @@ export function portArgs(a: Args, role: "server" | "client"): PortOptions {
   if (backend === "udp" || backend === "tcp") {
     const bind = parseEndpoint(a.str("bind", role === "server" ? "127.0.0.1:7000" : "127.0.0.1:0"), "--bind");
     // --engine: the kernel engine (udp: native, uring or dgram; tcp: native or net); default: the port's
-    const engines = backend === "udp" ? ["native", "uring", "dgram"] : ["native", "net"];
+    const engines = KERNEL_ENGINES[backend];
     const engine = a.has("engine") ? a.str("engine", "") : undefined;
     if (engine !== undefined && !engines.includes(engine)) throw new TypeError(`--engine for ${backend} must be ${engines.join(" or ")}, got ${engine}`);
     const e = engine === undefined ? {} : { engine: engine as never };

@@ -19,7 +19,7 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { openPort, type BackendName, type Endpoint } from "@sgwire/nic";
 import { CODECS, loadCodec } from "./codecs/codec.js";
-import { isMain, parseArgs, parseEndpoint } from "./cli-args.js";
+import { KERNEL_ENGINES, isMain, parseArgs, parseEndpoint } from "./cli-args.js";
 import { KvClient } from "./kv-client.js";
 import { Expected, mergeSummaries, preload, runLoad, type LoadSummary } from "./load.js";
 import { Latencies, fmtRate, fmtUs, kvCompareReport, type KvCompareFile, type KvRow } from "./report.js";
@@ -111,7 +111,7 @@ export function codecSpec(spec: string, backend: BackendName): { codec: string; 
   if (at < 0) return { codec: spec };
   const engine = spec.slice(at + 1);
   if (backend !== "udp" && backend !== "tcp") throw new TypeError(`kv compare: ${spec}: an engine goes with --backend udp or tcp`);
-  const engines = backend === "udp" ? ["native", "uring", "dgram"] : ["native", "net"];
+  const engines = KERNEL_ENGINES[backend];
   if (!engines.includes(engine)) throw new TypeError(`kv compare: ${spec}: the engine after @ must be ${engines.join(" or ")} for ${backend}`);
   return { codec: spec.slice(0, at), engine: engine as "dgram" | "net" | "native" | "uring" };
 }

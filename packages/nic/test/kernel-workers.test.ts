@@ -3,11 +3,18 @@
  * with DPDK and ibverbs. A worker that exits with its port open loses only its own socket.
  */
 import assert from "node:assert/strict";
-import { openPort } from "../src/index.js";
+import { nicInfo, openPort } from "../src/index.js";
+import { needIn } from "./suite/requirements.js";
 import { Blob } from "./fixtures/blob.js";
 import { newKernelWorker } from "./fixtures/kernel-worker.js";
 
 interface Progress { rounds: number; echoed: number; wrong: number }
+
+const uring = nicInfo().backends.find((b) => b.name === "udp")!.engines!.find((e) => e.name === "uring")!;
+/** Pending (or failing under SGWIRE_REQUIRE) where this kernel's io_uring cannot carry the engine. */
+const needEngine = (ctx: Mocha.Context, engine: string): void => {
+  if (engine === "uring") needIn(ctx, "io_uring", uring.available ? undefined : (uring.reason ?? "io_uring"));
+};
 
 describe("kernel ports in worker threads", function () {
   this.timeout(60000);
@@ -15,6 +22,7 @@ describe("kernel ports in worker threads", function () {
   const engines = [["udp", "dgram"], ["udp", "native"], ["udp", "uring"], ["tcp", "net"], ["tcp", "native"]] as const;
   for (const [backend, engine] of engines) {
     it(`${backend} ${engine}: two workers send at once through their own sockets; one exits with its port open, the other goes on`, async function () {
+      needEngine(this, engine);
       // this thread echoes every message back to its source
       const echo = await openPort({ backend, engine } as never);
       let echoed = 0;
@@ -61,6 +69,7 @@ describe("kernel ports in worker threads", function () {
 
   it("a worker terminated in the middle of its traffic never takes the process down (5 times per engine)", async function () {
     for (const [backend, engine] of engines) {
+      if (engine === "uring" && !uring.available) continue; // the test above says so, pending or failing
       const echo = await openPort({ backend, engine } as never);
       echo.onMessage((m) => {
         echo.send(Blob.encode(Blob.create({ id: m.decode(Blob).id, key: new Uint8Array(64) })), m.source);

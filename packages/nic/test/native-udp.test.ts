@@ -19,13 +19,14 @@ for (const engine of ["native", "uring"] as const) {
 const native = { backend: "udp", engine } as const;
 const suite = engine === "uring" ? describeWith("io_uring", uring.available ? undefined : (uring.reason ?? "io_uring")) : describe;
 
-if (engine === "native" || uring.available) {
+// without io_uring the uring engine's backend suite is pending, with the reason, not gone
+suite(`udp ${engine} engine (loopback)`, function () {
   backendSuite(`udp ${engine} engine (loopback)`, async () => {
     const a = await openPort(native);
     const b = await openPort(native);
     return { a, b, toB: b.localAddress, close: async () => { await a.close(); await b.close(); } };
   });
-}
+});
 
 suite(`udp port, ${engine} engine`, function () {
   this.timeout(30000);

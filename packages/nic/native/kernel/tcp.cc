@@ -25,7 +25,6 @@
 #include "socket-common.h"
 
 #include <arpa/inet.h>
-#include <linux/errqueue.h>
 #include <linux/sockios.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>

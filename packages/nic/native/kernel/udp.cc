@@ -27,11 +27,10 @@
 #include "uring.h"
 
 #include <arpa/inet.h>
-#include <linux/errqueue.h>
 #include <netinet/in.h>
 #include <netinet/udp.h>
-#include <sys/socket.h>
 #include <poll.h>
+#include <sys/socket.h>
 #include <unistd.h>
 #include <uv.h>
 
@@ -42,8 +41,8 @@
 #include <climits>
 #include <cstring>
 #include <memory>
-#include <string>
 #include <deque>
+#include <string>
 #include <unordered_map>
 #include <vector>
 

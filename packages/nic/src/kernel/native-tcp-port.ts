@@ -44,8 +44,6 @@ interface Chunk {
   readonly u8: Uint8Array;
   /** Received messages not yet released that are views of it. */
   refs: number;
-  /** A connection reads into it. */
-  current: boolean;
 }
 
 class ChunkMessage extends RxMessage {
@@ -561,42 +559,30 @@ export class NativeTcpPort extends PortBase {
 
   // ---- receive
 
-  private takeChunk(): Chunk {
-    const k = this.pool.pop();
-    if (k !== undefined) {
-      k.current = true;
-      return k;
-    }
-    const buf = new ArrayBuffer(CHUNK_BYTES);
-    return { buf, u8: new Uint8Array(buf), refs: 0, current: true };
-  }
-
-  /** A shared buffer nothing reads into or holds any more is kept for reuse. */
-  private recycle(k: Chunk): void {
-    if (k.refs === 0 && !k.current && this.pool.length < POOL_CHUNKS) this.pool.push(k);
-  }
-
-  /** Connections read into a fresh shared buffer from now on. */
+  /** Connections read into a fresh shared buffer (from the pool when one is free) from now on. */
   private nextShared(): void {
     const old = this.shared;
-    if (old !== null) {
-      old.current = false;
-      if (old.refs > 0) this.chunksHeld++;
-      else this.recycle(old);
+    let k = this.pool.pop();
+    if (k === undefined) {
+      const buf = new ArrayBuffer(CHUNK_BYTES);
+      k = { buf, u8: new Uint8Array(buf), refs: 0 };
     }
-    const k = this.takeChunk();
     this.shared = k;
     this.sharedPos = 0;
     this.sock!.setShared(k.buf, 0, CHUNK_BYTES);
+    // the old one goes back to the pool once no received message holds it
+    if (old === null) return;
+    if (old.refs > 0) this.chunksHeld++;
+    else if (this.pool.length < POOL_CHUNKS) this.pool.push(old);
   }
 
   private readonly onRelease = (m: RxMessage): void => {
     const k = (m as ChunkMessage).chunk;
     if (this.poisonReleased) m.bytes.fill(0xdb);
     m.bytes = EMPTY;
-    if (--k.refs === 0 && !k.current) {
+    if (--k.refs === 0 && k !== this.shared) {
       this.chunksHeld--;
-      this.recycle(k);
+      if (this.pool.length < POOL_CHUNKS) this.pool.push(k);
     }
   };
 
@@ -623,7 +609,7 @@ export class NativeTcpPort extends PortBase {
       const u8 = k.u8;
       while (pos < end && c.acc === null && !c.closed) {
         const plen = this.prefix(c, u8, pos, end);
-        if (plen < 0) return;
+        if (plen < 0) break; // the connection was dropped; the shared buffer is still looked after below
         if (plen === 0) {
           // the prefix itself is cut off
           this.startAcc(c, -1, 0);

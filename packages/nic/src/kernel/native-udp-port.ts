@@ -317,7 +317,8 @@ export class NativeUdpPort extends PortBase {
     this.st.zeroCopySent++;
     this.zcWaiting.set(this.zcNext, p);
     this.zcNext = (this.zcNext + 1) >>> 0;
-    if (this.zcTimer === null) this.zcTimer = setTimeout(this.pollCompletions, 1);
+    // io_uring: completions come on the ring, and its eventfd wakes the port; no polling
+    if (this.zcTimer === null && !this.uring) this.zcTimer = setTimeout(this.pollCompletions, 1);
   }
 
   private readonly pollCompletions = (): void => {

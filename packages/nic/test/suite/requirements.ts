@@ -5,7 +5,8 @@
  * scripts/test.sh sets it under CI, and then a missing requirement is a failing test instead.
  *
  * Names in use: dpdk (the addon built with DPDK), veth (root, the sgw-a/sgw-b namespaces and
- * the veths of scripts/setup-system.sh), ibverbs (the addon built with libibverbs).
+ * the veths of scripts/setup-system.sh), ibverbs (the addon built with libibverbs), io_uring (a
+ * kernel whose io_uring has what the udp engine "uring" uses).
  */
 import assert from "node:assert/strict";
 
