@@ -1,0 +1,3 @@
+export * from "./status.js";
+export * from "./metadata.js";
+export * from "./types.js";
