@@ -4,7 +4,7 @@
 # what it skipped otherwise). Called by scripts/test.sh and scripts/main.sh before pnpm install.
 set -euo pipefail
 
-apt_pkgs=(libdpdk-dev pkg-config protobuf-compiler tcpdump iproute2 libibverbs-dev librdmacm-dev rdma-core ibverbs-providers python3-grpcio openssl)
+apt_pkgs=(libdpdk-dev pkg-config protobuf-compiler tcpdump iproute2 libibverbs-dev librdmacm-dev rdma-core ibverbs-providers python3-grpcio python3-protobuf openssl)
 missing=()
 for p in "${apt_pkgs[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
 if [[ ${#missing[@]} -gt 0 ]]; then
