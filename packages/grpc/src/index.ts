@@ -1,3 +1,4 @@
 export * from "./status.js";
 export * from "./metadata.js";
 export * from "./types.js";
+export * from "./grpcjs.js";
