@@ -124,7 +124,8 @@ export class MessageReader {
             this.#reset();
             this.#onMessage(view);
           } else {
-            this.#assembly = Buffer.allocUnsafe(len);
+            // its own ArrayBuffer of exactly its length (not a slice of Node's shared pool)
+            this.#assembly = Buffer.allocUnsafeSlow(len);
           }
         }
       } else {
