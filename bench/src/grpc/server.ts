@@ -1,0 +1,61 @@
+/**
+ * One server of the gRPC benchmark, in a process of its own so its CPU time can be read apart from
+ * the load generator's:
+ *
+ *   node --import tsx src/grpc/server.ts --server sgwire|grpc-js+protobufjs|grpc-js+protobuf-es|grpc-js+sgwire
+ *        [--blob-bytes 65536] [--keys 16]
+ *
+ * Side channel: stdout carries one JSON object per line, nothing else. First
+ * `{"ready":true,"port":P,"pid":N}` once listening; then, for each `stats` line read on stdin,
+ * `{"cpu":{"user":us,"system":us},"calls":{"getBlob":n,"small":n},"rssBytes":n}` (process.cpuUsage
+ * of this process: every thread, GC included, and the handlers' call counts read at the same
+ * moment). `exit` on stdin, or stdin closing (the parent went away), closes the server and ends
+ * the process; with `node --cpu-prof` the profile is written then.
+ */
+import { createInterface } from "node:readline";
+import { isServerKind, SERVER_KINDS, startServer } from "./servers.js";
+
+function arg(name: string, fallback: string): string {
+  const i = process.argv.indexOf(name);
+  if (i < 0) return fallback;
+  const v = process.argv[i + 1];
+  if (v === undefined) throw new Error(`${name} needs a value`);
+  return v;
+}
+
+function positiveInt(name: string, v: string): number {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 0) throw new Error(`${name} must be a non-negative integer, got ${v}`);
+  return n;
+}
+
+async function main(): Promise<void> {
+  const kind = arg("--server", "");
+  if (!isServerKind(kind)) throw new Error(`--server must be one of ${SERVER_KINDS.join(", ")}, got ${JSON.stringify(kind)}`);
+  const server = await startServer(kind, {
+    blobBytes: positiveInt("--blob-bytes", arg("--blob-bytes", "65536")),
+    keys: positiveInt("--keys", arg("--keys", "16")),
+  });
+  const send = (o: unknown) => process.stdout.write(JSON.stringify(o) + "\n");
+  let closing = false;
+  const finish = async () => {
+    if (closing) return;
+    closing = true;
+    await server.close();
+    process.exit(0);
+  };
+  const lines = createInterface({ input: process.stdin });
+  lines.on("line", (l) => {
+    const cmd = l.trim();
+    if (cmd === "stats") send({ cpu: process.cpuUsage(), calls: { ...server.calls }, rssBytes: process.memoryUsage.rss() });
+    else if (cmd === "exit") void finish();
+    else if (cmd !== "") process.stderr.write(`grpc bench server: unknown command ${JSON.stringify(cmd)} (stats, exit)\n`);
+  });
+  lines.on("close", () => void finish());
+  send({ ready: true, port: server.port, pid: process.pid });
+}
+
+main().catch((e: unknown) => {
+  process.stderr.write(`grpc bench server: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
+  process.exit(1);
+});
