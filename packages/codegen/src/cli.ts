@@ -4,6 +4,7 @@ import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
 import { compileProtoFiles, MissingDependencyError } from "./compile.js";
 import { GENERATOR_VERSION } from "./emit/file.js";
+import { SERVICES_MODES, type ServicesMode } from "./emit/service.js";
 import { SchemaError } from "./model.js";
 
 const USAGE = `usage: sgwire compile [options] FILE.proto...
@@ -23,6 +24,8 @@ options:
   --import-extension EXT  extension of imports between generated modules: .js (default), .ts or none
   --copy-threshold N      default copy threshold of the generated codecs, in bytes
                           (default: the runtime's, 512 unless changed with setDefaultCopyPolicy)
+  --services MODE         what services generate: grpc (default: descriptor, client and server
+                          types for @sgwire/grpc), descriptors (descriptor only) or none
   -h, --help              this text
   --version               the generator version`;
 
@@ -35,6 +38,7 @@ function parseCompileArgs(args: string[]) {
   let target: "ts" | "js" = "ts";
   let importExtension = ".js";
   let copyThreshold: number | undefined;
+  let services: ServicesMode = "grpc";
   for (let i = 0; i < args.length; i++) {
     const a = args[i]!;
     const eq = a.startsWith("--") ? a.indexOf("=") : -1;
@@ -61,11 +65,15 @@ function parseCompileArgs(args: string[]) {
       const n = Number(v);
       if (!/^\d+$/.test(v) || !Number.isSafeInteger(n)) throw new UsageError(`--copy-threshold must be a whole number of bytes, got ${v}`);
       copyThreshold = n;
+    } else if (name === "--services") {
+      const v = value();
+      if (!(SERVICES_MODES as readonly string[]).includes(v)) throw new UsageError(`--services must be one of ${SERVICES_MODES.join(", ")}, got ${v}`);
+      services = v as ServicesMode;
     } else if (name.startsWith("-")) throw new UsageError(`unknown option ${name}`);
     else files.push(a);
   }
   if (files.length === 0) throw new UsageError("no .proto files given");
-  return { files, outDir, target, includeDirs, importExtension, copyThreshold };
+  return { files, outDir, target, includeDirs, importExtension, copyThreshold, services };
 }
 
 /**

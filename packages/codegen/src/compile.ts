@@ -2,7 +2,8 @@ import { mkdirSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { createRequire } from "node:module";
 import { loadProtoFiles } from "./front/protobufjs.js";
-import { emitDeclarations, emitTypeScript, modulePath, type EmitOptions } from "./emit/file.js";
+import { emitDeclarations, emitTypeScript, modulePath, servicesMode, type EmitOptions } from "./emit/file.js";
+import type { ServicesMode } from "./emit/service.js";
 import type { FileModel } from "./model.js";
 
 /**
@@ -42,6 +43,12 @@ export interface CompileOptions {
   importExtension?: string;
   /** copy threshold baked into the generated codecs (default: the runtime's) */
   copyThreshold?: number;
+  /**
+   * what to generate for `service` definitions: "grpc" (default: the service descriptor, and its
+   * client and server types for @sgwire/grpc), "descriptors" (the descriptor only, no
+   * @sgwire/grpc import) or "none"
+   */
+  services?: ServicesMode;
 }
 
 export interface GeneratedFile {
@@ -58,7 +65,8 @@ export function generate(files: FileModel[], options: CompileOptions = {}): Gene
   if (thr !== undefined && !(Number.isInteger(thr) && thr >= 0)) {
     throw new RangeError(`copyThreshold must be an integer >= 0 (bytes), got ${String(thr)}`);
   }
-  const emitOpts: EmitOptions = { importExtension: options.importExtension ?? ".js", copyThreshold: thr, target };
+  const services = servicesMode({ services: options.services });
+  const emitOpts: EmitOptions = { importExtension: options.importExtension ?? ".js", copyThreshold: thr, target, services };
   const out: GeneratedFile[] = [];
   for (const f of files) {
     const base = modulePath(f.name);

@@ -1,3 +1,5 @@
+import { methodLocalName } from "@sgwire/core";
+
 /**
  * The schema model: what the generator needs to know about a set of .proto files, independent of
  * the front end that read them (the protobufjs parser here; descriptors from protoc or buf in the
@@ -78,6 +80,43 @@ export interface EnumModel {
   closed: boolean;
 }
 
+/** How a method exchanges messages (the `stream` keywords of its `rpc` line). */
+export type MethodKind = "unary" | "server_streaming" | "client_streaming" | "bidi_streaming";
+
+/** A method's `option idempotency_level`, when set to something other than IDEMPOTENCY_UNKNOWN. */
+export type MethodIdempotency = "no_side_effects" | "idempotent";
+
+export interface MethodModel {
+  /** name as declared in the .proto file, e.g. "GetValue" */
+  name: string;
+  /**
+   * key of the method in the generated service (methodLocalName of @sgwire/core: "getValue",
+   * "constructor$"); a `$` more when two methods of a service would get the same key
+   */
+  localName: string;
+  kind: MethodKind;
+  input: TypeRef;
+  output: TypeRef;
+  idempotency?: MethodIdempotency;
+  /** leading comment, as protoc records it (SourceCodeInfo leading_comments) */
+  comment?: string;
+  deprecated: boolean;
+}
+
+export interface ServiceModel {
+  /** name as declared, e.g. "Kv" */
+  name: string;
+  /** fully qualified name, e.g. "kv.Kv" */
+  fullName: string;
+  /** exported TypeScript name of the service descriptor (`name`, or `name$` for a reserved word) */
+  tsName: string;
+  /** leading comment, as protoc records it (SourceCodeInfo leading_comments) */
+  comment?: string;
+  deprecated: boolean;
+  /** in declaration order */
+  methods: MethodModel[];
+}
+
 export interface FileModel {
   /** import path of the file, e.g. "shop/order.proto" */
   name: string;
@@ -88,6 +127,8 @@ export interface FileModel {
   messages: MessageModel[];
   /** every enum in the file, nested ones included */
   enums: EnumModel[];
+  /** the file's services, in declaration order */
+  services: ServiceModel[];
   /** import paths of files whose types this file references */
   dependencies: string[];
 }
@@ -103,6 +144,35 @@ export class SchemaError extends Error {
   ) {
     super(`${file}:${line}:${column}: ${message}`);
   }
+}
+
+/**
+ * Gives a service's methods their keys (`localName`): methodLocalName of @sgwire/core (lower-case
+ * first letter, `$` after a name every object has, and after `then`); when two methods of the
+ * service would get the same key (`Get` and `get`, which protoc allows), the later one in
+ * declaration order gets `$` appended until its key is free. Both front ends call this.
+ */
+export function nameMethods(methods: MethodModel[]): void {
+  const taken = new Set<string>();
+  for (const m of methods) {
+    let n = methodLocalName(m.name);
+    while (taken.has(n)) n += "$";
+    taken.add(n);
+    m.localName = n;
+  }
+}
+
+/** `option idempotency_level`, as the model spells it (undefined for IDEMPOTENCY_UNKNOWN or unset). */
+export function idempotencyOf(level: string | number | undefined): MethodIdempotency | undefined {
+  if (level === "NO_SIDE_EFFECTS" || level === 1) return "no_side_effects";
+  if (level === "IDEMPOTENT" || level === 2) return "idempotent";
+  return undefined;
+}
+
+/** The kind of a method from its `stream` keywords. */
+export function methodKind(clientStreaming: boolean, serverStreaming: boolean): MethodKind {
+  if (clientStreaming) return serverStreaming ? "bidi_streaming" : "client_streaming";
+  return serverStreaming ? "server_streaming" : "unary";
 }
 
 /** protobuf's json_name rule: drop underscores, upper-case the letter after each one. */

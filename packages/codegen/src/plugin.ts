@@ -9,6 +9,7 @@ import { fileModelsFromDescriptors } from "./front/descriptors.js";
 import { MAXIMUM_EDITION, MINIMUM_EDITION } from "./front/features.js";
 import { SchemaError, type FileModel } from "./model.js";
 import { modulePath } from "./emit/file.js";
+import { SERVICES_MODES, type ServicesMode } from "./emit/service.js";
 
 /**
  * protoc-gen-sgwire: the protoc / buf plugin. It reads a CodeGeneratorRequest, builds the schema
@@ -19,7 +20,7 @@ import { modulePath } from "./emit/file.js";
  */
 
 /** Plugin parameters: the CLI's code options, plus what the plugin generates. */
-export interface PluginOptions extends Pick<CompileOptions, "target" | "importExtension" | "copyThreshold"> {
+export interface PluginOptions extends Pick<CompileOptions, "target" | "importExtension" | "copyThreshold" | "services"> {
   /**
    * also generate every file the requested ones import (as `sgwire compile` does); buf users set
    * `include_imports: true` in buf.gen.yaml instead
@@ -32,7 +33,7 @@ export class PluginParameterError extends Error {
   override name = "PluginParameterError";
 }
 
-const PARAMETERS = "target=ts|js, import_extension=.js|.ts|none, copy_threshold=BYTES, include_imports[=true|false]";
+const PARAMETERS = "target=ts|js, import_extension=.js|.ts|none, copy_threshold=BYTES, services=grpc|descriptors|none, include_imports[=true|false]";
 
 /**
  * Parses the request's parameter: comma-separated `key=value` pairs (`--sgwire_opt` of protoc,
@@ -69,6 +70,12 @@ export function parsePluginParameter(parameter: string | undefined): PluginOptio
         const n = Number(v);
         if (!/^\d+$/.test(v) || !Number.isSafeInteger(n)) throw new PluginParameterError(`copy_threshold must be a whole number of bytes, got ${v}`);
         out.copyThreshold = n;
+        break;
+      }
+      case "services": {
+        const v = need();
+        if (!(SERVICES_MODES as readonly string[]).includes(v)) throw new PluginParameterError(`services must be one of ${SERVICES_MODES.join(", ")}, got ${v}`);
+        out.services = v as ServicesMode;
         break;
       }
       case "include_imports": {

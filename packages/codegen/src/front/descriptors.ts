@@ -6,11 +6,12 @@ import {
   type EnumDescriptorProto,
   type FieldDescriptorProto,
   type FileDescriptorProto,
+  type ServiceDescriptorProto,
 } from "../gen/google/protobuf/descriptor.sg.js";
 import {
-  SchemaError, nameProperties, tsTypeName,
-  type EnumModel, type FieldModel, type FieldType, type FileModel, type MessageModel, type OneofModel,
-  type ScalarType, type TypeRef,
+  SchemaError, idempotencyOf, methodKind, nameMethods, nameProperties, tsTypeName,
+  type EnumModel, type FieldModel, type FieldType, type FileModel, type MessageModel, type MethodModel, type OneofModel,
+  type ScalarType, type ServiceModel, type TypeRef,
 } from "../model.js";
 import {
   EnumType, FieldPresence, MessageEncoding, RepeatedFieldEncoding, Utf8Validation,
@@ -41,7 +42,7 @@ const SCALAR_OF: Partial<Record<Type, ScalarType>> = {
 };
 
 // field numbers of descriptor.proto, for source locations (SourceCodeInfo paths)
-const FILE_MESSAGE = 4, FILE_ENUM = 5, MESSAGE_FIELD = 2, MESSAGE_NESTED = 3, MESSAGE_ENUM = 4;
+const FILE_MESSAGE = 4, FILE_ENUM = 5, FILE_SERVICE = 6, MESSAGE_FIELD = 2, MESSAGE_NESTED = 3, MESSAGE_ENUM = 4, SERVICE_METHOD = 2;
 
 interface FileInfo {
   desc: FileDescriptorProto;
@@ -157,6 +158,11 @@ function indexFile(desc: FileDescriptorProto, types: Map<string, MessageInfo | E
   return out;
 }
 
+/** The SourceCodeInfo location of the element at `path`, if the descriptor carries it. */
+function locationOf(file: FileDescriptorProto, path: number[]) {
+  return file.sourceCodeInfo?.location.find((loc) => loc.path.length === path.length && loc.path.every((p, i) => p === path[i]));
+}
+
 /** Line and column (1-based) of the element at `path`, from the file's SourceCodeInfo; else 1:1. */
 function locate(file: FileDescriptorProto, path: number[]): { line: number; column: number } {
   for (const loc of file.sourceCodeInfo?.location ?? []) {
@@ -165,6 +171,58 @@ function locate(file: FileDescriptorProto, path: number[]): { line: number; colu
     }
   }
   return { line: 1, column: 1 };
+}
+
+/** The leading comment of the element at `path` (protoc and buf send them for the files they were asked to generate). */
+function leadingComment(file: FileDescriptorProto, path: number[]): string | undefined {
+  return locationOf(file, path)?.leadingComments;
+}
+
+function buildService(
+  desc: FileDescriptorProto,
+  sv: ServiceDescriptorProto,
+  index: number,
+  types: Map<string, MessageInfo | EnumInfo>,
+  deps: Set<string>,
+): ServiceModel {
+  const name = sv.name ?? "";
+  const fullName = [desc.package ?? "", name].filter((s) => s !== "").join(".");
+  const path = [FILE_SERVICE, index];
+  const methods = sv.method.map((m, i): MethodModel => {
+    const where = [...path, SERVICE_METHOD, i];
+    const [input, output] = [m.inputType, m.outputType].map((typeName, k) => {
+      const t = types.get((typeName ?? "").replace(/^\./, ""));
+      if (t?.kind !== "message") {
+        const at = locate(desc, where);
+        const what = t === undefined ? "unresolved" : "not a message:";
+        throw new SchemaError(`${k === 0 ? "input" : "output"} type of ${fullName}.${m.name ?? ""} is ${what} "${typeName ?? ""}"`, desc.name ?? "", at.line, at.column);
+      }
+      deps.add(t.ref.file);
+      return t.ref;
+    });
+    const idempotency = idempotencyOf(m.options?.idempotencyLevel);
+    const comment = leadingComment(desc, where);
+    return {
+      name: m.name ?? "",
+      localName: "", // named by nameMethods
+      kind: methodKind(m.clientStreaming === true, m.serverStreaming === true),
+      input: input!,
+      output: output!,
+      ...(idempotency !== undefined ? { idempotency } : {}),
+      ...(comment !== undefined ? { comment } : {}),
+      deprecated: m.options?.deprecated === true,
+    };
+  });
+  nameMethods(methods);
+  const comment = leadingComment(desc, path);
+  return {
+    name,
+    fullName,
+    tsName: tsTypeName([name]),
+    ...(comment !== undefined ? { comment } : {}),
+    deprecated: sv.options?.deprecated === true,
+    methods,
+  };
 }
 
 function schemaError(file: FileInfo, path: number[], message: string): SchemaError {
@@ -181,18 +239,25 @@ function buildFile(desc: FileDescriptorProto, ft: FileTypes, types: Map<string, 
     values: e.desc.value.map((v) => ({ name: v.name ?? "", number: v.number ?? 0 })),
     closed: e.closed,
   }));
+  const services = desc.service.map((sv, i) => buildService(desc, sv, i, types, deps));
   const seen = new Map<string, string>();
   const infos: (MessageInfo | EnumInfo)[] = [...ft.messages.filter((m) => !m.mapEntry), ...ft.enums];
-  for (const x of infos) {
+  // a service's descriptor takes a name in the module too (a service A_B and a message A.B clash)
+  const named: { ref: { fullName: string; tsName: string }; path: number[] }[] = [
+    ...infos,
+    ...services.map((s, i) => ({ ref: s, path: [FILE_SERVICE, i] })),
+  ];
+  for (const x of named) {
     const prev = seen.get(x.ref.tsName);
     if (prev !== undefined) {
-      throw schemaError(x.file, x.path, `${x.ref.fullName} and ${prev} both become the TypeScript name ${x.ref.tsName}`);
+      const at = locate(desc, x.path);
+      throw new SchemaError(`${x.ref.fullName} and ${prev} both become the TypeScript name ${x.ref.tsName}`, name, at.line, at.column);
     }
     seen.set(x.ref.tsName, x.ref.fullName);
   }
   deps.delete(name);
   const edition = fileEdition(desc);
-  return { name, package: desc.package ?? "", syntax: editionName(edition), messages, enums, dependencies: [...deps].sort() };
+  return { name, package: desc.package ?? "", syntax: editionName(edition), messages, enums, services, dependencies: [...deps].sort() };
 }
 
 function buildMessage(info: MessageInfo, types: Map<string, MessageInfo | EnumInfo>, deps: Set<string>): MessageModel {

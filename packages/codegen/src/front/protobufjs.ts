@@ -1,15 +1,16 @@
-import { existsSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { dirname, isAbsolute, relative, resolve, sep } from "node:path";
 import protobuf from "protobufjs";
 import {
-  SchemaError, jsonNameConflict, nameProperties, tsTypeName, SCALAR_TYPES,
-  type EnumModel, type FieldModel, type FieldType, type FileModel, type MessageModel, type OneofModel,
-  type ScalarType, type TypeRef,
+  SchemaError, idempotencyOf, jsonNameConflict, methodKind, nameMethods, nameProperties, tsTypeName, SCALAR_TYPES,
+  type EnumModel, type FieldModel, type FieldType, type FileModel, type MessageModel, type MethodModel, type OneofModel,
+  type ScalarType, type ServiceModel, type TypeRef,
 } from "../model.js";
 import { loadFiles, type LoadedFile, type ParseFailure } from "./load.js";
 import { unescapeNames } from "./escape-names.js";
 import { defaultLiteralBytes, exactInt64Default } from "./default-literal.js";
 import { locate, locateField, locateFieldNumber } from "./locate.js";
+import { serviceComments, type ServiceComments } from "./comments.js";
 
 /**
  * Front end over protobufjs's parser: loads .proto files (following imports through the include
@@ -92,7 +93,7 @@ export function loadProtoFiles(files: string[], options: LoadOptions = {}): File
   }
 
   // group files: every top-level object knows its file
-  const byFile = new Map<string, { messages: protobuf.Type[]; enums: protobuf.Enum[]; edition: string; pkg: string }>();
+  const byFile = new Map<string, { messages: protobuf.Type[]; enums: protobuf.Enum[]; services: protobuf.Service[]; edition: string; pkg: string }>();
   const fileOf = (o: RObject): string => {
     let p: RObject | null = o;
     while (p !== null && internals(p).filename == null) p = p.parent;
@@ -106,7 +107,7 @@ export function loadProtoFiles(files: string[], options: LoadOptions = {}): File
   const entry = (file: string, o: RObject) => {
     let e = byFile.get(file);
     if (e === undefined) {
-      e = { messages: [], enums: [], edition: editionOf(o), pkg: packageOf(o) };
+      e = { messages: [], enums: [], services: [], edition: editionOf(o), pkg: packageOf(o) };
       byFile.set(file, e);
     }
     return e;
@@ -118,7 +119,15 @@ export function loadProtoFiles(files: string[], options: LoadOptions = {}): File
         walk(o);
       } else if (o instanceof protobuf.Enum) {
         entry(fileOf(o), o).enums.push(o);
-      } else if (o instanceof protobuf.Namespace && !(o instanceof protobuf.Service)) {
+      } else if (o instanceof protobuf.Service) {
+        if (ns instanceof protobuf.Type) {
+          // protobufjs's parser accepts a service inside a message; protoc does not
+          const abs = resolveFile(fileOf(o));
+          const at = locate(abs, unescapeNames(o.name));
+          throw new SchemaError(`service ${unescapeNames(o.name)} is declared inside message ${unescapeNames(ns.fullName.slice(1))}: services must be declared at the top level of a file`, nameFor(abs), at.line, at.column);
+        }
+        entry(fileOf(o), o).services.push(o);
+      } else if (o instanceof protobuf.Namespace) {
         walk(o);
       }
     }
@@ -126,7 +135,7 @@ export function loadProtoFiles(files: string[], options: LoadOptions = {}): File
   walk(root);
   // files that declare no types get a module too, as the plugin writes one for every file
   for (const [file, info] of loaded) {
-    if (!byFile.has(file)) byFile.set(file, { messages: [], enums: [], edition: info.syntax, pkg: unescapeNames(info.package) });
+    if (!byFile.has(file)) byFile.set(file, { messages: [], enums: [], services: [], edition: info.syntax, pkg: unescapeNames(info.package) });
   }
 
   const refOf = (t: protobuf.Type | protobuf.Enum): TypeRef => ({
@@ -144,8 +153,9 @@ export function loadProtoFiles(files: string[], options: LoadOptions = {}): File
     // file-level enums first, then each message's in message order (the order descriptors give)
     const scope = (en: protobuf.Enum) => (en.parent instanceof protobuf.Type ? e.messages.indexOf(en.parent) : -1);
     const enums = [...e.enums].sort((a, b) => scope(a) - scope(b)).map((en) => buildEnum(en, refOf, abs, name, e.edition));
+    const services = e.services.map((sv) => buildService(sv, abs, refOf, deps, name));
     const seen = new Map<string, string>();
-    for (const x of [...messages, ...enums]) {
+    for (const x of [...messages, ...enums, ...services]) {
       const prev = seen.get(x.tsName);
       if (prev !== undefined) {
         const at = locate(abs, x.fullName.split(".").pop()!);
@@ -154,7 +164,7 @@ export function loadProtoFiles(files: string[], options: LoadOptions = {}): File
       seen.set(x.tsName, x.fullName);
     }
     deps.delete(name);
-    models.push({ name, package: e.pkg, syntax: e.edition, messages, enums, dependencies: [...deps].sort() });
+    models.push({ name, package: e.pkg, syntax: e.edition, messages, enums, services, dependencies: [...deps].sort() });
   }
   models.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   return models;
@@ -182,6 +192,70 @@ function tsNameOf(o: RObject): string {
     p = p.parent;
   }
   return tsTypeName(parts);
+}
+
+/** protoc's leading comments of the services in a file (none for a file that cannot be read, like a bundled one). */
+const commentsCache = new Map<string, Map<string, ServiceComments>>();
+function commentsOf(abs: string): Map<string, ServiceComments> {
+  let c = commentsCache.get(abs);
+  if (c === undefined) {
+    let source: string | undefined;
+    try {
+      source = readFileSync(abs, "utf8");
+    } catch {
+      source = undefined;
+    }
+    c = source === undefined ? new Map() : serviceComments(source);
+    commentsCache.set(abs, c);
+  }
+  return c;
+}
+
+function buildService(
+  sv: protobuf.Service,
+  abs: string,
+  refOf: (t: protobuf.Type | protobuf.Enum) => TypeRef,
+  deps: Set<string>,
+  fileName: string,
+): ServiceModel {
+  const name = unescapeNames(sv.name);
+  const fullName = unescapeNames(sv.fullName.replace(/^\./, ""));
+  const comments = commentsOf(abs).get(name);
+  const methods: MethodModel[] = sv.methodsArray.map((m) => {
+    const ends = [m.resolvedRequestType, m.resolvedResponseType].map((t, k) => {
+      if (!(t instanceof protobuf.Type)) {
+        // Method.resolve throws for a missing type; this is for what it let through
+        const at = locate(abs, unescapeNames(m.name));
+        throw new SchemaError(`${k === 0 ? "input" : "output"} type of ${fullName}.${unescapeNames(m.name)} is not a message`, fileName, at.line, at.column);
+      }
+      const ref = refOf(t);
+      deps.add(ref.file);
+      return ref;
+    });
+    const comment = comments?.methods.get(unescapeNames(m.name));
+    const options = (m.options ?? {}) as Record<string, unknown>;
+    const idempotency = idempotencyOf(options["idempotency_level"] as string | number | undefined);
+    return {
+      name: unescapeNames(m.name),
+      localName: "", // named by nameMethods
+      kind: methodKind(m.requestStream === true, m.responseStream === true),
+      input: ends[0]!,
+      output: ends[1]!,
+      ...(idempotency !== undefined ? { idempotency } : {}),
+      ...(comment !== undefined ? { comment } : {}),
+      deprecated: options["deprecated"] === true,
+    };
+  });
+  nameMethods(methods);
+  const options = (sv.options ?? {}) as Record<string, unknown>;
+  return {
+    name,
+    fullName,
+    tsName: tsTypeName([name]),
+    ...(comments?.comment !== undefined ? { comment: comments.comment } : {}),
+    deprecated: options["deprecated"] === true,
+    methods,
+  };
 }
 
 function buildEnum(en: protobuf.Enum, refOf: (t: protobuf.Enum) => TypeRef, abs: string, fileName: string, syntax: string): EnumModel {
