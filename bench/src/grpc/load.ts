@@ -13,7 +13,7 @@ import * as grpc from "@grpc/grpc-js";
 import protobuf from "protobufjs";
 import { blobStore, smallMismatch, smallRequest, smallResponse, type SmallIn, type SmallOut } from "./data.js";
 import { GRPC_BENCH_PROTO } from "./es.js";
-import { Bench } from "./service.js";
+import { Bench } from "../generated/grpc-bench.sg.js";
 
 export const CLIENT_KINDS = ["grpc-js", "sgwire"] as const;
 export type ClientKind = (typeof CLIENT_KINDS)[number];

@@ -14,7 +14,7 @@ import { blobKey, blobValue, blobVersion, smallRequest, smallResponse } from "./
 import { CLIENT_KINDS, Load, openClient, type ClientKind, type LoadClient, type MethodName } from "./load.js";
 import { grpcBenchReport, type GrpcBenchFile, type GrpcBenchGoal, type GrpcBenchMethod, type GrpcBenchRow, type GrpcBenchRun } from "./report.js";
 import { isServerKind, SERVER_DESCRIPTIONS, SERVER_KINDS, type ServerKind } from "./servers.js";
-import { GetBlobResponse, SmallResponse } from "./service.js";
+import { GetBlobResponse, SmallResponse } from "../generated/grpc-bench.sg.js";
 
 const benchDir = fileURLToPath(new URL("../../", import.meta.url));
 const repoRoot = join(benchDir, "..");

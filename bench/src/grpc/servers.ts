@@ -2,7 +2,8 @@
  * The servers under test: the same service (grpc-bench.proto's Bench: GetBlob returns a stored
  * value, Small computes a small response) and the same stored values, served by
  *
- *   sgwire             @sgwire/grpc's GrpcServer with the generated service; the stored value is
+ *   sgwire             @sgwire/grpc's GrpcServer with the service sgwire generated
+ *                      (src/generated/grpc-bench.sg.ts); the stored value is
  *                      sent by reference (a segment of the response, written to the stream as is)
  *   grpc-js+protobufjs @grpc/grpc-js with the service loaded by @grpc/proto-loader (protobufjs)
  *   grpc-js+protobuf-es @grpc/grpc-js with protobuf-es (@bufbuild/protobuf 2.x) serialize/deserialize
@@ -15,7 +16,7 @@ import * as protoLoader from "@grpc/proto-loader";
 import { create, fromBinary, toBinary, type Message } from "@bufbuild/protobuf";
 import { blobStore, smallResponse, type SmallIn } from "./data.js";
 import { esSchemas, GRPC_BENCH_PROTO } from "./es.js";
-import { Bench } from "./service.js";
+import { Bench } from "../generated/grpc-bench.sg.js";
 
 /** The server implementations the bench compares, in table order. */
 export const SERVER_KINDS = ["sgwire", "grpc-js+protobufjs", "grpc-js+protobuf-es", "grpc-js+sgwire"] as const;
