@@ -88,16 +88,22 @@ function deadlineMs(call: grpc.ServerSurfaceCall): string {
   return String(d === Infinity ? -1n : deadlineLeft(d instanceof Date ? d : Number(d)));
 }
 
-function watchCancel(call: grpc.ServerSurfaceCall, id: string, log: EventLog): void {
-  call.once("cancelled", () => log.push({ id, event: "cancelled" }));
+/**
+ * Logs "cancelled" for `id` when grpc-js reports the call cancelled before the handler ended it
+ * (grpc-js emits 'cancelled' whenever the stream closes, after a status it sent too).
+ */
+function watchCancel(call: grpc.ServerSurfaceCall, id: string, log: EventLog, ended: () => boolean): void {
+  call.once("cancelled", () => { if (!ended()) log.push({ id, event: "cancelled" }); });
 }
 
 /** The grpc-js implementation of interop.proto, logging cancellations to `log`. */
 export function grpcjsImplementation(log: EventLog): grpc.UntypedServiceImplementation {
   return {
-    Unary(call: grpc.ServerUnaryCall<JsRequest, JsResponse>, callback: grpc.sendUnaryData<JsResponse>) {
+    Unary(call: grpc.ServerUnaryCall<JsRequest, JsResponse>, reply: grpc.sendUnaryData<JsResponse>) {
       const req = call.request;
-      watchCancel(call, req.id, log);
+      let ended = false;
+      const callback: grpc.sendUnaryData<JsResponse> = (...args) => { ended = true; reply(...args); };
+      watchCancel(call, req.id, log, () => ended);
       const trailers = req.echoMetadata ? echoed(call.metadata) : new grpc.Metadata();
       if (req.echoMetadata) call.sendMetadata(echoed(call.metadata));
       void callDelay(req.delayMs, call).then((cancelled) => {
@@ -112,7 +118,8 @@ export function grpcjsImplementation(log: EventLog): grpc.UntypedServiceImplemen
 
     ServerStream(call: grpc.ServerWritableStream<JsRequest, JsResponse>) {
       const req = call.request;
-      watchCancel(call, req.id, log);
+      let ended = false;
+      watchCancel(call, req.id, log, () => ended);
       const trailers = req.echoMetadata ? echoed(call.metadata) : new grpc.Metadata();
       if (req.echoMetadata) call.sendMetadata(echoed(call.metadata));
       void (async () => {
@@ -132,6 +139,7 @@ export function grpcjsImplementation(log: EventLog): grpc.UntypedServiceImplemen
           }
           if (call.cancelled) return;
         }
+        ended = true;
         if (req.fail) return void call.emit("error", new Error("the request asked the handler to fail"));
         if (req.serverCancel) return void call.emit("error", { code: grpc.status.CANCELLED, details: "cancelled by the server", metadata: trailers });
         if (req.status) return void call.emit("error", { code: req.status.code, details: req.status.message, metadata: trailersOf(req.status, trailers) });
@@ -147,7 +155,7 @@ export function grpcjsImplementation(log: EventLog): grpc.UntypedServiceImplemen
       let total = 0;
       let done = false;
       const finish = (err: grpc.ServerErrorResponse | Partial<grpc.StatusObject> | null, res?: JsResponse) => {
-        if (done) return;
+        if (done || call.cancelled) return;
         done = true;
         call.removeAllListeners("data");
         callback(err, res, err === null ? trailers : undefined);
@@ -155,7 +163,7 @@ export function grpcjsImplementation(log: EventLog): grpc.UntypedServiceImplemen
       call.on("data", (req: JsRequest) => {
         if (first === undefined) {
           first = req;
-          watchCancel(call, req.id, log);
+          watchCancel(call, req.id, log, () => done);
           if (req.echoMetadata) {
             trailers = echoed(call.metadata);
             call.sendMetadata(echoed(call.metadata));
@@ -184,7 +192,7 @@ export function grpcjsImplementation(log: EventLog): grpc.UntypedServiceImplemen
       call.on("data", (req: JsRequest) => {
         if (first) {
           first = false;
-          watchCancel(call, req.id, log);
+          watchCancel(call, req.id, log, () => ended);
           if (req.echoMetadata) {
             trailers = echoed(call.metadata);
             call.sendMetadata(echoed(call.metadata));

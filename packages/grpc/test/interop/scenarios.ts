@@ -252,7 +252,7 @@ export const scenarios: Scenario[] = [
       { label: "echo-4m", method: "unary", requests: [{ id: "u4", payload: { size: 4 * MiB, seed: 4 }, seq: U64_MAX }] },
       { label: "gen-4m", method: "unary", requests: [{ id: "g4", responseSizes: [4 * MiB], seq: "77" }] },
     ],
-    check(results) {
+    check(results, env) {
       const cases: Array<[string, number, number, string, string[]]> = [
         ["echo-0", 0, 0, "0", []], ["echo-1k", KiB, 1, BEYOND_DOUBLES, ["a", "ü", ""]], ["echo-4m", 4 * MiB, 4, U64_MAX, []],
       ];
@@ -268,6 +268,7 @@ export const scenarios: Scenario[] = [
       const g = result(results, "gen-4m");
       expectStatus(g, Code.OK);
       expectPayload(g, 0, 4 * MiB, 77n);
+      for (const id of ["u0", "u1", "u4", "g4"]) assert.ok(!env.server.has(id, "cancelled"), `the server saw call ${id}, which succeeded, cancelled`);
     },
   },
   {

@@ -1,0 +1,126 @@
+/**
+ * Interoperability with @grpc/grpc-js (the schema loaded by @grpc/proto-loader, protobufjs codecs:
+ * what a grpc-js user has), both ways, every scenario of scenarios.ts. A control pair (grpc-js
+ * client against grpc-js server) runs the same table, so a check that only sgwire passes would
+ * show there.
+ */
+import * as grpc from "@grpc/grpc-js";
+import assert from "node:assert/strict";
+import { createRequire } from "node:module";
+import { GrpcServer, createChannel, type Channel } from "../../src/index.js";
+import { Interop, type InteropClient } from "./gen/interop.sg.js";
+import { grpcjsClient, runGrpcjsCall, startGrpcjsServer, stopGrpcjsServer } from "./grpcjs-peer.js";
+import { EventLog, MAX_MESSAGE, scenarios, type CallPlan, type CallResult } from "./scenarios.js";
+import { runSgwireCall, sgwireClient, sgwireImplementation } from "./sgwire-peer.js";
+
+const GRPCJS_VERSION = (createRequire(import.meta.url)("@grpc/grpc-js/package.json") as { version: string }).version;
+
+/** How many calls of a scenario end with a status other than OK. */
+function FAILING_CALLS(name: string): number {
+  return ({ errors: 5, deadline: 3, cancel: 3, "server-fails": 4 } as Record<string, number>)[name] ?? 0;
+}
+
+async function runAll(run: (plan: CallPlan) => Promise<CallResult>, calls: CallPlan[]): Promise<CallResult[]> {
+  const out: CallResult[] = [];
+  for (const c of calls) out.push(await run(c));
+  return out;
+}
+
+/** Attaches the results to a failed check, so the report shows what the client saw. */
+async function checked(check: () => Promise<void> | void, results: CallResult[]): Promise<void> {
+  try {
+    await check();
+  } catch (err) {
+    const seen = results.map((r) => ({ ...r, responses: `${r.responses.length} responses` }));
+    (err as Error).message += `\nwhat the client saw: ${JSON.stringify(seen)}`;
+    throw err;
+  }
+}
+
+describe(`interop with @grpc/grpc-js ${GRPCJS_VERSION}`, function () {
+  describe("sgwire client -> grpc-js server", function () {
+    const log = new EventLog();
+    let server: grpc.Server | undefined;
+    let channel: Channel | undefined;
+    let client: InteropClient;
+
+    before(async function () {
+      const s = await startGrpcjsServer(log);
+      server = s.server;
+      channel = createChannel(`http://127.0.0.1:${s.port}`, { maxReceiveMessageBytes: MAX_MESSAGE });
+      client = sgwireClient(channel);
+    });
+    after(async function () {
+      channel?.close();
+      await stopGrpcjsServer(server);
+    });
+
+    for (const s of scenarios) {
+      it(s.title, async function () {
+        const results = await runAll((c) => runSgwireCall(client, c), s.calls);
+        await checked(() => s.check(results, { server: log }), results);
+      });
+    }
+  });
+
+  describe("grpc-js client -> sgwire server", function () {
+    const log = new EventLog();
+    let server: GrpcServer | undefined;
+    let client: grpc.Client | undefined;
+
+    before(async function () {
+      server = new GrpcServer({ maxReceiveMessageBytes: MAX_MESSAGE });
+      server.addService(Interop, sgwireImplementation(log));
+      const { port } = await server.listen({ host: "127.0.0.1", port: 0 });
+      client = grpcjsClient(`127.0.0.1:${port}`);
+    });
+    after(async function () {
+      client?.close();
+      await server?.close(1000);
+    });
+
+    for (const s of scenarios) {
+      it(s.title, async function () {
+        const results = await runAll((c) => runGrpcjsCall(client!, c), s.calls);
+        await checked(() => s.check(results, { server: log }), results);
+      });
+    }
+
+    it("counted every call it served and has none left running", async function () {
+      const stats = server!.stats;
+      const total = scenarios.reduce((n, s) => n + s.calls.length, 0);
+      assert.equal(stats.calls, total, `the server dispatched ${stats.calls} calls, the scenarios made ${total}`);
+      // cancelled calls end when their reset arrives: give them a moment
+      for (let i = 0; i < 50 && server!.stats.active > 0; i++) await new Promise((r) => setTimeout(r, 20));
+      assert.equal(server!.stats.active, 0);
+      const failing = scenarios.reduce((n, s) => n + FAILING_CALLS(s.name), 0);
+      assert.equal(server!.stats.failed, failing, "calls that ended with a status other than OK");
+      assert.equal(server!.stats.ok, total - failing, "calls that ended OK");
+      assert.ok(server!.stats.cancelled >= 3, `the cancel scenario's 3 calls are cancelled by the client; the server counted ${server!.stats.cancelled}`);
+    });
+  });
+
+  describe("control: grpc-js client -> grpc-js server (the table itself)", function () {
+    const log = new EventLog();
+    let server: grpc.Server | undefined;
+    let client: grpc.Client | undefined;
+
+    before(async function () {
+      const s = await startGrpcjsServer(log);
+      server = s.server;
+      client = grpcjsClient(`127.0.0.1:${s.port}`);
+    });
+    after(async function () {
+      client?.close();
+      await stopGrpcjsServer(server);
+    });
+
+    for (const s of scenarios) {
+      it(s.name, async function () {
+        const results = await runAll((c) => runGrpcjsCall(client!, c), s.calls);
+        await checked(() => s.check(results, { server: log }), results);
+      });
+    }
+  });
+});
+
