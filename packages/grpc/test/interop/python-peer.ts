@@ -11,7 +11,8 @@ import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
 import { EventLog, MAX_MESSAGE, type CallResult, type Scenario } from "./scenarios.js";
 
-export const PYTHON = "/usr/bin/python3";
+/** The Python with grpcio: Debian's /usr/bin/python3, or SGWIRE_PYTHON. */
+export const PYTHON = process.env.SGWIRE_PYTHON || "/usr/bin/python3";
 export const PROTOC = "/usr/bin/protoc";
 const HERE = fileURLToPath(new URL(".", import.meta.url));
 
@@ -19,7 +20,7 @@ const HERE = fileURLToPath(new URL(".", import.meta.url));
 export function grpcioMissing(): string | undefined {
   const py = spawnSync(PYTHON, ["-c", "import grpc, google.protobuf; print(grpc.__version__)"], { encoding: "utf8", timeout: 30_000 });
   if (py.error) return `${PYTHON} cannot run (${py.error.message}); scripts/setup-system.sh installs python3-grpcio`;
-  if (py.status !== 0) return `${PYTHON} cannot import grpc and google.protobuf (${py.stderr.trim().split("\n").pop()}); install python3-grpcio (scripts/setup-system.sh)`;
+  if (py.status !== 0) return `${PYTHON} cannot import grpc and google.protobuf (${py.stderr.trim().split("\n").pop() || `exit status ${py.status}`}); install python3-grpcio (scripts/setup-system.sh)`;
   const protoc = spawnSync(PROTOC, ["--version"], { encoding: "utf8", timeout: 30_000 });
   if (protoc.error || protoc.status !== 0) return `${PROTOC} is missing (protobuf-compiler)`;
   return undefined;

@@ -1,0 +1,139 @@
+/**
+ * Interoperability with gRPC C-core, a second implementation independent of Node's HTTP/2: Python's
+ * grpcio (Debian's python3-grpcio) as peer_server.py and peer_client.py, both ways, every scenario
+ * of scenarios.ts. Two control pairs (grpc-js client -> C-core server, C-core client -> grpc-js
+ * server) run the same table between the two reference implementations.
+ *
+ * Needs the requirement "grpcio" (/usr/bin/python3 with grpc and google.protobuf, /usr/bin/protoc):
+ * without it the suite is pending with the reason, and fails under SGWIRE_REQUIRE=all (CI).
+ */
+import * as grpc from "@grpc/grpc-js";
+import assert from "node:assert/strict";
+import { rmSync } from "node:fs";
+import { describeWith } from "../../../nic/test/suite/requirements.js";
+import { GrpcServer, createChannel, type Channel } from "../../src/index.js";
+import { Interop, type InteropClient } from "./gen/interop.sg.js";
+import { grpcjsClient, runGrpcjsCall, startGrpcjsServer, stopGrpcjsServer } from "./grpcjs-peer.js";
+import { generatePb2, grpcioMissing, grpcioVersion, killPythonChildren, runPythonClient, startPythonServer, type PythonServer } from "./python-peer.js";
+import { EventLog, MAX_MESSAGE, scenarios, type CallPlan, type CallResult, type Scenario } from "./scenarios.js";
+import { runSgwireCall, sgwireClient, sgwireImplementation } from "./sgwire-peer.js";
+
+const missing = grpcioMissing();
+const title = `interop with gRPC C-core (python3-grpcio ${missing === undefined ? grpcioVersion() : "?"})`;
+
+async function runAll(run: (plan: CallPlan) => Promise<CallResult>, calls: CallPlan[]): Promise<CallResult[]> {
+  const out: CallResult[] = [];
+  for (const c of calls) out.push(await run(c));
+  return out;
+}
+
+/** Runs a check, adding what the client saw (and the Python server's stderr) to its failure. */
+async function checked(s: Scenario, results: CallResult[], log: EventLog, stderr?: () => string): Promise<void> {
+  try {
+    await s.check(results, { server: log });
+  } catch (err) {
+    const seen = results.map((r) => ({ ...r, responses: `${r.responses.length} responses` }));
+    (err as Error).message += `\nwhat the client saw: ${JSON.stringify(seen)}`;
+    if (stderr !== undefined && stderr().trim() !== "") (err as Error).message += `\npeer_server.py stderr: ${stderr().trim()}`;
+    throw err;
+  }
+}
+
+describeWith("grpcio", missing)(title, function () {
+  let pb2 = "";
+  before(function () {
+    pb2 = generatePb2();
+  });
+  after(function () {
+    killPythonChildren();
+    if (pb2 !== "") rmSync(pb2, { recursive: true, force: true });
+  });
+
+  describe("sgwire client -> C-core server", function () {
+    let py: PythonServer | undefined;
+    let channel: Channel | undefined;
+    let client: InteropClient;
+    before(async function () {
+      py = await startPythonServer(pb2);
+      channel = createChannel(`http://127.0.0.1:${py.port}`, { maxReceiveMessageBytes: MAX_MESSAGE });
+      client = sgwireClient(channel);
+    });
+    after(async function () {
+      channel?.close();
+      await py?.stop();
+    });
+
+    for (const s of scenarios) {
+      it(s.title, async function () {
+        const results = await runAll((c) => runSgwireCall(client, c), s.calls);
+        await checked(s, results, py!.log, py!.stderr);
+      });
+    }
+  });
+
+  describe("C-core client -> sgwire server", function () {
+    const log = new EventLog();
+    let server: GrpcServer | undefined;
+    let port = 0;
+    before(async function () {
+      server = new GrpcServer({ maxReceiveMessageBytes: MAX_MESSAGE });
+      server.addService(Interop, sgwireImplementation(log));
+      ({ port } = await server.listen({ host: "127.0.0.1", port: 0 }));
+    });
+    after(async function () {
+      await server?.close(1000);
+    });
+
+    for (const s of scenarios) {
+      it(s.title, async function () {
+        const results = await runPythonClient(`127.0.0.1:${port}`, s, pb2);
+        await checked(s, results, log);
+      });
+    }
+
+    it("has no call left running once the clients are gone", async function () {
+      for (let i = 0; i < 50 && server!.stats.active > 0; i++) await new Promise((r) => setTimeout(r, 20));
+      assert.equal(server!.stats.active, 0);
+      assert.equal(server!.stats.calls, scenarios.reduce((n, s) => n + s.calls.length, 0));
+    });
+  });
+
+  describe("control: grpc-js client -> C-core server (the table itself)", function () {
+    let py: PythonServer | undefined;
+    let client: grpc.Client | undefined;
+    before(async function () {
+      py = await startPythonServer(pb2);
+      client = grpcjsClient(`127.0.0.1:${py.port}`);
+    });
+    after(async function () {
+      client?.close();
+      await py?.stop();
+    });
+
+    for (const s of scenarios) {
+      it(s.name, async function () {
+        const results = await runAll((c) => runGrpcjsCall(client!, c), s.calls);
+        await checked(s, results, py!.log, py!.stderr);
+      });
+    }
+  });
+
+  describe("control: C-core client -> grpc-js server (the table itself)", function () {
+    const log = new EventLog();
+    let server: grpc.Server | undefined;
+    let port = 0;
+    before(async function () {
+      ({ server, port } = await startGrpcjsServer(log));
+    });
+    after(async function () {
+      await stopGrpcjsServer(server);
+    });
+
+    for (const s of scenarios) {
+      it(s.name, async function () {
+        const results = await runPythonClient(`127.0.0.1:${port}`, s, pb2);
+        await checked(s, results, log);
+      });
+    }
+  });
+});
