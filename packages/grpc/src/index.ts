@@ -4,3 +4,5 @@ export * from "./types.js";
 export * from "./grpcjs.js";
 export * from "./frame.js";
 export * from "./headers.js";
+export * from "./channel.js";
+export * from "./client.js";

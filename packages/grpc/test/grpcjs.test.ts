@@ -5,21 +5,9 @@ import assert from "node:assert/strict";
 import { fileURLToPath } from "node:url";
 import * as grpc from "@grpc/grpc-js";
 import * as protoLoader from "@grpc/proto-loader";
-import { EncodeError, defineService, type MethodType } from "@sgwire/core";
+import { EncodeError } from "@sgwire/core";
 import { grpcJsCodecs, toGrpcJsService } from "../src/index.js";
-import { EchoRequest, EchoResponse } from "./gen/client-echo.sg.js";
-
-const Echo = defineService<{
-  unary: MethodType<EchoRequest, EchoResponse, "unary">;
-  serverStream: MethodType<EchoRequest, EchoResponse, "server_streaming">;
-  clientStream: MethodType<EchoRequest, EchoResponse, "client_streaming">;
-  bidi: MethodType<EchoRequest, EchoResponse, "bidi_streaming">;
-}>("sgtest.client.Echo", {
-  unary: { name: "Unary", kind: "unary", input: EchoRequest, output: EchoResponse },
-  serverStream: { name: "ServerStream", kind: "server_streaming", input: EchoRequest, output: EchoResponse },
-  clientStream: { name: "ClientStream", kind: "client_streaming", input: EchoRequest, output: EchoResponse },
-  bidi: { name: "Bidi", kind: "bidi_streaming", input: EchoRequest, output: EchoResponse },
-});
+import { Echo, EchoRequest, EchoResponse } from "./gen/client-echo.sg.js";
 
 const PROTO = fileURLToPath(new URL("./client.proto", import.meta.url));
 // proto-loader's messages: camelCase fields, bytes as Buffer, uint64 as a decimal string
