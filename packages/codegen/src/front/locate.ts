@@ -105,3 +105,26 @@ export function locateFieldNumber(path: string, message: string, number: number,
   }
   return undefined;
 }
+
+/**
+ * Line and column (1-based) of the name in the declaration `rpc <name>(` in a source file,
+ * skipping comments; falls back to locate(path, name).
+ */
+export function locateRpc(path: string | undefined, name: string): { line: number; column: number } {
+  let text: string | undefined;
+  try {
+    text = path === undefined ? undefined : readFileSync(path, "utf8");
+  } catch {
+    text = undefined;
+  }
+  if (text !== undefined) {
+    const re = new RegExp(`\\brpc\\s+(${name.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")})\\s*\\(`);
+    const lines = text.split("\n");
+    for (let i = 0; i < lines.length; i++) {
+      const code = (lines[i] ?? "").replace(/\/\/.*$/, "");
+      const m = re.exec(code);
+      if (m !== null) return { line: i + 1, column: m.index + m[0].indexOf(m[1]!, 3) + 1 };
+    }
+  }
+  return locate(path, name);
+}

@@ -9,7 +9,7 @@ import {
 import { loadFiles, type LoadedFile, type ParseFailure } from "./load.js";
 import { unescapeNames } from "./escape-names.js";
 import { defaultLiteralBytes, exactInt64Default } from "./default-literal.js";
-import { locate, locateField, locateFieldNumber } from "./locate.js";
+import { locate, locateField, locateFieldNumber, locateRpc } from "./locate.js";
 import { serviceComments, type ServiceComments } from "./comments.js";
 
 /**
@@ -83,10 +83,16 @@ export function loadProtoFiles(files: string[], options: LoadOptions = {}): File
     inputs.push(abs);
   }
 
+  const fileOf = (o: RObject): string => {
+    let p: RObject | null = o;
+    while (p !== null && internals(p).filename == null) p = p.parent;
+    return p === null ? "unknown.proto" : internals(p).filename!;
+  };
   let loaded: Map<string, LoadedFile>;
   try {
     // not root.loadSync: it leaves some objects without their file (see load.ts)
     loaded = loadFiles(root, inputs, { keepCase: true, alternateCommentMode: true }, resolvePath, searched, displayPath);
+    checkMethodTypes(root, (o) => nameFor(resolveFile(fileOf(o))), (o) => resolveFile(fileOf(o)));
     root.resolveAll();
   } catch (err) {
     throw toSchemaError(err as Error, inputs);
@@ -94,11 +100,6 @@ export function loadProtoFiles(files: string[], options: LoadOptions = {}): File
 
   // group files: every top-level object knows its file
   const byFile = new Map<string, { messages: protobuf.Type[]; enums: protobuf.Enum[]; services: protobuf.Service[]; edition: string; pkg: string }>();
-  const fileOf = (o: RObject): string => {
-    let p: RObject | null = o;
-    while (p !== null && internals(p).filename == null) p = p.parent;
-    return p === null ? "unknown.proto" : internals(p).filename!;
-  };
   const editionOf = (o: RObject): string => {
     let p: RObject | null = o;
     while (p !== null && !internals(p)._edition) p = p.parent;
@@ -170,6 +171,27 @@ export function loadProtoFiles(files: string[], options: LoadOptions = {}): File
   return models;
 }
 
+/**
+ * protobufjs resolves a method's input and output among messages only, and reports an enum there
+ * as an unknown type; protoc says it is not a message. So does this, before resolving.
+ */
+function checkMethodTypes(ns: protobuf.NamespaceBase, nameOf: (o: RObject) => string, pathOf: (o: RObject) => string): void {
+  for (const o of ns.nestedArray) {
+    if (o instanceof protobuf.Service) {
+      for (const m of o.methodsArray) {
+        for (const [side, typeName] of [["input", m.requestType], ["output", m.responseType]] as const) {
+          const t = o.lookup(typeName);
+          if (t instanceof protobuf.Enum) {
+            const at = locateRpc(pathOf(o), unescapeNames(m.name));
+            const method = `${unescapeNames(o.fullName.slice(1))}.${unescapeNames(m.name)}`;
+            throw new SchemaError(`the ${side} type of ${method} is the enum ${unescapeNames(t.fullName.slice(1))}: a method's input and output must be messages`, nameOf(o), at.line, at.column);
+          }
+        }
+      }
+    } else if (o instanceof protobuf.Namespace || o instanceof protobuf.Type) checkMethodTypes(o, nameOf, pathOf);
+  }
+}
+
 function resolveFile(file: string): string {
   return file.startsWith("google/protobuf/") ? file : resolve(file);
 }
@@ -225,8 +247,8 @@ function buildService(
     const ends = [m.resolvedRequestType, m.resolvedResponseType].map((t, k) => {
       if (!(t instanceof protobuf.Type)) {
         // Method.resolve throws for a missing type; this is for what it let through
-        const at = locate(abs, unescapeNames(m.name));
-        throw new SchemaError(`${k === 0 ? "input" : "output"} type of ${fullName}.${unescapeNames(m.name)} is not a message`, fileName, at.line, at.column);
+        const at = locateRpc(abs, unescapeNames(m.name));
+        throw new SchemaError(`the ${k === 0 ? "input" : "output"} type of ${fullName}.${unescapeNames(m.name)} is not a message`, fileName, at.line, at.column);
       }
       const ref = refOf(t);
       deps.add(ref.file);
