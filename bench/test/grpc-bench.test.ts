@@ -50,13 +50,14 @@ describe("grpc bench", function () {
         assert.equal(row.errors, 0, `${where}: ${row.problems.join("; ")}`);
         assert.equal(row.mismatches, 0, `${where}: ${row.problems.join("; ")}`);
         assert.equal(row.ok, true, where);
-        // warm-up + window, and whatever was in flight at the end
-        assert.ok(row.answered >= 260 && row.answered <= 260 + 8, `${where}: answered ${row.answered}`);
+        // warm-up + window, and what completed while the server's figures were read (the load
+        // goes on during those round trips) or was in flight at the end
+        assert.ok(row.answered >= 260 && row.answered <= 460, `${where}: answered ${row.answered}`);
         assert.equal(row.runs.length, 1, where);
         const run = row.runs[0]!;
-        assert.ok(run.clientCalls >= 200 && run.clientCalls <= 208, `${where}: ${run.clientCalls} calls in the window`);
-        // the handler counts are read with the CPU time: within the calls in flight of the client's
-        assert.ok(Math.abs(run.serverCalls - run.clientCalls) <= 16, `${where}: server counted ${run.serverCalls}, client ${run.clientCalls}`);
+        assert.ok(run.clientCalls >= 200 && run.clientCalls <= 260, `${where}: ${run.clientCalls} calls in the window`);
+        // the handler counts are read with the CPU time, a side-channel round trip off the client's window
+        assert.ok(Math.abs(run.serverCalls - run.clientCalls) <= 100, `${where}: server counted ${run.serverCalls}, client ${run.clientCalls}`);
         assert.ok(run.serverCpuUs.user + run.serverCpuUs.system > 0, `${where}: no server CPU time`);
         for (const v of [run.requestsPerSecond, run.cpuUsPerRequest, run.requestsPerCpuSecond, run.p50Us, run.p99Us, row.median.requestsPerCpuSecond]) {
           assert.ok(Number.isFinite(v) && v > 0, `${where}: ${JSON.stringify(run)}`);

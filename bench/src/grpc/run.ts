@@ -246,10 +246,12 @@ async function measure(server: ServerProcess, client: LoadClient, method: Method
   load.recording = true;
   if (o.window.mode === "seconds") await sleep(o.window.seconds * 1000);
   else await load.completedAtLeast(c0 + o.window.calls);
-  const s1 = await server.stats();
   const c1 = load.counts.completed;
   const t1 = process.hrtime.bigint();
   const u1 = process.cpuUsage(u0);
+  // read while the load goes on, a round trip of the side channel after the client's count (as
+  // at the start: both windows are shifted alike)
+  const s1 = await server.stats();
   load.recording = false;
   await load.stop();
   const lat = load.takeLatencies();
