@@ -487,6 +487,19 @@ describe("services", () => {
     assert.match(readFileSync(join(tmp, "services.sg.ts"), "utf8"), /services=descriptors\n[\s\S]*export const Store = defineService</);
   });
 
+  it("generates the README's example as the README shows it", () => {
+    const readme = readFileSync(join(PKG, "README.md"), "utf8");
+    const part = section(readme, "## Services", "\n## ");
+    const proto = /```proto\n\/\/ kv\.proto\n([\s\S]*?)```/.exec(part)?.[1];
+    const code = /writes, after the messages of `gen\/kv\.sg\.ts`:\n\n```ts\n([\s\S]*?)```/.exec(part)?.[1];
+    assert.ok(proto !== undefined && code !== undefined, "the README's Services section has the example");
+    writeFileSync(join(tmp, "kv.proto"), proto);
+    const text = byPath(compile(["kv.proto"], {}, tmp)).get("kv.sg.ts")!;
+    assert.ok(text.endsWith(`\n${code}`), `the README's generated code is what kv.sg.ts ends with:\n${text}`);
+    assert.match(text, /\nimport type \{ Client, ServiceImplementation \} from "@sgwire\/grpc";\n/);
+    assert.match(part, /`Kv\.methods\.get\.path` is `"\/kv\.Kv\/Get"`/);
+  });
+
   it("a service whose TypeScript name a message takes is a located error in both front ends", () => {
     writeFileSync(join(tmp, "clash.proto"), [
       'syntax = "proto3";',
