@@ -22,7 +22,8 @@ const BASELINE: ServerKind = "grpc-js+protobufjs";
 const METHODS: MethodName[] = ["getBlob", "small"];
 
 const USAGE = `usage: tsx src/grpc/main.ts [options]
-  --quick                 3 rounds of 1.5 s windows after 0.5 s warm-up (default: 5 rounds of 3 s after 1 s)
+  --quick                 3 rounds of 1.5 s windows after 0.5 s warm-up (default: 5 rounds of 3 s after 1 s);
+                          before the rounds every server serves each method unmeasured (2x the warm-up, at least 1 s)
   --rounds N              rounds (every server runs every method once per round, in a rotating order)
   --seconds S             timed window per server and method
   --warmup S              warm-up before each window
@@ -33,7 +34,7 @@ const USAGE = `usage: tsx src/grpc/main.ts [options]
   --keys N                stored values (default 16)
   --servers a,b           subset of ${SERVER_KINDS.join(", ")}
   --methods a,b           subset of ${METHODS.join(", ")}
-  --client grpc-js|sgwire the load generator's client (default grpc-js)
+  --client sgwire|grpc-js the load generator's client (default sgwire: it keeps the servers busier)
   --no-pin                do not pin the server to CPU 0 and the load generator to CPU 1 (taskset)
   --json FILE             where to write the results (default bench/results/grpc-bench.json)
   --profile SERVER        instead of the table: CPU-profile that server (node --cpu-prof), one
@@ -64,7 +65,7 @@ function parseArgs(argv: string[]): Options {
     keys: 16,
     servers: [...SERVER_KINDS],
     methods: [...METHODS],
-    client: "grpc-js",
+    client: "sgwire",
     pin: true,
     json: join(benchDir, "results/grpc-bench.json"),
     profile: undefined,
@@ -318,6 +319,24 @@ async function bench(o: Options, argv: string[]): Promise<GrpcBenchFile> {
       const s = await ServerProcess.start(kind, o, pin?.server ?? null);
       servers.push(s);
       clients.set(kind, await openClient(o.client, { port: s.port, blobBytes: o.blobBytes, keys: o.keys }));
+    }
+    // each server process starts cold: one unmeasured pass of every method first, so the first
+    // round does not time the JIT compiling the server's code paths
+    for (const s of servers) {
+      for (const method of o.methods) {
+        const t = { answered: 0, errors: 0, mismatches: 0, problems: [] as string[] };
+        const load = new Load(clients.get(s.kind)!, method, o.concurrency);
+        load.start();
+        if (o.window.mode === "seconds") await sleep(Math.max(1, 2 * o.window.warmupSeconds) * 1000);
+        else await load.completedAtLeast(o.window.warmupCalls);
+        await load.stop();
+        const key = `${method}\t${s.kind}`;
+        totals.set(key, t);
+        t.answered += load.counts.completed;
+        t.errors += load.counts.errors;
+        t.mismatches += load.counts.mismatches;
+        t.problems.push(...load.counts.problems.slice(0, 5));
+      }
     }
     for (let round = 0; round < o.rounds; round++) {
       for (const method of o.methods) {
