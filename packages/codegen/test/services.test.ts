@@ -12,6 +12,7 @@ import {
 import type { AnyMethod, MessageType, ServiceType } from "@sgwire/core";
 import { FileDescriptorSet } from "../src/gen/google/protobuf/descriptor.sg.js";
 import { CodeGeneratorRequest } from "../src/gen/google/protobuf/compiler/plugin.sg.js";
+import fc from "fast-check";
 import { FIXTURES } from "./oracle.js";
 
 /**
@@ -279,6 +280,37 @@ describe("services", () => {
     const src = loadProtoFiles(FILES.map((f) => join(FIXTURES, f)), { includeDirs: [FIXTURES] });
     const desc = fileModelsFromDescriptors(descriptors(FIXTURES, FILES));
     for (const f of FILES) assert.deepEqual(src.find((m) => m.name === f)!.services, desc.find((m) => m.name === f)!.services, f);
+  });
+
+  it("reads comments as protoc does wherever they are put (200 random layouts, checked against protoc's descriptors)", function () {
+    this.timeout(120000);
+    let k = 0;
+    const piece = fc.constantFrom(
+      () => "\n", () => "\n\n", () => " ", () => "\t",
+      () => `// c${k++}\n`, () => `  // c${k++}\n`, () => `//\n`, () => `/// t${k++}\n`,
+      () => `/* b${k++} */`, () => `/* b${k++} */\n`, () => `/**\n * s${k++}\n *  x\n */\n`, () => `/* m${k++}\n   n */ `,
+    );
+    const gap = fc.array(piece, { maxLength: 5 }).map((ps) => ps.map((p) => p()).join(""));
+    const layout = fc.array(gap, { minLength: 14, maxLength: 14 });
+    const files = fc.sample(layout, { numRuns: 200, seed: 17 }).map((g, i) => [
+      'syntax = "proto3";', `package f${i};`, "message M {}",
+      // protobufjs needs a space after a name before a comment ("S// c" is one token there)
+      `${g[0]}service S ${g[1]}{${g[2]}rpc A(M) returns (M);${g[3]}rpc B(M) returns (stream M)${g[4]}{${g[5]}option deprecated = true;${g[6]}}`,
+      `${g[7]}rpc C(stream M) returns (M) {}${g[8]}rpc D(M) returns (M)${g[9]};${g[10]}}${g[11]}service T {${g[12]}}${g[13]}`,
+      "",
+    ].join("\n"));
+    const names = files.map((_, i) => `f${i}.proto`);
+    files.forEach((text, i) => writeFileSync(join(tmp, names[i]!), text));
+    const fromSource = loadProtoFiles(names.map((f) => join(tmp, f)), { includeDirs: [tmp] });
+    const fromDescriptors = fileModelsFromDescriptors(descriptors(tmp, names));
+    let commented = 0;
+    for (let i = 0; i < names.length; i++) {
+      const a = fromSource.find((f) => f.name === names[i])!.services;
+      const b = fromDescriptors.find((f) => f.name === names[i])!.services;
+      assert.deepEqual(a, b, `${names[i]}:\n${files[i]}`);
+      commented += [...a, ...a.flatMap((s) => s.methods)].filter((x) => x.comment !== undefined).length;
+    }
+    assert.ok(commented > 200, `the layouts put leading comments in many places (${commented})`);
   });
 
   it("type-checks under strict options with @sgwire/grpc, and the client and server types mean what they say", function () {

@@ -154,7 +154,8 @@ export function loadProtoFiles(files: string[], options: LoadOptions = {}): File
     // file-level enums first, then each message's in message order (the order descriptors give)
     const scope = (en: protobuf.Enum) => (en.parent instanceof protobuf.Type ? e.messages.indexOf(en.parent) : -1);
     const enums = [...e.enums].sort((a, b) => scope(a) - scope(b)).map((en) => buildEnum(en, refOf, abs, name, e.edition));
-    const services = e.services.map((sv) => buildService(sv, abs, refOf, deps, name));
+    const comments = e.services.length > 0 ? commentsOf(abs) : new Map<string, ServiceComments>();
+    const services = e.services.map((sv) => buildService(sv, abs, refOf, deps, name, comments));
     const seen = new Map<string, string>();
     for (const x of [...messages, ...enums, ...services]) {
       const prev = seen.get(x.tsName);
@@ -217,20 +218,14 @@ function tsNameOf(o: RObject): string {
 }
 
 /** protoc's leading comments of the services in a file (none for a file that cannot be read, like a bundled one). */
-const commentsCache = new Map<string, Map<string, ServiceComments>>();
 function commentsOf(abs: string): Map<string, ServiceComments> {
-  let c = commentsCache.get(abs);
-  if (c === undefined) {
-    let source: string | undefined;
-    try {
-      source = readFileSync(abs, "utf8");
-    } catch {
-      source = undefined;
-    }
-    c = source === undefined ? new Map() : serviceComments(source);
-    commentsCache.set(abs, c);
+  let source: string;
+  try {
+    source = readFileSync(abs, "utf8");
+  } catch {
+    return new Map();
   }
-  return c;
+  return serviceComments(source);
 }
 
 function buildService(
@@ -239,10 +234,11 @@ function buildService(
   refOf: (t: protobuf.Type | protobuf.Enum) => TypeRef,
   deps: Set<string>,
   fileName: string,
+  fileComments: Map<string, ServiceComments>,
 ): ServiceModel {
   const name = unescapeNames(sv.name);
   const fullName = unescapeNames(sv.fullName.replace(/^\./, ""));
-  const comments = commentsOf(abs).get(name);
+  const comments = fileComments.get(name);
   const methods: MethodModel[] = sv.methodsArray.map((m) => {
     const ends = [m.resolvedRequestType, m.resolvedResponseType].map((t, k) => {
       if (!(t instanceof protobuf.Type)) {
