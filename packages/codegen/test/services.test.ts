@@ -547,12 +547,16 @@ describe("services", () => {
     assert.match(r.stderr, /clash\.proto:4:1: clash\.A_B and clash\.A\.B both become the TypeScript name A_B/);
   });
 
-  it("rejects what protoc rejects and protobufjs lets through: a service inside a message, a method whose type is an enum", () => {
+  it("rejects what protoc rejects and protobufjs lets through (a service inside a message, a method whose type is an enum), and unknown types", () => {
     writeFileSync(join(tmp, "nested.proto"), 'syntax = "proto3";\npackage n;\nmessage M {\n  service Inner { rpc Get(M) returns (M); }\n}\n');
     assert.throws(() => loadProtoFiles([join(tmp, "nested.proto")], { includeDirs: [tmp] }),
       (e: unknown) => e instanceof SchemaError && e.message === "nested.proto:4:11: service Inner is declared inside message n.M: services must be declared at the top level of a file");
     writeFileSync(join(tmp, "enum.proto"), 'syntax = "proto3";\npackage e;\nenum E { E_ZERO = 0; }\nmessage M {}\nservice S { rpc Get(M) returns (E); }\n');
     assert.throws(() => loadProtoFiles([join(tmp, "enum.proto")], { includeDirs: [tmp] }),
       (e: unknown) => e instanceof SchemaError && e.message.endsWith("enum.proto:5:17: the output type of e.S.Get is the enum e.E: a method's input and output must be messages"));
+    // a type that does not exist is located where protoc puts it ("Missing" is not defined)
+    writeFileSync(join(tmp, "unknown.proto"), 'syntax = "proto3";\npackage u;\nmessage M {}\nservice S {\n  rpc Get(M) returns (Missing);\n}\n');
+    assert.throws(() => loadProtoFiles([join(tmp, "unknown.proto")], { includeDirs: [tmp] }),
+      (e: unknown) => e instanceof SchemaError && e.message.endsWith('unknown.proto:5:23: unknown type "Missing"'));
   });
 });
