@@ -92,6 +92,14 @@ export class Channel {
     if (!Number.isInteger(this.#connectionWindow) || this.#connectionWindow < 65535 || this.#connectionWindow > 0x7fffffff) {
       throw new RangeError(`ChannelOptions.connectionWindowBytes must be an integer from 65535 to 2^31-1, got ${String(options.connectionWindowBytes)}`);
     }
+    if (options.settings !== undefined) {
+      try {
+        // throws a RangeError naming a setting out of range
+        http2.getPackedSettings(options.settings);
+      } catch (err) {
+        throw new RangeError(`ChannelOptions.settings: ${(err as Error).message}`);
+      }
+    }
     const co: http2.SecureClientSessionOptions = {
       settings: { initialWindowSize: DEFAULT_STREAM_WINDOW, ...options.settings },
       // Node refuses new streams once a session buffers more than maxSessionMemory (10 MB by
@@ -142,12 +150,18 @@ export class Channel {
     return stream;
   }
 
-  /** @internal The client calls this once per stream from openStream, when the stream has closed. */
-  streamClosed(stream: http2.ClientHttp2Stream): void {
+  /**
+   * @internal The client calls this once per stream from openStream, when the stream has closed.
+   * Returns whether the stream's connection is gone (closed, destroyed or failed): a stream reset
+   * then is the connection's end, not the server's decision.
+   */
+  streamClosed(stream: http2.ClientHttp2Stream): boolean {
     const session = (stream as StreamWithSession)[kSession];
-    if (session === undefined) return;
+    if (session === undefined) return false;
     (stream as StreamWithSession)[kSession] = undefined;
+    const gone = session.destroyed || session.closed;
     this.#streamClosed(session);
+    return gone;
   }
 
   /** @internal why calls on a dropped connection failed: the connection error, if there was one */
@@ -197,7 +211,11 @@ export class Channel {
       this.#lastError = err;
       this.#drop(session);
     });
-    session.once("goaway", () => this.#drop(session));
+    session.once("goaway", () => {
+      this.#drop(session);
+      // no new streams may start on it: it ends once the calls in flight have (now, if none)
+      if (!session.closed && !session.destroyed) session.close();
+    });
     session.once("close", () => this.#drop(session));
     return session;
   }

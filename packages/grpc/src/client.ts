@@ -423,7 +423,7 @@ function onError(this: CallStream, err: Error): void {
 
 function onClose(this: CallStream): void {
   const call = this[kCall]!;
-  call.channel.streamClosed(this);
+  const connectionGone = call.channel.streamClosed(this);
   if (call.done) return;
   if (call.trailers !== null) {
     call.finishFromTrailers();
@@ -455,7 +455,7 @@ function onClose(this: CallStream): void {
     if (connErr !== null) {
       code = Status.UNAVAILABLE;
       details = `connection to ${call.channel.address} failed: ${connErr.message}`;
-    } else if (this.session === undefined || this.session.destroyed || this.session.closed) {
+    } else if (connectionGone) {
       code = Status.UNAVAILABLE;
       details = `the connection to ${call.channel.address} closed during the call`;
     } else {

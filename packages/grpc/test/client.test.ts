@@ -5,6 +5,7 @@ import assert from "node:assert/strict";
 import { execFileSync, spawn } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import * as http2 from "node:http2";
+import type { Socket } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -420,6 +421,8 @@ describe("sgwire gRPC client against a grpc-js server", function () {
     assert.throws(() => createClient({} as never, channel), /service descriptor/);
     assert.throws(() => createClient(Echo, {} as never), /Channel from createChannel/);
     await assert.rejects(client.unary(req({}), { deadline: "soon" as never }), /deadline must be a Date or a number/);
+    assert.throws(() => createChannel("http://127.0.0.1:5", { settings: { initialWindowSize: -1 } }), /settings: .*initialWindowSize/);
+    await rejectsWith(client.unary(null as never), Status.INTERNAL, /cannot send a request of \/sgtest\.client\.Echo\/Unary: .*expected a message object/);
   });
 });
 
@@ -560,10 +563,17 @@ describe("sgwire gRPC client against non-conforming HTTP/2 servers", function ()
   let server: http2.Http2Server;
   let ch: Channel;
   let c: ReturnType<typeof createClient<typeof Echo>>;
+  let sessions = 0;
+  const sockets = new Set<Socket>();
   const one = Buffer.concat([messagePrefix(EchoResponse.encodedSize({ text: "a", payload: new Uint8Array(0), index: 1, total: 0n })), Buffer.from(EchoResponse.toBinary({ text: "a", payload: new Uint8Array(0), index: 1, total: 0n }))]);
 
   before(async () => {
     server = http2.createServer();
+    server.on("session", () => sessions++);
+    server.on("connection", (sock: Socket) => {
+      sockets.add(sock);
+      sock.on("close", () => sockets.delete(sock));
+    });
     server.on("stream", (stream, headers) => {
       stream.on("error", () => {});
       const path = headers[":path"];
@@ -598,12 +608,29 @@ describe("sgwire gRPC client against non-conforming HTTP/2 servers", function ()
             if (text === "truncated") stream.write(one.subarray(0, one.length - 1));
             return stream.end();
           }
+          case "goaway":
+            // answers, then tells the client to go away (no new streams on this connection)
+            stream.respond({ ":status": 200, "content-type": "application/grpc" }, { waitForTrailers: true });
+            stream.on("wantTrailers", () => {
+              stream.sendTrailers({ "grpc-status": "0" });
+              stream.session?.goaway(http2.constants.NGHTTP2_NO_ERROR);
+            });
+            return stream.end(one);
+          case "drop":
+            // the connection dies mid-response
+            stream.respond({ ":status": 200, "content-type": "application/grpc" });
+            stream.write(one.subarray(0, 3));
+            setTimeout(() => {
+              for (const sock of sockets) sock.destroy();
+            }, 10);
+            return;
+          case "cancel":
           case "reset":
             // (asked by a client-streaming call whose requests go on: with the client's side
             // ended, node would end ours cleanly first and the reset would not be sent)
             stream.respond({ ":status": 200, "content-type": "application/grpc" });
             stream.write(one.subarray(0, 3));
-            setTimeout(() => stream.close(http2.constants.NGHTTP2_INTERNAL_ERROR), 10);
+            setTimeout(() => stream.close(text === "cancel" ? http2.constants.NGHTTP2_CANCEL : http2.constants.NGHTTP2_INTERNAL_ERROR), 10);
             return;
           default:
             stream.respond({ ":status": 200, "content-type": "application/grpc" }, { waitForTrailers: true });
@@ -627,7 +654,20 @@ describe("sgwire gRPC client against non-conforming HTTP/2 servers", function ()
 
   after(async () => {
     ch?.close();
+    for (const sock of sockets) sock.destroy();
     await new Promise<void>((r) => (server ? server.close(() => r()) : r()));
+  });
+
+  it("after a GOAWAY the next call opens a new connection; a connection that dies mid-call fails UNAVAILABLE", async () => {
+    assert.equal((await c.unary(req({ text: "ok" }))).text, "a");
+    const before = sessions;
+    assert.equal((await c.unary(req({ text: "goaway" }))).text, "a");
+    await sleep(20);
+    assert.equal((await c.unary(req({ text: "ok" }))).text, "a");
+    assert.equal(sessions, before + 1, "one new connection after the GOAWAY");
+    await rejectsWith(c.unary(req({ text: "drop" })), Status.UNAVAILABLE, /closed during the call|failed/);
+    assert.equal((await c.unary(req({ text: "ok" }))).text, "a");
+    assert.equal(sessions, before + 2);
   });
 
   it("a well-formed reply works (the control case)", async () => {
@@ -661,6 +701,11 @@ describe("sgwire gRPC client against non-conforming HTTP/2 servers", function ()
       await held;
     }
     await rejectsWith(c.clientStream(requests()), Status.INTERNAL, /RST_STREAM with code 2/);
+    async function* cancelled() {
+      yield req({ text: "cancel" });
+      await held;
+    }
+    await rejectsWith(c.clientStream(cancelled()), Status.CANCELLED, /server cancelled/);
     release();
     // and the connection still serves
     assert.equal((await c.unary(req({ text: "ok" }))).text, "a");
