@@ -5,7 +5,7 @@ import assert from "node:assert/strict";
 import { execFileSync, spawn } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import * as http2 from "node:http2";
-import type { Socket } from "node:net";
+import { connect, createServer, type AddressInfo, type Server, type Socket } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -709,5 +709,86 @@ describe("sgwire gRPC client against non-conforming HTTP/2 servers", function ()
     release();
     // and the connection still serves
     assert.equal((await c.unary(req({ text: "ok" }))).text, "a");
+  });
+});
+
+describe("what node:http2 does with a request's segments (observed on the wire)", function () {
+  // A TCP proxy between the client and a grpc-js server parses the client's HTTP/2 frames.
+  let server: grpc.Server;
+  let proxy: Server;
+  let ch: Channel;
+  let c: ReturnType<typeof createClient<typeof Echo>>;
+  let frames: { type: number; flags: number; length: number }[] = [];
+  const received: Uint8Array[] = [];
+  const conns = new Set<Socket>();
+
+  before(async () => {
+    const s = await startGrpcJs({
+      unary(call: grpc.ServerUnaryCall<EchoRequest, EchoResponse>, cb: grpc.sendUnaryData<EchoResponse>) {
+        received.push(call.request.payload);
+        cb(null, { text: "", payload: new Uint8Array(0), index: 0, total: 0n });
+      },
+    });
+    server = s.server;
+    proxy = createServer((down) => {
+      const up = connect(s.port, "127.0.0.1");
+      conns.add(down).add(up);
+      let buf = Buffer.alloc(0);
+      let preface = false;
+      down.on("data", (d: Buffer) => {
+        up.write(d);
+        buf = Buffer.concat([buf, d]);
+        if (!preface && buf.length >= 24) {
+          buf = buf.subarray(24);
+          preface = true;
+        }
+        while (preface && buf.length >= 9 && buf.length >= 9 + buf.readUIntBE(0, 3)) {
+          frames.push({ length: buf.readUIntBE(0, 3), type: buf[3]!, flags: buf[4]! });
+          buf = buf.subarray(9 + buf.readUIntBE(0, 3));
+        }
+      });
+      up.on("data", (d: Buffer) => down.write(d));
+      for (const [a, b] of [[down, up], [up, down]] as const) {
+        a.on("error", () => {});
+        a.on("close", () => b.destroy());
+      }
+    });
+    await new Promise<void>((r) => proxy.listen(0, "127.0.0.1", r));
+    ch = createChannel(`http://127.0.0.1:${(proxy.address() as AddressInfo).port}`);
+    c = createClient(Echo, ch);
+    await c.unary(req({ text: "warm-up" }));
+  });
+
+  after(async () => {
+    ch?.close();
+    for (const s of conns) s.destroy();
+    await new Promise<void>((r) => (proxy ? proxy.close(() => r()) : r()));
+    await stopGrpcJs(server);
+  });
+
+  it("a message written as segments goes out in DATA frames that span segment boundaries, each up to the 16 KiB frame size", async () => {
+    const payload = pattern(16 * 1024, 1);
+    const msg = req({ text: "frames", payload, repeat: 1 });
+    const list = EchoRequest.encode(msg);
+    // scratch (tags, text), the payload itself (referenced), scratch (repeat)
+    assert.deepEqual(list.segments.map((x) => x.length), [12, 16 * 1024, 2]);
+    assert.equal(list.segments[1], payload);
+    frames = [];
+    await c.unary(msg);
+    const data = frames.filter((f) => f.type === 0);
+    // 5 + 12 + 16384 + 2 bytes: not one frame per segment, but a full first frame and the rest
+    assert.deepEqual(data.map((f) => f.length), [16384, 5 + 12 + 16 * 1024 + 2 - 16384]);
+    assert.equal(data[1]!.flags & 1, 1, "END_STREAM rides on the last DATA frame");
+  });
+
+  it("the referenced bytes are sent from the caller's memory: node:http2 does not copy them when they are written", async () => {
+    const payload = pattern(64 * 1024, 2);
+    received.length = 0;
+    const p = c.unary(req({ text: "no-copy", payload }));
+    // the call has written its request; node sends it later in this turn of the event loop
+    payload.fill(0xab);
+    await p;
+    assert.equal(received.length, 1);
+    assert.ok(received[0]!.every((b) => b === 0xab), "the server got the bytes as they were when sent, not when written");
   });
 });
