@@ -9,13 +9,13 @@ import { once } from "node:events";
 import * as http2 from "node:http2";
 import * as net from "node:net";
 import { GrpcServer, Status, createChannel, type Channel } from "../../src/index.js";
-import { Interop, Request, Response, type InteropClient } from "./gen/interop.sg.js";
+import { Interop, Request, Response } from "./gen/interop.sg.js";
 import {
   FrameType, Flag, H2Error, dataFrame, goawayFrame, grpcFrame, headersFrame, rawConnect, rawServer, rstFrame,
   type RawConnection,
 } from "./raw-h2.js";
 import { EventLog, KiB, pattern } from "./scenarios.js";
-import { sgwireClient, sgwireImplementation } from "./sgwire-peer.js";
+import { sgwireClient, sgwireImplementation, type InteropClient } from "./sgwire-peer.js";
 
 /** The receive limit of the server and channel under test. */
 const LIMIT = 64 * KiB;

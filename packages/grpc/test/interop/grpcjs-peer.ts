@@ -43,6 +43,14 @@ interface JsResponse {
   deadlineMs: string;
 }
 
+/** What every grpc-js server call has (grpc-js does not export its ServerSurfaceCall type). */
+interface SurfaceCall {
+  cancelled: boolean;
+  getDeadline(): grpc.Deadline;
+  once(event: "cancelled", listener: () => void): unknown;
+  off(event: "cancelled", listener: () => void): unknown;
+}
+
 let definition: grpc.ServiceDefinition | undefined;
 
 /** The Interop service as @grpc/proto-loader loads it. */
@@ -73,7 +81,7 @@ function trailersOf(status: NonNullable<JsRequest["status"]>, base: grpc.Metadat
 }
 
 /** A delay that ends early when the call is cancelled; resolves true if it was. */
-function callDelay(ms: number, call: grpc.ServerSurfaceCall): Promise<boolean> {
+function callDelay(ms: number, call: SurfaceCall): Promise<boolean> {
   if (call.cancelled) return Promise.resolve(true);
   if (ms <= 0) return Promise.resolve(false);
   return new Promise((resolve) => {
@@ -83,7 +91,7 @@ function callDelay(ms: number, call: grpc.ServerSurfaceCall): Promise<boolean> {
   });
 }
 
-function deadlineMs(call: grpc.ServerSurfaceCall): string {
+function deadlineMs(call: SurfaceCall): string {
   const d = call.getDeadline();
   return String(d === Infinity ? -1n : deadlineLeft(d instanceof Date ? d : Number(d)));
 }
@@ -92,7 +100,7 @@ function deadlineMs(call: grpc.ServerSurfaceCall): string {
  * Logs "cancelled" for `id` when grpc-js reports the call cancelled before the handler ended it
  * (grpc-js emits 'cancelled' whenever the stream closes, after a status it sent too).
  */
-function watchCancel(call: grpc.ServerSurfaceCall, id: string, log: EventLog, ended: () => boolean): void {
+function watchCancel(call: SurfaceCall, id: string, log: EventLog, ended: () => boolean): void {
   call.once("cancelled", () => { if (!ended()) log.push({ id, event: "cancelled" }); });
 }
 
@@ -234,7 +242,7 @@ export function stopGrpcjsServer(server: grpc.Server | undefined): Promise<void>
 // Client
 
 /** The request object of a plan, as protobufjs takes it. */
-export function jsRequest(p: RequestPlan): Record<string, unknown> {
+export function jsRequest(p: RequestPlan): JsRequest {
   return {
     id: p.id ?? "",
     payload: p.payload ? Buffer.from(pattern(p.payload.size, p.payload.seed)) : Buffer.alloc(0),

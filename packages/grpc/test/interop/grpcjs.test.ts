@@ -8,10 +8,10 @@ import * as grpc from "@grpc/grpc-js";
 import assert from "node:assert/strict";
 import { createRequire } from "node:module";
 import { GrpcServer, createChannel, type Channel } from "../../src/index.js";
-import { Interop, type InteropClient } from "./gen/interop.sg.js";
+import { Interop } from "./gen/interop.sg.js";
 import { grpcjsClient, runGrpcjsCall, startGrpcjsServer, stopGrpcjsServer } from "./grpcjs-peer.js";
 import { EventLog, MAX_MESSAGE, scenarios, type CallPlan, type CallResult } from "./scenarios.js";
-import { runSgwireCall, sgwireClient, sgwireImplementation } from "./sgwire-peer.js";
+import { runSgwireCall, sgwireClient, sgwireImplementation, type InteropClient } from "./sgwire-peer.js";
 
 const GRPCJS_VERSION = (createRequire(import.meta.url)("@grpc/grpc-js/package.json") as { version: string }).version;
 

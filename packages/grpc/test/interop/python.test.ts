@@ -12,11 +12,11 @@ import assert from "node:assert/strict";
 import { rmSync } from "node:fs";
 import { describeWith } from "../../../nic/test/suite/requirements.js";
 import { GrpcServer, createChannel, type Channel } from "../../src/index.js";
-import { Interop, type InteropClient } from "./gen/interop.sg.js";
+import { Interop } from "./gen/interop.sg.js";
 import { grpcjsClient, runGrpcjsCall, startGrpcjsServer, stopGrpcjsServer } from "./grpcjs-peer.js";
 import { generatePb2, grpcioMissing, grpcioVersion, killPythonChildren, runPythonClient, startPythonServer, type PythonServer } from "./python-peer.js";
 import { EventLog, MAX_MESSAGE, scenarios, type CallPlan, type CallResult, type Scenario } from "./scenarios.js";
-import { runSgwireCall, sgwireClient, sgwireImplementation } from "./sgwire-peer.js";
+import { runSgwireCall, sgwireClient, sgwireImplementation, type InteropClient } from "./sgwire-peer.js";
 
 const missing = grpcioMissing();
 const title = `interop with gRPC C-core (python3-grpcio ${missing === undefined ? grpcioVersion() : "?"})`;

@@ -94,7 +94,7 @@ export function grpcFrame(body: Uint8Array, opts: { compressed?: boolean; length
  */
 export class RawConnection {
   readonly frames: Frame[] = [];
-  #buf = Buffer.alloc(0);
+  #buf: Buffer = Buffer.alloc(0);
   #prefaceLeft: number;
   #waiters: Array<{ match: (f: Frame) => boolean; resolve: (f: Frame) => void }> = [];
   closed = false;

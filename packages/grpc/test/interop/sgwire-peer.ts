@@ -2,8 +2,15 @@
  * sgwire's side of the interop suite: its implementation of interop.proto (the generated
  * `Interop` service on GrpcServer) and a client running CallPlans (createClient on a Channel).
  */
-import { GrpcError, Metadata, Status, createClient, type CallOptions, type Channel, type ServerContext } from "../../src/index.js";
-import { Interop, Request, type InteropClient, type InteropServer, type Response, type StatusRequest } from "./gen/interop.sg.js";
+import { GrpcError, Metadata, Status, createClient, type CallOptions, type Channel, type Client, type ServerContext, type ServiceImplementation } from "../../src/index.js";
+import { Interop, Request, type Response, type StatusRequest } from "./gen/interop.sg.js";
+
+// The generated InteropClient/InteropServer are the same types from the built @sgwire/grpc (dist);
+// the suite tests the sources, so it names them from src.
+/** A client of Interop. */
+export type InteropClient = Client<typeof Interop>;
+/** An implementation of Interop. */
+export type InteropServer = ServiceImplementation<typeof Interop>;
 import {
   EventLog, cancellableDelay, deadlineLeft, metadataValue, pattern, responsePayload, summarize,
   type CallPlan, type CallResult, type HeaderPlan, type RequestPlan, type ResponseSummary,
