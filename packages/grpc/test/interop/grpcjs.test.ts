@@ -7,11 +7,13 @@
 import * as grpc from "@grpc/grpc-js";
 import assert from "node:assert/strict";
 import { createRequire } from "node:module";
-import { GrpcServer, createChannel, type Channel } from "../../src/index.js";
+import { GrpcServer, Status, createChannel, type Channel } from "../../src/index.js";
 import { Interop } from "./gen/interop.sg.js";
 import { grpcjsClient, runGrpcjsCall, startGrpcjsServer, stopGrpcjsServer } from "./grpcjs-peer.js";
-import { EventLog, MAX_MESSAGE, scenarios, type CallPlan, type CallResult } from "./scenarios.js";
+import { describeWith } from "../../../nic/test/suite/requirements.js";
+import { EventLog, MAX_MESSAGE, scenarios, tlsScenarios, type CallPlan, type CallResult } from "./scenarios.js";
 import { runSgwireCall, sgwireClient, sgwireImplementation, type InteropClient } from "./sgwire-peer.js";
+import { TLS_NAME, makeCert, opensslMissing, type TestCert } from "./tls.js";
 
 const GRPCJS_VERSION = (createRequire(import.meta.url)("@grpc/grpc-js/package.json") as { version: string }).version;
 
@@ -97,6 +99,79 @@ describe(`interop with @grpc/grpc-js ${GRPCJS_VERSION}`, function () {
       assert.equal(server!.stats.failed, failing, "calls that ended with a status other than OK");
       assert.equal(server!.stats.ok, total - failing, "calls that ended OK");
       assert.ok(server!.stats.cancelled >= 3, `the cancel scenario's 3 calls are cancelled by the client; the server counted ${server!.stats.cancelled}`);
+    });
+  });
+
+  describeWith("openssl", opensslMissing())("over TLS (h2; a self-signed certificate for localhost)", function () {
+    let cert: TestCert | undefined;
+    before(function () {
+      cert = makeCert();
+    });
+    after(function () {
+      cert?.remove();
+    });
+
+    describe("sgwire client -> grpc-js TLS server", function () {
+      const log = new EventLog();
+      let server: grpc.Server | undefined;
+      let channel: Channel | undefined;
+      let client: InteropClient;
+      let port = 0;
+      before(async function () {
+        const s = await startGrpcjsServer(log, cert);
+        server = s.server;
+        port = s.port;
+        channel = createChannel(`https://127.0.0.1:${s.port}`, { ca: cert!.cert, servername: TLS_NAME, maxReceiveMessageBytes: MAX_MESSAGE });
+        client = sgwireClient(channel);
+      });
+      after(async function () {
+        channel?.close();
+        await stopGrpcjsServer(server);
+      });
+      for (const s of tlsScenarios) {
+        it(s.title, async function () {
+          const results = await runAll((c) => runSgwireCall(client, c), s.calls);
+          await checked(() => s.check(results, { server: log }), results);
+        });
+      }
+
+      it("without the certificate authority the call fails UNAVAILABLE, and cleartext gets no gRPC answer", async function () {
+        const untrusting = createChannel(`https://127.0.0.1:${port}`, { servername: TLS_NAME });
+        const cleartext = createChannel(`http://127.0.0.1:${port}`);
+        try {
+          const plan: CallPlan = { label: "untrusted", method: "unary", deadlineMs: 10_000, requests: [{ id: "tls-untrusted" }] };
+          const r = await runSgwireCall(sgwireClient(untrusting), plan);
+          assert.equal(r.code, Status.UNAVAILABLE, `${r.code}: ${r.details}`);
+          assert.match(r.details, /certificate/i);
+          const c = await runSgwireCall(sgwireClient(cleartext), { ...plan, label: "cleartext" });
+          assert.notEqual(c.code, Status.OK, "a cleartext call to a TLS port succeeded");
+        } finally {
+          untrusting.close();
+          cleartext.close();
+        }
+      });
+    });
+
+    describe("grpc-js client -> sgwire TLS server", function () {
+      const log = new EventLog();
+      let server: GrpcServer | undefined;
+      let client: grpc.Client | undefined;
+      before(async function () {
+        server = new GrpcServer({ maxReceiveMessageBytes: MAX_MESSAGE });
+        server.addService(Interop, sgwireImplementation(log));
+        const { port } = await server.listen({ host: "127.0.0.1", port: 0, tls: { key: cert!.key, cert: cert!.cert } });
+        client = grpcjsClient(`127.0.0.1:${port}`, { ca: cert!.cert, name: TLS_NAME });
+      });
+      after(async function () {
+        client?.close();
+        await server?.close(1000);
+      });
+      for (const s of tlsScenarios) {
+        it(s.title, async function () {
+          const results = await runAll((c) => runGrpcjsCall(client!, c), s.calls);
+          await checked(() => s.check(results, { server: log }), results);
+        });
+      }
     });
   });
 

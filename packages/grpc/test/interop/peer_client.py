@@ -1,13 +1,14 @@
 #!/usr/bin/python3
 """The gRPC C-core peer client of the sgwire interop suite (Python grpcio).
 
-Usage: peer_client.py TARGET SCENARIO PB2_DIR [MAX_MESSAGE_BYTES] < plan.json
+Usage: peer_client.py TARGET SCENARIO PB2_DIR [MAX_MESSAGE_BYTES [CA_PEM NAME]] < plan.json
 
 TARGET is host:port of an Interop server; the plan on stdin is {"calls": [CallPlan...]} of the
 scenario named SCENARIO (scenarios.ts writes it: the table lives there). Runs the calls in order
 and prints one JSON line: {"scenario": SCENARIO, "results": [CallResult...]}, the same shape the
 suite's other clients produce (status, details, "x-" headers and trailers with -bin values as
-base64, a summary and sha256 of every response).
+base64, a summary and sha256 of every response). With CA_PEM it connects over TLS, trusting
+that certificate and checking the server's name against NAME.
 """
 import base64
 import hashlib
@@ -19,6 +20,7 @@ import time
 
 TARGET, SCENARIO, PB2_DIR = sys.argv[1], sys.argv[2], sys.argv[3]
 MAX_MESSAGE = int(sys.argv[4]) if len(sys.argv) > 4 else 8 * 1024 * 1024
+TLS = (sys.argv[5], sys.argv[6]) if len(sys.argv) > 6 else None
 sys.path.insert(0, PB2_DIR)
 
 import grpc  # noqa: E402
@@ -148,7 +150,13 @@ def run_call(channel, plan):
 def main():
     plan = json.load(sys.stdin)
     options = [("grpc.max_receive_message_length", MAX_MESSAGE), ("grpc.max_send_message_length", MAX_MESSAGE)]
-    with grpc.insecure_channel(TARGET, options=options) as channel:
+    if TLS is None:
+        channel = grpc.insecure_channel(TARGET, options=options)
+    else:
+        with open(TLS[0], "rb") as f:
+            creds = grpc.ssl_channel_credentials(root_certificates=f.read())
+        channel = grpc.secure_channel(TARGET, creds, options=options + [("grpc.ssl_target_name_override", TLS[1])])
+    with channel:
         results = [run_call(channel, c) for c in plan["calls"]]
     sys.stdout.write(json.dumps({"scenario": SCENARIO, "results": results}) + "\n")
     sys.stdout.flush()

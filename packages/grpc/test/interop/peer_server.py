@@ -2,9 +2,9 @@
 """The gRPC C-core peer server of the sgwire interop suite (Python grpcio).
 
 Implements sgwire.interop.Interop (interop.proto) as the sgwire and grpc-js servers of the suite
-do. Usage: peer_server.py PB2_DIR [MAX_MESSAGE_BYTES]. PB2_DIR holds interop_pb2.py (generated
-with protoc --python_out). Prints {"port": N} on stdout once serving on 127.0.0.1:N, then one JSON
-line per event ({"event": "cancelled", "id": ...} when a handler finds its call cancelled). Stops
+do. Usage: peer_server.py PB2_DIR [MAX_MESSAGE_BYTES [KEY_PEM CERT_PEM]]. PB2_DIR holds
+interop_pb2.py (generated with protoc --python_out); with KEY_PEM and CERT_PEM it serves TLS (h2).
+Prints {"port": N} on stdout once serving on 127.0.0.1:N, then one JSON line per event ({"event": "cancelled", "id": ...} when a handler finds its call cancelled). Stops
 when stdin closes, so it never outlives the test that started it.
 """
 import json
@@ -14,6 +14,7 @@ import time
 
 sys.path.insert(0, sys.argv[1])
 MAX_MESSAGE = int(sys.argv[2]) if len(sys.argv) > 2 else 8 * 1024 * 1024
+TLS = (sys.argv[3], sys.argv[4]) if len(sys.argv) > 4 else None
 
 import grpc  # noqa: E402
 import interop_pb2 as pb  # noqa: E402
@@ -251,7 +252,12 @@ def main():
         options=[("grpc.max_receive_message_length", MAX_MESSAGE), ("grpc.max_send_message_length", MAX_MESSAGE)],
     )
     server.add_generic_rpc_handlers((grpc.method_handlers_generic_handler("sgwire.interop.Interop", handlers),))
-    port = server.add_insecure_port("127.0.0.1:0")
+    if TLS is None:
+        port = server.add_insecure_port("127.0.0.1:0")
+    else:
+        with open(TLS[0], "rb") as k, open(TLS[1], "rb") as c:
+            creds = grpc.ssl_server_credentials([(k.read(), c.read())])
+        port = server.add_secure_port("127.0.0.1:0", creds)
     server.start()
     emit({"port": port})
     # until the test closes stdin (or dies)

@@ -52,8 +52,9 @@ export interface PythonServer {
 }
 
 /** Starts peer_server.py; resolves once it printed its port. */
-export function startPythonServer(pb2Dir: string, maxMessage = MAX_MESSAGE): Promise<PythonServer> {
-  const child = spawn(PYTHON, [join(HERE, "peer_server.py"), pb2Dir, String(maxMessage)], { stdio: ["pipe", "pipe", "pipe"] });
+export function startPythonServer(pb2Dir: string, maxMessage = MAX_MESSAGE, tls?: { keyFile: string; certFile: string }): Promise<PythonServer> {
+  const args = [join(HERE, "peer_server.py"), pb2Dir, String(maxMessage), ...(tls ? [tls.keyFile, tls.certFile] : [])];
+  const child = spawn(PYTHON, args, { stdio: ["pipe", "pipe", "pipe"] });
   const log = new EventLog();
   let err = "";
   child.stderr!.setEncoding("utf8").on("data", (d: string) => { err = (err + d).slice(-20_000); });
@@ -97,9 +98,13 @@ function stopChild(child: ChildProcess): Promise<void> {
 /** Children still running, killed by killPythonChildren (after() hooks). */
 const running = new Set<ChildProcess>();
 
-/** Runs peer_client.py on `scenario` against `target`; resolves with its results. */
-export function runPythonClient(target: string, scenario: Scenario, pb2Dir: string, timeoutMs = 50_000): Promise<CallResult[]> {
-  const child = spawn(PYTHON, [join(HERE, "peer_client.py"), target, scenario.name, pb2Dir, String(MAX_MESSAGE)], { stdio: ["pipe", "pipe", "pipe"] });
+/**
+ * Runs peer_client.py on `scenario` against `target`; resolves with its results. With `tls` it
+ * connects over TLS, trusting `caFile` and checking the server's name against `name`.
+ */
+export function runPythonClient(target: string, scenario: Scenario, pb2Dir: string, tls?: { caFile: string; name: string }, timeoutMs = 50_000): Promise<CallResult[]> {
+  const args = [join(HERE, "peer_client.py"), target, scenario.name, pb2Dir, String(MAX_MESSAGE), ...(tls ? [tls.caFile, tls.name] : [])];
+  const child = spawn(PYTHON, args, { stdio: ["pipe", "pipe", "pipe"] });
   running.add(child);
   let out = "";
   let err = "";

@@ -15,8 +15,9 @@ import { GrpcServer, createChannel, type Channel } from "../../src/index.js";
 import { Interop } from "./gen/interop.sg.js";
 import { grpcjsClient, runGrpcjsCall, startGrpcjsServer, stopGrpcjsServer } from "./grpcjs-peer.js";
 import { generatePb2, grpcioMissing, grpcioVersion, killPythonChildren, runPythonClient, startPythonServer, type PythonServer } from "./python-peer.js";
-import { EventLog, MAX_MESSAGE, scenarios, type CallPlan, type CallResult, type Scenario } from "./scenarios.js";
+import { EventLog, MAX_MESSAGE, scenarios, tlsScenarios, type CallPlan, type CallResult, type Scenario } from "./scenarios.js";
 import { runSgwireCall, sgwireClient, sgwireImplementation, type InteropClient } from "./sgwire-peer.js";
+import { TLS_NAME, makeCert, opensslMissing, type TestCert } from "./tls.js";
 
 const missing = grpcioMissing();
 const title = `interop with gRPC C-core (python3-grpcio ${missing === undefined ? grpcioVersion() : "?"})`;
@@ -95,6 +96,57 @@ describeWith("grpcio", missing)(title, function () {
       for (let i = 0; i < 50 && server!.stats.active > 0; i++) await new Promise((r) => setTimeout(r, 20));
       assert.equal(server!.stats.active, 0);
       assert.equal(server!.stats.calls, scenarios.reduce((n, s) => n + s.calls.length, 0));
+    });
+  });
+
+  describeWith("openssl", opensslMissing())("over TLS (h2; a self-signed certificate for localhost)", function () {
+    let cert: TestCert | undefined;
+    before(function () {
+      cert = makeCert();
+    });
+    after(function () {
+      cert?.remove();
+    });
+
+    describe("sgwire client -> C-core TLS server", function () {
+      let py: PythonServer | undefined;
+      let channel: Channel | undefined;
+      let client: InteropClient;
+      before(async function () {
+        py = await startPythonServer(pb2, MAX_MESSAGE, cert);
+        channel = createChannel(`https://127.0.0.1:${py.port}`, { ca: cert!.cert, servername: TLS_NAME, maxReceiveMessageBytes: MAX_MESSAGE });
+        client = sgwireClient(channel);
+      });
+      after(async function () {
+        channel?.close();
+        await py?.stop();
+      });
+      for (const s of tlsScenarios) {
+        it(s.title, async function () {
+          const results = await runAll((c) => runSgwireCall(client, c), s.calls);
+          await checked(s, results, py!.log, py!.stderr);
+        });
+      }
+    });
+
+    describe("C-core client -> sgwire TLS server", function () {
+      const log = new EventLog();
+      let server: GrpcServer | undefined;
+      let port = 0;
+      before(async function () {
+        server = new GrpcServer({ maxReceiveMessageBytes: MAX_MESSAGE });
+        server.addService(Interop, sgwireImplementation(log));
+        ({ port } = await server.listen({ host: "127.0.0.1", port: 0, tls: { key: cert!.key, cert: cert!.cert } }));
+      });
+      after(async function () {
+        await server?.close(1000);
+      });
+      for (const s of tlsScenarios) {
+        it(s.title, async function () {
+          const results = await runPythonClient(`127.0.0.1:${port}`, s, pb2, { caFile: cert!.certFile, name: TLS_NAME });
+          await checked(s, results, log);
+        });
+      }
     });
   });
 

@@ -496,6 +496,9 @@ export const scenarios: Scenario[] = [
   },
 ];
 
+/** The scenarios the TLS (h2) runs repeat: every method kind, large messages, metadata and statuses. */
+export const tlsScenarios: Scenario[] = scenarios.filter((s) => ["unary", "bidi", "metadata", "errors"].includes(s.name));
+
 /** The scenario named `name`; throws naming the ones there are. */
 export function scenario(name: string): Scenario {
   const s = scenarios.find((x) => x.name === name);
