@@ -440,9 +440,15 @@ async function profile(kind: ServerKind, o: Options): Promise<void> {
     const lines = [
       `${kind} server, ${methodLabel(method, o.blobBytes)}: ${w.run.requestsPerSecond.toFixed(0)} req/s, ${w.run.cpuUsPerRequest.toFixed(1)} us server CPU per call under the profiler (${t.errors + t.mismatches} bad answers)`,
       `profile: ${join(dir, file)} (shares of all samples of the server process, start-up and warm-up included)`,
-      "self%   total%  function  (where)",
     ];
-    for (const r of summarize(join(dir, file)).slice(0, 40)) lines.push(`${(r.selfShare * 100).toFixed(1).padStart(5)}  ${(r.totalShare * 100).toFixed(1).padStart(6)}   ${r.fn}  (${r.where})`);
+    // shares of the samples where the main thread was busy: the process is mostly idle between
+    // calls (and kernel time, other threads and native code below JavaScript show only as their
+    // JavaScript callers or "(program)")
+    const all = summarize(join(dir, file));
+    const idle = all.find((r) => r.fn === "(idle)")?.selfShare ?? 0;
+    const busy = 1 - idle;
+    lines.push(`main thread busy in ${(busy * 100).toFixed(0)}% of the samples; shares below are of those`, "self%   total%  function  (where)");
+    for (const r of all.filter((x) => x.fn !== "(idle)").slice(0, 40)) lines.push(`${((r.selfShare / busy) * 100).toFixed(1).padStart(5)}  ${((r.totalShare / busy) * 100).toFixed(1).padStart(6)}   ${r.fn}  (${r.where})`);
     const keep = join(benchDir, `results/tmp/grpc-profile-${kind}-${method}`);
     rmSync(keep, { recursive: true, force: true });
     mkdirSync(keep, { recursive: true });
