@@ -28,6 +28,9 @@ export const USER_AGENT = `sgwire-grpc/${VERSION}`;
 /** Response messages a streaming call queues before it pauses the stream (HTTP/2 flow control then holds the server back). */
 const HIGH_WATER_MESSAGES = 16;
 
+/** The longest a Node.js timer waits (longer ones fire at once). */
+const MAX_TIMER_MS = 0x7fffffff;
+
 const kCall = Symbol("sgwire.call");
 type CallStream = ClientHttp2Stream & { [kCall]?: Call };
 
@@ -82,6 +85,8 @@ class Call {
   reject: ((err: unknown) => void) | null = null;
   // streaming responses
   queue: unknown[] | null = null;
+  /** index of the next message to hand out in `queue` (no shift per message) */
+  head = 0;
   paused = false;
   error: unknown = null;
   waitResolve: ((r: IteratorResult<unknown>) => void) | null = null;
@@ -116,7 +121,7 @@ class Call {
     if (o !== undefined) {
       try {
         if (o.signal?.aborted) {
-          this.finish(Status.CANCELLED, "the call was cancelled before the call started (signal aborted)", null);
+          this.finish(Status.CANCELLED, "the signal was aborted before the call started", null);
           return false;
         }
         if (o.deadline !== undefined) {
@@ -151,7 +156,8 @@ class Call {
     stream.on("end", onEnd);
     stream.on("error", onError);
     stream.on("close", onClose);
-    if (ms > 0) {
+    // (a deadline past what a timer can wait, 24.8 days, is left to the server's grpc-timeout)
+    if (ms > 0 && ms <= MAX_TIMER_MS) {
       this.deadlineAfter = ms;
       this.timer = setTimeout(onDeadline, ms, this);
     }
@@ -186,7 +192,7 @@ class Call {
     }
     const q = this.queue!;
     q.push(msg);
-    if (q.length >= HIGH_WATER_MESSAGES && !this.paused) {
+    if (q.length - this.head >= HIGH_WATER_MESSAGES && !this.paused) {
       this.paused = true;
       this.stream!.pause();
     }
@@ -299,7 +305,7 @@ class Call {
     }
     if (error !== null) this.error = error;
     const w = this.waitResolve;
-    if (w !== null && this.queue!.length === 0) {
+    if (w !== null && this.queue!.length === this.head) {
       const r = this.waitReject!;
       this.waitResolve = this.waitReject = null;
       if (error !== null) {
@@ -313,8 +319,13 @@ class Call {
 
   next(): Promise<IteratorResult<unknown>> {
     const q = this.queue!;
-    if (q.length > 0) {
-      const value = q.shift();
+    if (this.head < q.length) {
+      const value = q[this.head];
+      q[this.head++] = undefined;
+      if (this.head === q.length) {
+        q.length = 0;
+        this.head = 0;
+      }
       if (this.paused && q.length === 0 && !this.done) {
         this.paused = false;
         this.stream!.resume();
@@ -344,6 +355,7 @@ class Call {
     if (!this.done) this.cancel(Status.CANCELLED, "the call was cancelled: the response stream was left early");
     this.error = null;
     this.queue!.length = 0;
+    this.head = 0;
     return Promise.resolve({ value: undefined, done: true });
   }
 }

@@ -308,6 +308,9 @@ describe("sgwire gRPC client against a grpc-js server", function () {
     // a deadline that does not expire is sent as grpc-timeout
     await client.unary(req({ text: "timed" }), { deadline: 60_000 });
     assert.ok(log.metadata.has("timed"));
+    // one past what a timer can wait (which would fire at once): left to the server
+    await client.unary(req({ text: "far" }), { deadline: new Date(Date.now() + 40 * 86400_000) });
+    assert.ok(log.metadata.has("far"));
   });
 
   it("an aborted signal cancels the call (CANCELLED) and the server sees it", async () => {
