@@ -220,9 +220,12 @@ export function grpcjsImplementation(log: EventLog): grpc.UntypedServiceImplemen
   };
 }
 
-/** A grpc-js server of interop.proto on 127.0.0.1, an ephemeral port; TLS (h2) with `tls`. */
-export async function startGrpcjsServer(log: EventLog, tls?: { key: Buffer; cert: Buffer }): Promise<{ server: grpc.Server; port: number }> {
-  const server = new grpc.Server(GRPCJS_OPTIONS);
+/**
+ * A grpc-js server of interop.proto on 127.0.0.1, an ephemeral port; TLS (h2) with `tls`; limits
+ * raised to MAX_MESSAGE unless `options` say otherwise.
+ */
+export async function startGrpcjsServer(log: EventLog, tls?: { key: Buffer; cert: Buffer }, options: grpc.ServerOptions = GRPCJS_OPTIONS): Promise<{ server: grpc.Server; port: number }> {
+  const server = new grpc.Server(options);
   server.addService(interopDefinition(), grpcjsImplementation(log));
   const creds = tls ? grpc.ServerCredentials.createSsl(null, [{ private_key: tls.key, cert_chain: tls.cert }]) : grpc.ServerCredentials.createInsecure();
   const port = await new Promise<number>((resolve, reject) => {
@@ -365,7 +368,7 @@ export function runGrpcjsCall(client: grpc.Client, plan: CallPlan): Promise<Call
  * A grpc-js client of the server at `target` ("host:port"); over TLS with `tls`, trusting `ca` and
  * checking the server's name against `name`.
  */
-export function grpcjsClient(target: string, tls?: { ca: Buffer; name: string }): grpc.Client {
-  if (tls === undefined) return new grpc.Client(target, grpc.credentials.createInsecure(), GRPCJS_OPTIONS);
-  return new grpc.Client(target, grpc.credentials.createSsl(tls.ca), { ...GRPCJS_OPTIONS, "grpc.ssl_target_name_override": tls.name, "grpc.default_authority": tls.name });
+export function grpcjsClient(target: string, tls?: { ca: Buffer; name: string }, options: grpc.ChannelOptions = GRPCJS_OPTIONS): grpc.Client {
+  if (tls === undefined) return new grpc.Client(target, grpc.credentials.createInsecure(), options);
+  return new grpc.Client(target, grpc.credentials.createSsl(tls.ca), { ...options, "grpc.ssl_target_name_override": tls.name, "grpc.default_authority": tls.name });
 }

@@ -11,7 +11,7 @@ import { GrpcServer, Status, createChannel, type Channel } from "../../src/index
 import { Interop } from "./gen/interop.sg.js";
 import { grpcjsClient, runGrpcjsCall, startGrpcjsServer, stopGrpcjsServer } from "./grpcjs-peer.js";
 import { describeWith } from "../../../nic/test/suite/requirements.js";
-import { EventLog, MAX_MESSAGE, scenarios, tlsScenarios, type CallPlan, type CallResult } from "./scenarios.js";
+import { Code, EventLog, KiB, MAX_MESSAGE, MiB, scenarios, tlsScenarios, type CallPlan, type CallResult } from "./scenarios.js";
 import { runSgwireCall, sgwireClient, sgwireImplementation, type InteropClient } from "./sgwire-peer.js";
 import { TLS_NAME, makeCert, opensslMissing, type TestCert } from "./tls.js";
 
@@ -171,6 +171,74 @@ describe(`interop with @grpc/grpc-js ${GRPCJS_VERSION}`, function () {
           const results = await runAll((c) => runGrpcjsCall(client!, c), s.calls);
           await checked(() => s.check(results, { server: log }), results);
         });
+      }
+    });
+  });
+
+  describe("default receive limits (4 MiB): a 4 MiB payload (a message a few bytes over 4 MiB) is refused both ways", function () {
+    const BIG_RESPONSE: CallPlan = { label: "big-response", method: "unary", requests: [{ id: "lim-res", responseSizes: [4 * MiB] }] };
+    const BIG_REQUEST: CallPlan = { label: "big-request", method: "unary", requests: [{ id: "lim-req", payload: { size: 4 * MiB, seed: 1 } }] };
+    const JUST_UNDER: CallPlan = { label: "under", method: "unary", requests: [{ id: "lim-ok", responseSizes: [4 * MiB - 64] }] };
+    const log = new EventLog();
+    let jsServer: grpc.Server | undefined;
+    let sgServer: GrpcServer | undefined;
+    let jsPort = 0;
+    let sgPort = 0;
+    before(async function () {
+      // each server sends without limit and receives with its default
+      ({ server: jsServer, port: jsPort } = await startGrpcjsServer(log, undefined, {}));
+      sgServer = new GrpcServer();
+      sgServer.addService(Interop, sgwireImplementation(log));
+      ({ port: sgPort } = await sgServer.listen({ host: "127.0.0.1", port: 0 }));
+    });
+    after(async function () {
+      await stopGrpcjsServer(jsServer);
+      await sgServer?.close(1000);
+    });
+
+    it("sgwire client <- grpc-js server: RESOURCE_EXHAUSTED on the sgwire client, a message under the limit arrives", async function () {
+      const channel = createChannel(`http://127.0.0.1:${jsPort}`);
+      try {
+        const client = sgwireClient(channel);
+        const r = await runSgwireCall(client, BIG_RESPONSE);
+        assert.equal(r.code, Code.RESOURCE_EXHAUSTED, `${r.code}: ${r.details}`);
+        const ok = await runSgwireCall(client, JUST_UNDER);
+        assert.equal(ok.code, Code.OK, ok.details);
+        assert.equal(ok.responses[0]!.size, 4 * MiB - 64);
+      } finally {
+        channel.close();
+      }
+    });
+
+    it("sgwire client -> grpc-js server: the grpc-js server refuses the 4 MiB request with RESOURCE_EXHAUSTED", async function () {
+      const channel = createChannel(`http://127.0.0.1:${jsPort}`);
+      try {
+        const r = await runSgwireCall(sgwireClient(channel), BIG_REQUEST);
+        assert.equal(r.code, Code.RESOURCE_EXHAUSTED, `${r.code}: ${r.details}`);
+      } finally {
+        channel.close();
+      }
+    });
+
+    it("grpc-js client <- sgwire server: RESOURCE_EXHAUSTED on the grpc-js client", async function () {
+      const client = grpcjsClient(`127.0.0.1:${sgPort}`, undefined, {});
+      try {
+        const r = await runGrpcjsCall(client, BIG_RESPONSE);
+        assert.equal(r.code, Code.RESOURCE_EXHAUSTED, `${r.code}: ${r.details}`);
+      } finally {
+        client.close();
+      }
+    });
+
+    it("grpc-js client -> sgwire server: the sgwire server refuses the 4 MiB request with RESOURCE_EXHAUSTED, and serves the next", async function () {
+      const client = grpcjsClient(`127.0.0.1:${sgPort}`, undefined, {});
+      try {
+        const r = await runGrpcjsCall(client, BIG_REQUEST);
+        assert.equal(r.code, Code.RESOURCE_EXHAUSTED, `${r.code}: ${r.details}`);
+        const ok = await runGrpcjsCall(client, { label: "after", method: "unary", requests: [{ id: "lim-after", payload: { size: KiB, seed: 2 } }] });
+        assert.equal(ok.code, Code.OK, ok.details);
+      } finally {
+        client.close();
       }
     });
   });
