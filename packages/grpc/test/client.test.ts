@@ -279,6 +279,14 @@ describe("sgwire gRPC client against a grpc-js server", function () {
     assert.deepEqual([...(trailers!.get("x-sum-bin") as Uint8Array)], [300 & 0xff, 7]);
   });
 
+  it("an onHeader or onTrailer callback that throws fails the call with what it threw", async () => {
+    const boom = new Error("callback broke");
+    await assert.rejects(client.unary(req({ text: "cb-h", delayMs: 2000 }), { metadata: new Metadata({ "x-token": "t" }), onHeader: () => { throw boom; } }), (e) => e === boom);
+    // the call was cancelled: the server sees it
+    await log.waitCancelled("cb-h");
+    await assert.rejects(client.unary(req({ text: "cb-t" }), { onTrailer: () => { throw boom; } }), (e) => e === boom);
+  });
+
   it("fails with the server's status, message (percent-encoded on the wire) and trailers", async () => {
     const err = await rejectsWith(client.unary(req({ text: "nf", failCode: Status.NOT_FOUND })), Status.NOT_FOUND, /^failed as asked: nf ü %$/);
     assert.equal(err.metadata!.get("x-why"), "asked to fail");
@@ -611,6 +619,11 @@ describe("sgwire gRPC client against non-conforming HTTP/2 servers", function ()
             if (text === "truncated") stream.write(one.subarray(0, one.length - 1));
             return stream.end();
           }
+          case "gzip":
+            // compresses although the client offered identity only
+            stream.respond({ ":status": 200, "content-type": "application/grpc", "grpc-encoding": "gzip" }, { waitForTrailers: true });
+            stream.on("wantTrailers", () => stream.sendTrailers({ "grpc-status": "0" }));
+            return stream.end(Buffer.concat([Buffer.from([1]), one.subarray(1)]));
           case "goaway":
             // answers, then tells the client to go away (no new streams on this connection)
             stream.respond({ ":status": 200, "content-type": "application/grpc" }, { waitForTrailers: true });
@@ -682,6 +695,10 @@ describe("sgwire gRPC client against non-conforming HTTP/2 servers", function ()
     await rejectsWith(createClient(Other, ch).x(req({})), Status.UNIMPLEMENTED, /HTTP status 404/);
     await rejectsWith(c.unary(req({ text: "503" })), Status.UNAVAILABLE, /503/);
     await rejectsWith(c.unary(req({ text: "html" })), Status.UNKNOWN, /content-type "text\/html"/);
+  });
+
+  it("a response compressed with an encoding the client did not offer fails INTERNAL", async () => {
+    await rejectsWith(c.unary(req({ text: "gzip" })), Status.INTERNAL, /"gzip", which was not offered/);
   });
 
   it("a unary call answered with zero or two messages fails UNIMPLEMENTED", async () => {
