@@ -149,7 +149,7 @@ def run_call(channel, plan):
 
 def main():
     plan = json.load(sys.stdin)
-    options = [("grpc.max_receive_message_length", MAX_MESSAGE), ("grpc.max_send_message_length", MAX_MESSAGE)]
+    options = [("grpc.max_receive_message_length", MAX_MESSAGE), ("grpc.max_send_message_length", -1)]
     if TLS is None:
         channel = grpc.insecure_channel(TARGET, options=options)
     else:

@@ -249,7 +249,8 @@ def main():
     }
     server = grpc.server(
         futures.ThreadPoolExecutor(max_workers=16),
-        options=[("grpc.max_receive_message_length", MAX_MESSAGE), ("grpc.max_send_message_length", MAX_MESSAGE)],
+        # receives up to MAX_MESSAGE, sends without limit (so a client's own receive limit is what a test meets)
+        options=[("grpc.max_receive_message_length", MAX_MESSAGE), ("grpc.max_send_message_length", -1)],
     )
     server.add_generic_rpc_handlers((grpc.method_handlers_generic_handler("sgwire.interop.Interop", handlers),))
     if TLS is None:

@@ -100,10 +100,11 @@ const running = new Set<ChildProcess>();
 
 /**
  * Runs peer_client.py on `scenario` against `target`; resolves with its results. With `tls` it
- * connects over TLS, trusting `caFile` and checking the server's name against `name`.
+ * connects over TLS, trusting `caFile` and checking the server's name against `name`; it receives
+ * messages up to `maxMessage` bytes.
  */
-export function runPythonClient(target: string, scenario: Scenario, pb2Dir: string, tls?: { caFile: string; name: string }, timeoutMs = 50_000): Promise<CallResult[]> {
-  const args = [join(HERE, "peer_client.py"), target, scenario.name, pb2Dir, String(MAX_MESSAGE), ...(tls ? [tls.caFile, tls.name] : [])];
+export function runPythonClient(target: string, scenario: Scenario, pb2Dir: string, tls?: { caFile: string; name: string }, maxMessage = MAX_MESSAGE, timeoutMs = 50_000): Promise<CallResult[]> {
+  const args = [join(HERE, "peer_client.py"), target, scenario.name, pb2Dir, String(maxMessage), ...(tls ? [tls.caFile, tls.name] : [])];
   const child = spawn(PYTHON, args, { stdio: ["pipe", "pipe", "pipe"] });
   running.add(child);
   let out = "";

@@ -15,7 +15,7 @@ import { GrpcServer, createChannel, type Channel } from "../../src/index.js";
 import { Interop } from "./gen/interop.sg.js";
 import { grpcjsClient, runGrpcjsCall, startGrpcjsServer, stopGrpcjsServer } from "./grpcjs-peer.js";
 import { generatePb2, grpcioMissing, grpcioVersion, killPythonChildren, runPythonClient, startPythonServer, type PythonServer } from "./python-peer.js";
-import { EventLog, MAX_MESSAGE, scenarios, tlsScenarios, type CallPlan, type CallResult, type Scenario } from "./scenarios.js";
+import { Code, EventLog, KiB, MAX_MESSAGE, MiB, scenarios, tlsScenarios, type CallPlan, type CallResult, type Scenario } from "./scenarios.js";
 import { runSgwireCall, sgwireClient, sgwireImplementation, type InteropClient } from "./sgwire-peer.js";
 import { TLS_NAME, makeCert, opensslMissing, type TestCert } from "./tls.js";
 
@@ -147,6 +147,58 @@ describeWith("grpcio", missing)(title, function () {
           await checked(s, results, log);
         });
       }
+    });
+  });
+
+  describe("default receive limits (4 MiB): a 4 MiB payload (a message a few bytes over 4 MiB) is refused both ways", function () {
+    const MAX_4M = 4 * MiB;
+    const bigResponse: Scenario = {
+      name: "limit-response", title: "", check: () => {},
+      calls: [{ label: "big-response", method: "unary", requests: [{ id: "lim-res", responseSizes: [4 * MiB] }] }],
+    };
+    const bigRequest: Scenario = {
+      name: "limit-request", title: "", check: () => {},
+      calls: [
+        { label: "big-request", method: "unary", requests: [{ id: "lim-req", payload: { size: 4 * MiB, seed: 1 } }] },
+        { label: "after", method: "unary", requests: [{ id: "lim-after", payload: { size: KiB, seed: 2 } }] },
+      ],
+    };
+    const log = new EventLog();
+    let py: PythonServer | undefined;
+    let sgServer: GrpcServer | undefined;
+    let sgPort = 0;
+    before(async function () {
+      py = await startPythonServer(pb2, MAX_4M);
+      sgServer = new GrpcServer();
+      sgServer.addService(Interop, sgwireImplementation(log));
+      ({ port: sgPort } = await sgServer.listen({ host: "127.0.0.1", port: 0 }));
+    });
+    after(async function () {
+      await py?.stop();
+      await sgServer?.close(1000);
+    });
+
+    it("sgwire client (default limit) <- C-core server: RESOURCE_EXHAUSTED; C-core server (4 MiB) refuses the 4 MiB request", async function () {
+      const channel = createChannel(`http://127.0.0.1:${py!.port}`);
+      try {
+        const client = sgwireClient(channel);
+        const r = await runSgwireCall(client, bigResponse.calls[0]!);
+        assert.equal(r.code, Code.RESOURCE_EXHAUSTED, `${r.code}: ${r.details}`);
+        const q = await runSgwireCall(client, bigRequest.calls[0]!);
+        assert.equal(q.code, Code.RESOURCE_EXHAUSTED, `${q.code}: ${q.details}`);
+        const ok = await runSgwireCall(client, bigRequest.calls[1]!);
+        assert.equal(ok.code, Code.OK, ok.details);
+      } finally {
+        channel.close();
+      }
+    });
+
+    it("C-core client (4 MiB limit) <- sgwire server: RESOURCE_EXHAUSTED; the sgwire server (default) refuses the 4 MiB request and serves the next", async function () {
+      const [r] = await runPythonClient(`127.0.0.1:${sgPort}`, bigResponse, pb2, undefined, MAX_4M);
+      assert.equal(r!.code, Code.RESOURCE_EXHAUSTED, `${r!.code}: ${r!.details}`);
+      const [q, ok] = await runPythonClient(`127.0.0.1:${sgPort}`, bigRequest, pb2, undefined, MAX_4M);
+      assert.equal(q!.code, Code.RESOURCE_EXHAUSTED, `${q!.code}: ${q!.details}`);
+      assert.equal(ok!.code, Code.OK, ok!.details);
     });
   });
 
