@@ -56,7 +56,9 @@ export class Channel {
   readonly origin: string;
   /** true for https:// (TLS). */
   readonly secure: boolean;
+  /** The largest response message the clients on this channel accept (ChannelOptions.maxReceiveMessageBytes). */
   readonly maxReceiveMessageBytes: number;
+  /** The largest request message they send (ChannelOptions.maxSendMessageBytes). */
   readonly maxSendMessageBytes: number;
   readonly #connectOptions: http2.SecureClientSessionOptions;
   readonly #connectionWindow: number;
