@@ -46,7 +46,11 @@ class ChangeQueue implements AsyncIterable<Change> {
   #error: unknown = undefined;
   #wake: (() => void) | null = null;
 
-  constructor(private readonly max: number) {}
+  /** `onEnd` runs once, when the queue ends or fails (the Watch handler unsubscribes there). */
+  constructor(
+    private readonly max: number,
+    private readonly onEnd: () => void,
+  ) {}
 
   push(c: Change): void {
     if (this.#ended) return;
@@ -59,7 +63,10 @@ class ChangeQueue implements AsyncIterable<Change> {
   }
 
   end(): void {
-    this.#ended = true;
+    if (!this.#ended) {
+      this.#ended = true;
+      this.onEnd();
+    }
     this.#signal();
   }
 
@@ -142,8 +149,9 @@ export function kvService(store: KvStore, options: KvServiceOptions = {}): KvSer
     },
 
     watch(requests: AsyncIterable<WatchRequest>, ctx: ServerContext) {
-      const queue = new ChangeQueue(maxBacklog);
       const prefixes: string[] = [];
+      // a watcher that falls behind is dropped at once (not when its stream next has room)
+      const queue = new ChangeQueue(maxBacklog, () => unsubscribe());
       const unsubscribe = store.subscribe((c) => {
         if (prefixes.some((p) => c.key.startsWith(p))) queue.push(toChange(c));
       });
@@ -161,7 +169,7 @@ export function kvService(store: KvStore, options: KvServiceOptions = {}): KvSer
         try {
           yield* queue;
         } finally {
-          unsubscribe();
+          queue.end(); // the call ended first (cancelled, failed): stop watching
         }
       })();
     },

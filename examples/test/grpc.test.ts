@@ -129,6 +129,64 @@ describe("grpc kv example", function () {
     assert.match(s.stderr, /--port must be an integer from 0 to 65535, got 70000/);
   });
 
+  describe("a watcher that stops reading", () => {
+    it("has its Watch call ended while the server keeps serving", async () => {
+      const { GrpcServer, GrpcError, Status, createChannel, createClient } = await import("@sgwire/grpc");
+      const { Kv } = await import("../gen/kv_service.sg.js");
+      const { KvStore } = await import("../grpc/store.js");
+      const { kvService } = await import("../grpc/server.js");
+      const store = new KvStore();
+      const server = new GrpcServer().addService(Kv, kvService(store, { maxWatchBacklog: 8 }));
+      const { port } = await server.listen({ port: 0 });
+      const channel = createChannel(`http://127.0.0.1:${port}`);
+      try {
+        const kv = createClient(Kv, channel);
+        let end!: () => void;
+        const ended = new Promise<void>((r) => (end = r));
+        const changes = kv
+          .watch(
+            (async function* () {
+              yield { prefix: "w:" };
+              await ended;
+            })(),
+          )
+          [Symbol.asyncIterator]();
+        assert.equal((await changes.next()).value?.key, "w:");
+        assert.equal(store.size.watchers, 1);
+        // 50 MiB of changes the watcher does not read: HTTP/2 flow control stops the server's
+        // writes, its queue passes 8 changes, and the call is ended
+        const value = new Uint8Array(256 * 1024);
+        for (let i = 0; i < 200; i++) await kv.put({ key: `w:${i % 4}`, value });
+        assert.equal(store.size.watchers, 0, "the watcher was not dropped");
+        let received = 0;
+        let failure: unknown;
+        try {
+          for (;;) {
+            const r = await changes.next();
+            if (r.done) break;
+            received++;
+          }
+        } catch (e) {
+          failure = e;
+        }
+        end();
+        assert.ok(failure instanceof GrpcError, `the Watch call did not fail (received ${received} changes)`);
+        assert.ok(received < 200, `received ${received} changes`);
+        // the handler ends the call with RESOURCE_EXHAUSTED; while the client's side of the stream
+        // is still open, @sgwire/grpc's server resets the stream right after queueing the trailers,
+        // and the reset overtakes them when DATA is waiting for flow control (the client then sees
+        // INTERNAL, "ended without a gRPC status"): accept both until the server sends the trailers
+        // first
+        assert.ok([Status.RESOURCE_EXHAUSTED, Status.INTERNAL].includes(failure.code), `status ${Status[failure.code]}: ${failure.details}`);
+        // the server keeps serving
+        assert.equal((await kv.get({ key: "w:1" })).value.length, value.length);
+      } finally {
+        channel.close();
+        await server.close(1000);
+      }
+    });
+  });
+
   describe("the store", () => {
     it("stores copies, counts versions per key, refuses empty keys and keeps to its limits", async () => {
       const { KvStore, StoreError } = await import("../grpc/store.js");
