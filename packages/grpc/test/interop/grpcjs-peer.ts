@@ -5,6 +5,9 @@
 import * as grpc from "@grpc/grpc-js";
 import * as protoLoader from "@grpc/proto-loader";
 import { fileURLToPath } from "node:url";
+import { toGrpcJsService } from "../../src/index.js";
+import { Interop } from "./gen/interop.sg.js";
+import { sgwireRequest } from "./sgwire-peer.js";
 import {
   EventLog, MAX_MESSAGE, deadlineLeft, pattern, responsePayload, summarize,
   type CallPlan, type CallResult, type HeaderPlan, type RequestPlan, type ResponseSummary,
@@ -283,16 +286,25 @@ export function fromGrpcjsMetadata(md: grpc.Metadata | undefined): Record<string
 
 type AnyCall = grpc.ClientUnaryCall | grpc.ClientReadableStream<JsResponse> | grpc.ClientWritableStream<JsRequest> | grpc.ClientDuplexStream<JsRequest, JsResponse>;
 
+/**
+ * The codecs a grpc-js client uses: protobufjs through @grpc/proto-loader, or sgwire's generated
+ * ones through toGrpcJsService (the drop-in switch; requests and responses are then sgwire messages).
+ */
+export type GrpcjsCodecs = "proto-loader" | "sgwire";
+
+const METHOD_NAMES = { unary: "Unary", serverStream: "ServerStream", clientStream: "ClientStream", bidi: "Bidi" } as const;
+
 /** Runs one CallPlan with a grpc-js client; never rejects for a failed call (its status is the result). */
-export function runGrpcjsCall(client: grpc.Client, plan: CallPlan): Promise<CallResult> {
+export function runGrpcjsCall(client: grpc.Client, plan: CallPlan, codecs: GrpcjsCodecs = "proto-loader"): Promise<CallResult> {
   const started = Date.now();
-  const path = `/sgwire.interop.Interop/${{ unary: "Unary", serverStream: "ServerStream", clientStream: "ClientStream", bidi: "Bidi" }[plan.method]}`;
-  const def = interopDefinition()[{ unary: "Unary", serverStream: "ServerStream", clientStream: "ClientStream", bidi: "Bidi" }[plan.method]]!;
+  const path = `/sgwire.interop.Interop/${METHOD_NAMES[plan.method]}`;
+  const def = codecs === "sgwire" ? toGrpcJsService(Interop)[plan.method] : interopDefinition()[METHOD_NAMES[plan.method]]!;
   const ser = def.requestSerialize as (v: unknown) => Buffer;
   const de = def.responseDeserialize as (b: Buffer) => JsResponse;
   const md = grpcjsMetadata(plan.metadata);
   const options: grpc.CallOptions = plan.deadlineMs !== undefined ? { deadline: Date.now() + plan.deadlineMs } : {};
-  const reqs = plan.requests.map(jsRequest);
+  // summarize() reads either kind of message (uint64 as string or bigint)
+  const reqs = plan.requests.map(codecs === "sgwire" ? (p) => sgwireRequest(p) as unknown as JsRequest : jsRequest);
   const responses: ResponseSummary[] = [];
   let headers: grpc.Metadata | undefined;
 

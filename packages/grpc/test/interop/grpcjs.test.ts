@@ -102,6 +102,30 @@ describe(`interop with @grpc/grpc-js ${GRPCJS_VERSION}`, function () {
     });
   });
 
+  describe("grpc-js client with sgwire codecs (toGrpcJsService, the drop-in switch) -> sgwire server", function () {
+    const log = new EventLog();
+    let server: GrpcServer | undefined;
+    let client: grpc.Client | undefined;
+
+    before(async function () {
+      server = new GrpcServer({ maxReceiveMessageBytes: MAX_MESSAGE });
+      server.addService(Interop, sgwireImplementation(log));
+      const { port } = await server.listen({ host: "127.0.0.1", port: 0 });
+      client = grpcjsClient(`127.0.0.1:${port}`);
+    });
+    after(async function () {
+      client?.close();
+      await server?.close(1000);
+    });
+
+    for (const s of scenarios) {
+      it(s.title, async function () {
+        const results = await runAll((c) => runGrpcjsCall(client!, c, "sgwire"), s.calls);
+        await checked(() => s.check(results, { server: log }), results);
+      });
+    }
+  });
+
   describeWith("openssl", opensslMissing())("over TLS (h2; a self-signed certificate for localhost)", function () {
     let cert: TestCert | undefined;
     before(function () {

@@ -150,6 +150,26 @@ describeWith("grpcio", missing)(title, function () {
     });
   });
 
+  describe("grpc-js client with sgwire codecs (toGrpcJsService, the drop-in switch) -> C-core server", function () {
+    let py: PythonServer | undefined;
+    let client: grpc.Client | undefined;
+    before(async function () {
+      py = await startPythonServer(pb2);
+      client = grpcjsClient(`127.0.0.1:${py.port}`);
+    });
+    after(async function () {
+      client?.close();
+      await py?.stop();
+    });
+
+    for (const s of scenarios) {
+      it(s.title, async function () {
+        const results = await runAll((c) => runGrpcjsCall(client!, c, "sgwire"), s.calls);
+        await checked(s, results, py!.log, py!.stderr);
+      });
+    }
+  });
+
   describe("default receive limits (4 MiB): a 4 MiB payload (a message a few bytes over 4 MiB) is refused both ways", function () {
     const MAX_4M = 4 * MiB;
     const bigResponse: Scenario = {
