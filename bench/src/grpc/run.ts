@@ -2,7 +2,7 @@
  * The gRPC benchmark (issue 17), started by main.ts. See bench/README.md, "gRPC".
  */
 import { execFileSync, spawn, type ChildProcess } from "node:child_process";
-import { mkdirSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, rmSync, writeFileSync } from "node:fs";
 import * as os from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { createInterface } from "node:readline";
@@ -37,8 +37,9 @@ const USAGE = `usage: tsx src/grpc/main.ts [options]
   --client sgwire|grpc-js the load generator's client (default sgwire: it keeps the servers busier)
   --no-pin                do not pin the server to CPU 0 and the load generator to CPU 1 (taskset)
   --json FILE             where to write the results (default bench/results/grpc-bench.json)
-  --profile SERVER        instead of the table: CPU-profile that server (node --cpu-prof), one
-                          process per method, under the same load, and print where its time goes`;
+  --profile SERVER        instead of the table: CPU-profile that server's main thread (V8's profiler,
+                          timed window only), one process per method, under the same load, and print
+                          where its time goes (results/tmp/grpc-profile-SERVER-METHOD/)`;
 
 class UsageError extends Error {}
 
@@ -190,10 +191,19 @@ class ServerProcess {
   }
 
   stats(): Promise<ServerStats> {
+    return this.request("stats") as Promise<ServerStats>;
+  }
+
+  /** Sends one command line; resolves with the server's JSON answer (rejects on `{ error }`). */
+  request(line: string): Promise<unknown> {
     if (this.exited) return Promise.reject(this.exited);
-    return new Promise((res, rej) => {
-      this.waiting.push({ resolve: res, reject: rej });
-      this.child.stdin!.write("stats\n");
+    return new Promise<unknown>((res, rej) => {
+      this.waiting.push({ resolve: res as (s: ServerStats) => void, reject: rej });
+      this.child.stdin!.write(line + "\n");
+    }).then((r) => {
+      const e = (r as { error?: unknown }).error;
+      if (typeof e === "string") throw new Error(`${this.kind} server: ${e}`);
+      return r;
     });
   }
 
@@ -235,11 +245,19 @@ interface Window {
 }
 
 /** Warm-up, then one timed window of `method` on `server`, then the load drains. */
-async function measure(server: ServerProcess, client: LoadClient, method: MethodName, o: Options, totals: { answered: number; errors: number; mismatches: number; problems: string[] }): Promise<Window> {
+async function measure(
+  server: ServerProcess,
+  client: LoadClient,
+  method: MethodName,
+  o: Options,
+  totals: { answered: number; errors: number; mismatches: number; problems: string[] },
+  profileTo?: string,
+): Promise<Window> {
   const load = new Load(client, method, o.concurrency);
   load.start();
   if (o.window.mode === "seconds") await sleep(o.window.warmupSeconds * 1000);
   else await load.completedAtLeast(o.window.warmupCalls);
+  if (profileTo !== undefined) await server.request("profile-start");
   const s0 = await server.stats();
   const c0 = load.counts.completed;
   const u0 = process.cpuUsage();
@@ -253,6 +271,7 @@ async function measure(server: ServerProcess, client: LoadClient, method: Method
   // read while the load goes on, a round trip of the side channel after the client's count (as
   // at the start: both windows are shifted alike)
   const s1 = await server.stats();
+  if (profileTo !== undefined) await server.request(`profile-stop ${profileTo}`);
   load.recording = false;
   await load.stop();
   const lat = load.takeLatencies();
@@ -418,45 +437,44 @@ async function bench(o: Options, argv: string[]): Promise<GrpcBenchFile> {
   };
 }
 
-/** --profile: each method against a server started under node --cpu-prof; prints the top functions. */
+/**
+ * --profile: each method against a server of that kind under the same load, V8's CPU profiler
+ * running in the server for the timed window only (after an unmeasured pass and the warm-up);
+ * prints the top functions.
+ */
 async function profile(kind: ServerKind, o: Options): Promise<void> {
   const pin = o.pin && os.cpus().length >= 2 && hasTaskset() && pinSelf(1) ? { server: 0, client: 1 } : null;
-  const dir = join(benchDir, "results/tmp/grpc-profile");
   for (const method of o.methods) {
+    const dir = join(benchDir, `results/tmp/grpc-profile-${kind}-${method}`);
     rmSync(dir, { recursive: true, force: true });
     mkdirSync(dir, { recursive: true });
-    const s = await ServerProcess.start(kind, o, pin?.server ?? null, ["--cpu-prof", "--cpu-prof-dir", dir]);
+    const file = join(dir, "server.cpuprofile");
+    const s = await ServerProcess.start(kind, o, pin?.server ?? null);
     const client = await openClient(o.client, { port: s.port, blobBytes: o.blobBytes, keys: o.keys });
     const t = { answered: 0, errors: 0, mismatches: 0, problems: [] as string[] };
     let w: Window;
     try {
-      w = await measure(s, client, method, o, t);
+      await measure(s, client, method, o, t); // the JIT's first pass, unprofiled
+      w = await measure(s, client, method, o, t, file);
     } finally {
       client.close();
       await s.stop();
     }
-    const file = readdirSync(dir).find((f) => f.endsWith(".cpuprofile"));
-    if (file === undefined) throw new Error(`${kind}: node --cpu-prof wrote no profile into ${dir}`);
     const lines = [
       `${kind} server, ${methodLabel(method, o.blobBytes)}: ${w.run.requestsPerSecond.toFixed(0)} req/s, ${w.run.cpuUsPerRequest.toFixed(1)} us server CPU per call under the profiler (${t.errors + t.mismatches} bad answers)`,
-      `profile: ${join(dir, file)} (shares of all samples of the server process, start-up and warm-up included)`,
+      `profile: ${file} (the server's main thread during the timed window)`,
     ];
     // shares of the samples where the main thread was busy: the process is mostly idle between
     // calls (and kernel time, other threads and native code below JavaScript show only as their
     // JavaScript callers or "(program)")
-    const all = summarize(join(dir, file));
+    const all = summarize(file);
     const idle = all.find((r) => r.fn === "(idle)")?.selfShare ?? 0;
     const busy = 1 - idle;
     lines.push(`main thread busy in ${(busy * 100).toFixed(0)}% of the samples; shares below are of those`, "self%   total%  function  (where)");
     for (const r of all.filter((x) => x.fn !== "(idle)").slice(0, 40)) lines.push(`${((r.selfShare / busy) * 100).toFixed(1).padStart(5)}  ${((r.totalShare / busy) * 100).toFixed(1).padStart(6)}   ${r.fn}  (${r.where})`);
-    const keep = join(benchDir, `results/tmp/grpc-profile-${kind}-${method}`);
-    rmSync(keep, { recursive: true, force: true });
-    mkdirSync(keep, { recursive: true });
-    writeFileSync(join(keep, "summary.txt"), lines.join("\n") + "\n");
-    execFileSync("cp", [join(dir, file), join(keep, "server.cpuprofile")]);
-    process.stdout.write(lines.join("\n").replace(join(dir, file), join(keep, "server.cpuprofile")) + "\n\n");
+    writeFileSync(join(dir, "summary.txt"), lines.join("\n") + "\n");
+    process.stdout.write(lines.join("\n") + "\n\n");
   }
-  rmSync(dir, { recursive: true, force: true });
 }
 
 export async function main(argv: string[]): Promise<number> {
