@@ -5,7 +5,7 @@
  * hands out views of the received chunks where a message lies inside one.
  */
 import type { Writable } from "node:stream";
-import type { MessageType } from "@sgwire/core";
+import type { MessageType, SgList } from "@sgwire/core";
 import { GrpcError, Status } from "./status.js";
 
 /** What a receiver accepts per message unless configured otherwise: 4 MiB, as grpc-js and C-core. */
@@ -29,6 +29,37 @@ export function messagePrefix(length: number, compressed = false): Buffer {
 }
 
 /**
+ * Encodes `message` with `type` for sending: its scatter-gather list. Throws
+ * GrpcError(RESOURCE_EXHAUSTED) when it is larger than `maxSendBytes`, and the codec's EncodeError
+ * when the message cannot be encoded. Nothing is written anywhere: a server encodes first so that
+ * a message that cannot be sent still leaves room for a trailers-only error response.
+ */
+export function encodeMessage<T>(type: MessageType<T>, message: T, maxSendBytes = MAX_MESSAGE_LENGTH): SgList {
+  const list = type.encode(message);
+  if (list.byteLength > maxSendBytes) {
+    throw new GrpcError(Status.RESOURCE_EXHAUSTED, `message of ${list.byteLength} bytes is larger than the send limit of ${maxSendBytes} bytes (${type.typeName})`);
+  }
+  return list;
+}
+
+/**
+ * Writes an encoded message (see encodeMessage) to `stream`: its prefix, then its segments as they
+ * are, one write each, gathered by cork()/uncork() into one writev, so referenced bytes fields are
+ * never concatenated into a buffer of ours. Returns what the stream's last write returned: false
+ * when its buffer is full (wait for 'drain' before writing more).
+ */
+export function writeSgList(stream: Writable, list: SgList): boolean {
+  const segs = list.segments;
+  const prefix = messagePrefix(list.byteLength);
+  if (segs.length === 0) return stream.write(prefix);
+  stream.cork();
+  let ok = stream.write(prefix);
+  for (let i = 0; i < segs.length; i++) ok = stream.write(segs[i]);
+  stream.uncork();
+  return ok;
+}
+
+/**
  * Encodes `message` with `type` and writes its prefix and its segments to `stream` as they are:
  * one write per segment, gathered by cork()/uncork() into one writev, so referenced bytes fields
  * are never concatenated into a buffer of ours. Returns what the stream's last write returned:
@@ -39,19 +70,7 @@ export function messagePrefix(length: number, compressed = false): Buffer {
  * The referenced segments must not change until the stream has sent them.
  */
 export function writeMessage<T>(stream: Writable, type: MessageType<T>, message: T, maxSendBytes = MAX_MESSAGE_LENGTH): boolean {
-  const list = type.encode(message);
-  const size = list.byteLength;
-  if (size > maxSendBytes) {
-    throw new GrpcError(Status.RESOURCE_EXHAUSTED, `message of ${size} bytes is larger than the send limit of ${maxSendBytes} bytes (${type.typeName})`);
-  }
-  const segs = list.segments;
-  const prefix = messagePrefix(size);
-  if (segs.length === 0) return stream.write(prefix);
-  stream.cork();
-  let ok = stream.write(prefix);
-  for (let i = 0; i < segs.length; i++) ok = stream.write(segs[i]);
-  stream.uncork();
-  return ok;
+  return writeSgList(stream, encodeMessage(type, message, maxSendBytes));
 }
 
 const EMPTY = new Uint8Array(0);

@@ -6,3 +6,4 @@ export * from "./frame.js";
 export * from "./headers.js";
 export * from "./channel.js";
 export * from "./client.js";
+export * from "./server.js";
