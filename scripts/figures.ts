@@ -29,6 +29,7 @@ import { plots } from "../bench/src/report/plots.js";
 import type { RunFile } from "../bench/src/report/run-file.js";
 import { bytesFieldReport, type BytesFieldFile } from "../bench/src/report/bytes-field-report.js";
 import { calibrateReport, type CalibrateFile } from "../bench/src/report/calibrate-report.js";
+import { grpcBenchReport, type GrpcBenchFile } from "../bench/src/grpc/report.js";
 import { nicBenchReport, type NicBenchFile } from "../bench/src/report/nic-bench-report.js";
 import { nicIbverbsReport, type NicIbverbsFile } from "../bench/src/report/nic-ibverbs-report.js";
 import { kvCompareReport, type KvCompareFile } from "../examples/kv/report.js";
@@ -86,6 +87,13 @@ const SOURCES: Source[] = [
         `${fence(calibrateReport(f))}\n\n![copy vs reference heatmap](${rel}/${f.name}.svg)`
       );
     },
+  },
+  {
+    id: "grpc-bench",
+    json: "bench/results/grpc-bench.json",
+    measure: "cd bench && ./node_modules/.bin/tsx src/grpc/main.ts",
+    render: (f: GrpcBenchFile) =>
+      `${f.machine.cpus} x ${f.machine.cpuModel}, Node ${f.machine.node}, load average ${f.loadAverageEnd.join(" ")} at the end:\n\n${fence(grpcBenchReport(f))}`,
   },
   {
     id: "nic-bench",

@@ -8,7 +8,6 @@ import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { ensureGenerated } from "../src/grpc/generate.js";
 import type { GrpcBenchFile } from "../src/grpc/report.js";
 
 const benchDir = fileURLToPath(new URL("../", import.meta.url));
@@ -24,7 +23,6 @@ describe("grpc bench", function () {
   let dir: string;
 
   before(() => {
-    ensureGenerated();
     dir = mkdtempSync(join(tmpdir(), "sgw-grpc-bench-"));
   });
   after(() => rmSync(dir, { recursive: true, force: true }));

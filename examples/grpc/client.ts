@@ -12,8 +12,8 @@
  */
 import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
-import { createRequire } from "node:module";
 import * as grpc from "@grpc/grpc-js";
+import * as protoLoader from "@grpc/proto-loader";
 import { createChannel, createClient, Status } from "@sgwire/grpc";
 import { Change_Kind, Kv } from "../gen/kv_service.sg.js";
 import { isMain, parseArgs, UsageError } from "./args.js";
@@ -86,24 +86,6 @@ export function sgwireKv(address: string, ca?: Buffer): KvApi {
   };
 }
 
-interface ProtoLoader {
-  loadSync(file: string, options: Record<string, unknown>): Parameters<typeof grpc.loadPackageDefinition>[0];
-}
-
-/**
- * @grpc/proto-loader: imported from examples/ when it is a dependency here, else the copy
- * @grpc/grpc-js itself depends on.
- */
-async function protoLoader(): Promise<ProtoLoader> {
-  const name = "@grpc/proto-loader";
-  try {
-    return (await import(name)) as ProtoLoader;
-  } catch {
-    const require = createRequire(createRequire(import.meta.url).resolve("@grpc/grpc-js"));
-    return require(name) as ProtoLoader;
-  }
-}
-
 type Callback<T> = (err: grpc.ServiceError | null, res?: T) => void;
 interface GrpcJsKv extends grpc.Client {
   Get(req: { key: string }, cb: Callback<{ value: Buffer; version: string }>): void;
@@ -117,7 +99,7 @@ interface GrpcJsKv extends grpc.Client {
 /** A @grpc/grpc-js client whose service @grpc/proto-loader read from the same kv_service.proto. */
 export async function grpcJsKv(address: string, ca?: Buffer): Promise<KvApi> {
   const { target, tls } = splitAddress(address);
-  const def = (await protoLoader()).loadSync(KV_SERVICE_PROTO, { keepCase: true, longs: String, enums: String, defaults: true, oneofs: true });
+  const def = protoLoader.loadSync(KV_SERVICE_PROTO, { keepCase: true, longs: String, enums: String, defaults: true, oneofs: true });
   const pkg = grpc.loadPackageDefinition(def) as unknown as { kv: { Kv: new (target: string, creds: grpc.ChannelCredentials) => GrpcJsKv } };
   const client = new pkg.kv.Kv(target, tls ? grpc.credentials.createSsl(ca ?? null) : grpc.credentials.createInsecure());
   const unary = <Req, Res>(fn: (req: Req, cb: Callback<Res>) => void, req: Req) =>

@@ -8,8 +8,6 @@
  * Writes results/grpc-bench.json and prints the table. Exits 1 if any server answered a call
  * wrongly or with an error status.
  */
-import { ensureGenerated } from "./generate.js";
+import { main } from "./run.js";
 
-ensureGenerated();
-const { main } = await import("./run.js");
 process.exitCode = await main(process.argv.slice(2));
