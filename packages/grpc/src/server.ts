@@ -478,7 +478,12 @@ class ServerCall implements ServerContext {
   }
 
   #onData(chunk: Buffer): void {
-    if (this.#flags & DONE) return;
+    if (this.#flags & DONE) {
+      // the status is decided; the client still sends: once our side has ended (trailers sent), reset its side
+      const stream = this.#stream;
+      if (!stream.closed && stream.state.localClose) safely(() => stream.close(NGHTTP2_NO_ERROR));
+      return;
+    }
     try {
       this.#reader!.push(chunk);
     } catch (err) {
@@ -621,7 +626,11 @@ class ServerCall implements ServerContext {
     const stream = this.#stream;
     safely(() => {
       stream.sendTrailers(t);
-      if (!stream.readableEnded) stream.close(NGHTTP2_NO_ERROR);
+      // The request side may still be open (a stream the handler did not read to its end). Not
+      // reset here: an RST_STREAM right after the trailers can overtake them while DATA waits for
+      // flow control, and the client would see no status. What the client still sends is read
+      // and dropped (#onData), and the stream is reset once the trailers have gone out.
+      if (!stream.readableEnded) stream.resume();
     });
   }
 

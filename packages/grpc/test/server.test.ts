@@ -804,6 +804,40 @@ describe("GrpcServer", function () {
     });
   });
 
+  describe("status after flow-controlled data", () => {
+    it("a handler that fails after many large responses, request side still open, client reading slowly: the status arrives (not a bare reset)", async () => {
+      for (let round = 0; round < 3; round++) {
+        const srv = new GrpcServer().addService(Echo, {
+          ...echoImpl(seen),
+          async *bidi(requests) {
+            const it = requests[Symbol.asyncIterator]();
+            await it.next();
+            for (let i = 0; i < 40; i++) yield { text: "", payload: STORED.subarray(0, 256 * 1024), index: i, total: 0n };
+            throw new GrpcError(Status.RESOURCE_EXHAUSTED, "enough");
+          },
+        });
+        servers.push(srv);
+        const { port: p } = await srv.listen({ port: 0 });
+        let req!: http2.ClientHttp2Stream;
+        const done = rawCall(connect(p), "/sgtest.client.Echo/Bidi", { body: [grpcFrame(EchoRequest, { text: "w" })], end: false, onStream: (x) => (req = x) });
+        req.on("trailers", () => req.end()); // as gRPC clients do: the call is over
+        req.pause();
+        await sleep(100);
+        // read slowly
+        const timer = setInterval(() => {
+          req.resume();
+          setTimeout(() => req.pause(), 2);
+        }, 10);
+        const r = await done;
+        clearInterval(timer);
+        assert.equal(r.messages.length, 40, `round ${round}`);
+        assert.equal(r.grpcStatus, Status.RESOURCE_EXHAUSTED, `round ${round}: status ${r.grpcStatus}, rst ${r.rstCode}`);
+        while (srv.stats.active > 0) await sleep(2); // the server's side closes too
+        await srv.close();
+      }
+    });
+  });
+
   describe("TLS", () => {
     let dir: string;
     before(function () {
@@ -890,6 +924,33 @@ describe("GrpcServer", function () {
       const got = await results;
       assert.deepEqual(got.map((m) => m.index), [0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
       assert.deepEqual(got.map((m) => m.text), ["b0", "b0", "b1", "b1", "b2", "b2", "b3", "b3", "b4", "b4"]);
+    });
+
+    it("bidi that the server ends while the client's side is open: the client gets the status, the stream closes", async () => {
+      const srv = new GrpcServer().addService(Echo, {
+        ...echoImpl(seen),
+        async *bidi(requests) {
+          for await (const r of requests) {
+            yield { text: r.text, payload: new Uint8Array(0), index: 0, total: 0n };
+            return; // done after the first request, the client's side still open
+          }
+        },
+      });
+      servers.push(srv);
+      const { port: p } = await srv.listen({ port: 0 });
+      const c = jsClient(p) as unknown as Record<string, () => grpc.ClientDuplexStream<object, LoaderMsg>>;
+      const call = c.Bidi!();
+      const got: LoaderMsg[] = [];
+      call.on("data", (m: LoaderMsg) => got.push(m));
+      const status = new Promise<grpc.StatusObject>((resolve) => call.on("status", resolve));
+      call.on("error", () => {});
+      call.write({ text: "first" });
+      assert.equal((await status).code, grpc.status.OK);
+      assert.deepEqual(got.map((m) => m.text), ["first"]);
+      const t0 = Date.now();
+      while (srv.stats.active > 0 && Date.now() - t0 < 5000) await sleep(5);
+      assert.equal(srv.stats.active, 0, "the call's stream closed");
+      call.end();
     });
 
     it("errors with status, message and trailers; deadlines; cancellation", async () => {
