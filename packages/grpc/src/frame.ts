@@ -5,7 +5,7 @@
  * hands out views of the received chunks where a message lies inside one.
  */
 import type { Writable } from "node:stream";
-import type { MessageType, SgList } from "@sgwire/core";
+import { SgList, type MessageType } from "@sgwire/core";
 import { GrpcError, Status } from "./status.js";
 
 /** What a receiver accepts per message unless configured otherwise: 4 MiB, as grpc-js and C-core. */
@@ -29,13 +29,37 @@ export function messagePrefix(length: number, compressed = false): Buffer {
 }
 
 /**
- * Encodes `message` with `type` for sending: its scatter-gather list. Throws
- * GrpcError(RESOURCE_EXHAUSTED) when it is larger than `maxSendBytes`, and the codec's EncodeError
- * when the message cannot be encoded. Nothing is written anywhere: a server encodes first so that
- * a message that cannot be sent still leaves room for a trailers-only error response.
+ * An SgList whose scratch memory starts 5 bytes into `head`, a Buffer of Node's pool: the message
+ * prefix goes in those 5 bytes, so the prefix and the first scratch segment go to the stream as
+ * one Buffer (no prefix allocated apart, no Uint8Array for node:stream to convert).
+ */
+export class FramedSgList extends SgList {
+  constructor(readonly head: Buffer) {
+    super(head.subarray(PREFIX_BYTES));
+  }
+}
+
+/** Copied bytes of the last message of each type: the scratch the next one gets (within Node's pool). */
+const scratchHints = new Map<object, number>();
+const HINT_DEFAULT = 128;
+/** Buffer.allocUnsafe takes from Node's shared pool below half its 8 KiB */
+const HINT_MAX = 4096 - PREFIX_BYTES - 1;
+
+/**
+ * Encodes `message` with `type` for sending: its scatter-gather list, with room for the message
+ * prefix in front of its scratch memory (see writeSgList). Throws GrpcError(RESOURCE_EXHAUSTED)
+ * when it is larger than `maxSendBytes`, and the codec's EncodeError when the message cannot be
+ * encoded. Nothing is written anywhere: a server encodes first so that a message that cannot be
+ * sent still leaves room for a trailers-only error response.
  */
 export function encodeMessage<T>(type: MessageType<T>, message: T, maxSendBytes = MAX_MESSAGE_LENGTH): SgList {
-  const list = type.encode(message);
+  const key: object = type;
+  const hint = scratchHints.get(key) ?? HINT_DEFAULT;
+  const list = new FramedSgList(Buffer.allocUnsafe(PREFIX_BYTES + hint));
+  type.encode(message, { into: list });
+  const copied = list.bytesCopied;
+  // follow the sizes this type has lately (a larger one allocated scratch of its own this time)
+  if ((copied > hint && hint < HINT_MAX) || copied < hint >>> 2) scratchHints.set(key, Math.min(HINT_MAX, Math.max(copied, 16)));
   if (list.byteLength > maxSendBytes) {
     throw new GrpcError(Status.RESOURCE_EXHAUSTED, `message of ${list.byteLength} bytes is larger than the send limit of ${maxSendBytes} bytes (${type.typeName})`);
   }
@@ -44,17 +68,36 @@ export function encodeMessage<T>(type: MessageType<T>, message: T, maxSendBytes 
 
 /**
  * Writes an encoded message (see encodeMessage) to `stream`: its prefix, then its segments as they
- * are, one write each, gathered by cork()/uncork() into one writev, so referenced bytes fields are
- * never concatenated into a buffer of ours. Returns what the stream's last write returned: false
+ * are, gathered by cork()/uncork() into one writev, so referenced bytes fields are never
+ * concatenated into a buffer of ours. When the list came from encodeMessage and its scratch is
+ * where encodeMessage put it, the prefix is written into the 5 bytes before the scratch and goes
+ * out with the first segment as one Buffer. Returns what the stream's last write returned: false
  * when its buffer is full (wait for 'drain' before writing more).
  */
 export function writeSgList(stream: Writable, list: SgList): boolean {
   const segs = list.segments;
-  const prefix = messagePrefix(list.byteLength);
-  if (segs.length === 0) return stream.write(prefix);
-  stream.cork();
-  let ok = stream.write(prefix);
-  for (let i = 0; i < segs.length; i++) ok = stream.write(segs[i]);
+  const n = segs.length;
+  if (n === 0) return stream.write(messagePrefix(0));
+  let first: Uint8Array;
+  const s0 = segs[0]!;
+  if (list instanceof FramedSgList && s0.buffer === list.head.buffer && s0.byteOffset === list.head.byteOffset + PREFIX_BYTES) {
+    const head = list.head;
+    const size = list.byteLength;
+    head[0] = 0;
+    head[1] = size >>> 24;
+    head[2] = (size >>> 16) & 0xff;
+    head[3] = (size >>> 8) & 0xff;
+    head[4] = size & 0xff;
+    first = head.subarray(0, PREFIX_BYTES + s0.length);
+    if (n === 1) return stream.write(first);
+    stream.cork();
+  } else {
+    stream.cork();
+    stream.write(messagePrefix(list.byteLength));
+    first = s0;
+  }
+  let ok = stream.write(first);
+  for (let i = 1; i < n; i++) ok = stream.write(segs[i]);
   stream.uncork();
   return ok;
 }

@@ -82,6 +82,9 @@ function noop(): void {}
 // gRPC does not use (node:http2 takes the option, its type declarations do not list it)
 const RESPOND_END = { endStream: true, sendDate: false } as ServerStreamResponseOptions;
 const RESPOND_STREAMING = { waitForTrailers: true, sendDate: false } as ServerStreamResponseOptions;
+// the headers and trailers of a call without metadata: shared, frozen (node:http2 copies them)
+const OK_HEADERS: OutgoingHttpHeaders = Object.freeze({ ":status": 200, "content-type": "application/grpc" });
+const OK_TRAILERS: OutgoingHttpHeaders = Object.freeze({ "grpc-status": "0" });
 
 const CONTENT_TYPES = new Set(["application/grpc", "application/grpc+proto"]);
 
@@ -449,7 +452,8 @@ class ServerCall implements ServerContext {
     shared.stats.active++;
     shared.calls.add(this);
     const stream = this.#stream;
-    stream.once("close", () => this.#onClose());
+    // each fires once per stream: plain listeners (no once() wrapper per call)
+    stream.on("close", () => this.#onClose());
     const method = this.#route.method;
     if (method.requestStream) {
       const requests = new RequestStream<unknown>(stream);
@@ -465,15 +469,12 @@ class ServerCall implements ServerContext {
         requests.push(msg, bytes.length);
       });
       stream.on("data", (chunk: Buffer) => this.#onData(chunk));
-      stream.once("end", () => this.#onEnd());
+      stream.on("end", () => this.#onEnd());
       this.#run(requests);
     } else {
-      this.#reader = new MessageReader(shared.maxReceive, (bytes) => {
-        if (this.#single !== null) throw new GrpcError(Status.INTERNAL, `received a second request message for ${method.kind} method ${method.path}`);
-        this.#single = bytes;
-      });
+      // the reader is made only if the request does not come as one whole DATA chunk (#onData)
       stream.on("data", (chunk: Buffer) => this.#onData(chunk));
-      stream.once("end", () => this.#onEnd());
+      stream.on("end", () => this.#onEnd());
     }
   }
 
@@ -484,11 +485,31 @@ class ServerCall implements ServerContext {
       if (!stream.closed && stream.state.localClose) safely(() => stream.close(NGHTTP2_NO_ERROR));
       return;
     }
+    let reader = this.#reader;
+    if (reader === null) {
+      // unary and server streaming: most requests are one message in one chunk, taken as a view
+      // of it without a reader
+      const n = chunk.length;
+      if (this.#single === null && n >= 5 && chunk[0] === 0 && chunk.readUInt32BE(1) === n - 5 && n - 5 <= this.#shared.maxReceive) {
+        this.#single = chunk.subarray(5);
+        return;
+      }
+      reader = this.#reader = this.#singleReader();
+    }
     try {
-      this.#reader!.push(chunk);
+      reader.push(chunk);
     } catch (err) {
       this.#failEarly(err);
     }
+  }
+
+  /** The reader of a unary or server-streaming request that did not come as one chunk. */
+  #singleReader(): MessageReader {
+    const method = this.#route.method;
+    return new MessageReader(this.#shared.maxReceive, (bytes) => {
+      if (this.#single !== null) throw new GrpcError(Status.INTERNAL, `received a second request message for ${method.kind} method ${method.path}`);
+      this.#single = bytes;
+    });
   }
 
   #onEnd(): void {
@@ -500,7 +521,7 @@ class ServerCall implements ServerContext {
       return;
     }
     try {
-      this.#reader!.end();
+      this.#reader?.end();
     } catch (err) {
       this.#failEarly(err);
       return;
@@ -610,15 +631,18 @@ class ServerCall implements ServerContext {
 
   #sendHeaders(): void {
     this.#flags |= HEADERS_SENT;
-    const h: OutgoingHttpHeaders = { ":status": 200, "content-type": "application/grpc" };
-    if (this.#responseHeader !== null) metadataToHeaders(this.#responseHeader, h as Record<string, string | string[]>);
+    let h = OK_HEADERS;
+    if (this.#responseHeader !== null && this.#responseHeader.size > 0) {
+      h = { ":status": 200, "content-type": "application/grpc" };
+      metadataToHeaders(this.#responseHeader, h as Record<string, string | string[]>);
+    }
     const stream = this.#stream;
     try {
       stream.respond(h, RESPOND_STREAMING);
     } catch {
       return; // reset meanwhile: 'close' ends the call
     }
-    stream.once("wantTrailers", () => this.#onWantTrailers());
+    stream.on("wantTrailers", () => this.#onWantTrailers());
   }
 
   #onWantTrailers(): void {
@@ -680,11 +704,16 @@ class ServerCall implements ServerContext {
       this.#abortWith(new GrpcError(code, details));
     }
     this.#drainWaiter?.();
-    const t: OutgoingHttpHeaders = { "grpc-status": String(code) };
-    if (details !== "") t["grpc-message"] = encodeGrpcMessage(details);
     const tr = this.#responseTrailer;
-    if (tr !== null) metadataToHeaders(tr, t as Record<string, string | string[]>);
-    if (extra !== undefined && extra !== tr) safely(() => metadataToHeaders(extra, t as Record<string, string | string[]>));
+    let t: OutgoingHttpHeaders;
+    if (code === Status.OK && details === "" && (tr === null || tr.size === 0) && extra === undefined) {
+      t = OK_TRAILERS;
+    } else {
+      t = { "grpc-status": String(code) };
+      if (details !== "") t["grpc-message"] = encodeGrpcMessage(details);
+      if (tr !== null) metadataToHeaders(tr, t as Record<string, string | string[]>);
+      if (extra !== undefined && extra !== tr) safely(() => metadataToHeaders(extra, t as Record<string, string | string[]>));
+    }
     const stream = this.#stream;
     if (stream.destroyed) return;
     if (!(this.#flags & HEADERS_SENT)) {

@@ -228,6 +228,31 @@ describe("frame: writeMessage", () => {
     sameBytes(EchoRequest.fromBinary(got[0]!).payload, payload);
   });
 
+  it("puts the prefix in front of the encoder's scratch: a small message is one Buffer, one write", async () => {
+    const rec = new Recorder();
+    const msg = EchoRequest.create({ text: "small", repeat: 3 });
+    writeMessage(rec, EchoRequest, msg);
+    await new Promise<void>((resolve) => rec.end(resolve));
+    assert.equal(rec.chunks.length, 1);
+    assert.equal(rec.writeCalls, 1);
+    const expected = EchoRequest.toBinary(msg);
+    assert.ok(Buffer.from(rec.chunks[0]!).equals(Buffer.concat([messagePrefix(expected.length), expected])));
+  });
+
+  it("stays correct whatever the scratch a type's messages need, small after large and back", async () => {
+    const sizes = [10, 5000, 3, 100000, 0, 200, 4090, 4100, 1];
+    const rec = new Recorder(1 << 24);
+    const msgs = sizes.map((n, i) => EchoRequest.create({ text: "x".repeat(n), repeat: i }));
+    for (const m of msgs) writeMessage(rec, EchoRequest, m);
+    await new Promise<void>((resolve) => rec.end(resolve));
+    const got: Uint8Array[] = [];
+    const reader = new MessageReader(1 << 20, (b) => got.push(b));
+    for (const c of rec.chunks) reader.push(c);
+    reader.end();
+    assert.equal(got.length, msgs.length);
+    for (let i = 0; i < msgs.length; i++) sameBytes(got[i], EchoRequest.toBinary(msgs[i]!), `message ${i}`);
+  });
+
   it("writes an empty message as a bare prefix", async () => {
     const rec = new Recorder();
     writeMessage(rec, EchoRequest, EchoRequest.create());
