@@ -194,6 +194,50 @@ describe("bad peers against an sgwire server", function () {
     await stillServes();
   });
 
+  it("a client that never grants flow-control window holds the handler back, and its disconnect ends the handler", async function () {
+    // a server of its own, whose server-streaming handler counts what it produced
+    const block = pattern(64 * KiB, 1);
+    let produced = 0;
+    let ended = false;
+    let abortedAtEnd = false;
+    const impl = sgwireImplementation(log);
+    impl.serverStream = async function* (req, ctx) {
+      try {
+        for (let i = 0; i < 1000; i++) {
+          produced++;
+          yield { id: req.id, payload: block, seq: BigInt(i), tags: [], count: 0n, totalBytes: 0n, deadlineMs: -1n };
+        }
+      } finally {
+        ended = true;
+        abortedAtEnd = ctx.signal.aborted;
+      }
+    };
+    const slow = new GrpcServer();
+    slow.addService(Interop, impl);
+    const { port: slowPort } = await slow.listen({ host: "127.0.0.1", port: 0 });
+    try {
+      const c = await rawConnect(slowPort);
+      raws.push(c);
+      // our SETTINGS leave HTTP/2's initial windows (65,535 bytes) and no WINDOW_UPDATE ever follows
+      c.write(headersFrame(1, requestHeaders("/sgwire.interop.Interop/ServerStream"), false));
+      c.write(dataFrame(1, grpcFrame(Request.toBinary(Request.create({ id: "never-reads" }))), true));
+      await c.waitFrame((f) => f.type === FrameType.DATA && f.streamId === 1, "the first response bytes");
+      await new Promise((r) => setTimeout(r, 500));
+      const stalledAt = produced;
+      await new Promise((r) => setTimeout(r, 500));
+      const received = c.frames.filter((f) => f.type === FrameType.DATA && f.streamId === 1).reduce((n, f) => n + f.payload.length, 0);
+      assert.ok(received <= 65_535, `the server sent ${received} bytes into a 65,535-byte window`);
+      assert.equal(produced, stalledAt, "the handler kept producing while nothing could be sent");
+      assert.ok(produced < 32, `the handler produced ${produced} x 64 KiB for a client that reads nothing`);
+      assert.ok(!ended);
+      c.destroy();
+      await settle(() => ended, "the handler to end after the client left");
+      assert.ok(abortedAtEnd, "the handler's signal was aborted when its generator was closed");
+    } finally {
+      await slow.close(500);
+    }
+  });
+
   it("a connection that sends HTTP/1.1 instead of the HTTP/2 preface is dropped, and the server keeps serving", async function () {
     const socket = net.connect(port, "127.0.0.1");
     socket.on("error", () => { /* closed below */ });
