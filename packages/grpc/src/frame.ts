@@ -103,10 +103,11 @@ export function writeSgList(stream: Writable, list: SgList): boolean {
 }
 
 /**
- * Encodes `message` with `type` and writes its prefix and its segments to `stream` as they are:
- * one write per segment, gathered by cork()/uncork() into one writev, so referenced bytes fields
- * are never concatenated into a buffer of ours. Returns what the stream's last write returned:
- * false when its buffer is full (wait for 'drain' before writing more). Throws
+ * Encodes `message` with `type` and writes its prefix and its segments to `stream` as they are
+ * (encodeMessage, then writeSgList): the prefix shares one Buffer with the first scratch segment,
+ * and every other segment, referenced bytes fields included, is its own write, gathered by
+ * cork()/uncork() into one writev; nothing is concatenated. Returns what the stream's last write
+ * returned: false when its buffer is full (wait for 'drain' before writing more). Throws
  * GrpcError(RESOURCE_EXHAUSTED) when the encoded message is larger than `maxSendBytes` (nothing is
  * written), and the codec's EncodeError when the message cannot be encoded.
  *

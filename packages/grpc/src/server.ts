@@ -383,7 +383,6 @@ class ServerCall implements ServerContext {
   /** client and bidi streaming: the requests */
   #requests: RequestStream<unknown> | null = null;
   #drainWaiter: (() => void) | null = null;
-  #status: Status = Status.OK;
 
   constructor(shared: Shared, stream: ServerHttp2Stream, route: Route, raw: string[], timeoutMs: number | undefined) {
     this.#shared = shared;
@@ -691,7 +690,6 @@ class ServerCall implements ServerContext {
   #finish(code: Status, details: string, extra: Metadata | undefined): void {
     if (this.#flags & DONE) return;
     this.#flags |= DONE;
-    this.#status = code;
     const stats = this.#shared.stats;
     if (code === Status.OK) stats.ok++;
     else stats.failed++;
@@ -699,6 +697,15 @@ class ServerCall implements ServerContext {
       clearTimeout(this.#timer);
       this.#timer = undefined;
     }
+    try {
+      this.#sendStatus(code, details, extra);
+    } catch {
+      // not expected (metadata is checked when added); should it happen, the call ends with a reset, the process goes on
+      safely(() => this.#stream.close(http2.constants.NGHTTP2_INTERNAL_ERROR));
+    }
+  }
+
+  #sendStatus(code: Status, details: string, extra: Metadata | undefined): void {
     if (code !== Status.OK && !(this.#flags & HANDLER_DONE)) {
       // the call ends while its handler still runs: let it know, and end its request stream
       this.#abortWith(new GrpcError(code, details));
@@ -756,7 +763,6 @@ class ServerCall implements ServerContext {
     if (!(this.#flags & DONE)) {
       // the client reset the stream, the connection went, or the server was force-closed
       this.#flags |= DONE;
-      this.#status = Status.CANCELLED;
       shared.stats.failed++;
       shared.stats.cancelled++;
       this.#abortWith(shared.shutdown ? new GrpcError(Status.UNAVAILABLE, "the server was shut down") : new GrpcError(Status.CANCELLED, "the call was cancelled by the client"));
