@@ -413,6 +413,28 @@ describe("GrpcServer", function () {
     });
   });
 
+  describe("handler shapes", () => {
+    it("synchronous handlers: a plain value, a sync iterable; a streaming handler that returns no iterable is UNKNOWN via onError", async () => {
+      const errors: unknown[] = [];
+      const srv = new GrpcServer({ onError: (e) => errors.push(e) }).addService(Echo, {
+        ...echoImpl(seen),
+        unary: (req) => ({ text: req.text.toUpperCase(), payload: new Uint8Array(0), index: 0, total: 0n }),
+        serverStream: (req) => (req.repeat === 99 ? (42 as unknown as EchoResponse[]) : [1, 2, 3].map((i) => ({ text: req.text, payload: new Uint8Array(0), index: i, total: 0n }))),
+      });
+      servers.push(srv);
+      const { port: p } = await srv.listen({ port: 0 });
+      const s = connect(p);
+      const u = await rawCall(s, "/sgtest.client.Echo/Unary", { body: [grpcFrame(EchoRequest, { text: "sync" })] });
+      assert.equal(decodeAll(u)[0]!.text, "SYNC");
+      const ss = await rawCall(s, "/sgtest.client.Echo/ServerStream", { body: [grpcFrame(EchoRequest, { text: "it" })] });
+      assert.deepEqual(decodeAll(ss).map((m) => m.index), [1, 2, 3]);
+      const bad = await rawCall(s, "/sgtest.client.Echo/ServerStream", { body: [grpcFrame(EchoRequest, { repeat: 99 })] });
+      assert.equal(bad.grpcStatus, Status.UNKNOWN);
+      assert.match(String(errors[0]), /returned number, not an iterable of responses/);
+      assert.deepEqual({ ...srv.stats }, { calls: 3, active: 0, ok: 2, failed: 1, cancelled: 0, badRequests: 0, droppedWrites: 0 });
+    });
+  });
+
   describe("metadata", () => {
     it("passes request metadata to the handler, -bin values decoded; sends response headers and trailers, -bin encoded", async () => {
       const bin = new Uint8Array([0, 1, 254, 255, 10]);
