@@ -11,7 +11,7 @@ import * as net from "node:net";
 import { GrpcServer, Status, createChannel, type Channel } from "../../src/index.js";
 import { Interop, Request, Response } from "./gen/interop.sg.js";
 import {
-  FrameType, Flag, H2Error, dataFrame, goawayFrame, grpcFrame, headersFrame, rawConnect, rawServer, rstFrame,
+  FrameType, Flag, H2Error, dataFrame, goawayFrame, grpcFrame, headersFrame, rawConnect, rawServer, rstFrame, windowUpdateFrame,
   type RawConnection,
 } from "./raw-h2.js";
 import { EventLog, KiB, pattern } from "./scenarios.js";
@@ -267,7 +267,7 @@ describe("bad peers against an sgwire server", function () {
 /** What the raw server does with the next call. */
 type Mode =
   | "good" | "over-limit" | "compressed" | "truncated" | "rst-cancel" | "rst-internal" | "goaway" | "drop"
-  | "no-status" | "no-status-no-trailers" | "http-503";
+  | "no-status" | "no-status-no-trailers" | "http-503" | "silent";
 
 describe("bad peers against an sgwire client", function () {
   let mode: Mode = "good";
@@ -326,6 +326,8 @@ describe("bad peers against an sgwire client", function () {
         headers();
         c.write(dataFrame(s, grpcFrame(GOOD), true));
         break;
+      case "silent":
+        break; // the test answers itself
       case "http-503":
         c.write(headersFrame(s, [[":status", "503"], ["content-type", "text/plain"]], false));
         c.write(dataFrame(s, Buffer.from("overloaded"), true));
@@ -423,6 +425,46 @@ describe("bad peers against an sgwire client", function () {
     // grpc-go and grpc-js INTERNAL. What matters is that the response is not taken as a success.
     const e2 = await failing("no-status-no-trailers");
     assert.ok(e2.code === Status.UNKNOWN || e2.code === Status.INTERNAL, `no trailers: ${Status[e2.code]} (${e2.details})`);
+    await channelWorks();
+  });
+
+  it("a server that never grants flow-control window holds the request stream back; its reset ends the call and closes the requests", async function () {
+    mode = "silent";
+    const c = raw!.connections.at(-1)!;
+    const seen = new Set(c.frames.filter((f) => f.type === FrameType.HEADERS).map((f) => f.streamId));
+    const block = pattern(64 * KiB, 2);
+    let pulled = 0;
+    let closed = false;
+    async function* requests() {
+      try {
+        for (let i = 0; i < 1000; i++) {
+          pulled++;
+          yield Request.create({ id: "never-read", payload: block, seq: BigInt(i) });
+        }
+      } finally {
+        closed = true;
+      }
+    }
+    try {
+      const call = client.clientStream(requests(), { deadline: 20_000 });
+      const outcome = call.then(() => Status.OK, (e: { code?: Status }) => e.code);
+      const h = await c.waitFrame((f) => f.type === FrameType.HEADERS && !seen.has(f.streamId), "the client-streaming call's HEADERS");
+      await c.waitFrame((f) => f.type === FrameType.DATA && f.streamId === h.streamId, "its first request bytes");
+      await new Promise((r) => setTimeout(r, 500));
+      const stalledAt = pulled;
+      await new Promise((r) => setTimeout(r, 500));
+      const sent = c.frames.filter((f) => f.type === FrameType.DATA && f.streamId === h.streamId).reduce((n, f) => n + f.payload.length, 0);
+      assert.ok(sent <= 65_535, `the client sent ${sent} bytes into a 65,535-byte window`);
+      assert.equal(pulled, stalledAt, "the client kept pulling requests while nothing could be sent");
+      assert.ok(pulled < 32, `the client pulled ${pulled} x 64 KiB requests for a server that reads nothing`);
+      c.write(rstFrame(h.streamId, H2Error.CANCEL));
+      // give the connection's window back, or the channel's next call could not send its request
+      c.write(windowUpdateFrame(0, sent));
+      assert.equal(await outcome, Status.CANCELLED);
+      await settle(() => closed, "the request generator to be closed");
+    } finally {
+      mode = "good";
+    }
     await channelWorks();
   });
 

@@ -73,6 +73,13 @@ export function rstFrame(streamId: number, code: number): Buffer {
   return frame(FrameType.RST_STREAM, 0, streamId, p);
 }
 
+/** WINDOW_UPDATE: `increment` more bytes for stream `streamId` (0: the connection). */
+export function windowUpdateFrame(streamId: number, increment: number): Buffer {
+  const p = Buffer.alloc(4);
+  p.writeUInt32BE(increment & 0x7fffffff);
+  return frame(FrameType.WINDOW_UPDATE, 0, streamId, p);
+}
+
 export function goawayFrame(lastStreamId: number, code: number, debug = ""): Buffer {
   const p = Buffer.alloc(8);
   p.writeUInt32BE(lastStreamId & 0x7fffffff, 0);
