@@ -429,6 +429,7 @@ describe("bad peers against an sgwire client", function () {
   });
 
   it("a server that never grants flow-control window holds the request stream back; its reset ends the call and closes the requests", async function () {
+    await channelWorks(); // the channel is connected: the call below goes on this connection
     mode = "silent";
     const c = raw!.connections.at(-1)!;
     const seen = new Set(c.frames.filter((f) => f.type === FrameType.HEADERS).map((f) => f.streamId));
