@@ -81,24 +81,29 @@ describe(`interop with @grpc/grpc-js ${GRPCJS_VERSION}`, function () {
       await server?.close(1000);
     });
 
+    // the scenarios run so far (all of them, unless mocha was given -g)
+    const ran: string[] = [];
     for (const s of scenarios) {
       it(s.title, async function () {
+        ran.push(s.name);
         const results = await runAll((c) => runGrpcjsCall(client!, c), s.calls);
         await checked(() => s.check(results, { server: log }), results);
       });
     }
 
     it("counted every call it served and has none left running", async function () {
-      const stats = server!.stats;
-      const total = scenarios.reduce((n, s) => n + s.calls.length, 0);
-      assert.equal(stats.calls, total, `the server dispatched ${stats.calls} calls, the scenarios made ${total}`);
+      const made = scenarios.filter((s) => ran.includes(s.name));
+      const total = made.reduce((n, s) => n + s.calls.length, 0);
+      assert.equal(server!.stats.calls, total, `the server dispatched ${server!.stats.calls} calls, the scenarios made ${total}`);
       // cancelled calls end when their reset arrives: give them a moment
       for (let i = 0; i < 50 && server!.stats.active > 0; i++) await new Promise((r) => setTimeout(r, 20));
       assert.equal(server!.stats.active, 0);
-      const failing = scenarios.reduce((n, s) => n + FAILING_CALLS(s.name), 0);
+      const failing = made.reduce((n, s) => n + FAILING_CALLS(s.name), 0);
       assert.equal(server!.stats.failed, failing, "calls that ended with a status other than OK");
       assert.equal(server!.stats.ok, total - failing, "calls that ended OK");
-      assert.ok(server!.stats.cancelled >= 3, `the cancel scenario's 3 calls are cancelled by the client; the server counted ${server!.stats.cancelled}`);
+      if (ran.includes("cancel")) {
+        assert.ok(server!.stats.cancelled >= 3, `the cancel scenario's 3 calls are cancelled by the client; the server counted ${server!.stats.cancelled}`);
+      }
     });
   });
 

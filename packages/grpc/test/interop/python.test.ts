@@ -85,8 +85,11 @@ describeWith("grpcio", missing)(title, function () {
       await server?.close(1000);
     });
 
+    // the scenarios run so far (all of them, unless mocha was given -g)
+    const ran: string[] = [];
     for (const s of scenarios) {
       it(s.title, async function () {
+        ran.push(s.name);
         const results = await runPythonClient(`127.0.0.1:${port}`, s, pb2);
         await checked(s, results, log);
       });
@@ -95,7 +98,7 @@ describeWith("grpcio", missing)(title, function () {
     it("has no call left running once the clients are gone", async function () {
       for (let i = 0; i < 50 && server!.stats.active > 0; i++) await new Promise((r) => setTimeout(r, 20));
       assert.equal(server!.stats.active, 0);
-      assert.equal(server!.stats.calls, scenarios.reduce((n, s) => n + s.calls.length, 0));
+      assert.equal(server!.stats.calls, scenarios.filter((s) => ran.includes(s.name)).reduce((n, s) => n + s.calls.length, 0));
     });
   });
 
