@@ -27,6 +27,15 @@ export interface ServerOptions {
    * the error itself can be logged. Never called for GrpcErrors or cancellations.
    */
   onError?: (error: unknown, method: AnyMethod) => void;
+  /**
+   * Connection health checks: a connection with no traffic for `idleMs` (default 60000) gets a
+   * PING, and is closed if the answer does not come within `timeoutMs` (default 20000). Live
+   * clients answer (HTTP/2 requires it), so idle connections and quiet long calls stay; what this
+   * ends are dead connections node:http2 would keep forever (a peer that breaks the protocol in
+   * some ways stops node:http2 reading its connection, so even its TCP close goes unnoticed, and
+   * its calls stay active). `false` turns the checks off.
+   */
+  keepalive?: { idleMs?: number; timeoutMs?: number } | false;
 }
 
 /** Where and how a GrpcServer listens. */
@@ -134,6 +143,8 @@ export class GrpcServer {
   readonly #routes = new Map<string, Route>();
   readonly #shared: Shared;
   readonly #settings: Settings | undefined;
+  readonly #idleMs: number;
+  readonly #pingTimeoutMs: number;
   #server: Http2Server | Http2SecureServer | null = null;
   readonly #sessions = new Set<ServerHttp2Session>();
   #address: { host: string; port: number } | undefined;
@@ -150,6 +161,18 @@ export class GrpcServer {
     }
     if (options.onError !== undefined && typeof options.onError !== "function") throw new TypeError("GrpcServer: onError must be a function");
     this.#settings = options.settings;
+    const ka = options.keepalive;
+    if (ka === false) {
+      this.#idleMs = 0;
+      this.#pingTimeoutMs = 0;
+    } else {
+      if (ka !== undefined && (ka === null || typeof ka !== "object")) throw new TypeError("GrpcServer: keepalive must be { idleMs?, timeoutMs? } or false");
+      this.#idleMs = ka?.idleMs ?? 60_000;
+      this.#pingTimeoutMs = ka?.timeoutMs ?? 20_000;
+      for (const [name, v] of [["keepalive.idleMs", this.#idleMs], ["keepalive.timeoutMs", this.#pingTimeoutMs]] as const) {
+        if (!Number.isInteger(v) || v < 1 || v > MAX_TIMER_MS) throw new RangeError(`GrpcServer: ${name} must be an integer from 1 to ${MAX_TIMER_MS} (ms), got ${String(v)}`);
+      }
+    }
     this.#shared = {
       stats: { calls: 0, active: 0, ok: 0, failed: 0, cancelled: 0, badRequests: 0, droppedWrites: 0 },
       calls: new Set(),
@@ -213,6 +236,7 @@ export class GrpcServer {
       this.#sessions.add(session);
       session.on("error", noop); // a peer's protocol error ends its session, never the process
       session.once("close", () => this.#sessions.delete(session));
+      if (this.#idleMs > 0) session.setTimeout(this.#idleMs, () => this.#probe(session));
       if (this.#closing !== null) safely(() => session.close());
     });
     server.on("sessionError", noop);
@@ -295,6 +319,27 @@ export class GrpcServer {
     }
     this.#server = null;
     this.#address = undefined;
+  }
+
+  /** A connection was quiet for keepalive.idleMs: PING it, and close it if no answer comes in time. */
+  #probe(session: ServerHttp2Session): void {
+    if (session.destroyed) return;
+    const timer = setTimeout(() => safely(() => session.destroy()), this.#pingTimeoutMs);
+    timer.unref();
+    try {
+      const sent = session.ping((err) => {
+        clearTimeout(timer);
+        if (err) safely(() => session.destroy());
+      });
+      if (!sent) {
+        // too many pings outstanding: it is not answering
+        clearTimeout(timer);
+        session.destroy();
+      }
+    } catch {
+      clearTimeout(timer);
+      safely(() => session.destroy());
+    }
   }
 
   #onStream(stream: ServerHttp2Stream, headers: IncomingHttpHeaders, raw: string[]): void {

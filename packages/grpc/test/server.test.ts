@@ -216,9 +216,10 @@ function hpack(headers: [string, string][]): Buffer {
 
 /**
  * A peer that writes HTTP/2 frames itself: the preface, SETTINGS, a request's HEADERS on stream 1
- * and `data` in one DATA frame without END_STREAM. Returns the socket to write more frames to.
+ * (flags END_HEADERS, or as given) and `data` in one DATA frame without END_STREAM. Returns the
+ * socket to write more frames to.
  */
-async function rawH2(port: number, path: string, data: Buffer): Promise<import("node:net").Socket> {
+async function rawH2(port: number, path: string, data: Buffer, headersFlags = 4): Promise<import("node:net").Socket> {
   const net = await import("node:net");
   const sock = net.connect(port, "127.0.0.1");
   sock.on("error", () => {});
@@ -227,7 +228,7 @@ async function rawH2(port: number, path: string, data: Buffer): Promise<import("
   sock.write("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n");
   sock.write(h2Frame(4, 0, 0, Buffer.alloc(0)));
   const block = hpack([[":method", "POST"], [":scheme", "http"], [":path", path], [":authority", "localhost"], ["content-type", "application/grpc"], ["te", "trailers"]]);
-  sock.write(h2Frame(1, 4, 1, block)); // HEADERS, END_HEADERS
+  sock.write(h2Frame(1, headersFlags, 1, block)); // HEADERS, END_HEADERS (and END_STREAM if flags say so)
   sock.write(h2Frame(0, 0, 1, data)); // DATA
   return sock;
 }
@@ -630,6 +631,7 @@ describe("GrpcServer", function () {
       const s = new GrpcServer().addService(Echo, echoImpl(seen));
       assert.throws(() => s.addService(Echo, echoImpl(seen)), /\/sgtest.client.Echo\/Unary is already served/);
       assert.throws(() => new GrpcServer({ maxReceiveMessageBytes: -1 }), /maxReceiveMessageBytes must be an integer/);
+      assert.throws(() => new GrpcServer({ keepalive: { idleMs: 0 } }), /keepalive.idleMs must be an integer from 1/);
     });
   });
 
@@ -741,6 +743,36 @@ describe("GrpcServer", function () {
       while (server.stats.active > 0) await sleep(2);
       assert.equal(server.stats.cancelled - before.cancelled, 1);
       await stillServes(port);
+    });
+
+    it("DATA after END_STREAM, then the peer goes: the dead connection is found by keepalive and its call ends", async () => {
+      // node:http2 treats this as a connection error and stops reading the connection, so it
+      // never sees the peer's TCP close: without a PING that goes unanswered, the call and the
+      // session would stay forever
+      const own: Seen = { contexts: [], aborted: [], finished: [] };
+      const { server: srv, port: p } = await startServer({ keepalive: { idleMs: 200, timeoutMs: 200 } }, own);
+      // HEADERS with END_STREAM, then DATA on that stream
+      const sock = await rawH2(p, "/sgtest.client.Echo/Bidi", grpcFrame(EchoRequest, { text: "x" }), 5);
+      while (own.contexts.length === 0) await sleep(2);
+      await sleep(50);
+      sock.destroy();
+      const t0 = Date.now();
+      while (srv.stats.active > 0 && Date.now() - t0 < 5000) await sleep(10);
+      assert.equal(srv.stats.active, 0, "the call ended");
+      // a live connection with a quiet call answers the PINGs and keeps its call
+      const s = connect(p);
+      let req!: http2.ClientHttp2Stream;
+      const got: string[] = [];
+      const done = rawCall(s, "/sgtest.client.Echo/Bidi", { end: false, onStream: (x) => (req = x) });
+      const reader = new MessageReader(1 << 20, (b) => got.push(EchoResponse.fromBinary(b).text));
+      req.on("data", (c: Buffer) => reader.push(c));
+      req.write(grpcFrame(EchoRequest, { text: "before" }));
+      await sleep(1000); // several idle periods
+      req.write(grpcFrame(EchoRequest, { text: "after" }));
+      req.end();
+      const r = await done;
+      assert.equal(r.grpcStatus, Status.OK);
+      assert.deepEqual(got, ["before", "after"]);
     });
 
     it("garbage instead of HTTP/2 on the connection: the server keeps serving", async () => {
