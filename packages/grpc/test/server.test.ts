@@ -775,6 +775,53 @@ describe("GrpcServer", function () {
       assert.deepEqual(got, ["before", "after"]);
     });
 
+    it("fuzzed frames on 150 connections (seeded): nothing escapes, every call ends, the server keeps serving", async function () {
+      this.timeout(60000);
+      let seed = 17;
+      const rnd = (n: number) => {
+        seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
+        return (seed >>> 8) % n;
+      };
+      const { server: srv, port: p } = await startServer({ maxReceiveMessageBytes: 2000, keepalive: { idleMs: 200, timeoutMs: 200 } });
+      const paths = ["/sgtest.client.Echo/Unary", "/sgtest.client.Echo/ServerStream", "/sgtest.client.Echo/ClientStream", "/sgtest.client.Echo/Bidi", "/sgtest.client.Echo/Nope"];
+      const net = await import("node:net");
+      for (let conn = 0; conn < 150; conn++) {
+        const sock = net.connect(p, "127.0.0.1");
+        sock.on("error", () => {});
+        sock.resume();
+        await new Promise<void>((resolve) => sock.once("connect", () => resolve()));
+        sock.write("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n");
+        sock.write(h2Frame(4, 0, 0, Buffer.alloc(0)));
+        for (let id = 1; id < 2 + rnd(6) * 2; id += 2) {
+          const extra: [string, string][] = rnd(4) === 0 ? [["grpc-timeout", ["1m", "bad", "5n"][rnd(3)]!], ["x-a-bin", "!!"], ["grpc-encoding", ["gzip", "identity"][rnd(2)]!]] : [];
+          const headers: [string, string][] = [[":method", rnd(15) ? "POST" : "GET"], [":scheme", "http"], [":path", paths[rnd(paths.length)]!], [":authority", "x"], ["content-type", rnd(10) ? "application/grpc" : "text/plain"], ["te", "trailers"], ...extra];
+          sock.write(h2Frame(1, 4 | (rnd(6) === 0 ? 1 : 0), id, hpack(headers)));
+          for (let k = rnd(4); k > 0; k--) {
+            let data: Buffer;
+            const kind = rnd(5);
+            if (kind === 0) data = Buffer.from(Array.from({ length: rnd(50) }, () => rnd(256)));
+            else if (kind === 1) data = messagePrefix(rnd(5000), rnd(5) === 0);
+            else {
+              data = grpcFrame(EchoRequest, { text: "t".repeat(rnd(100)), repeat: rnd(20), payload: pattern(rnd(3000), k) });
+              if (rnd(3) === 0) data = data.subarray(0, rnd(data.length));
+            }
+            sock.write(h2Frame(0, rnd(4) === 0 ? 1 : 0, id, data));
+          }
+          if (rnd(4) === 0) sock.write(h2Frame(3, 0, id, Buffer.from([0, 0, 0, rnd(14)]))); // RST_STREAM
+          if (rnd(8) === 0) sock.write(h2Frame(7, 0, 0, Buffer.from([0, 0, 0, id, 0, 0, 0, rnd(3)]))); // GOAWAY
+          if (rnd(10) === 0) sock.write(h2Frame(8, 0, id, Buffer.from([0, 0, 0, 0]))); // WINDOW_UPDATE of 0
+          if (rnd(20) === 0) sock.write(Buffer.from(Array.from({ length: rnd(40) }, () => rnd(256))));
+        }
+        await sleep(rnd(20));
+        sock.destroy();
+      }
+      await stillServes(p);
+      const t0 = Date.now();
+      while (srv.stats.active > 0 && Date.now() - t0 < 10000) await sleep(20);
+      assert.equal(srv.stats.active, 0, "every call ended");
+      assert.ok(srv.stats.calls + srv.stats.badRequests > 100, `${srv.stats.calls} calls, ${srv.stats.badRequests} refused`);
+    });
+
     it("garbage instead of HTTP/2 on the connection: the server keeps serving", async () => {
       const net = await import("node:net");
       await new Promise<void>((resolve) => {
