@@ -101,8 +101,9 @@ const CONTENT_TYPES = new Set(["application/grpc", "application/grpc+proto"]);
 function contentTypeOk(ct: string | undefined): boolean {
   if (ct === undefined) return false;
   if (CONTENT_TYPES.has(ct)) return true;
+  // media types are case-insensitive and may carry parameters
   const semi = ct.indexOf(";");
-  return semi > 0 && CONTENT_TYPES.has(ct.slice(0, semi).trim().toLowerCase());
+  return CONTENT_TYPES.has((semi >= 0 ? ct.slice(0, semi) : ct).trim().toLowerCase());
 }
 
 /** Never lets a throw out: for calls into node:http2 on a stream the peer may have reset meanwhile. */

@@ -599,8 +599,13 @@ describe("GrpcServer", function () {
         assert.equal(r.grpcStatus, Status.INTERNAL);
         assert.match(decodeURIComponent(r.grpcMessage!), new RegExp(ct.replace("+", "\\+")));
       }
-      const ok = await rawCall(session, "/sgtest.client.Echo/Unary", { body: [grpcFrame(EchoRequest, { text: "p" })], headers: { "content-type": "application/grpc+proto" } });
-      assert.equal(ok.grpcStatus, Status.OK);
+      for (const ct of ["application/grpc+proto", "Application/GRPC", "application/grpc; charset=utf-8"]) {
+        const ok = await rawCall(session, "/sgtest.client.Echo/Unary", { body: [grpcFrame(EchoRequest, { text: "p" })], headers: { "content-type": ct } });
+        assert.equal(ok.grpcStatus, Status.OK, ct);
+      }
+      const none = await rawCall(session, "/sgtest.client.Echo/Unary", { body: [grpcFrame(EchoRequest, {})], headers: { "content-type": undefined } });
+      assert.equal(none.httpStatus, 415);
+      assert.match(none.grpcMessage!, /content-type missing/);
     });
 
     it("a method other than POST is HTTP 405", async () => {
