@@ -161,6 +161,13 @@ export class GrpcServer {
       }
     }
     if (options.onError !== undefined && typeof options.onError !== "function") throw new TypeError("GrpcServer: onError must be a function");
+    if (options.settings !== undefined) {
+      try {
+        http2.getPackedSettings(options.settings);
+      } catch (err) {
+        throw new RangeError(`GrpcServer: settings: ${(err as Error).message}`);
+      }
+    }
     this.#settings = options.settings;
     const ka = options.keepalive;
     if (ka === false) {

@@ -637,6 +637,7 @@ describe("GrpcServer", function () {
       assert.throws(() => s.addService(Echo, echoImpl(seen)), /\/sgtest.client.Echo\/Unary is already served/);
       assert.throws(() => new GrpcServer({ maxReceiveMessageBytes: -1 }), /maxReceiveMessageBytes must be an integer/);
       assert.throws(() => new GrpcServer({ keepalive: { idleMs: 0 } }), /keepalive.idleMs must be an integer from 1/);
+      assert.throws(() => new GrpcServer({ settings: { initialWindowSize: -1 } }), /GrpcServer: settings: .*initialWindowSize/);
     });
   });
 
