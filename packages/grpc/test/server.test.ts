@@ -460,6 +460,26 @@ describe("GrpcServer", function () {
       assert.deepEqual(Buffer.from(String(r.trailers!["x-echo-t-bin"]), "base64"), Buffer.from(bin));
     });
 
+    it("listens on IPv6 and names an IPv6 peer in brackets", async function () {
+      const srv = new GrpcServer().addService(Echo, echoImpl(seen));
+      servers.push(srv);
+      let addr: { host: string; port: number };
+      try {
+        addr = await srv.listen({ host: "::1", port: 0 });
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code === "EADDRNOTAVAIL" || (err as NodeJS.ErrnoException).code === "EAFNOSUPPORT") this.skip();
+        throw err;
+      }
+      assert.equal(addr.host, "::1");
+      assert.deepEqual(srv.address, addr);
+      const s = http2.connect(`http://[::1]:${addr.port}`);
+      s.on("error", () => {});
+      sessions.push(s);
+      const r = await rawCall(s, "/sgtest.client.Echo/Unary", { body: [grpcFrame(EchoRequest, { text: "v6" })] });
+      assert.equal(r.grpcStatus, Status.OK);
+      assert.match(seen.contexts[0]!.peer, /^\[::1\]:\d+$/);
+    });
+
     it("sendHeader sends the response headers before the first message", async () => {
       let req!: http2.ClientHttp2Stream;
       let headersAt = -1;
