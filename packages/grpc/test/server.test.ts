@@ -417,16 +417,24 @@ describe("GrpcServer", function () {
   describe("handler shapes", () => {
     it("synchronous handlers: a plain value, a sync iterable; a streaming handler that returns no iterable is UNKNOWN via onError", async () => {
       const errors: unknown[] = [];
+      const views: { offset: number; bufferBytes: number; length: number }[] = [];
       const srv = new GrpcServer({ onError: (e) => errors.push(e) }).addService(Echo, {
         ...echoImpl(seen),
-        unary: (req) => ({ text: req.text.toUpperCase(), payload: new Uint8Array(0), index: 0, total: 0n }),
+        unary: (req) => {
+          views.push({ offset: req.payload.byteOffset, bufferBytes: req.payload.buffer.byteLength, length: req.payload.length });
+          return { text: req.text.toUpperCase(), payload: new Uint8Array(0), index: 0, total: 0n };
+        },
         serverStream: (req) => (req.repeat === 99 ? (42 as unknown as EchoResponse[]) : [1, 2, 3].map((i) => ({ text: req.text, payload: new Uint8Array(0), index: i, total: 0n }))),
       });
       servers.push(srv);
       const { port: p } = await srv.listen({ port: 0 });
       const s = connect(p);
-      const u = await rawCall(s, "/sgtest.client.Echo/Unary", { body: [grpcFrame(EchoRequest, { text: "sync" })] });
+      const u = await rawCall(s, "/sgtest.client.Echo/Unary", { body: [grpcFrame(EchoRequest, { text: "sync", payload: pattern(3000, 1) })] });
       assert.equal(decodeAll(u)[0]!.text, "SYNC");
+      // the request's bytes field is a view of the received DATA chunk: past the prefix and the
+      // fields before it, inside a buffer holding more than it
+      assert.equal(views[0]!.length, 3000);
+      assert.ok(views[0]!.offset >= 5 + 6 + 3 && views[0]!.bufferBytes >= 3000 + 14, JSON.stringify(views[0]));
       const ss = await rawCall(s, "/sgtest.client.Echo/ServerStream", { body: [grpcFrame(EchoRequest, { text: "it" })] });
       assert.deepEqual(decodeAll(ss).map((m) => m.index), [1, 2, 3]);
       const bad = await rawCall(s, "/sgtest.client.Echo/ServerStream", { body: [grpcFrame(EchoRequest, { repeat: 99 })] });
