@@ -856,6 +856,17 @@ describe("GrpcServer", function () {
       assert.ok(srv.stats.calls + srv.stats.badRequests > 100, `${srv.stats.calls} calls, ${srv.stats.badRequests} refused`);
     });
 
+    it("a client's GOAWAY (NO_ERROR) with a call in flight: that call still completes", async () => {
+      const s = connect();
+      const done = rawCall(s, "/sgtest.client.Echo/Unary", { body: [grpcFrame(EchoRequest, { text: "inflight", delayMs: 100 })] });
+      while (seen.contexts.length === 0) await sleep(2);
+      s.goaway(http2.constants.NGHTTP2_NO_ERROR);
+      const r = await done;
+      assert.equal(r.grpcStatus, Status.OK);
+      assert.equal(decodeAll(r)[0]!.text, "inflight");
+      await stillServes(port);
+    });
+
     it("garbage instead of HTTP/2 on the connection: the server keeps serving", async () => {
       const net = await import("node:net");
       await new Promise<void>((resolve) => {
