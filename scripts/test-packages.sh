@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs sgwire the way a user does, outside this workspace, and uses it:
-#   1. `npm pack` and `pnpm pack` of @sgwire/core, @sgwire/codegen and @sgwire/nic into a temp dir;
+#   1. `npm pack` and `pnpm pack` of @sgwire/core, @sgwire/codegen, @sgwire/nic and @sgwire/grpc into a temp dir;
 #      the tarballs must carry README.md, LICENSE and no machine-built .node file, and no
 #      `workspace:` range where an installer reads one (dependencies, peer and optional ones);
 #   2. a fresh project under /tmp, installed with npm from the npm-packed tarballs (no overrides),
@@ -9,7 +9,8 @@
 #      the generated code plus a small program (typescript is the project's only other package;
 #      "types": [] so @types/node must come from @sgwire/nic's declarations), then run the program:
 #      a 48 KiB referenced bytes field over UDP and a 4 MiB one over TCP, both to itself, received
-#      byte-identical; and the native addon was built by @sgwire/nic's install script if this
+#      byte-identical; a unary gRPC call of the schema's service, served and called with
+#      @sgwire/grpc over h2c; and the native addon was built by @sgwire/nic's install script if this
 #      machine has the DPDK headers.
 # Needs the packages built (dist/): the workspace install does that (`npx -y pnpm@12.4.2 install`).
 # Exits non-zero, naming the step, on any failure. KEEP=1 keeps the temp dir for a look.
@@ -20,7 +21,7 @@ PNPM=(npx -y pnpm@12.4.2)
 step() { printf '\n== test-packages: %s\n' "$*"; }
 fail() { printf '\ntest-packages: FAILED: %s\n' "$*" >&2; exit 1; }
 
-for p in core codegen nic; do
+for p in core codegen nic grpc; do
   [[ -f packages/$p/dist/index.js && -f packages/$p/dist/index.d.ts ]] ||
     fail "packages/$p/dist is not built; run: npx -y pnpm@12.4.2 -r --workspace-concurrency=1 run build"
 done
@@ -31,12 +32,13 @@ mkdir -p "$TMP/tarballs"
 
 step "npm pack and pnpm pack"
 mkdir -p "$TMP/npm-tarballs"
-for p in core codegen nic; do
+for p in core codegen nic grpc; do
   (cd "packages/$p" && "${PNPM[@]}" pack --pack-destination "$TMP/tarballs" >/dev/null) || fail "pnpm pack of packages/$p failed"
   (cd "packages/$p" && npm pack --silent --pack-destination "$TMP/npm-tarballs" >/dev/null) || fail "npm pack of packages/$p failed"
 done
 CORE=$(ls "$TMP"/tarballs/sgwire-core-*.tgz) CODEGEN=$(ls "$TMP"/tarballs/sgwire-codegen-*.tgz) NIC=$(ls "$TMP"/tarballs/sgwire-nic-*.tgz)
-for t in "$CORE" "$CODEGEN" "$NIC" "$TMP"/npm-tarballs/*.tgz; do
+GRPC=$(ls "$TMP"/tarballs/sgwire-grpc-*.tgz)
+for t in "$CORE" "$CODEGEN" "$NIC" "$GRPC" "$TMP"/npm-tarballs/*.tgz; do
   list=$(tar -tzf "$t")
   for f in package/README.md package/LICENSE package/package.json package/dist/index.js package/dist/index.d.ts; do
     grep -qx "$f" <<<"$list" || fail "$(basename "$t") has no $f"
@@ -52,7 +54,7 @@ for t in "$CORE" "$CODEGEN" "$NIC" "$TMP"/npm-tarballs/*.tgz; do
 done
 # the peer range the packages give @sgwire/core must take the version this repository builds
 core_version=$(node -p 'require("./packages/core/package.json").version')
-for p in codegen nic; do
+for p in codegen nic grpc; do
   range=$(node -p "require('./packages/$p/package.json').peerDependencies['@sgwire/core']")
   [[ $range == "^$core_version" ]] || fail "packages/$p: peer range of @sgwire/core is $range, but @sgwire/core is $core_version (use ^$core_version)"
 done
@@ -77,6 +79,11 @@ message Blob {
   google.protobuf.Timestamp at = 2;
   bytes data = 3;
 }
+message Key { uint64 id = 1; }
+// serves stored blobs: the generated code has a descriptor, a client and a server interface
+service BlobStore {
+  rpc Get(Key) returns (Blob);
+}
 EOF
   cat >"$dir/tsconfig.json" <<'EOF'
 {
@@ -90,7 +97,8 @@ EOF
 EOF
   cat >"$dir/src/main.ts" <<'EOF'
 import { openPort, nicInfo } from "@sgwire/nic";
-import { Blob } from "./gen/blob.sg.js";
+import { GrpcServer, createChannel, createClient } from "@sgwire/grpc";
+import { Blob, BlobStore, type BlobStoreClient, type BlobStoreServer } from "./gen/blob.sg.js";
 
 const timer = setTimeout(() => {
   console.error("consumer: timed out after 60 s waiting for a message");
@@ -139,6 +147,23 @@ await roundTrip("udp", "default", 48 * 1024);
 await roundTrip("tcp", "default", 4 * 1024 * 1024);
 await roundTrip("udp", "dgram", 48 * 1024);
 await roundTrip("tcp", "net", 4 * 1024 * 1024);
+// gRPC: a server implementing the generated interface, a client of the generated type (h2c)
+const value = new Uint8Array(64 * 1024).fill(7);
+const impl: BlobStoreServer = {
+  get(key) {
+    return Blob.create({ id: key.id, data: value });
+  },
+};
+const server = new GrpcServer();
+server.addService(BlobStore, impl);
+const { port } = await server.listen({ host: "127.0.0.1", port: 0 });
+const channel = createChannel(`http://127.0.0.1:${port}`);
+const client: BlobStoreClient = createClient(BlobStore, channel);
+const got = await client.get({ id: 9n });
+if (got.id !== 9n || got.data.length !== value.length || got.data.some((b) => b !== 7)) throw new Error("grpc: the blob came back different");
+channel.close();
+await server.close();
+console.log(`consumer: grpc: unary BlobStore.Get over h2c returned ${got.data.length} bytes`);
 const dpdk = nicInfo().backends.find((b) => b.name === "dpdk");
 console.log(`consumer: dpdk backend available: ${dpdk?.available}${dpdk?.available ? "" : ` (${dpdk?.reason})`}`);
 clearTimeout(timer);
@@ -167,13 +192,13 @@ use_project() {
 step "npm install (fresh project, npm-packed tarballs, no overrides)"
 write_project "$TMP/npm"
 NT=$TMP/npm-tarballs
-(cd "$TMP/npm" && npm install --no-audit --no-fund --foreground-scripts --loglevel=error "$NT"/sgwire-core-*.tgz "$NT"/sgwire-codegen-*.tgz "$NT"/sgwire-nic-*.tgz typescript@5.9.3) ||
+(cd "$TMP/npm" && npm install --no-audit --no-fund --foreground-scripts --loglevel=error "$NT"/sgwire-core-*.tgz "$NT"/sgwire-codegen-*.tgz "$NT"/sgwire-nic-*.tgz "$NT"/sgwire-grpc-*.tgz typescript@5.9.3) ||
   fail "npm install of the tarballs failed (output above)"
 use_project "$TMP/npm" npm
 
 step "yarn add (fresh project, npm-packed tarballs)"
 write_project "$TMP/yarn"
-(cd "$TMP/yarn" && npx -y yarn@1.22.22 add --non-interactive --no-progress "$NT"/sgwire-core-*.tgz "$NT"/sgwire-codegen-*.tgz "$NT"/sgwire-nic-*.tgz typescript@5.9.3) ||
+(cd "$TMP/yarn" && npx -y yarn@1.22.22 add --non-interactive --no-progress "$NT"/sgwire-core-*.tgz "$NT"/sgwire-codegen-*.tgz "$NT"/sgwire-nic-*.tgz "$NT"/sgwire-grpc-*.tgz typescript@5.9.3) ||
   fail "yarn add of the tarballs failed (output above)"
 use_project "$TMP/yarn" yarn
 
@@ -184,8 +209,8 @@ printf "allowBuilds:\n  '@sgwire/nic': true\n  '@sgwire/nic@file:../tarballs/%s'
 # --config.side-effects-cache=false: build the addon here rather than reuse a build from pnpm's store.
 # pnpm warns "Issues with peer dependencies": it counts a tarball's version (file:...) as not
 # matching the ^0.1.0 peer range, but links that same @sgwire/core as the peer (one copy).
-(cd "$TMP/pnpm" && "${PNPM[@]}" add --config.side-effects-cache=false "$CORE" "$CODEGEN" "$NIC" typescript@5.9.3) ||
+(cd "$TMP/pnpm" && "${PNPM[@]}" add --config.side-effects-cache=false "$CORE" "$CODEGEN" "$NIC" "$GRPC" typescript@5.9.3) ||
   fail "pnpm add of the tarballs failed (output above)"
 use_project "$TMP/pnpm" pnpm
 
-printf '\ntest-packages: OK (npm, yarn and pnpm: installed from tarballs, compiled, type-checked strictly, sent and received)\n'
+printf '\ntest-packages: OK (npm, yarn and pnpm: installed from tarballs, compiled, type-checked strictly, sent and received, served and called over gRPC)\n'
