@@ -29,7 +29,22 @@ export interface ChannelOptions {
   settings?: http2.Settings;
   /** The connection's receive window in bytes. Default 16 MiB. */
   connectionWindowBytes?: number;
+  /**
+   * Connection health checks while calls are open: when the connection has carried nothing for
+   * `idleMs` (default 300000, 5 minutes: gRPC C-core servers answer PINGs sent more often than
+   * that on a connection without data with GOAWAY "too_many_pings"), the channel sends a PING;
+   * if no answer comes within `timeoutMs` (default 20000) the connection is dropped, its calls
+   * fail UNAVAILABLE and the next call connects again. This finds a server that died without a
+   * TCP close, and a connection node:http2 stopped reading (it does after some protocol errors
+   * of the peer, and then never sees the peer's close): without it, calls without a deadline on
+   * such a connection would wait forever. An idle channel (no calls) sends nothing. `false` turns
+   * the checks off.
+   */
+  keepalive?: { idleMs?: number; timeoutMs?: number } | false;
 }
+
+/** Largest delay setTimeout takes. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
 
 const DEFAULT_STREAM_WINDOW = 1 << 20;
 /** the session a stream was opened on (node's stream.session is gone once the stream is destroyed) */
@@ -62,6 +77,9 @@ export class Channel {
   readonly maxSendMessageBytes: number;
   readonly #connectOptions: http2.SecureClientSessionOptions;
   readonly #connectionWindow: number;
+  /** keepalive: quiet time before a PING (0: off) and how long its answer may take */
+  readonly #idleMs: number;
+  readonly #pingTimeoutMs: number;
   #session: http2.ClientHttp2Session | null = null;
   #closed = false;
   /** calls open on the current session (the session is ref'd while there is one) */
@@ -93,6 +111,18 @@ export class Channel {
     this.#connectionWindow = options.connectionWindowBytes ?? DEFAULT_CONNECTION_WINDOW;
     if (!Number.isInteger(this.#connectionWindow) || this.#connectionWindow < 65535 || this.#connectionWindow > 0x7fffffff) {
       throw new RangeError(`ChannelOptions.connectionWindowBytes must be an integer from 65535 to 2^31-1, got ${String(options.connectionWindowBytes)}`);
+    }
+    const ka = options.keepalive;
+    if (ka === false) {
+      this.#idleMs = 0;
+      this.#pingTimeoutMs = 0;
+    } else {
+      if (ka !== undefined && (ka === null || typeof ka !== "object")) throw new TypeError("ChannelOptions.keepalive must be { idleMs?, timeoutMs? } or false");
+      this.#idleMs = ka?.idleMs ?? 300_000;
+      this.#pingTimeoutMs = ka?.timeoutMs ?? 20_000;
+      for (const [name, v] of [["keepalive.idleMs", this.#idleMs], ["keepalive.timeoutMs", this.#pingTimeoutMs]] as const) {
+        if (!Number.isInteger(v) || v < 1 || v > MAX_TIMER_MS) throw new RangeError(`ChannelOptions.${name} must be an integer from 1 to ${MAX_TIMER_MS} (ms), got ${String(v)}`);
+      }
     }
     if (options.settings !== undefined) {
       try {
@@ -219,7 +249,44 @@ export class Channel {
       if (!session.closed && !session.destroyed) session.close();
     });
     session.once("close", () => this.#drop(session));
+    if (this.#idleMs > 0) session.setTimeout(this.#idleMs, () => this.#probe(session));
     return session;
+  }
+
+  /**
+   * The connection was quiet for keepalive.idleMs: if calls are open on it, PING it and drop it
+   * (destroy: its calls fail UNAVAILABLE) when no answer comes in time. Watches the next quiet
+   * period either way (node:http2 emits 'timeout' once per setTimeout).
+   */
+  #probe(session: http2.ClientHttp2Session): void {
+    if (session.destroyed) return;
+    const rearm = () => {
+      if (!session.destroyed) session.setTimeout(this.#idleMs, () => this.#probe(session));
+    };
+    // the current session without calls is idle, not suspect (a dropped one still alive has calls)
+    if (session === this.#session && this.#active === 0) return rearm();
+    const fail = () => {
+      this.#lastError = new Error(`no answer to a keepalive PING within ${this.#pingTimeoutMs} ms`);
+      this.#drop(session);
+      session.destroy();
+    };
+    const timer = setTimeout(fail, this.#pingTimeoutMs);
+    timer.unref();
+    try {
+      const sent = session.ping((err) => {
+        clearTimeout(timer);
+        if (err !== null && !session.destroyed) fail();
+        else rearm();
+      });
+      if (!sent) {
+        // too many PINGs outstanding: the peer is not answering
+        clearTimeout(timer);
+        fail();
+      }
+    } catch {
+      clearTimeout(timer);
+      if (!session.destroyed) fail();
+    }
   }
 
   /** Forgets `session` so the next call opens a new one (calls in flight on it go on or fail). */

@@ -454,7 +454,8 @@ function onClose(this: CallStream): void {
       details = `received HTTP status ${call.httpStatus} without a gRPC status`;
     } else if (call.httpStatus === 0) {
       code = Status.UNAVAILABLE;
-      details = `the connection to ${call.channel.address} closed before a response`;
+      const connErr = call.channel.connectionError();
+      details = connErr !== null ? `connection to ${call.channel.address} failed: ${connErr.message}` : `the connection to ${call.channel.address} closed before a response`;
     } else {
       code = Status.INTERNAL;
       details = "the stream ended without a gRPC status";

@@ -338,6 +338,8 @@ export class GrpcServer {
       const sent = session.ping((err) => {
         clearTimeout(timer);
         if (err) safely(() => session.destroy());
+        // node:http2 emits 'timeout' once per setTimeout: watch the next quiet period too
+        else if (!session.destroyed) session.setTimeout(this.#idleMs, () => this.#probe(session));
       });
       if (!sent) {
         // too many pings outstanding: it is not answering

@@ -523,6 +523,85 @@ describe("sgwire gRPC client: connections", function () {
   });
 });
 
+describe("sgwire gRPC client: keepalive", function () {
+  it("a server that stops answering (no PING reply) fails the open call UNAVAILABLE; the channel then connects anew", async () => {
+    // an HTTP/2 server that sends its SETTINGS and then nothing at all: a peer that died without
+    // a TCP close, as far as the client can tell
+    const sockets: Socket[] = [];
+    const mute = createServer((sock) => {
+      sockets.push(sock);
+      sock.on("error", () => {});
+      sock.resume();
+      sock.write(Buffer.from([0, 0, 0, 4, 0, 0, 0, 0, 0])); // SETTINGS, empty
+    });
+    await new Promise<void>((resolve) => mute.listen(0, "127.0.0.1", () => resolve()));
+    const port = (mute.address() as AddressInfo).port;
+    const ch = createChannel(`http://127.0.0.1:${port}`, { keepalive: { idleMs: 150, timeoutMs: 150 } });
+    const quiet = createChannel(`http://127.0.0.1:${port}`, { keepalive: false });
+    try {
+      const c = createClient(Echo, ch);
+      const t0 = Date.now();
+      await rejectsWith(c.unary(req({ text: "x" })), Status.UNAVAILABLE, /keepalive PING/);
+      assert.ok(Date.now() - t0 < 5000, `took ${Date.now() - t0} ms`);
+      assert.equal(sockets.length, 1);
+      // without keepalive the same call is still waiting after a second
+      const pending = createClient(Echo, quiet).unary(req({ text: "y" }));
+      const outcome = await Promise.race([pending.then(() => "resolved", () => "rejected"), sleep(1000).then(() => "waiting")]);
+      assert.equal(outcome, "waiting");
+      quiet.close();
+      for (const s of sockets) s.destroy();
+      await pending.catch(() => {});
+      // the next call on the keepalive channel opens a new connection
+      const next = c.unary(req({ text: "z" }));
+      while (sockets.length < 3) await sleep(10);
+      ch.close();
+      for (const s of sockets) s.destroy();
+      await next.catch(() => {});
+    } finally {
+      ch.close();
+      quiet.close();
+      for (const s of sockets) s.destroy();
+      await new Promise<void>((resolve) => mute.close(() => resolve()));
+    }
+  });
+
+  it("a live server keeps a quiet long call (PINGs answered), and an idle channel sends no PINGs", async () => {
+    const pings: number[] = [0];
+    const srv = http2.createServer();
+    srv.on("session", (session) => session.on("ping", () => pings[0]!++));
+    srv.on("stream", (stream) => {
+      // a unary call answered after 700 ms of quiet
+      stream.on("data", () => {});
+      stream.on("error", () => {});
+      setTimeout(() => {
+        if (stream.destroyed) return;
+        stream.respond({ ":status": 200, "content-type": "application/grpc" }, { waitForTrailers: true });
+        stream.on("wantTrailers", () => stream.sendTrailers({ "grpc-status": "0" }));
+        const body = EchoResponse.toBinary(EchoResponse.create({ text: "late" }));
+        stream.end(Buffer.concat([messagePrefix(body.length), body]));
+      }, 700);
+    });
+    await new Promise<void>((resolve) => srv.listen(0, "127.0.0.1", () => resolve()));
+    const ch = createChannel(`http://127.0.0.1:${(srv.address() as AddressInfo).port}`, { keepalive: { idleMs: 100, timeoutMs: 500 } });
+    try {
+      const c = createClient(Echo, ch);
+      assert.equal((await c.unary(req({ text: "q" }))).text, "late");
+      assert.ok(pings[0]! >= 2, `${pings[0]} PINGs during 700 ms of quiet with idleMs 100`);
+      const during = pings[0]!;
+      await sleep(600); // idle: no calls open
+      assert.equal(pings[0], during, "PINGs sent by an idle channel");
+    } finally {
+      ch.close();
+      await new Promise<void>((resolve) => srv.close(() => resolve()));
+    }
+  });
+
+  it("refuses a bad keepalive option, naming it", () => {
+    assert.throws(() => createChannel("http://127.0.0.1:1", { keepalive: { idleMs: 0 } }), /keepalive.idleMs must be an integer from 1/);
+    assert.throws(() => createChannel("http://127.0.0.1:1", { keepalive: "no" as never }), /keepalive must be/);
+  });
+});
+
 describe("sgwire gRPC client over TLS", function () {
   let dir: string;
   let server: grpc.Server;

@@ -784,6 +784,18 @@ describe("GrpcServer", function () {
       await stillServes(port);
     });
 
+    it("keepalive probes every quiet period, not only the first: a live client answers each and keeps its connection", async () => {
+      const { port: p } = await startServer({ keepalive: { idleMs: 100, timeoutMs: 200 } });
+      const s = connect(p);
+      let pings = 0;
+      s.on("ping", () => pings++);
+      await new Promise<void>((resolve) => s.once("remoteSettings", () => resolve()));
+      await sleep(800);
+      assert.ok(pings >= 3, `${pings} PINGs in 800 ms of quiet with idleMs 100`);
+      assert.equal(s.destroyed || s.closed, false, "the answering client keeps its connection");
+      await stillServes(p);
+    });
+
     it("DATA after END_STREAM, then the peer goes: the dead connection is found by keepalive and its call ends", async () => {
       // node:http2 treats this as a connection error and stops reading the connection, so it
       // never sees the peer's TCP close: without a PING that goes unanswered, the call and the
