@@ -10,23 +10,11 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import * as grpc from "@grpc/grpc-js";
 import * as protoLoader from "@grpc/proto-loader";
-import { defineService, type MethodType } from "@sgwire/core";
 import {
   GrpcError, GrpcServer, Metadata, MessageReader, Status, messagePrefix, type ServerContext, type ServiceImplementation,
 } from "../src/index.js";
-import { EchoRequest, EchoResponse } from "./gen/client-echo.sg.js";
+import { Echo, EchoRequest, EchoResponse } from "./gen/client-echo.sg.js";
 
-const Echo = defineService<{
-  unary: MethodType<EchoRequest, EchoResponse, "unary">;
-  serverStream: MethodType<EchoRequest, EchoResponse, "server_streaming">;
-  clientStream: MethodType<EchoRequest, EchoResponse, "client_streaming">;
-  bidi: MethodType<EchoRequest, EchoResponse, "bidi_streaming">;
-}>("sgtest.client.Echo", {
-  unary: { name: "Unary", kind: "unary", input: EchoRequest, output: EchoResponse },
-  serverStream: { name: "ServerStream", kind: "server_streaming", input: EchoRequest, output: EchoResponse },
-  clientStream: { name: "ClientStream", kind: "client_streaming", input: EchoRequest, output: EchoResponse },
-  bidi: { name: "Bidi", kind: "bidi_streaming", input: EchoRequest, output: EchoResponse },
-});
 
 const { NGHTTP2_CANCEL } = http2.constants;
 
