@@ -2,3 +2,4 @@ export * from "./wire/index.js";
 export * from "./sg/index.js";
 export * from "./memory/index.js";
 export * from "./codec/index.js";
+export * from "./wkt/index.js";
