@@ -5,6 +5,7 @@
  */
 import * as http2 from "node:http2";
 import { DEFAULT_MAX_RECEIVE_MESSAGE_BYTES, MAX_MESSAGE_LENGTH } from "./frame.js";
+import { keepaliveSettings, watchSession, type Keepalive, type KeepaliveOption } from "./keepalive.js";
 import { GrpcError, Status } from "./status.js";
 
 /** How a channel connects and what it accepts. */
@@ -40,11 +41,8 @@ export interface ChannelOptions {
    * such a connection would wait forever. An idle channel (no calls) sends nothing. `false` turns
    * the checks off.
    */
-  keepalive?: { idleMs?: number; timeoutMs?: number } | false;
+  keepalive?: KeepaliveOption;
 }
-
-/** Largest delay setTimeout takes. */
-const MAX_TIMER_MS = 2 ** 31 - 1;
 
 const DEFAULT_STREAM_WINDOW = 1 << 20;
 /** the session a stream was opened on (node's stream.session is gone once the stream is destroyed) */
@@ -77,9 +75,7 @@ export class Channel {
   readonly maxSendMessageBytes: number;
   readonly #connectOptions: http2.SecureClientSessionOptions;
   readonly #connectionWindow: number;
-  /** keepalive: quiet time before a PING (0: off) and how long its answer may take */
-  readonly #idleMs: number;
-  readonly #pingTimeoutMs: number;
+  readonly #keepalive: Keepalive;
   #session: http2.ClientHttp2Session | null = null;
   #closed = false;
   /** calls open on the current session (the session is ref'd while there is one) */
@@ -112,18 +108,7 @@ export class Channel {
     if (!Number.isInteger(this.#connectionWindow) || this.#connectionWindow < 65535 || this.#connectionWindow > 0x7fffffff) {
       throw new RangeError(`ChannelOptions.connectionWindowBytes must be an integer from 65535 to 2^31-1, got ${String(options.connectionWindowBytes)}`);
     }
-    const ka = options.keepalive;
-    if (ka === false) {
-      this.#idleMs = 0;
-      this.#pingTimeoutMs = 0;
-    } else {
-      if (ka !== undefined && (ka === null || typeof ka !== "object")) throw new TypeError("ChannelOptions.keepalive must be { idleMs?, timeoutMs? } or false");
-      this.#idleMs = ka?.idleMs ?? 300_000;
-      this.#pingTimeoutMs = ka?.timeoutMs ?? 20_000;
-      for (const [name, v] of [["keepalive.idleMs", this.#idleMs], ["keepalive.timeoutMs", this.#pingTimeoutMs]] as const) {
-        if (!Number.isInteger(v) || v < 1 || v > MAX_TIMER_MS) throw new RangeError(`ChannelOptions.${name} must be an integer from 1 to ${MAX_TIMER_MS} (ms), got ${String(v)}`);
-      }
-    }
+    this.#keepalive = keepaliveSettings("ChannelOptions", options.keepalive, 300_000);
     if (options.settings !== undefined) {
       try {
         // throws a RangeError naming a setting out of range
@@ -249,44 +234,13 @@ export class Channel {
       if (!session.closed && !session.destroyed) session.close();
     });
     session.once("close", () => this.#drop(session));
-    if (this.#idleMs > 0) session.setTimeout(this.#idleMs, () => this.#probe(session));
-    return session;
-  }
-
-  /**
-   * The connection was quiet for keepalive.idleMs: if calls are open on it, PING it and drop it
-   * (destroy: its calls fail UNAVAILABLE) when no answer comes in time. Watches the next quiet
-   * period either way (node:http2 emits 'timeout' once per setTimeout).
-   */
-  #probe(session: http2.ClientHttp2Session): void {
-    if (session.destroyed) return;
-    const rearm = () => {
-      if (!session.destroyed) session.setTimeout(this.#idleMs, () => this.#probe(session));
-    };
-    // the current session without calls is idle, not suspect (a dropped one still alive has calls)
-    if (session === this.#session && this.#active === 0) return rearm();
-    const fail = () => {
-      this.#lastError = new Error(`no answer to a keepalive PING within ${this.#pingTimeoutMs} ms`);
+    // suspect while calls are open on it: the current session without calls is idle, and a
+    // dropped one still alive has calls
+    watchSession(session, this.#keepalive, () => session !== this.#session || this.#active > 0, (why) => {
+      this.#lastError = new Error(why);
       this.#drop(session);
-      session.destroy();
-    };
-    const timer = setTimeout(fail, this.#pingTimeoutMs);
-    timer.unref();
-    try {
-      const sent = session.ping((err) => {
-        clearTimeout(timer);
-        if (err !== null && !session.destroyed) fail();
-        else rearm();
-      });
-      if (!sent) {
-        // too many PINGs outstanding: the peer is not answering
-        clearTimeout(timer);
-        fail();
-      }
-    } catch {
-      clearTimeout(timer);
-      if (!session.destroyed) fail();
-    }
+    });
+    return session;
   }
 
   /** Forgets `session` so the next call opens a new one (calls in flight on it go on or fail). */

@@ -7,3 +7,4 @@ export * from "./headers.js";
 export * from "./channel.js";
 export * from "./client.js";
 export * from "./server.js";
+export type { KeepaliveOption } from "./keepalive.js";

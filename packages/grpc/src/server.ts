@@ -8,6 +8,7 @@ import type { AnyMethod, ServiceType } from "@sgwire/core";
 import { DEFAULT_MAX_RECEIVE_MESSAGE_BYTES, MAX_MESSAGE_LENGTH, MessageReader, encodeMessage, writeSgList } from "./frame.js";
 import { encodeGrpcMessage, metadataFromRawHeaders, metadataToHeaders, parseTimeout } from "./headers.js";
 import { Metadata } from "./metadata.js";
+import { keepaliveSettings, watchSession, type Keepalive, type KeepaliveOption } from "./keepalive.js";
 import { GrpcError, Status } from "./status.js";
 import type { ServerContext, ServiceImplementation } from "./types.js";
 
@@ -35,7 +36,7 @@ export interface ServerOptions {
    * some ways stops node:http2 reading its connection, so even its TCP close goes unnoticed, and
    * its calls stay active). `false` turns the checks off.
    */
-  keepalive?: { idleMs?: number; timeoutMs?: number } | false;
+  keepalive?: KeepaliveOption;
 }
 
 /** Where and how a GrpcServer listens. */
@@ -144,8 +145,7 @@ export class GrpcServer {
   readonly #routes = new Map<string, Route>();
   readonly #shared: Shared;
   readonly #settings: Settings | undefined;
-  readonly #idleMs: number;
-  readonly #pingTimeoutMs: number;
+  readonly #keepalive: Keepalive;
   #server: Http2Server | Http2SecureServer | null = null;
   readonly #sessions = new Set<ServerHttp2Session>();
   #address: { host: string; port: number } | undefined;
@@ -169,18 +169,7 @@ export class GrpcServer {
       }
     }
     this.#settings = options.settings;
-    const ka = options.keepalive;
-    if (ka === false) {
-      this.#idleMs = 0;
-      this.#pingTimeoutMs = 0;
-    } else {
-      if (ka !== undefined && (ka === null || typeof ka !== "object")) throw new TypeError("GrpcServer: keepalive must be { idleMs?, timeoutMs? } or false");
-      this.#idleMs = ka?.idleMs ?? 60_000;
-      this.#pingTimeoutMs = ka?.timeoutMs ?? 20_000;
-      for (const [name, v] of [["keepalive.idleMs", this.#idleMs], ["keepalive.timeoutMs", this.#pingTimeoutMs]] as const) {
-        if (!Number.isInteger(v) || v < 1 || v > MAX_TIMER_MS) throw new RangeError(`GrpcServer: ${name} must be an integer from 1 to ${MAX_TIMER_MS} (ms), got ${String(v)}`);
-      }
-    }
+    this.#keepalive = keepaliveSettings("GrpcServer", options.keepalive, 60_000);
     this.#shared = {
       stats: { calls: 0, active: 0, ok: 0, failed: 0, cancelled: 0, badRequests: 0, droppedWrites: 0 },
       calls: new Set(),
@@ -244,7 +233,8 @@ export class GrpcServer {
       this.#sessions.add(session);
       session.on("error", noop); // a peer's protocol error ends its session, never the process
       session.once("close", () => this.#sessions.delete(session));
-      if (this.#idleMs > 0) session.setTimeout(this.#idleMs, () => this.#probe(session));
+      // every quiet connection is suspect: a live client answers
+      watchSession(session, this.#keepalive, () => true, () => {});
       if (this.#closing !== null) safely(() => session.close());
     });
     server.on("sessionError", noop);
@@ -327,29 +317,6 @@ export class GrpcServer {
     }
     this.#server = null;
     this.#address = undefined;
-  }
-
-  /** A connection was quiet for keepalive.idleMs: PING it, and close it if no answer comes in time. */
-  #probe(session: ServerHttp2Session): void {
-    if (session.destroyed) return;
-    const timer = setTimeout(() => safely(() => session.destroy()), this.#pingTimeoutMs);
-    timer.unref();
-    try {
-      const sent = session.ping((err) => {
-        clearTimeout(timer);
-        if (err) safely(() => session.destroy());
-        // node:http2 emits 'timeout' once per setTimeout: watch the next quiet period too
-        else if (!session.destroyed) session.setTimeout(this.#idleMs, () => this.#probe(session));
-      });
-      if (!sent) {
-        // too many pings outstanding: it is not answering
-        clearTimeout(timer);
-        session.destroy();
-      }
-    } catch {
-      clearTimeout(timer);
-      safely(() => session.destroy());
-    }
   }
 
   #onStream(stream: ServerHttp2Stream, headers: IncomingHttpHeaders, raw: string[]): void {
