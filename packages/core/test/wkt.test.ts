@@ -302,7 +302,8 @@ describe("wkt: wrappers", () => {
 
 // ---------------------------------------------------------------------------------------------
 // Interop: the helpers against the codecs `sgwire compile` generates for google/protobuf/*.proto,
-// and those codecs' bytes against protobufjs's own google.protobuf types.
+// and those codecs' bytes against protobufjs's own google.protobuf types. The generated code (and
+// the tsc check) import @sgwire/core as a package, i.e. its dist/: build core before running this.
 describe("wkt: with the generated google.protobuf codecs", function () {
   this.timeout(120_000);
   let dir = "";
@@ -373,6 +374,16 @@ export const u: bigint | undefined = C.unwrap(G.Int64Value.fromBinary(new Uint8A
       const err = e as { stdout?: string; stderr?: string };
       assert.fail(`tsc found type errors:\n${err.stdout ?? ""}${err.stderr ?? ""}`);
     }
+  });
+
+  it("@sgwire/core/wkt is importable from plain Node ESM (built JavaScript)", () => {
+    const script = `
+      import { timestampFromMs, structToJson, structFromJson } from "@sgwire/core/wkt";
+      import * as core from "@sgwire/core";
+      console.log(core.timestampFromMs === timestampFromMs, timestampFromMs(-1).seconds, JSON.stringify(structToJson(structFromJson({ a: [1] }))));
+    `;
+    const out = execFileSync(process.execPath, ["--input-type=module", "-e", script], { cwd: dir, encoding: "utf8" });
+    assert.equal(out.trim(), 'true -1n {"a":[1]}');
   });
 
   it("Timestamp: helper output encodes as protobufjs encodes the same instant, and decodes back", () => {
