@@ -1,9 +1,9 @@
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, realpathSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
-import { dirname, join } from "node:path";
+import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import protobuf from "protobufjs";
 import type { MessageType } from "../src/index.js";
@@ -51,20 +51,25 @@ import {
 
 const PKG = new URL("../", import.meta.url).pathname;
 const ROOT = new URL("../../../", import.meta.url).pathname;
-/** where google/protobuf/*.proto are: Debian's libprotobuf-dev (a recommendation of protobuf-compiler), or protoc's include/ */
-function wktIncludeDir(): string {
-  const candidates = ["/usr/include", "/usr/local/include"];
-  try {
-    const protoc = execFileSync("sh", ["-c", "command -v protoc"], { encoding: "utf8" }).trim();
-    if (protoc) candidates.push(join(dirname(realpathSync(protoc)), "..", "include"));
-  } catch {
-    // no protoc on PATH: only the fixed candidates
-  }
-  const found = candidates.find((d) => existsSync(join(d, "google/protobuf/timestamp.proto")));
-  if (!found) throw new Error(`google/protobuf/timestamp.proto not found in ${candidates.join(", ")} (install libprotobuf-dev)`);
-  return found;
+/**
+ * A schema that imports the well-known types: `sgwire compile` writes their codecs beside it from
+ * its own copies, and protobufjs resolves them from its bundled ones (no system .proto files).
+ */
+const WKT_USE = `syntax = "proto3";
+package wktuse;
+import "google/protobuf/timestamp.proto";
+import "google/protobuf/duration.proto";
+import "google/protobuf/struct.proto";
+import "google/protobuf/wrappers.proto";
+import "google/protobuf/empty.proto";
+message Use {
+  google.protobuf.Timestamp t = 1;
+  google.protobuf.Duration d = 2;
+  google.protobuf.Struct s = 3;
+  google.protobuf.Int64Value w = 4;
+  google.protobuf.Empty e = 5;
 }
-const WKT_PROTOS = ["timestamp", "duration", "struct", "wrappers", "empty"].map((n) => `google/protobuf/${n}.proto`);
+`;
 
 // ---------------------------------------------------------------------------------------------
 describe("wkt: Timestamp", () => {
@@ -325,16 +330,16 @@ describe("wkt: with the generated google.protobuf codecs", function () {
   let pjs: protobuf.Root;
 
   before(async () => {
-    const include = wktIncludeDir();
     dir = mkdtempSync(join(tmpdir(), "sgwire-wkt-"));
+    writeFileSync(join(dir, "wkt_use.proto"), WKT_USE);
     mkdirSync(join(dir, "node_modules", "@sgwire"), { recursive: true });
     symlinkSync(PKG, join(dir, "node_modules", "@sgwire", "core"), "dir");
-    execFileSync(process.execPath, [join(ROOT, "packages/codegen/bin/sgwire.js"), "compile", "-I", include, "--out", dir, ...WKT_PROTOS], { encoding: "utf8" });
+    execFileSync(process.execPath, [join(ROOT, "packages/codegen/bin/sgwire.js"), "compile", "-I", dir, "--out", dir, join(dir, "wkt_use.proto")], { encoding: "utf8" });
     for (const name of ["timestamp", "duration", "struct", "wrappers"]) {
       Object.assign(gen, await import(pathToFileURL(join(dir, "google/protobuf", `${name}.sg.ts`)).href));
     }
     pjs = new protobuf.Root();
-    pjs.loadSync(WKT_PROTOS.map((p) => join(include, p)));
+    pjs.loadSync(join(dir, "wkt_use.proto"));
     pjs.resolveAll();
   });
   after(() => {
