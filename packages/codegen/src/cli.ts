@@ -4,7 +4,7 @@ import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
 import { compileProtoFiles, MissingDependencyError } from "./compile.js";
 import { GENERATOR_VERSION } from "./emit/file.js";
-import { SERVICES_MODES, type ServicesMode } from "./emit/service.js";
+import { SERVICES_MODES, isServicesMode, type ServicesMode } from "./emit/service.js";
 import { SchemaError } from "./model.js";
 
 const USAGE = `usage: sgwire compile [options] FILE.proto...
@@ -67,8 +67,8 @@ function parseCompileArgs(args: string[]) {
       copyThreshold = n;
     } else if (name === "--services") {
       const v = value();
-      if (!(SERVICES_MODES as readonly string[]).includes(v)) throw new UsageError(`--services must be one of ${SERVICES_MODES.join(", ")}, got ${v}`);
-      services = v as ServicesMode;
+      if (!isServicesMode(v)) throw new UsageError(`--services must be one of ${SERVICES_MODES.join(", ")}, got ${v}`);
+      services = v;
     } else if (name.startsWith("-")) throw new UsageError(`unknown option ${name}`);
     else files.push(a);
   }

@@ -1,4 +1,4 @@
-import { methodLocalName } from "@sgwire/core";
+import { methodLocalName, type MethodIdempotency, type MethodKind } from "@sgwire/core";
 
 /**
  * The schema model: what the generator needs to know about a set of .proto files, independent of
@@ -80,11 +80,8 @@ export interface EnumModel {
   closed: boolean;
 }
 
-/** How a method exchanges messages (the `stream` keywords of its `rpc` line). */
-export type MethodKind = "unary" | "server_streaming" | "client_streaming" | "bidi_streaming";
-
-/** A method's `option idempotency_level`, when set to something other than IDEMPOTENCY_UNKNOWN. */
-export type MethodIdempotency = "no_side_effects" | "idempotent";
+/** How a method exchanges messages, and its `option idempotency_level`: @sgwire/core's types. */
+export type { MethodIdempotency, MethodKind };
 
 export interface MethodModel {
   /** name as declared in the .proto file, e.g. "GetValue" */

@@ -9,7 +9,7 @@ import { fileModelsFromDescriptors } from "./front/descriptors.js";
 import { MAXIMUM_EDITION, MINIMUM_EDITION } from "./front/features.js";
 import { SchemaError, type FileModel } from "./model.js";
 import { modulePath } from "./emit/file.js";
-import { SERVICES_MODES, type ServicesMode } from "./emit/service.js";
+import { SERVICES_MODES, isServicesMode, type ServicesMode } from "./emit/service.js";
 
 /**
  * protoc-gen-sgwire: the protoc / buf plugin. It reads a CodeGeneratorRequest, builds the schema
@@ -74,8 +74,8 @@ export function parsePluginParameter(parameter: string | undefined): PluginOptio
       }
       case "services": {
         const v = need();
-        if (!(SERVICES_MODES as readonly string[]).includes(v)) throw new PluginParameterError(`services must be one of ${SERVICES_MODES.join(", ")}, got ${v}`);
-        out.services = v as ServicesMode;
+        if (!isServicesMode(v)) throw new PluginParameterError(`services must be one of ${SERVICES_MODES.join(", ")}, got ${v}`);
+        out.services = v;
         break;
       }
       case "include_imports": {

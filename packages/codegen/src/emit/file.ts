@@ -5,7 +5,7 @@ import { emitCreate, emitInterface, emitRead, emitSize, emitWrite } from "./mess
 import { literal, type Scope } from "./names.js";
 import { SCALARS } from "./scalars.js";
 import type { MessageModel, ServiceModel } from "../model.js";
-import { emitService, SERVICES_MODES, type ServiceScope, type ServicesMode } from "./service.js";
+import { emitService, isServicesMode, SERVICES_MODES, type ServiceScope, type ServicesMode } from "./service.js";
 
 export const GENERATOR_VERSION = "0.1.0";
 
@@ -23,7 +23,7 @@ export interface EmitOptions {
 /** The services mode of `opts`, checked: a RangeError names a bad one. */
 export function servicesMode(opts: EmitOptions): ServicesMode {
   const mode = opts.services ?? "grpc";
-  if (!SERVICES_MODES.includes(mode)) {
+  if (!isServicesMode(mode)) {
     throw new RangeError(`services must be one of ${SERVICES_MODES.join(", ")}, got ${JSON.stringify(mode)}`);
   }
   return mode;

@@ -12,6 +12,11 @@ export type ServicesMode = "grpc" | "descriptors" | "none";
 
 export const SERVICES_MODES: readonly ServicesMode[] = ["grpc", "descriptors", "none"];
 
+/** Whether `v` names a services mode. */
+export function isServicesMode(v: unknown): v is ServicesMode {
+  return (SERVICES_MODES as readonly unknown[]).includes(v);
+}
+
 /** How a service's code names things in its module. */
 export interface ServiceScope {
   /** a message type, as a type and a value */

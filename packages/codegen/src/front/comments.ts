@@ -226,7 +226,6 @@ export function serviceComments(source: string): Map<string, ServiceComments> {
   const out = new Map<string, ServiceComments>();
   let depth = 0;
   let service: ServiceComments | undefined;
-  let serviceDepth = -1;
   for (let k = 0; k < tokens.length; k++) {
     const t = tokens[k]!;
     const prev = tokens[k - 1];
@@ -234,12 +233,11 @@ export function serviceComments(source: string): Map<string, ServiceComments> {
     if (t.text === "{") depth++;
     else if (t.text === "}") {
       depth--;
-      if (service !== undefined && depth === serviceDepth) service = undefined;
+      if (service !== undefined && depth === 0) service = undefined;
     } else if (atStatement && depth === 0 && t.text === "service" && tokens[k + 1] !== undefined && tokens[k + 2]?.text === "{") {
       service = { ...(t.leading !== undefined ? { comment: t.leading } : {}), methods: new Map() };
       out.set(tokens[k + 1]!.text, service);
-      serviceDepth = 0;
-    } else if (atStatement && service !== undefined && depth === serviceDepth + 1 && t.text === "rpc" && tokens[k + 1] !== undefined) {
+    } else if (atStatement && service !== undefined && depth === 1 && t.text === "rpc" && tokens[k + 1] !== undefined) {
       service.methods.set(tokens[k + 1]!.text, t.leading);
     }
   }

@@ -189,7 +189,7 @@ function checkMethodTypes(ns: protobuf.NamespaceBase, nameOf: (o: RObject) => st
           }
         }
       }
-    } else if (o instanceof protobuf.Namespace || o instanceof protobuf.Type) checkMethodTypes(o, nameOf, pathOf);
+    } else if (o instanceof protobuf.Namespace) checkMethodTypes(o, nameOf, pathOf);
   }
 }
 
@@ -240,12 +240,9 @@ function buildService(
   const fullName = unescapeNames(sv.fullName.replace(/^\./, ""));
   const comments = fileComments.get(name);
   const methods: MethodModel[] = sv.methodsArray.map((m) => {
-    const ends = [m.resolvedRequestType, m.resolvedResponseType].map((t, k) => {
-      if (!(t instanceof protobuf.Type)) {
-        // Method.resolve throws for a missing type; this is for what it let through
-        const at = locateRpc(abs, unescapeNames(m.name));
-        throw new SchemaError(`the ${k === 0 ? "input" : "output"} type of ${fullName}.${unescapeNames(m.name)} is not a message`, fileName, at.line, at.column);
-      }
+    // resolveAll() has resolved both to messages: Method.resolve throws for a missing type, and
+    // checkMethodTypes refused enums
+    const ends = [m.resolvedRequestType!, m.resolvedResponseType!].map((t) => {
       const ref = refOf(t);
       deps.add(ref.file);
       return ref;
