@@ -12,7 +12,8 @@ import { MessageReader, writeMessage } from "./frame.js";
 import { decodeGrpcMessage, encodeTimeout, metadataFromRawHeaders, metadataToHeaders, statusFromHttp } from "./headers.js";
 import { Metadata } from "./metadata.js";
 import { GrpcError, Status } from "./status.js";
-import type { CallOptions, Client, StreamInput } from "./types.js";
+import { MAX_TIMER_MS } from "./keepalive.js";
+import { assertService, type CallOptions, type Client, type StreamInput } from "./types.js";
 
 const VERSION: string = (() => {
   try {
@@ -27,9 +28,6 @@ export const USER_AGENT = `sgwire-grpc/${VERSION}`;
 
 /** Response messages a streaming call queues before it pauses the stream (HTTP/2 flow control then holds the server back). */
 const HIGH_WATER_MESSAGES = 16;
-
-/** The longest a Node.js timer waits (longer ones fire at once). */
-const MAX_TIMER_MS = 0x7fffffff;
 
 const kCall = Symbol("sgwire.call");
 type CallStream = ClientHttp2Stream & { [kCall]?: Call };
@@ -542,24 +540,17 @@ async function pump(call: Call, input: StreamInput<unknown>): Promise<void> {
   const max = call.channel.maxSendMessageBytes;
   let sending = false;
   try {
-    if (input !== null && typeof input === "object" && typeof (input as AsyncIterable<unknown>)[Symbol.asyncIterator] === "function") {
-      for await (const m of input as AsyncIterable<unknown>) {
-        if (call.done) return;
-        sending = true;
-        if (!writeMessage(stream, type, m, max)) await waitDrain(call);
-        sending = false;
-        if (call.done) return;
-      }
-    } else if (input !== null && input !== undefined && typeof (input as Iterable<unknown>)[Symbol.iterator] === "function") {
-      for (const m of input as Iterable<unknown>) {
-        if (call.done) return;
-        sending = true;
-        if (!writeMessage(stream, type, m, max)) await waitDrain(call);
-        sending = false;
-        if (call.done) return;
-      }
-    } else {
+    const isAsync = input !== null && typeof input === "object" && typeof (input as AsyncIterable<unknown>)[Symbol.asyncIterator] === "function";
+    if (!isAsync && (input === null || input === undefined || typeof (input as Iterable<unknown>)[Symbol.iterator] !== "function")) {
       throw new TypeError(`${call.method.path}: the requests must be an iterable or async iterable of messages, got ${input === null ? "null" : typeof input}`);
+    }
+    // for await takes sync iterables too (each value one microtask later)
+    for await (const m of input as AsyncIterable<unknown>) {
+      if (call.done) return;
+      sending = true;
+      if (!writeMessage(stream, type, m, max)) await waitDrain(call);
+      sending = false;
+      if (call.done) return;
     }
     if (!call.done) stream.end();
   } catch (err) {
@@ -647,9 +638,7 @@ function bidiStreamingFn(method: AnyMethod, channel: Channel) {
  * the received data (a message spread over several DATA chunks is assembled once).
  */
 export function createClient<S extends ServiceType>(service: S, channel: Channel): Client<S> {
-  if (service === null || typeof service !== "object" || typeof service.typeName !== "string" || service.methods === null || typeof service.methods !== "object") {
-    throw new TypeError(`createClient: expected a service descriptor from defineService, got ${service === null ? "null" : typeof service}`);
-  }
+  assertService(service, "createClient");
   if (!(channel instanceof Channel)) {
     throw new TypeError(`createClient: expected a Channel from createChannel, got ${channel === null ? "null" : typeof channel}`);
   }

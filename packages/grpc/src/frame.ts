@@ -84,10 +84,7 @@ export function writeSgList(stream: Writable, list: SgList): boolean {
     const head = list.head;
     const size = list.byteLength;
     head[0] = 0;
-    head[1] = size >>> 24;
-    head[2] = (size >>> 16) & 0xff;
-    head[3] = (size >>> 8) & 0xff;
-    head[4] = size & 0xff;
+    head.writeUInt32BE(size, 1);
     first = head.subarray(0, PREFIX_BYTES + s0.length);
     if (n === 1) return stream.write(first);
     stream.cork();

@@ -8,6 +8,7 @@
  * use grpc-js type-check without installing it.
  */
 import { EncodeError, type AnyMethod, type MessageType, type MethodType, type ServiceType } from "@sgwire/core";
+import { assertService } from "./types.js";
 
 /** grpc-js's `Serialize<T>`: a message to the bytes of one gRPC message. */
 export type GrpcJsSerialize<T> = (value: T) => Buffer;
@@ -92,9 +93,7 @@ export function grpcJsCodecs<T>(type: MessageType<T>): GrpcJsCodecs<T> {
  * Keys are the methods' local names, as on sgwire's own clients.
  */
 export function toGrpcJsService<S extends ServiceType>(service: S): GrpcJsServiceDefinition<S> {
-  if (service === null || typeof service !== "object" || typeof service.typeName !== "string" || service.methods === null || typeof service.methods !== "object") {
-    throw new TypeError(`toGrpcJsService: expected a service descriptor from defineService, got ${service === null ? "null" : typeof service}`);
-  }
+  assertService(service, "toGrpcJsService");
   const out: Record<string, GrpcJsMethodDefinition<unknown, unknown>> = {};
   for (const [localName, m] of Object.entries(service.methods as Record<string, AnyMethod>)) {
     const input = grpcJsCodecs(m.input as MessageType<unknown>);

@@ -75,7 +75,7 @@ export function metadataToHeaders(md: Metadata, into: Record<string, string | st
 const MAX_TIMEOUT_VALUE = 99_999_999;
 /** grpc-timeout units and their length in milliseconds, finest first */
 const UNITS: readonly [string, number][] = [["n", 1e-6], ["u", 1e-3], ["m", 1], ["S", 1e3], ["M", 60e3], ["H", 3600e3]];
-const UNIT_MS: Record<string, number> = { n: 1e-6, u: 1e-3, m: 1, S: 1e3, M: 60e3, H: 3600e3 };
+const UNIT_MS: Record<string, number> = Object.fromEntries(UNITS);
 
 /**
  * `grpc-timeout` for `ms` milliseconds from now: at most 8 digits and a unit (H, M, S, m, u, n),

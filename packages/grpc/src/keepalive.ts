@@ -16,8 +16,8 @@ export interface Keepalive {
   readonly timeoutMs: number;
 }
 
-/** Largest delay setTimeout takes. */
-const MAX_TIMER_MS = 2 ** 31 - 1;
+/** Largest delay setTimeout takes (24.8 days); a longer one fires at once. */
+export const MAX_TIMER_MS = 2 ** 31 - 1;
 
 /** Checks `option` (of `owner`, for messages) and fills in the defaults. */
 export function keepaliveSettings(owner: string, option: KeepaliveOption | undefined, defaultIdleMs: number): Keepalive {

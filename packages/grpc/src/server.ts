@@ -8,9 +8,9 @@ import type { AnyMethod, ServiceType } from "@sgwire/core";
 import { DEFAULT_MAX_RECEIVE_MESSAGE_BYTES, MAX_MESSAGE_LENGTH, MessageReader, encodeMessage, writeSgList } from "./frame.js";
 import { encodeGrpcMessage, metadataFromRawHeaders, metadataToHeaders, parseTimeout } from "./headers.js";
 import { Metadata } from "./metadata.js";
-import { keepaliveSettings, watchSession, type Keepalive, type KeepaliveOption } from "./keepalive.js";
+import { MAX_TIMER_MS, keepaliveSettings, watchSession, type Keepalive, type KeepaliveOption } from "./keepalive.js";
 import { GrpcError, Status } from "./status.js";
-import type { ServerContext, ServiceImplementation } from "./types.js";
+import { assertService, type ServerContext, type ServiceImplementation } from "./types.js";
 
 const { NGHTTP2_NO_ERROR, NGHTTP2_CANCEL } = http2.constants;
 
@@ -75,7 +75,8 @@ interface Route {
 
 /** What every call of a server shares with it. */
 interface Shared {
-  readonly stats: ServerStats;
+  /** the counters; `active` is derived from `calls` */
+  readonly stats: Omit<ServerStats, "active">;
   readonly calls: Set<ServerCall>;
   readonly maxReceive: number;
   readonly maxSend: number;
@@ -131,9 +132,6 @@ function refuse(stream: ServerHttp2Stream, httpStatus: number, code: Status, det
   });
 }
 
-/** Largest delay setTimeout takes; a longer grpc-timeout gets no timer (24 days). */
-const MAX_TIMER_MS = 2 ** 31 - 1;
-
 /**
  * A gRPC server: add services with `addService`, then `listen`. Speaks the gRPC HTTP/2 protocol
  * (identity encoding only; other encodings are refused with UNIMPLEMENTED), for the four method
@@ -171,7 +169,7 @@ export class GrpcServer {
     this.#settings = options.settings;
     this.#keepalive = keepaliveSettings("GrpcServer", options.keepalive, 60_000);
     this.#shared = {
-      stats: { calls: 0, active: 0, ok: 0, failed: 0, cancelled: 0, badRequests: 0, droppedWrites: 0 },
+      stats: { calls: 0, ok: 0, failed: 0, cancelled: 0, badRequests: 0, droppedWrites: 0 },
       calls: new Set(),
       maxReceive,
       maxSend,
@@ -187,9 +185,7 @@ export class GrpcServer {
    * Requests for paths no added service has end with UNIMPLEMENTED.
    */
   addService<S extends ServiceType>(service: S, impl: ServiceImplementation<S>): this {
-    if (service === null || typeof service !== "object" || typeof service.typeName !== "string" || service.methods === null || typeof service.methods !== "object") {
-      throw new TypeError("GrpcServer.addService: expected a service descriptor (from defineService or generated code)");
-    }
+    assertService(service, "GrpcServer.addService");
     const where = `GrpcServer.addService(${service.typeName})`;
     if (impl === null || typeof impl !== "object") throw new TypeError(`${where}: the implementation must be an object of handlers, got ${impl === null ? "null" : typeof impl}`);
     const routes: Route[] = [];
@@ -261,7 +257,7 @@ export class GrpcServer {
 
   /** A snapshot of the server's counters. */
   get stats(): ServerStats {
-    return { ...this.#shared.stats };
+    return { ...this.#shared.stats, active: this.#shared.calls.size };
   }
 
   /**
@@ -470,7 +466,6 @@ class ServerCall implements ServerContext {
   start(): void {
     const shared = this.#shared;
     shared.stats.calls++;
-    shared.stats.active++;
     shared.calls.add(this);
     const stream = this.#stream;
     // each fires once per stream: plain listeners (no once() wrapper per call)
@@ -777,7 +772,6 @@ class ServerCall implements ServerContext {
   #onClose(): void {
     const shared = this.#shared;
     if (!shared.calls.delete(this)) return;
-    shared.stats.active--;
     if (this.#timer !== undefined) {
       clearTimeout(this.#timer);
       this.#timer = undefined;

@@ -65,3 +65,11 @@ export type Client<S extends ServiceType> = { readonly [K in keyof S["methods"]]
 export type ServiceImplementation<S extends ServiceType> = { [K in keyof S["methods"]]: ServerMethod<S["methods"][K]> };
 
 export type { ServiceMethods };
+
+/** Throws a TypeError (naming `where`) unless `service` looks like a descriptor from defineService. */
+export function assertService(service: unknown, where: string): asserts service is ServiceType {
+  const s = service as ServiceType | null;
+  if (s === null || typeof s !== "object" || typeof s.typeName !== "string" || s.methods === null || typeof s.methods !== "object") {
+    throw new TypeError(`${where}: expected a service descriptor from defineService (generated code), got ${s === null ? "null" : typeof s}`);
+  }
+}
