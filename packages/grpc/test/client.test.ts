@@ -2,25 +2,20 @@
 // built here with toGrpcJsService, and plain node:http2 servers for responses grpc-js would
 // never send (a non-gRPC reply, zero or two messages on a unary call).
 import assert from "node:assert/strict";
-import { execFileSync, spawn } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { spawn } from "node:child_process";
 import * as http2 from "node:http2";
 import { connect, createServer, type AddressInfo, type Server, type Socket } from "node:net";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import * as grpc from "@grpc/grpc-js";
 import { defineService, type MethodType } from "@sgwire/core";
 import { GrpcError, Metadata, Status, createChannel, createClient, messagePrefix, toGrpcJsService, type Channel } from "../src/index.js";
 import { Echo, EchoRequest, EchoResponse } from "./gen/client-echo.sg.js";
+import { describeWith } from "../../nic/test/suite/requirements.js";
+import { makeCert, opensslMissing, type TestCert } from "./interop/tls.js";
+// payloads with a prime period: a dropped, repeated or reordered chunk shows
+import { pattern } from "./interop/scenarios.js";
 
 const MiB = 1024 * 1024;
-
-function pattern(n: number, seed: number): Uint8Array {
-  const b = new Uint8Array(n);
-  for (let i = 0; i < n; i++) b[i] = (i * 31 + seed) & 0xff;
-  return b;
-}
 
 function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));
@@ -602,26 +597,24 @@ describe("sgwire gRPC client: keepalive", function () {
   });
 });
 
-describe("sgwire gRPC client over TLS", function () {
-  let dir: string;
-  let server: grpc.Server;
+describeWith("openssl", opensslMissing())("sgwire gRPC client over TLS", function () {
+  let tls: TestCert | undefined;
+  let server: grpc.Server | undefined;
   let port: number;
   before(async function () {
-    dir = mkdtempSync(join(tmpdir(), "sgwire-grpc-tls-"));
-    execFileSync("openssl", ["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-subj", "/CN=localhost",
-      "-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1", "-days", "1", "-keyout", join(dir, "key.pem"), "-out", join(dir, "cert.pem")], { stdio: "ignore" });
-    const creds = grpc.ServerCredentials.createSsl(null, [{ private_key: readFileSync(join(dir, "key.pem")), cert_chain: readFileSync(join(dir, "cert.pem")) }]);
+    tls = makeCert();
+    const creds = grpc.ServerCredentials.createSsl(null, [{ private_key: tls.key, cert_chain: tls.cert }]);
     const s = await startGrpcJs(echoImpl(new ServerLog()), 0, creds);
     server = s.server;
     port = s.port;
   });
   after(async () => {
-    await stopGrpcJs(server);
-    if (dir !== undefined) rmSync(dir, { recursive: true, force: true });
+    if (server !== undefined) await stopGrpcJs(server);
+    tls?.remove();
   });
 
   it("calls a TLS server that presents a self-signed certificate trusted through ca", async () => {
-    const ch = createChannel(`https://127.0.0.1:${port}`, { ca: readFileSync(join(dir, "cert.pem")) });
+    const ch = createChannel(`https://127.0.0.1:${port}`, { ca: tls!.cert });
     try {
       const c = createClient(Echo, ch);
       const res = await c.unary(req({ text: "tls", payload: pattern(100_000, 4) }));
@@ -631,7 +624,7 @@ describe("sgwire gRPC client over TLS", function () {
       ch.close();
     }
     // by name, with servername
-    const byName = createChannel(`https://127.0.0.1:${port}`, { ca: readFileSync(join(dir, "cert.pem")), servername: "localhost" });
+    const byName = createChannel(`https://127.0.0.1:${port}`, { ca: tls!.cert, servername: "localhost" });
     try {
       assert.equal((await createClient(Echo, byName).unary(req({ text: "sni" }))).text, "sni");
     } finally {

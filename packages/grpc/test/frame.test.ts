@@ -8,12 +8,8 @@ import {
   encodeTimeout, messagePrefix, metadataFromRawHeaders, metadataToHeaders, parseTimeout, statusFromHttp, writeMessage,
 } from "../src/index.js";
 import { EchoRequest } from "./gen/client-echo.sg.js";
-
-function pattern(n: number, seed: number): Uint8Array {
-  const b = new Uint8Array(n);
-  for (let i = 0; i < n; i++) b[i] = (i * 7 + seed) & 0xff;
-  return b;
-}
+// payloads with a prime period: a dropped, repeated or reordered chunk shows
+import { pattern } from "./interop/scenarios.js";
 
 /** Same bytes (a Buffer view and a Uint8Array compare equal). */
 function sameBytes(actual: Uint8Array | undefined, expected: Uint8Array, what = "bytes"): void {

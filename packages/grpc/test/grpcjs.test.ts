@@ -8,6 +8,7 @@ import * as protoLoader from "@grpc/proto-loader";
 import { EncodeError } from "@sgwire/core";
 import { grpcJsCodecs, toGrpcJsService } from "../src/index.js";
 import { Echo, EchoRequest, EchoResponse } from "./gen/client-echo.sg.js";
+import { pattern as patternBytes } from "./interop/scenarios.js";
 
 const PROTO = fileURLToPath(new URL("./client.proto", import.meta.url));
 // proto-loader's messages: camelCase fields, bytes as Buffer, uint64 as a decimal string
@@ -20,10 +21,10 @@ const sgDef = toGrpcJsService(Echo);
 const SgEchoClient = grpc.makeGenericClientConstructor(sgDef, "Echo");
 
 /** A payload whose bytes depend on `seed`, so a shifted or mixed-up copy is caught. */
+/** The suite's payloads: interop's pattern (a prime period, so a dropped, repeated or reordered chunk shows), as a Buffer. */
 function pattern(n: number, seed: number): Buffer {
-  const b = Buffer.allocUnsafe(n);
-  for (let i = 0; i < n; i++) b[i] = (i * 31 + seed) & 0xff;
-  return b;
+  const b = patternBytes(n, seed);
+  return Buffer.from(b.buffer, b.byteOffset, b.byteLength);
 }
 
 // One implementation for both servers; `total` converts a count to the uint64 representation

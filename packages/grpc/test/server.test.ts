@@ -2,11 +2,7 @@
 // the frames a test needs, malformed ones included) and @grpc/grpc-js's client (with
 // @grpc/proto-loader, i.e. protobufjs codecs: an existing grpc-js client pointed at the server).
 import assert from "node:assert/strict";
-import { execFileSync } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import * as http2 from "node:http2";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import * as grpc from "@grpc/grpc-js";
 import * as protoLoader from "@grpc/proto-loader";
@@ -14,14 +10,17 @@ import {
   GrpcError, GrpcServer, Metadata, MessageReader, Status, messagePrefix, type ServerContext, type ServiceImplementation,
 } from "../src/index.js";
 import { Echo, EchoRequest, EchoResponse } from "./gen/client-echo.sg.js";
+import { describeWith } from "../../nic/test/suite/requirements.js";
+import { pattern as patternBytes } from "./interop/scenarios.js";
+import { makeCert, opensslMissing, type TestCert } from "./interop/tls.js";
 
 
 const { NGHTTP2_CANCEL } = http2.constants;
 
+/** The suite's payloads: interop's pattern (a prime period, so a dropped, repeated or reordered chunk shows), as a Buffer. */
 function pattern(n: number, seed: number): Buffer {
-  const b = Buffer.allocUnsafe(n);
-  for (let i = 0; i < n; i++) b[i] = (i * 31 + seed) & 0xff;
-  return b;
+  const b = patternBytes(n, seed);
+  return Buffer.from(b.buffer, b.byteOffset, b.byteLength);
 }
 
 /** The server's stored data: responses with response_size reference slices of it. */
@@ -346,6 +345,17 @@ describe("GrpcServer", function () {
       const [res] = decodeAll(r);
       assert.ok(Buffer.from(res!.payload).equals(STORED.subarray(0, 4 << 20)));
       assert.equal(res!.total, BigInt(payload.length));
+    });
+
+    it("unary: a request split over many DATA frames is reassembled byte for byte (echoed back)", async () => {
+      const payload = pattern(1 << 20, 6);
+      const frame = grpcFrame(EchoRequest, { text: "split", payload });
+      const pieces: Buffer[] = [];
+      for (let off = 0; off < frame.length; off += 7777) pieces.push(frame.subarray(off, off + 7777));
+      const r = await rawCall(session, "/sgtest.client.Echo/Unary", { body: pieces });
+      assert.equal(r.grpcStatus, Status.OK, r.grpcMessage);
+      const [res] = decodeAll(r);
+      assert.ok(Buffer.from(res!.payload).equals(payload), "the echoed payload differs from what was sent");
     });
 
     it("server streaming: every response in order, then the status", async () => {
@@ -989,22 +999,15 @@ describe("GrpcServer", function () {
     });
   });
 
-  describe("TLS", () => {
-    let dir: string;
-    before(function () {
-      dir = mkdtempSync(join(tmpdir(), "sgwire-grpc-tls-"));
-      try {
-        execFileSync("openssl", ["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-subj", "/CN=localhost",
-          "-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1", "-days", "1", "-keyout", join(dir, "key.pem"), "-out", join(dir, "cert.pem")], { stdio: "ignore" });
-      } catch (err) {
-        throw new Error(`openssl could not make a test certificate: ${(err as Error).message}`);
-      }
+  describeWith("openssl", opensslMissing())("TLS", () => {
+    let tls: TestCert | undefined;
+    before(() => {
+      tls = makeCert();
     });
-    after(() => rmSync(dir, { recursive: true, force: true }));
+    after(() => tls?.remove());
 
     it("serves h2 over TLS to a raw client and to grpc-js", async () => {
-      const key = readFileSync(join(dir, "key.pem"));
-      const cert = readFileSync(join(dir, "cert.pem"));
+      const { key, cert } = tls!;
       const srv = new GrpcServer().addService(Echo, echoImpl(seen));
       servers.push(srv);
       const { port: p } = await srv.listen({ port: 0, tls: { key, cert } });
