@@ -141,8 +141,9 @@ export function fmtBytes(n: number): string {
 }
 
 /** Prints an aligned table. */
-export function table(header: string[], rows: string[][]): string {
+/** A text table: the first `left` columns left-aligned, the others right-aligned. */
+export function table(header: string[], rows: string[][], left = 1): string {
   const w = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
-  const line = (r: string[]) => r.map((c, i) => (i === 0 ? c.padEnd(w[i]!) : c.padStart(w[i]!))).join("  ");
+  const line = (r: string[]) => r.map((c, i) => (i < left ? c.padEnd(w[i]!) : c.padStart(w[i]!))).join("  ").trimEnd();
   return [line(header), w.map((n) => "-".repeat(n)).join("  "), ...rows.map(line)].join("\n");
 }

@@ -2,6 +2,7 @@
  * The gRPC benchmark's result file (bench/results/grpc-bench.json) and its table, rendered from
  * the file alone (scripts/figures.ts can render a README block from it).
  */
+import { table } from "../harness.js";
 import type { MachineInfo } from "../machine.js";
 
 /** One timed window of one server on one method. */
@@ -94,12 +95,6 @@ const rate = (v: number): string => (v >= 1e6 ? `${(v / 1e6).toFixed(2)}M` : v >
 const us = (v: number): string => (v >= 1000 ? `${(v / 1000).toFixed(2)} ms` : v >= 100 ? `${v.toFixed(0)} us` : `${v.toFixed(1)} us`);
 const ratio = (v: number | undefined): string => (v === undefined ? "-" : `${v.toFixed(2)}x`);
 
-function table(head: string[], rows: string[][], left: number): string[] {
-  const w = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
-  const line = (r: string[]) => r.map((c, i) => (i < left ? c.padEnd(w[i]!) : c.padStart(w[i]!))).join("  ").trimEnd();
-  return [line(head), w.map((n) => "-".repeat(n)).join("  "), ...rows.map(line)];
-}
-
 /** The table of a run: one line per method and server, then the goals. */
 export function grpcBenchReport(f: GrpcBenchFile): string {
   const s = f.settings;
@@ -129,7 +124,7 @@ export function grpcBenchReport(f: GrpcBenchFile): string {
       ]);
     }
   }
-  out.push(...table(head, rows, 2));
+  out.push(...table(head, rows, 2).split("\n"));
   if (f.goals.length > 0) {
     out.push("");
     for (const g of f.goals) out.push(`goal: ${g.goal} >= ${g.target}x: ${g.measured === null ? "not measured" : `${g.measured.toFixed(2)}x, ${g.met ? "met" : "MISSED"}`}`);

@@ -8,6 +8,7 @@ import { dirname, join, resolve } from "node:path";
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
 import { summarize } from "../cpuprofile.js";
+import { quantile } from "../harness.js";
 import { gitRevision, machineInfo } from "../machine.js";
 import { packageVersion } from "../peers/peer.js";
 import { blobKey, blobValue, blobVersion, smallRequest, smallResponse } from "./data.js";
@@ -303,10 +304,7 @@ async function measure(
 }
 
 function median(xs: number[]): number {
-  if (xs.length === 0) return 0;
-  const a = [...xs].sort((x, y) => x - y);
-  const m = a.length >> 1;
-  return a.length % 2 === 1 ? a[m]! : (a[m - 1]! + a[m]!) / 2;
+  return xs.length === 0 ? 0 : quantile([...xs].sort((x, y) => x - y), 0.5);
 }
 
 function methodLabel(method: MethodName, blobBytes: number): string {
