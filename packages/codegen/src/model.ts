@@ -37,6 +37,8 @@ export interface FieldModel {
   protoName: string;
   /** property name in TypeScript (lowerCamelCase) */
   jsName: string;
+  /** ProtoJSON name: the `json_name` option, else lowerCamelCase(protoName) */
+  jsonName: string;
   number: number;
   type: FieldType;
   /** "implicit" (proto3 singular), "explicit" (has presence), "required" (proto2 required) */

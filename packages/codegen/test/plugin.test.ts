@@ -142,8 +142,10 @@ describe("protoc-gen-sgwire", () => {
       writeFileSync(join(tmp, "enums.proto"), 'syntax = "proto2";\npackage enums;\nimport "empty.proto";\nenum Only { ONLY_A = 1; }\n');
       const want = compileOutput(tmp, ["empty.proto", "enums.proto"]);
       assert.deepEqual([...want.keys()].sort(), ["empty.sg.ts", "enums.sg.ts"]);
-      assert.match(want.get("empty.sg.ts")!, /\nexport \{\};\n$/);
-      assert.doesNotMatch(want.get("enums.sg.ts")!, /^import /m); // no unused imports
+      // a file without types still describes itself for reflection
+      assert.match(want.get("empty.sg.ts")!, /\nexport const \$file: FileInfo = defineFile\(\{\n {2}name: "empty.proto", package: "empty", syntax: "proto3",\n {2}messages: \[\],\n {2}enums: \[\],\n {2}dependencies: \[\],\n\}\);\n$/);
+      // no unused imports: enums.proto imports empty.proto but uses none of its types
+      assert.deepEqual(want.get("enums.sg.ts")!.match(/^import .*$/gm), ['import { type EnumType, type FileInfo, defineEnum, defineFile } from "@sgwire/core";']);
       assertSameFiles(protoc(tmp, ["empty.proto", "enums.proto"]), want, "protoc");
       const js = compileOutput(tmp, ["empty.proto"], { target: "js" });
       assert.deepEqual([...js.keys()].sort(), ["empty.sg.d.ts", "empty.sg.js"]);

@@ -493,8 +493,9 @@ describe("services", () => {
     writeFileSync(join(tmp, "only.proto"), 'syntax = "proto3";\npackage only;\nimport "m.proto";\nservice S { rpc Call(m.M) returns (m.M); }\n');
     writeFileSync(join(tmp, "m.proto"), 'syntax = "proto3";\npackage m;\nmessage M {}\n');
     const only = (services: CompileOptions["services"]) => byPath(compile(["only.proto"], { services }, tmp)).get("only.sg.ts")!;
-    assert.match(only("none"), /\n\nexport \{\};\n$/);
-    assert.doesNotMatch(only("none"), /^import /m);
+    // services=none: no service, but the file's reflection data still names the file it imports
+    assert.doesNotMatch(only("none"), /defineService|@sgwire\/grpc/);
+    assert.match(only("none"), /\n {2}messages: \[\],\n {2}enums: \[\],\n {2}dependencies: \[\$dep0\.\$file\],\n\}\);\n$/);
     assert.match(only("grpc"), /\nimport \* as \$dep0 from "\.\/m\.sg\.js";\n/);
     assert.match(only("grpc"), /\n {2}call: \{ name: "Call", kind: "unary", input: \$dep0\.M, output: \$dep0\.M \},\n/);
   });
@@ -527,7 +528,9 @@ describe("services", () => {
     assert.ok(proto !== undefined && code !== undefined, "the README's Services section has the example");
     writeFileSync(join(tmp, "kv.proto"), proto);
     const text = byPath(compile(["kv.proto"], {}, tmp)).get("kv.sg.ts")!;
-    assert.ok(text.endsWith(`\n${code}`), `the README's generated code is what kv.sg.ts ends with:\n${text}`);
+    // the module ends with the services, then the file's reflection data
+    const services = text.slice(0, text.lastIndexOf("\n/** reflection: kv.proto */\n"));
+    assert.ok(services.endsWith(`\n${code}`), `the README's generated code is what kv.sg.ts has before its reflection data:\n${text}`);
     assert.match(text, /\nimport type \{ Client, ServiceImplementation \} from "@sgwire\/grpc";\n/);
     assert.match(part, /`Kv\.methods\.get\.path` is `"\/kv\.Kv\/Get"`/);
   });

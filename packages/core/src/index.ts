@@ -3,3 +3,4 @@ export * from "./sg/index.js";
 export * from "./memory/index.js";
 export * from "./codec/index.js";
 export * from "./wkt/index.js";
+export * from "./reflect/index.js";

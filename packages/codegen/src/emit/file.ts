@@ -1,5 +1,5 @@
 import { posix } from "node:path";
-import { enumMemberName, type FileModel, type TypeRef } from "../model.js";
+import { enumMemberName, lowerCamelCase, type FieldModel, type FieldType, type FileModel, type TypeRef } from "../model.js";
 import { CodeWriter } from "./writer.js";
 import { emitCreate, emitInterface, emitRead, emitSize, emitWrite } from "./message.js";
 import { literal, type Scope } from "./names.js";
@@ -72,13 +72,17 @@ class FileScope implements Scope, ServiceScope {
   }
   ref(r: TypeRef): string {
     if (r.file === this.file.name) return r.tsName;
-    let alias = this.deps.get(r.file);
+    return `${this.depAlias(r.file)}.${r.tsName}`;
+  }
+  /** The alias this module imports another generated module under. */
+  depAlias(file: string): string {
+    let alias = this.deps.get(file);
     if (alias === undefined) {
       // "$" cannot occur in protobuf names, so aliases never collide with a generated type
       alias = `$dep${this.deps.size}`;
-      this.deps.set(r.file, alias);
+      this.deps.set(file, alias);
     }
-    return `${alias}.${r.tsName}`;
+    return alias;
   }
   isLocal(r: TypeRef): boolean {
     return r.file === this.file.name;
@@ -116,17 +120,48 @@ function header(file: FileModel, opts: EmitOptions): string {
   ].join("\n");
 }
 
-function emitEnums(w: CodeWriter, file: FileModel, declare: boolean): void {
+function emitEnums(w: CodeWriter, file: FileModel, scope: FileScope, declare: boolean): void {
   for (const en of file.enums) {
     w.line(`/** protobuf enum \`${en.fullName}\` (${en.closed ? "closed" : "open"}) */`);
     w.block(`export ${declare ? "declare " : ""}enum ${en.tsName}`, () => {
       for (const v of en.values) w.line(`${JSON.stringify(enumMemberName(v.name))} = ${v.number},`);
     });
+    w.line(`/** reflection: protobuf enum \`${en.fullName}\` */`);
+    if (declare) w.line(`export declare const ${enumInfoName(en.tsName)}: ${scope.use("EnumType")};`);
+    else {
+      const values = en.values.map((v) => `[${JSON.stringify(v.name)}, ${v.number}]`).join(", ");
+      w.line(`export const ${enumInfoName(en.tsName)}: ${scope.use("EnumType")} = ${scope.use("defineEnum")}(${JSON.stringify(en.fullName)}, [${values}], ${en.closed});`);
+    }
     w.line();
   }
 }
 
-const TYPE_ONLY = new Set(["Encoder", "Reader", "MessageType", "MethodType", "ServiceType"]);
+/** The exported name of an enum's reflection object (`EnumType`): `Corpus` -> `Corpus$enum`. */
+export function enumInfoName(tsName: string): string {
+  return `${tsName}$enum`;
+}
+
+/** The exported name of a module's file description (`FileInfo`); no protobuf type name starts with `$`. */
+export const FILE_INFO_NAME = "$file";
+
+/** The reflection FieldSpec literal of a field (see FieldSpec in @sgwire/core). */
+function fieldSpec(f: FieldModel, scope: FileScope): string {
+  const typeRef = (t: FieldType): string =>
+    t.kind === "scalar" ? JSON.stringify(t.scalar) : t.kind === "enum" ? `${scope.ref(t.ref)}$enum` : scope.ref(t.ref);
+  const parts = [`no: ${f.number}`, `name: ${JSON.stringify(f.protoName)}`, `T: ${typeRef(f.map?.value ?? f.type)}`];
+  if (f.map !== undefined) parts.push(`K: ${JSON.stringify(f.map.key)}`);
+  const json = lowerCamelCase(f.protoName);
+  if (f.jsonName !== json) parts.push(`json: ${JSON.stringify(f.jsonName)}`);
+  if (f.jsName !== f.jsonName) parts.push(`local: ${JSON.stringify(f.jsName)}`);
+  if (f.oneof !== undefined) parts.push(`oneof: ${JSON.stringify(f.oneof)}`);
+  if (f.presence !== "implicit") parts.push(`presence: "${f.presence}"`);
+  if (f.repeated) parts.push("repeated: true");
+  if (f.packed) parts.push("packed: true");
+  if (f.map === undefined && f.type.kind === "message" && f.type.delimited) parts.push("delimited: true");
+  return `{ ${parts.join(", ")} }`;
+}
+
+const TYPE_ONLY = new Set(["Encoder", "Reader", "MessageType", "MethodType", "ServiceType", "EnumType", "FileInfo"]);
 
 function importLines(file: FileModel, scope: FileScope, ext: string, typeOnlyCore: boolean): string[] {
   const lines: string[] = [];
@@ -167,12 +202,30 @@ function defaultsOf(m: MessageModel, scope: Scope): string[] {
   return out;
 }
 
+/** `$file`: the file's reflection description (FileInfo). */
+function emitFileInfo(w: CodeWriter, file: FileModel, scope: FileScope, mode: ServicesMode, declare: boolean): void {
+  w.line(`/** reflection: ${file.name} */`);
+  const type = scope.use("FileInfo");
+  if (declare) {
+    w.line(`export declare const ${FILE_INFO_NAME}: ${type};`);
+    return;
+  }
+  const list = (names: string[]) => `[${names.join(", ")}]`;
+  w.line(`export const ${FILE_INFO_NAME}: ${type} = ${scope.use("defineFile")}({`);
+  w.line(`  name: ${JSON.stringify(file.name)}, package: ${JSON.stringify(file.package)}, syntax: ${JSON.stringify(file.syntax)},`);
+  w.line(`  messages: ${list(file.messages.map((m) => m.tsName))},`);
+  w.line(`  enums: ${list(file.enums.map((e) => enumInfoName(e.tsName)))},`);
+  if (mode !== "none" && file.services.length > 0) w.line(`  services: ${list(file.services.map((s) => s.tsName))},`);
+  w.line(`  dependencies: ${list(file.dependencies.map((d) => `${scope.depAlias(d)}.${FILE_INFO_NAME}`))},`);
+  w.line("});");
+}
+
 /** The TypeScript module for one .proto file. */
 export function emitTypeScript(file: FileModel, opts: EmitOptions = {}): string {
   const mode = servicesMode(opts);
   const scope = new FileScope(file, mode);
   const w = new CodeWriter();
-  emitEnums(w, file, false);
+  emitEnums(w, file, scope, false);
   const ALIASES = "\u0000enum aliases\u0000";
   w.line(ALIASES);
   for (const m of file.messages) {
@@ -197,10 +250,20 @@ export function emitTypeScript(file: FileModel, opts: EmitOptions = {}): string 
     w.line(`  typeName: "${m.fullName}", size: size$${m.tsName}, write: write$${m.tsName}, read: read$${m.tsName}, create: create$${m.tsName}${thr},`);
     const defaults = defaultsOf(m, scope);
     if (defaults.length > 0) w.line(`  defaults: { ${defaults.join(", ")} },`);
+    if (m.fields.length === 0) w.line("  fields: () => [],");
+    else {
+      w.line("  fields: () => [");
+      for (const f of m.fields) w.line(`    ${fieldSpec(f, scope)},`);
+      w.line("  ],");
+    }
+    if (m.oneofs.length > 0) {
+      w.line(`  oneofs: [${m.oneofs.map((o) => `[${JSON.stringify(o.protoName)}, ${JSON.stringify(o.jsName)}]`).join(", ")}],`);
+    }
     w.line("});");
     w.line();
   }
   for (const s of file.services) emitService(w, s, scope, mode, false);
+  emitFileInfo(w, file, scope, mode, false);
   // a file that declares no types is still a module (protoc-gen-sgwire and sgwire compile write one)
   const aliases = [...scope.enumAliases].map(([alias, name]) => `const ${alias} = ${name};\n\n`).join("");
   const body = w.toString().replace(`${ALIASES}\n`, aliases).trimEnd() || "export {};";
@@ -213,7 +276,7 @@ export function emitDeclarations(file: FileModel, opts: EmitOptions = {}): strin
   const mode = servicesMode(opts);
   const scope = new FileScope(file, mode);
   const w = new CodeWriter();
-  emitEnums(w, file, true);
+  emitEnums(w, file, scope, true);
   for (const m of file.messages) {
     emitInterface(w, m, scope);
     w.line();
@@ -221,6 +284,7 @@ export function emitDeclarations(file: FileModel, opts: EmitOptions = {}): strin
   for (const m of file.messages) w.line(`export declare const ${m.tsName}: ${scope.use("MessageType")}<${m.tsName}>;`);
   if (file.messages.length > 0 && file.services.length > 0 && mode !== "none") w.line();
   for (const s of file.services) emitService(w, s, scope, mode, true);
+  emitFileInfo(w, file, scope, mode, true);
   const imports = importLines(file, scope, opts.importExtension ?? ".js", true);
   return [header(file, { ...opts, target: "js" }), ...imports, "", w.toString().trimEnd() || "export {};", ""].join("\n");
 }

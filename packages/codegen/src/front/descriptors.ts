@@ -9,7 +9,7 @@ import {
   type ServiceDescriptorProto,
 } from "../gen/google/protobuf/descriptor.sg.js";
 import {
-  SchemaError, idempotencyOf, methodKind, nameMethods, nameProperties, tsTypeName,
+  SchemaError, idempotencyOf, lowerCamelCase, methodKind, nameMethods, nameProperties, tsTypeName,
   type EnumModel, type FieldModel, type FieldType, type FileModel, type MessageModel, type MethodModel, type OneofModel,
   type ScalarType, type ServiceModel, type TypeRef,
 } from "../model.js";
@@ -302,6 +302,7 @@ function buildMessage(info: MessageInfo, types: Map<string, MessageInfo | EnumIn
     const base = {
       protoName,
       jsName: "", // named by nameProperties
+      jsonName: f.jsonName ?? lowerCamelCase(protoName),
       number: f.number ?? 0,
       validateUtf8: features.utf8Validation === Utf8Validation.VERIFY,
     };

@@ -15,6 +15,36 @@ export interface ParseFailure extends Error {
   sgwireFile?: string;
 }
 
+type JsonNamespace = { nested?: Record<string, JsonNamespace>; fields?: Record<string, { protoName?: string }>; oneofs?: Record<string, { oneof: string[] }> };
+
+/**
+ * A bundled well-known type's JSON with its fields under their declared names: protobufjs's copy
+ * of struct.proto names Value's fields in lowerCamelCase (`nullValue`) and keeps the declared name
+ * in `protoName`, and the generated reflection data (and ProtoJSON) need the declared one.
+ */
+function declaredNames(ns: JsonNamespace): JsonNamespace {
+  const out: JsonNamespace = { ...ns };
+  if (ns.fields !== undefined) {
+    const renamed = new Map<string, string>();
+    out.fields = {};
+    for (const [name, f] of Object.entries(ns.fields)) {
+      const declared = f.protoName ?? name;
+      renamed.set(name, declared);
+      const { protoName: _, ...rest } = f;
+      out.fields[declared] = rest;
+    }
+    if (ns.oneofs !== undefined) {
+      out.oneofs = {};
+      for (const [name, o] of Object.entries(ns.oneofs)) out.oneofs[name] = { ...o, oneof: o.oneof.map((f) => renamed.get(f) ?? f) };
+    }
+  }
+  if (ns.nested !== undefined) {
+    out.nested = {};
+    for (const [name, n] of Object.entries(ns.nested)) out.nested[name] = declaredNames(n);
+  }
+  return out;
+}
+
 /**
  * Loads .proto files into a protobufjs Root the way `Root.loadSync` does (each file parsed, then
  * its imports, depth first; well-known types from the copies protobufjs bundles), and stamps every
@@ -65,7 +95,7 @@ export function loadFiles(
     root.files.push(file);
     const bundled = protobuf.common.get(file);
     if (bundled !== null) {
-      root.addJSON(bundled.nested ?? {});
+      root.addJSON((declaredNames(bundled as JsonNamespace).nested ?? {}) as protobuf.INamespace["nested"] & object);
       stamp(root, file);
       loaded.set(file, { package: "google.protobuf", syntax: "proto3" });
       return;

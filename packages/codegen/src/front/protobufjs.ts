@@ -2,7 +2,7 @@ import { existsSync, readFileSync } from "node:fs";
 import { dirname, isAbsolute, relative, resolve, sep } from "node:path";
 import protobuf from "protobufjs";
 import {
-  SchemaError, idempotencyOf, jsonNameConflict, methodKind, nameMethods, nameProperties, tsTypeName, SCALAR_TYPES,
+  SchemaError, idempotencyOf, jsonNameConflict, lowerCamelCase, methodKind, nameMethods, nameProperties, tsTypeName, SCALAR_TYPES,
   type EnumModel, type FieldModel, type FieldType, type FileModel, type MessageModel, type MethodModel, type OneofModel,
   type ScalarType, type ServiceModel, type TypeRef,
 } from "../model.js";
@@ -326,6 +326,7 @@ function buildMessage(
     const base: Omit<FieldModel, "type" | "presence" | "repeated" | "packed"> = {
       protoName,
       jsName: "", // named by nameProperties
+      jsonName: (f.options?.["json_name"] as string | undefined) ?? lowerCamelCase(protoName),
       number: f.id,
       validateUtf8: features.utf8_validation === "VERIFY",
     };

@@ -4,6 +4,7 @@ import { acquireEncoder, releaseEncoder, CHANGED, SPLIT_MAX, type Encoder } from
 import { MAX_LENGTH, tooLarge } from "./checks.js";
 import { Reader, type ReadOptions } from "../wire/reader.js";
 import { DecodeError, EncodeError } from "../wire/errors.js";
+import { fieldFromSpec, type FieldInfo, type FieldSpec, type OneofInfo, type OneofSpec } from "../reflect/types.js";
 
 /** Size pass of a generated message: returns the encoded body size (without tag or length). */
 export type SizeFn<T> = (m: T, e: Encoder) => number;
@@ -64,6 +65,16 @@ export interface MessageType<T> {
    * absent; read them as `msg.f ?? M.defaults.f`.
    */
   readonly defaults: Readonly<Partial<T>>;
+  /**
+   * Reflection: the message's fields in field-number order (oneof members included). Read lazily,
+   * so types of other modules are resolved by the time it is first used. Throws for a codec built
+   * without reflection data (by hand, or by an older generator).
+   */
+  readonly fields: readonly FieldInfo[];
+  /** Reflection: the message's oneofs, in declaration order. */
+  readonly oneofs: readonly OneofInfo[];
+  /** Reflection: the field with this number, or undefined. */
+  field(number: number): FieldInfo | undefined;
   /** @internal generated code of other modules calls these */
   readonly $size: SizeFn<T>;
   /** @internal */
@@ -81,6 +92,29 @@ export interface MessageParts<T> {
   /** copy threshold chosen at generation time (`sgwire compile --copy-threshold`) */
   copyThreshold?: number;
   defaults?: Partial<T>;
+  /** reflection: the fields (see FieldSpec), in field-number order; a thunk, as it names other types */
+  fields?: () => FieldSpec[];
+  /** reflection: the oneofs, in declaration order */
+  oneofs?: OneofSpec[];
+}
+
+interface Reflection {
+  fields: readonly FieldInfo[];
+  oneofs: readonly OneofInfo[];
+  byNumber: Map<number, FieldInfo>;
+}
+
+function reflect(typeName: string, p: MessageParts<unknown>): Reflection {
+  if (p.fields === undefined) {
+    throw new Error(`${typeName} has no reflection data: regenerate it with this version of sgwire compile`);
+  }
+  const fields = Object.freeze(p.fields().map((s) => fieldFromSpec(s, typeName)));
+  const oneofs = Object.freeze((p.oneofs ?? []).map(([name, localName]) => Object.freeze({
+    name,
+    localName,
+    fields: Object.freeze(fields.filter((f) => f.oneof === localName)),
+  })));
+  return { fields, oneofs, byNumber: new Map(fields.map((f) => [f.number, f])) };
 }
 
 /** Why an encode of a message that contains itself (or is nested past the JS stack) fails. */
@@ -133,8 +167,19 @@ function writeTop<T>(write: WriteFn<T>, m: T, e: Encoder, total: number, copied:
 /** Builds the public codec of a message from its generated passes. */
 export function defineMessage<T>(p: MessageParts<T>): MessageType<T> {
   const { typeName, size, write, read, create } = p;
+  let reflection: Reflection | undefined;
+  const reflected = (): Reflection => (reflection ??= reflect(typeName, p as MessageParts<unknown>));
   return {
     typeName,
+    get fields() {
+      return reflected().fields;
+    },
+    get oneofs() {
+      return reflected().oneofs;
+    },
+    field(number: number): FieldInfo | undefined {
+      return reflected().byNumber.get(number);
+    },
     $size: size,
     $write: write,
     $read: read,
