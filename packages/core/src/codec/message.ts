@@ -4,6 +4,7 @@ import { acquireEncoder, releaseEncoder, CHANGED, SPLIT_MAX, type Encoder } from
 import { MAX_LENGTH, tooLarge } from "./checks.js";
 import { Reader, type ReadOptions } from "../wire/reader.js";
 import { DecodeError, EncodeError } from "../wire/errors.js";
+import { createMessage, type MessageInit } from "../reflect/create.js";
 import { fieldFromSpec, type FieldInfo, type FieldSpec, type OneofInfo, type OneofSpec } from "../reflect/types.js";
 
 /** Size pass of a generated message: returns the encoded body size (without tag or length). */
@@ -57,8 +58,14 @@ export interface MessageType<T> {
   fromBinary(bytes: Uint8Array, options?: ReadOptions): T;
   /** Bytes that `toBinary(msg)` would produce. */
   encodedSize(msg: T): number;
-  /** A new message with every implicit-presence field at its default, merged with `init`. */
-  create(init?: Partial<T>): T;
+  /**
+   * A new message with every implicit-presence field at its default. With `init`, its properties
+   * are set and nested messages (message fields, elements of repeated message fields, map values,
+   * oneof message values) may be partial inits too: each is built with its own type's defaults.
+   * Arrays and maps are new containers; bytes are taken as they are, not copied. A field the type
+   * does not have, or a value of the wrong shape, is a TypeError naming its path.
+   */
+  create(init?: MessageInit<T>): T;
   /**
    * The value each singular scalar or enum field has when it is absent: the declared
    * `[default = ...]` (proto2) or the type's zero. Fields with presence decode as `undefined` when
@@ -169,7 +176,7 @@ export function defineMessage<T>(p: MessageParts<T>): MessageType<T> {
   const { typeName, size, write, read, create } = p;
   let reflection: Reflection | undefined;
   const reflected = (): Reflection => (reflection ??= reflect(typeName, p as MessageParts<unknown>));
-  return {
+  const type: MessageType<T> = {
     typeName,
     get fields() {
       return reflected().fields;
@@ -184,9 +191,8 @@ export function defineMessage<T>(p: MessageParts<T>): MessageType<T> {
     $write: write,
     $read: read,
     defaults: Object.freeze({ ...p.defaults }) as Readonly<Partial<T>>,
-    create(init?: Partial<T>): T {
-      const m = create();
-      return init === undefined ? m : Object.assign(m as object, init) as T;
+    create(init?: MessageInit<T>): T {
+      return init === undefined ? create() : createMessage(type, init);
     },
     encode(msg: T, options?: EncodeOptions): SgList {
       const policy = resolveCopyPolicyCached(options, p.copyThreshold);
@@ -286,6 +292,7 @@ export function defineMessage<T>(p: MessageParts<T>): MessageType<T> {
       }
     },
   };
+  return type;
 }
 
 /** Reads a length-delimited nested message (the tag has been read). */
