@@ -4,3 +4,4 @@ export * from "./memory/index.js";
 export * from "./codec/index.js";
 export * from "./wkt/index.js";
 export * from "./reflect/index.js";
+export * from "./json/index.js";
