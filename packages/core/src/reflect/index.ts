@@ -6,3 +6,4 @@ export * from "./create.js";
 export * from "./equals.js";
 export * from "./clone.js";
 export * from "./presence.js";
+export * from "./extension.js";
