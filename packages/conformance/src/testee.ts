@@ -11,18 +11,26 @@
  * `toBinary`, `encodedSize`, the list's own accounting and a second encode into a reused list,
  * so a disagreement between the gather and copy paths fails the test that hit it.
  *
- * JSON, JSPB and text-format requests are answered `skipped`: sgwire implements the binary
- * format only.
+ * JSON requests (JSON input, JSON output, or both) go through @sgwire/core's ProtoJSON:
+ * `fromJsonString` (with `ignoreUnknownFields` for the JSON_IGNORE_UNKNOWN_PARSING_TEST category)
+ * and `toJsonString`, both with the registry of every generated type so google.protobuf.Any
+ * resolves. A JsonError while parsing answers parse_error, while printing serialize_error.
+ *
+ * JSPB and text-format requests are answered `skipped`: sgwire does not implement them.
  */
 import { appendFileSync } from "node:fs";
-import { DecodeError, EncodeError, SgList, type EncodeOptions } from "@sgwire/core";
+import { DecodeError, EncodeError, JsonError, SgList, fromJsonString, toJsonString, type EncodeOptions } from "@sgwire/core";
 import { readFrame, writeFrame } from "./frames.js";
-import { ConformanceRequest, ConformanceResponse, codecFor, type AnyCodec } from "./registry.js";
+import { ConformanceRequest, ConformanceResponse, codecFor, registry, type AnyCodec } from "./registry.js";
 import { Stats } from "./stats.js";
 import { CorpusWriter } from "./corpus.js";
 
 /** conformance.WireFormat.PROTOBUF */
 const WIRE_FORMAT_PROTOBUF = 1;
+/** conformance.WireFormat.JSON */
+const WIRE_FORMAT_JSON = 2;
+/** conformance.TestCategory.JSON_IGNORE_UNKNOWN_PARSING_TEST */
+const JSON_IGNORE_UNKNOWN_PARSING_TEST = 3;
 /** The runner may ask for the testee's own failure list first (older runners do). */
 const FAILURE_SET = "conformance.FailureSet";
 
@@ -106,32 +114,43 @@ function handle(req: ConformanceRequest): Result {
     return { case: "protobufPayload", value: new Uint8Array(0) };
   }
   const payload = req.payload;
-  if (payload?.case !== "protobufPayload") {
+  const input = payload?.case;
+  const output = req.requestedOutputFormat;
+  if ((input !== "protobufPayload" && input !== "jsonPayload") || (output !== WIRE_FORMAT_PROTOBUF && output !== WIRE_FORMAT_JSON)) {
     stats.skipped++;
-    return { case: "skipped", value: `sgwire supports the binary wire format only (input ${payload?.case ?? "none"})` };
-  }
-  if (req.requestedOutputFormat !== WIRE_FORMAT_PROTOBUF) {
-    stats.skipped++;
-    return { case: "skipped", value: `sgwire supports the binary wire format only (output format ${req.requestedOutputFormat})` };
+    return { case: "skipped", value: `sgwire supports the binary and JSON formats only (input ${input ?? "none"}, output format ${output})` };
   }
   const codec = codecFor(req.messageType);
   if (codec === undefined) {
     return { case: "runtimeError", value: `no sgwire codec generated for ${req.messageType}` };
   }
-  corpus?.add(req.messageType, payload.value);
   let msg: unknown;
   try {
-    msg = codec.fromBinary(payload.value);
+    if (payload!.case === "protobufPayload") {
+      corpus?.add(req.messageType, payload!.value);
+      msg = codec.fromBinary(payload!.value);
+    } else {
+      const ignoreUnknownFields = req.testCategory === JSON_IGNORE_UNKNOWN_PARSING_TEST;
+      msg = fromJsonString(codec, payload!.value as string, { registry, ignoreUnknownFields });
+    }
   } catch (err) {
-    // only a DecodeError is a deliberate rejection; anything else (a TypeError, a stack
-    // overflow) is a bug in the decoder and must fail the test, not pass as a parse error
-    if (err instanceof DecodeError) {
+    // only a DecodeError or JsonError is a deliberate rejection; anything else (a TypeError, a
+    // stack overflow) is a bug in the decoder and must fail the test, not pass as a parse error
+    if (err instanceof DecodeError || err instanceof JsonError) {
       stats.parseErrors++;
       return { case: "parseError", value: err.message };
     }
     throw err;
   }
   stats.parsed++;
+  if (output === WIRE_FORMAT_JSON) {
+    try {
+      return { case: "jsonPayload", value: toJsonString(codec, msg, { registry }) };
+    } catch (err) {
+      if (err instanceof JsonError) return { case: "serializeError", value: err.message };
+      throw err;
+    }
+  }
   let out: Uint8Array | string;
   try {
     out = encodeChecked(codec, msg);
