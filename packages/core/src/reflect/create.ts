@@ -160,7 +160,7 @@ function fieldValue(f: FieldInfo, v: unknown, path: string): unknown {
     for (let i = 0; i < v.length; i++) out[i] = build(f.message, v[i], `${path}[${i}]`);
     return out;
   }
-  if (v === null && f.presence !== "implicit") return undefined;
+  if (v === null && (f.presence !== "implicit" || f.kind === "message")) return undefined;
   return singular(f, v, path);
 }
 

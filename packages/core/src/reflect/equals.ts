@@ -1,6 +1,6 @@
 import type { MessageType } from "../codec/message.js";
 import type { FieldInfo, MapValueInfo, ScalarType } from "./types.js";
-import { checkMessage, checkType, isStackOverflow, scalarZero, unknownFieldNumber, type AnyMessageType, type Obj } from "./util.js";
+import { checkMessage, checkType, isStackOverflow, scalarZero, splitUnknown, type AnyMessageType, type Obj } from "./util.js";
 
 /** Options of `equals`. */
 export interface EqualsOptions {
@@ -143,9 +143,9 @@ function mapEquals(v: MapValueInfo, x: Obj | undefined, y: Obj | undefined, ctx:
   return true;
 }
 
-/** Unknown fields sorted by field number, keeping the order within one number. */
+/** Unknown fields one per entry, sorted by field number, keeping the order within one number. */
 function byNumber(u: readonly Uint8Array[]): Uint8Array[] {
-  const keyed = u.map((raw, i) => ({ raw, n: unknownFieldNumber(raw), i }));
+  const keyed = splitUnknown(u).map(([n, raw], i) => ({ raw, n, i }));
   keyed.sort((p, q) => p.n - q.n || p.i - q.i);
   return keyed.map((k) => k.raw);
 }
@@ -153,10 +153,10 @@ function byNumber(u: readonly Uint8Array[]): Uint8Array[] {
 function unknownEquals(x: readonly Uint8Array[] | undefined, y: readonly Uint8Array[] | undefined): boolean {
   const ux = x ?? [];
   const uy = y ?? [];
-  if (ux.length !== uy.length) return false;
-  if (ux.length === 0) return true;
+  if (ux.length === 0 && uy.length === 0) return true;
   const sx = byNumber(ux);
   const sy = byNumber(uy);
+  if (sx.length !== sy.length) return false;
   for (let i = 0; i < sx.length; i++) if (!bytesEqual(sx[i]!, sy[i]!)) return false;
   return true;
 }

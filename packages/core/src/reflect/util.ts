@@ -1,4 +1,5 @@
 import type { MessageType } from "../codec/message.js";
+import { Reader } from "../wire/reader.js";
 import type { FieldInfo, ScalarType } from "./types.js";
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -56,13 +57,28 @@ export function isStackOverflow(err: unknown): boolean {
   return err instanceof RangeError && /call stack size/i.test(err.message);
 }
 
-/** The field number in the tag at the start of a raw unknown field (0 if it is not a tag). */
-export function unknownFieldNumber(raw: Uint8Array): number {
-  let v = 0;
-  for (let i = 0, shift = 0; i < raw.length && i < 5; i++, shift += 7) {
-    const b = raw[i]!;
-    v += (b & 0x7f) * 2 ** shift;
-    if (b < 0x80) return Math.floor(v / 8);
+/**
+ * The unknown fields of `$unknown` one field per entry, as [field number, raw tag+value bytes]
+ * (views, not copies). Decoding keeps adjacent unknown fields as one entry; this splits them. A
+ * run that does not parse as whole fields (by hand) stays one entry, under number 0.
+ */
+export function splitUnknown(u: readonly Uint8Array[]): [number, Uint8Array][] {
+  const out: [number, Uint8Array][] = [];
+  for (const raw of u) {
+    if (!(raw instanceof Uint8Array)) throw new TypeError(`$unknown: expected Uint8Array entries, got ${raw === null ? "null" : typeof raw}`);
+    const r = new Reader(raw);
+    const at = out.length;
+    try {
+      while (r.pos < raw.length) {
+        const start = r.pos;
+        const t = r.tag();
+        r.skip(t);
+        out.push([t >>> 3, raw.subarray(start, r.pos)]);
+      }
+    } catch {
+      out.length = at;
+      out.push([0, raw]);
+    }
   }
-  return 0;
+  return out;
 }
