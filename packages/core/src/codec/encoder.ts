@@ -40,6 +40,15 @@ export class Encoder {
   // ---- policy for this encode
   thr = Infinity;
   eligible: ((b: Uint8Array) => boolean) | null = null;
+  /**
+   * Deterministic serialization (EncodeOptions.deterministic): map entries in key order. The size
+   * pass sorts each map's keys once (sortKeys) and the write pass takes the same lists back in the
+   * same pre-order (sortedKeys), so both visit entries in one order.
+   */
+  det = false;
+  private keyLists: string[][] = [];
+  private nKeyLists = 0;
+  private keyIdx = 0;
 
   // ---- size pass
   sizes: number[] = [];
@@ -68,7 +77,13 @@ export class Encoder {
   private staging = new Uint8Array(SPLIT_MAX);
 
   /** Starts a size pass under `policy` (or with everything copied when policy is null). */
-  begin(policy: ResolvedCopyPolicy | null): void {
+  begin(policy: ResolvedCopyPolicy | null, deterministic = false): void {
+    this.det = deterministic;
+    if (this.nKeyLists !== 0) {
+      // drop the previous deterministic encode's key lists (they hold the caller's keys)
+      this.keyLists.length = 0;
+      this.nKeyLists = 0;
+    }
     this.nSizes = 0;
     this.nBig = 0;
     this.nRefs = 0;
@@ -151,6 +166,7 @@ export class Encoder {
    * steady stream of same-shaped messages allocates nothing.
    */
   startWrite(buf: Uint8Array, list: SgList | null): void {
+    this.keyIdx = 0;
     this.split = false;
     this.buf = buf;
     this.pos = 0;
@@ -241,6 +257,22 @@ export class Encoder {
     views[i] = v;
     starts[i] = start;
     list.segments[i] = v;
+  }
+
+  /**
+   * Deterministic size pass: the own keys of map object `o` sorted as protobuf C++ sorts map
+   * entries under SetSerializationDeterministic (`kind`: MapKeyOrder), kept for the write pass.
+   */
+  sortKeys(o: object, kind: MapKeyOrder): string[] {
+    const ks = sortMapKeys(Object.keys(o), kind);
+    this.keyLists[this.nKeyLists++] = ks;
+    return ks;
+  }
+
+  /** Deterministic write pass: the next key list sortKeys made, in the same pre-order. */
+  sortedKeys(): string[] {
+    if (this.keyIdx >= this.nKeyLists) this.changed("");
+    return this.keyLists[this.keyIdx++]!;
   }
 
   /** The next cached size (nested message size or string length), in pre-order. */
@@ -401,6 +433,49 @@ export class Encoder {
       this.pos += n;
     }
   }
+}
+
+/**
+ * How a map's keys sort in deterministic output (Encoder.sortKeys): 0 string keys (by UTF-8
+ * bytes, which is Unicode code point order), 1 bool ("false" before "true"), 2 integer keys of
+ * any width and signedness (numeric order; keys are decimal strings).
+ */
+export type MapKeyOrder = 0 | 1 | 2;
+
+/** Code point order of two strings (the order of their UTF-8 bytes). */
+export function compareUtf8(a: string, b: string): number {
+  const n = Math.min(a.length, b.length);
+  for (let i = 0; i < n; i++) {
+    const x = a.charCodeAt(i);
+    const y = b.charCodeAt(i);
+    if (x === y) continue;
+    // a surrogate (U+D800..U+DFFF) stands for a code point above U+FFFF: it sorts after every
+    // other UTF-16 unit, where plain UTF-16 order puts it before U+E000..U+FFFF
+    const hx = x >= 0xd800 && x <= 0xdfff ? x + 0x10000 : x;
+    const hy = y >= 0xd800 && y <= 0xdfff ? y + 0x10000 : y;
+    return hx - hy;
+  }
+  return a.length - b.length;
+}
+
+const INTEGER = /^-?[0-9]+$/;
+
+/**
+ * `keys` sorted in place as protobuf C++ orders map entries deterministically (see MapKeyOrder).
+ * Integer keys that are not decimal integers sort last (the encode then refuses them by name).
+ */
+export function sortMapKeys(keys: string[], kind: MapKeyOrder): string[] {
+  if (keys.length < 2) return keys;
+  if (kind === 0) return keys.sort(compareUtf8);
+  if (kind === 1) return keys.sort();
+  const num = new Map<string, bigint | undefined>();
+  for (const k of keys) num.set(k, INTEGER.test(k) ? BigInt(k) : undefined);
+  return keys.sort((a, b) => {
+    const x = num.get(a);
+    const y = num.get(b);
+    if (x === undefined || y === undefined) return x !== undefined ? -1 : y !== undefined ? 1 : a < b ? -1 : a > b ? 1 : 0;
+    return x < y ? -1 : x > y ? 1 : 0;
+  });
 }
 
 const EMPTY = new Uint8Array(0);

@@ -17,7 +17,19 @@ export type WriteFn<T> = (m: T, e: Encoder) => void;
  */
 export type ReadFn<T> = (r: Reader, end: number, group: number, target: T | undefined) => T;
 
-export interface EncodeOptions extends CopyPolicy {
+/** Options of toBinary and encodeInto (and, with the copy policy, of encode). */
+export interface BinaryWriteOptions {
+  /**
+   * Deterministic serialization, as protobuf C++'s SetSerializationDeterministic: map entries are
+   * written sorted by key (integer keys in numeric order, false before true, string keys by their
+   * UTF-8 bytes) instead of in the objects' property order. Everything else is already written
+   * in one order (fields by number, extensions among them, unknown fields last). The size does
+   * not change. Default false.
+   */
+  deterministic?: boolean;
+}
+
+export interface EncodeOptions extends CopyPolicy, BinaryWriteOptions {
   /**
    * An SgList to reuse: it is reset and its scratch memory reused (grown if needed), so a steady
    * stream of encodes allocates nothing for copied fields. Segments previously handed out from
@@ -41,7 +53,7 @@ export interface MessageType<T> {
    * The same bytes as `encode`, every field copied, in a new Uint8Array that owns its ArrayBuffer:
    * `out.buffer` holds exactly these bytes, and transferring or detaching it affects nothing else.
    */
-  toBinary(msg: T): Uint8Array;
+  toBinary(msg: T, options?: BinaryWriteOptions): Uint8Array;
   /**
    * Writes the same bytes as `toBinary` into `target` from `offset` (default 0) and returns the
    * offset just past them. Nothing is allocated: for a stream of messages into memory the caller
@@ -50,7 +62,7 @@ export interface MessageType<T> {
    * on an EncodeError, bytes of `target` from `offset` up to the message's size are unspecified
    * and nothing past them is touched.
    */
-  encodeInto(msg: T, target: Uint8Array, offset?: number): number;
+  encodeInto(msg: T, target: Uint8Array, offset?: number, options?: BinaryWriteOptions): number;
   /**
    * Decodes `bytes`. Bytes fields and preserved unknown fields are views of `bytes` (no copies):
    * they are valid as long as `bytes` is, and see any later change to it.
@@ -198,7 +210,7 @@ export function defineMessage<T>(p: MessageParts<T>): MessageType<T> {
       const policy = resolveCopyPolicyCached(options, p.copyThreshold);
       const e = acquireEncoder();
       try {
-        e.begin(policy);
+        e.begin(policy, options?.deterministic === true);
         const total = sizeTop(size, msg, e, typeName);
         if (e.nRefs > 0 && policy.maxSegments !== Infinity) e.fitSegments(policy.maxSegments);
         const copied = total - e.refBytes;
@@ -228,10 +240,10 @@ export function defineMessage<T>(p: MessageParts<T>): MessageType<T> {
         releaseEncoder(e);
       }
     },
-    toBinary(msg: T): Uint8Array {
+    toBinary(msg: T, options?: BinaryWriteOptions): Uint8Array {
       const e = acquireEncoder();
       try {
-        e.begin(null);
+        e.begin(null, options?.deterministic === true);
         const total = sizeTop(size, msg, e, typeName);
         // its own ArrayBuffer: transferring or detaching it affects no other output or encode
         const out = new Uint8Array(total);
@@ -242,7 +254,7 @@ export function defineMessage<T>(p: MessageParts<T>): MessageType<T> {
         releaseEncoder(e);
       }
     },
-    encodeInto(msg: T, target: Uint8Array, offset = 0): number {
+    encodeInto(msg: T, target: Uint8Array, offset = 0, options?: BinaryWriteOptions): number {
       if (!(target instanceof Uint8Array)) {
         throw new TypeError(`${typeName}.encodeInto: target must be a Uint8Array, got ${target === null ? "null" : typeof target}`);
       }
@@ -251,7 +263,7 @@ export function defineMessage<T>(p: MessageParts<T>): MessageType<T> {
       }
       const e = acquireEncoder();
       try {
-        e.begin(null);
+        e.begin(null, options?.deterministic === true);
         const total = sizeTop(size, msg, e, typeName);
         if (total > target.length - offset) {
           throw new RangeError(`${typeName}.encodeInto: the message needs ${total} bytes, target has ${target.length - offset} from offset ${offset}`);
