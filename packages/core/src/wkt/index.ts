@@ -1,5 +1,5 @@
 /**
- * Well-known-type helpers: `google.protobuf.Timestamp`, `Duration`, `Struct`/`Value`/`ListValue`
+ * Well-known-type helpers: `google.protobuf.Timestamp`, `Duration`, `Any`, `Struct`/`Value`/`ListValue`
  * and the wrapper types. They work structurally on the messages `sgwire compile` generates for
  * google/protobuf/*.proto: the interfaces here match the generated ones, so generated objects can be
  * passed in and the results encoded with the generated codecs.
@@ -67,3 +67,12 @@ export {
   wrapBytes,
   unwrap,
 } from "./wrappers.js";
+export {
+  type Any,
+  DEFAULT_TYPE_URL_PREFIX,
+  parseTypeUrl,
+  typeUrlOf,
+  anyPack,
+  anyIs,
+  anyUnpack,
+} from "./any.js";
