@@ -162,7 +162,8 @@ export function scalarToJson(t: ScalarType, v: unknown, path: string): JsonValue
     case "double":
     case "float":
       if (typeof v !== "number") fail(path, `expected a number for ${t}, got ${describeJson(v)}`);
-      if (Number.isFinite(v)) return v;
+      // a float field holds the float nearest the number (what its binary encoding keeps)
+      if (Number.isFinite(v)) return t === "float" ? Math.fround(v) : v;
       return Number.isNaN(v) ? "NaN" : v > 0 ? "Infinity" : "-Infinity";
     case "bool":
       if (typeof v !== "boolean") fail(path, `expected a boolean, got ${describeJson(v)}`);
