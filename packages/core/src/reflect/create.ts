@@ -34,31 +34,41 @@ export type InitValue<V> =
 type AnyType = MessageType<any>;
 type Obj = Record<string, unknown>;
 
-/** How create(init) handles one property of the init, by its name. */
+/** How create(init) handles the properties of an init, by name (objects without a prototype). */
 interface InitPlan {
   /** localName -> field (oneof members excluded) */
-  fields: Map<string, FieldInfo>;
+  fields: Record<string, FieldInfo | undefined>;
+  /** localName -> true for singular scalar and enum fields: their values are taken as they are */
+  simple: Record<string, boolean | undefined>;
   /** oneof property -> its members by case name */
-  oneofs: Map<string, Map<string, FieldInfo>>;
+  oneofs: Record<string, Map<string, FieldInfo> | undefined>;
 }
 
 const plans = new WeakMap<AnyType, InitPlan | null>();
+/** the plan last used: a stream of create(init) calls for one type skips the WeakMap */
+let lastType: AnyType | undefined;
+let lastPlan: InitPlan | null = null;
 
 /** The type's plan, or null for a codec without reflection data (written by hand). */
 function planOf(type: AnyType): InitPlan | null {
+  if (type === lastType) return lastPlan;
   let plan = plans.get(type);
   if (plan === undefined) {
     if (!hasReflection(type)) {
       plans.set(type, null);
       return null;
     }
-    const fields = new Map<string, FieldInfo>();
-    for (const f of type.fields) if (f.oneof === undefined) fields.set(f.localName, f);
-    const oneofs = new Map<string, Map<string, FieldInfo>>();
-    for (const o of type.oneofs) oneofs.set(o.localName, new Map(o.fields.map((f) => [f.localName, f])));
-    plan = { fields, oneofs };
+    plan = { fields: Object.create(null), simple: Object.create(null), oneofs: Object.create(null) } as InitPlan;
+    for (const f of type.fields) {
+      if (f.oneof !== undefined) continue;
+      plan.fields[f.localName] = f;
+      if (f.kind !== "map" && f.kind !== "message" && !f.repeated) plan.simple[f.localName] = true;
+    }
+    for (const o of type.oneofs) plan.oneofs[o.localName] = new Map(o.fields.map((f) => [f.localName, f]));
     plans.set(type, plan);
   }
+  lastType = type;
+  lastPlan = plan;
   return plan;
 }
 
@@ -94,23 +104,31 @@ function isPlainObject(v: unknown): v is Obj {
 
 /** A message of `type` built from a (partial) init; `path` names it in errors. */
 function build(type: AnyType, init: unknown, path: string): unknown {
-  if (typeof init !== "object" || init === null || Array.isArray(init) || ArrayBuffer.isView(init) || init instanceof Map) {
+  if (typeof init !== "object" || init === null || Array.isArray(init) || init instanceof Uint8Array || init instanceof Map) {
     bad(path, `a ${type.typeName} message or init object`, init);
   }
   const m = type.create() as Obj;
   const plan = planOf(type);
   if (plan === null) return Object.assign(m, init);
   const src = init as Obj;
-  for (const key of Object.keys(src)) {
+  const keys = Object.keys(src);
+  for (let i = 0; i < keys.length; i++) {
+    const key = keys[i]!;
     const v = src[key];
-    const f = plan.fields.get(key);
-    if (f !== undefined) {
-      if (v !== undefined) m[key] = fieldValue(f, v, `${path}.${key}`);
+    if (v === undefined) continue;
+    if (plan.simple[key] === true) {
+      // a scalar or enum: as it is (null, for a field with presence, is absent)
+      if (v !== null || plan.fields[key]!.presence === "implicit") m[key] = v;
       continue;
     }
-    const members = plan.oneofs.get(key);
+    const f = plan.fields[key];
+    if (f !== undefined) {
+      m[key] = fieldValue(f, v, `${path}.${key}`);
+      continue;
+    }
+    const members = plan.oneofs[key];
     if (members !== undefined) {
-      if (v === undefined || v === null) continue;
+      if (v === null) continue;
       if (typeof v !== "object" || Array.isArray(v)) bad(`${path}.${key}`, "a oneof { case, value }", v);
       const c = (v as Obj).case;
       if (c === undefined) continue;
@@ -122,7 +140,6 @@ function build(type: AnyType, init: unknown, path: string): unknown {
       continue;
     }
     if (key === "$unknown") {
-      if (v === undefined) continue;
       if (!Array.isArray(v)) bad(`${path}.$unknown`, "an array of Uint8Array", v);
       m[key] = v.slice();
       continue;
