@@ -56,13 +56,55 @@ describe("testee protocol", () => {
     assert.match(r!.result?.value as string, /truncated varint/);
   });
 
-  it("skips JSON, text format and non-binary output", () => {
+  it("answers JSON input and output: JSON->JSON, JSON->binary, binary->JSON", () => {
+    const wire = TestAllTypesProto3.toBinary(TestAllTypesProto3.create({ optionalInt64: 9007199254740993n, optionalString: "s" }));
+    const json = (value: string, out: WireFormat, testCategory = TestCategory.JSON_TEST): Partial<ConformanceRequest> => ({
+      payload: { case: "jsonPayload", value }, requestedOutputFormat: out, messageType: P3, testCategory,
+    });
     const rs = exchange([
-      { payload: { case: "jsonPayload", value: "{}" }, requestedOutputFormat: WireFormat.PROTOBUF, messageType: P3 },
-      { payload: { case: "textPayload", value: "" }, requestedOutputFormat: WireFormat.TEXT_FORMAT, messageType: P3 },
-      { ...binary(new Uint8Array(0)), requestedOutputFormat: WireFormat.JSON },
+      json('{"optional_int64": 9007199254740993, "optionalString": "s"}', WireFormat.JSON),
+      json('{"optionalInt64": "9007199254740993", "optionalString": "s"}', WireFormat.PROTOBUF),
+      { ...binary(wire), requestedOutputFormat: WireFormat.JSON },
+      // an Any resolves through the registry of every generated type
+      json('{"optionalAny": {"@type": "type.googleapis.com/google.protobuf.Duration", "value": "1.5s"}}', WireFormat.JSON),
     ]);
-    assert.deepEqual(rs.map((r) => r.result?.case), ["skipped", "skipped", "skipped"]);
+    assert.deepEqual(rs[0]!.result, { case: "jsonPayload", value: '{"optionalInt64":"9007199254740993","optionalString":"s"}' });
+    assert.deepEqual(rs[1]!.result, { case: "protobufPayload", value: wire });
+    assert.deepEqual(rs[2]!.result, { case: "jsonPayload", value: '{"optionalInt64":"9007199254740993","optionalString":"s"}' });
+    assert.deepEqual(rs[3]!.result, { case: "jsonPayload", value: '{"optionalAny":{"@type":"type.googleapis.com/google.protobuf.Duration","value":"1.500s"}}' });
+  });
+
+  it("JSON: parse_error for bad input, unknown fields ignored only in JSON_IGNORE_UNKNOWN_PARSING_TEST, serialize_error for no JSON form", () => {
+    const req = (value: string, testCategory = TestCategory.JSON_TEST): Partial<ConformanceRequest> => ({
+      payload: { case: "jsonPayload", value }, requestedOutputFormat: WireFormat.JSON, messageType: P3, testCategory,
+    });
+    // a Timestamp past 9999-12-31 decodes from binary but has no JSON form
+    const far = Uint8Array.of(0xf2, 0x12, 0x07, 0x08, 0x80, 0x80, 0x80, 0x80, 0x80, 0x20);
+    const rs = exchange([
+      req('{"optionalInt32": 1, "unknownField": 2}'),
+      req('{"optionalInt32": 1, "unknownField": 2}', TestCategory.JSON_IGNORE_UNKNOWN_PARSING_TEST),
+      req('{"repeatedInt32": [1, 2, "x"]}'),
+      req('{"optionalInt32": 1,}'),
+      { ...binary(far), requestedOutputFormat: WireFormat.JSON },
+    ]);
+    assert.equal(rs[0]!.result?.case, "parseError");
+    assert.match(rs[0]!.result?.value as string, /^TestAllTypesProto3\.unknownField: .* has no field named "unknownField"/);
+    assert.deepEqual(rs[1]!.result, { case: "jsonPayload", value: '{"optionalInt32":1}' });
+    assert.equal(rs[2]!.result?.case, "parseError");
+    assert.match(rs[2]!.result?.value as string, /^TestAllTypesProto3\.repeatedInt32\[2\]: string "x" is not a valid int32/);
+    assert.equal(rs[3]!.result?.case, "parseError");
+    assert.equal(rs[4]!.result?.case, "serializeError");
+    assert.match(rs[4]!.result?.value as string, /^TestAllTypesProto3\.optionalTimestamp: Timestamp\.seconds \d+ is outside the Timestamp range/);
+  });
+
+  it("skips JSPB and text format, in and out", () => {
+    const rs = exchange([
+      { payload: { case: "textPayload", value: "" }, requestedOutputFormat: WireFormat.TEXT_FORMAT, messageType: P3 },
+      { payload: { case: "jspbPayload", value: "[]" }, requestedOutputFormat: WireFormat.PROTOBUF, messageType: P3 },
+      { ...binary(new Uint8Array(0)), requestedOutputFormat: WireFormat.TEXT_FORMAT },
+      { ...binary(new Uint8Array(0)), requestedOutputFormat: WireFormat.JSPB },
+    ]);
+    assert.deepEqual(rs.map((r) => r.result?.case), ["skipped", "skipped", "skipped", "skipped"]);
   });
 
   it("answers an empty FailureSet and a runtime_error for a type it has no codec for", () => {
