@@ -73,6 +73,45 @@ export interface MessageModel {
   /** fields sorted by field number */
   fields: FieldModel[];
   oneofs: OneofModel[];
+  /**
+   * extension ranges, [first, last] inclusive, ascending (`extensions 100 to max` is
+   * [100, 536870911]); empty for a message without them, and for a message with
+   * `message_set_wire_format` (its extensions are not generated: see ExtensionModel)
+   */
+  extensionRanges: [number, number][];
+}
+
+/**
+ * An extension (`extend Foo { ... }`), at the top level of a file or nested in a message. Extensions
+ * of a message with `option message_set_wire_format = true` are left out: sgwire does not write the
+ * MessageSet wire format, so they stay unknown fields.
+ */
+export interface ExtensionModel {
+  /** name as declared (a group's field name: the group's name in lower case) */
+  protoName: string;
+  /** fully qualified name: the scope (package, or the message it is declared in) and protoName */
+  fullName: string;
+  /**
+   * exported TypeScript name of its descriptor: the message scope's path (as in type names) and
+   * protoName joined with "_", then "$ext" (`extend Foo { int32 bar = 100; }` in message `Outer`:
+   * `Outer_bar$ext`; at the top level: `bar$ext`). No type name contains "$ext".
+   */
+  tsName: string;
+  /** ProtoJSON name: "[" + fullName + "]" */
+  jsonName: string;
+  /** the message it extends */
+  extendee: TypeRef;
+  number: number;
+  type: FieldType;
+  /** "explicit" (singular) or "implicit" (repeated) */
+  presence: "implicit" | "explicit";
+  repeated: boolean;
+  packed: boolean;
+  validateUtf8: boolean;
+  /** declared default, as for fields */
+  defaultValue?: number | bigint | boolean | string | Uint8Array;
+  /** full name of the message it is declared in; undefined at the top level */
+  scope?: string;
 }
 
 export interface EnumModel {
@@ -128,6 +167,11 @@ export interface FileModel {
   enums: EnumModel[];
   /** the file's services, in declaration order */
   services: ServiceModel[];
+  /**
+   * the file's extensions: top-level ones in declaration order, then those nested in each message
+   * (in the order of `messages`), each group in declaration order
+   */
+  extensions: ExtensionModel[];
   /** import paths of files whose types this file references */
   dependencies: string[];
 }
@@ -295,6 +339,14 @@ const RESERVED_TS_NAMES = new Set([
   "let", "static", "implements", "interface", "package", "private", "protected", "public", "await", "arguments", "eval",
   "any", "unknown", "never", "object", "string", "number", "boolean", "bigint", "symbol", "type",
 ]);
+
+/** Largest field number (`max` in `extensions 100 to max`). */
+export const MAX_FIELD_NUMBER = 0x1fffffff;
+
+/** The exported TypeScript name of an extension's descriptor (see ExtensionModel.tsName). */
+export function extensionTsName(scopePath: string[], protoName: string): string {
+  return [...scopePath, protoName].join("_") + "$ext";
+}
 
 /** The exported TypeScript name of a message or enum: its nesting path joined with "_", made safe. */
 export function tsTypeName(path: string[]): string {

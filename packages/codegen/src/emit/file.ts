@@ -1,8 +1,8 @@
 import { posix } from "node:path";
-import { enumMemberName, lowerCamelCase, type FieldModel, type FieldType, type FileModel, type TypeRef } from "../model.js";
+import { enumMemberName, lowerCamelCase, type ExtensionModel, type FieldModel, type FieldType, type FileModel, type TypeRef } from "../model.js";
 import { CodeWriter } from "./writer.js";
 import { emitCreate, emitInterface, emitRead, emitSize, emitWrite } from "./message.js";
-import { literal, type Scope } from "./names.js";
+import { literal, tsValueType, type Scope } from "./names.js";
 import { SCALARS } from "./scalars.js";
 import type { MessageModel, ServiceModel } from "../model.js";
 import { emitService, isServicesMode, SERVICES_MODES, type ServiceScope, type ServicesMode } from "./service.js";
@@ -47,7 +47,7 @@ class FileScope implements Scope, ServiceScope {
   readonly grpcUsed = new Set<string>();
   private readonly serviceTypes = new Map<ServiceModel, { client: string; server: string }>();
   constructor(private readonly file: FileModel, mode: ServicesMode) {
-    this.localNames = new Set([...file.messages, ...file.enums].map((x) => x.tsName));
+    this.localNames = new Set([...file.messages, ...file.enums, ...file.extensions].map((x) => x.tsName));
     if (mode === "none") return;
     for (const s of file.services) this.localNames.add(s.tsName);
     if (mode !== "grpc") return;
@@ -161,7 +161,49 @@ function fieldSpec(f: FieldModel, scope: FileScope): string {
   return `{ ${parts.join(", ")} }`;
 }
 
-const TYPE_ONLY = new Set(["Encoder", "Reader", "MessageType", "MethodType", "ServiceType", "EnumType", "FileInfo"]);
+const TYPE_ONLY = new Set(["Encoder", "Reader", "MessageType", "MethodType", "ServiceType", "EnumType", "FileInfo", "Extension", "ExtensionField"]);
+
+/** TypeScript type of an extension's value (an array for a repeated one). */
+function extensionValueType(x: ExtensionModel, scope: Scope): string {
+  const t = tsValueType(x.type, scope);
+  return x.repeated ? `${t}[]` : t;
+}
+
+function describeExtension(x: ExtensionModel): string {
+  const label = x.repeated ? "repeated " : "optional ";
+  const type = x.type.kind === "scalar" ? x.type.scalar : x.type.ref.fullName;
+  const opts: string[] = [];
+  if (x.packed) opts.push("packed");
+  if (x.type.kind === "message" && x.type.delimited) opts.push("group encoding");
+  return `protobuf extension \`${x.fullName}\` of \`${x.extendee.fullName}\`: ${label}${type} ${x.protoName} = ${x.number}${opts.length ? ` (${opts.join(", ")})` : ""}`;
+}
+
+/** `export const <name>$ext = defineExtension(...)`: each extension of the file (or its declaration). */
+function emitExtensions(w: CodeWriter, file: FileModel, scope: FileScope, declare: boolean): void {
+  for (const x of file.extensions) {
+    const E = scope.ref(x.extendee);
+    const V = extensionValueType(x, scope);
+    const type = `${scope.use("Extension")}<${E}, ${V}>`;
+    w.line(`/** ${describeExtension(x)} */`);
+    if (declare) {
+      w.line(`export declare const ${x.tsName}: ${type};`);
+      continue;
+    }
+    const typeRef = x.type.kind === "scalar" ? JSON.stringify(x.type.scalar) : x.type.kind === "enum" ? `${scope.ref(x.type.ref)}$enum` : scope.ref(x.type.ref);
+    const field = [`no: ${x.number}`, `name: ${JSON.stringify(x.protoName)}`, `T: ${typeRef}`];
+    if (x.presence !== "implicit") field.push(`presence: "${x.presence}"`);
+    if (x.repeated) field.push("repeated: true");
+    if (x.packed) field.push("packed: true");
+    if (x.type.kind === "message" && x.type.delimited) field.push("delimited: true");
+    const parts = [`typeName: ${JSON.stringify(x.fullName)}`, `extendee: ${E}`, `field: { ${field.join(", ")} }`];
+    if (x.defaultValue !== undefined) parts.push(`default: ${literal(x.defaultValue, scope)}`);
+    if (x.validateUtf8 && x.type.kind === "scalar" && x.type.scalar === "string") parts.push("utf8: true");
+    w.line(`export const ${x.tsName}: ${type} = ${scope.use("defineExtension")}<${E}, ${V}>({`);
+    w.line(`  ${parts.join(", ")},`);
+    w.line("});");
+  }
+  if (file.extensions.length > 0) w.line();
+}
 
 function importLines(file: FileModel, scope: FileScope, ext: string, typeOnlyCore: boolean): string[] {
   const lines: string[] = [];
@@ -216,6 +258,7 @@ function emitFileInfo(w: CodeWriter, file: FileModel, scope: FileScope, mode: Se
   w.line(`  messages: ${list(file.messages.map((m) => m.tsName))},`);
   w.line(`  enums: ${list(file.enums.map((e) => enumInfoName(e.tsName)))},`);
   if (mode !== "none" && file.services.length > 0) w.line(`  services: ${list(file.services.map((s) => s.tsName))},`);
+  if (file.extensions.length > 0) w.line(`  extensions: ${list(file.extensions.map((x) => x.tsName))},`);
   w.line(`  dependencies: ${list(file.dependencies.map((d) => `${scope.depAlias(d)}.${FILE_INFO_NAME}`))},`);
   w.line("});");
 }
@@ -262,6 +305,7 @@ export function emitTypeScript(file: FileModel, opts: EmitOptions = {}): string 
     w.line("});");
     w.line();
   }
+  emitExtensions(w, file, scope, false);
   for (const s of file.services) emitService(w, s, scope, mode, false);
   emitFileInfo(w, file, scope, mode, false);
   // a file that declares no types is still a module (protoc-gen-sgwire and sgwire compile write one)
@@ -282,7 +326,8 @@ export function emitDeclarations(file: FileModel, opts: EmitOptions = {}): strin
     w.line();
   }
   for (const m of file.messages) w.line(`export declare const ${m.tsName}: ${scope.use("MessageType")}<${m.tsName}>;`);
-  if (file.messages.length > 0 && file.services.length > 0 && mode !== "none") w.line();
+  if (file.messages.length > 0 && (file.extensions.length > 0 || (file.services.length > 0 && mode !== "none"))) w.line();
+  emitExtensions(w, file, scope, true);
   for (const s of file.services) emitService(w, s, scope, mode, true);
   emitFileInfo(w, file, scope, mode, true);
   const imports = importLines(file, scope, opts.importExtension ?? ".js", true);

@@ -48,9 +48,34 @@ export function emitInterface(w: CodeWriter, m: MessageModel, scope: Scope): voi
         w.line(`${f.jsName}${opt}: ${tsValueType(f.type, scope)};`);
       }
     }
+    if (m.extensionRanges.length > 0) {
+      w.line("/** extension fields, by field number: read and set them with getExtension/setExtension */");
+      w.line(`$extensions?: ${scope.use("ExtensionField")}[];`);
+    }
     w.line("/** fields this schema does not know, kept as raw tag+value bytes (views of the input) */");
     w.line("$unknown?: Uint8Array[];");
   });
+}
+
+/**
+ * The message's fields and runs of extension ranges in field-number order: a run is the extension
+ * ranges between two consecutive fields, written as one [first, last] span.
+ */
+function fieldsAndExtensions(m: MessageModel): (FieldModel | [number, number])[] {
+  const out: (FieldModel | [number, number])[] = [];
+  const ranges = m.extensionRanges;
+  let k = 0;
+  for (const f of m.fields) {
+    let run: [number, number] | undefined;
+    while (k < ranges.length && ranges[k]![0] < f.number) {
+      const r = ranges[k++]!;
+      run = run === undefined ? [r[0], r[1]] : [run[0], r[1]];
+    }
+    if (run !== undefined) out.push(run);
+    out.push(f);
+  }
+  if (k < ranges.length) out.push([ranges[k]![0], ranges[ranges.length - 1]![1]]);
+  return out;
 }
 
 function typeText(t: FieldType): string {
@@ -149,7 +174,7 @@ function emitSizeField(w: CodeWriter, m: MessageModel, f: FieldModel, scope: Sco
     w.line(`const o${no} = m.${f.jsName};`);
     w.block(`if (o${no} != null)`, () => {
       w.line(`${scope.use("checkMapObject")}(o${no}, ${p});`);
-      w.line(`const ks = Object.keys(o${no});`);
+      w.line(`const ks = e.det ? e.sortKeys(o${no}, ${mapKeyOrder(mp.key)}) : Object.keys(o${no});`);
       w.block(`for (let k = 0; k < ks.length; k++)`, () => {
         w.line(`const key = ks[k]!;`);
         w.line(`const val = o${no}[key]!;`);
@@ -238,6 +263,11 @@ function emitSizeField(w: CodeWriter, m: MessageModel, f: FieldModel, scope: Sco
   });
 }
 
+/** MapKeyOrder of @sgwire/core: how deterministic output sorts the keys. */
+function mapKeyOrder(key: ScalarType): number {
+  return key === "string" ? 0 : key === "bool" ? 1 : 2;
+}
+
 function mapKeyParse(key: ScalarType, k: string, p: string, scope: Scope, validate: boolean): string {
   switch (key) {
     case "string":
@@ -259,7 +289,10 @@ export function emitSize(w: CodeWriter, m: MessageModel, scope: Scope): void {
   w.block(`function ${fn("size", m)}(m: ${m.tsName}, e: ${scope.use("Encoder")}): number`, () => {
     w.line("let s = 0;");
     emitOneofCases(w, m, scope, true);
-    for (const f of m.fields) emitSizeField(w, m, f, scope);
+    for (const f of fieldsAndExtensions(m)) {
+      if (Array.isArray(f)) w.line(`if (m.$extensions !== undefined) s += ${scope.use("sizeExtensions")}(m.$extensions, e, ${f[0]}, ${f[1]});`);
+      else emitSizeField(w, m, f, scope);
+    }
     w.line(`if (m.$unknown !== undefined) s += ${scope.use("sizeUnknown")}(m.$unknown, e);`);
     w.line("return s;");
   });
@@ -315,7 +348,7 @@ function emitWriteField(w: CodeWriter, f: FieldModel, scope: Scope): void {
     const mp = f.map;
     w.line(`const o${no} = m.${f.jsName};`);
     w.block(`if (o${no} != null)`, () => {
-      w.line(`const ks = Object.keys(o${no});`);
+      w.line(`const ks = e.det ? e.sortedKeys() : Object.keys(o${no});`);
       w.block(`for (let k = 0; k < ks.length; k++)`, () => {
         w.line(`const key = ks[k]!;`);
         w.line(`const val = o${no}[key]!;`);
@@ -393,7 +426,11 @@ function emitWriteField(w: CodeWriter, f: FieldModel, scope: Scope): void {
 export function emitWrite(w: CodeWriter, m: MessageModel, scope: Scope): void {
   w.block(`function ${fn("write", m)}(m: ${m.tsName}, e: ${scope.use("Encoder")}): void`, () => {
     emitOneofCases(w, m, scope, false);
-    for (const f of m.fields) emitWriteField(w, f, scope);
+    if (m.extensionRanges.length > 0) w.line("const $x = m.$extensions;");
+    for (const f of fieldsAndExtensions(m)) {
+      if (Array.isArray(f)) w.line(`if ($x !== undefined) ${scope.use("writeExtensions")}($x, e, ${f[0]}, ${f[1]});`);
+      else emitWriteField(w, f, scope);
+    }
     w.line("const u = m.$unknown;");
     w.line("if (u !== undefined) for (let k = 0; k < u.length; k++) e.raw(u[k]!);");
   });
@@ -520,7 +557,15 @@ function checkRequired(w: CodeWriter, m: MessageModel): void {
   }
 }
 
+/** The module-level map of the extensions defined for message `m` (extensionsOf of @sgwire/core). */
+export function knownExtensionsName(m: MessageModel): string {
+  return `ext$${m.tsName}`;
+}
+
 export function emitRead(w: CodeWriter, m: MessageModel, scope: Scope): void {
+  if (m.extensionRanges.length > 0) {
+    w.line(`const ${knownExtensionsName(m)} = ${scope.use("extensionsOf")}(${JSON.stringify(m.fullName)});`);
+  }
   const sig = `function ${fn("read", m)}(r: ${scope.use("Reader")}, end: number, group: number, target: ${m.tsName} | undefined): ${m.tsName}`;
   w.block(sig, () => {
     w.line(`const m = target ?? ${fn("create", m)}();`);
@@ -542,7 +587,11 @@ export function emitRead(w: CodeWriter, m: MessageModel, scope: Scope): void {
         w.line("r.fail(`END_GROUP for field ${t >>> 3} outside its group`, start);");
       });
       w.line("r.skip(t);");
-      w.line("r.keepUnknown(m, start);");
+      if (m.extensionRanges.length > 0) {
+        // a field of a defined extension (its numbers lie in the ranges) goes to $extensions
+        w.line(`if (${knownExtensionsName(m)}.has(t >>> 3)) ${scope.use("keepExtension")}(r, m, t >>> 3, start);`);
+        w.line("else r.keepUnknown(m, start);");
+      } else w.line("r.keepUnknown(m, start);");
     });
     w.line("if (group !== 0) r.fail(`group ${group} has no END_GROUP`);");
     checkRequired(w, m);

@@ -9,8 +9,8 @@ import {
   type ServiceDescriptorProto,
 } from "../gen/google/protobuf/descriptor.sg.js";
 import {
-  SchemaError, idempotencyOf, lowerCamelCase, methodKind, nameMethods, nameProperties, tsTypeName,
-  type EnumModel, type FieldModel, type FieldType, type FileModel, type MessageModel, type MethodModel, type OneofModel,
+  SchemaError, extensionTsName, idempotencyOf, lowerCamelCase, methodKind, nameMethods, nameProperties, tsTypeName,
+  type EnumModel, type ExtensionModel, type FieldModel, type FieldType, type FileModel, type MessageModel, type MethodModel, type OneofModel,
   type ScalarType, type ServiceModel, type TypeRef,
 } from "../model.js";
 import {
@@ -42,7 +42,8 @@ const SCALAR_OF: Partial<Record<Type, ScalarType>> = {
 };
 
 // field numbers of descriptor.proto, for source locations (SourceCodeInfo paths)
-const FILE_MESSAGE = 4, FILE_ENUM = 5, FILE_SERVICE = 6, MESSAGE_FIELD = 2, MESSAGE_NESTED = 3, MESSAGE_ENUM = 4, SERVICE_METHOD = 2;
+const FILE_MESSAGE = 4, FILE_ENUM = 5, FILE_SERVICE = 6, FILE_EXTENSION = 7, MESSAGE_FIELD = 2, MESSAGE_NESTED = 3, MESSAGE_ENUM = 4,
+  MESSAGE_EXTENSION = 6, SERVICE_METHOD = 2;
 
 interface FileInfo {
   desc: FileDescriptorProto;
@@ -73,6 +74,7 @@ interface EnumInfo {
 
 /** Everything one file declares, in the model's order. */
 interface FileTypes {
+  file: FileInfo;
   /** messages in pre-order (a message, then its nested messages), map entries included */
   messages: MessageInfo[];
   /** file-level enums, then each message's enums in the order of `messages` */
@@ -125,7 +127,7 @@ function indexFile(desc: FileDescriptorProto, types: Map<string, MessageInfo | E
   }
   const file: FileInfo = { desc, edition, features: mergeFeatures(defaults, desc.options?.features) };
   const pkg = desc.package ?? "";
-  const out: FileTypes = { messages: [], enums: [] };
+  const out: FileTypes = { file, messages: [], enums: [] };
   const ref = (scope: string[], n: string): TypeRef => ({
     fullName: [pkg, ...scope, n].filter((s) => s !== "").join("."),
     tsName: tsTypeName([...scope, n]),
@@ -240,12 +242,14 @@ function buildFile(desc: FileDescriptorProto, ft: FileTypes, types: Map<string, 
     closed: e.closed,
   }));
   const services = desc.service.map((sv, i) => buildService(desc, sv, i, types, deps));
+  const extensions = buildExtensions(desc, ft, types, deps);
   const seen = new Map<string, string>();
   const infos: (MessageInfo | EnumInfo)[] = [...ft.messages.filter((m) => !m.mapEntry), ...ft.enums];
   // a service's descriptor takes a name in the module too (a service A_B and a message A.B clash)
   const named: { ref: { fullName: string; tsName: string }; path: number[] }[] = [
     ...infos,
     ...services.map((s, i) => ({ ref: s, path: [FILE_SERVICE, i] })),
+    ...extensions.map((x) => ({ ref: x.model, path: x.path })),
   ];
   for (const x of named) {
     const prev = seen.get(x.ref.tsName);
@@ -257,7 +261,106 @@ function buildFile(desc: FileDescriptorProto, ft: FileTypes, types: Map<string, 
   }
   deps.delete(name);
   const edition = fileEdition(desc);
-  return { name, package: desc.package ?? "", syntax: editionName(edition), messages, enums, services, dependencies: [...deps].sort() };
+  return {
+    name, package: desc.package ?? "", syntax: editionName(edition), messages, enums, services,
+    extensions: extensions.map((x) => x.model), dependencies: [...deps].sort(),
+  };
+}
+
+/** Whether a message uses the MessageSet wire format (its extensions are not generated). */
+function isMessageSet(t: MessageInfo | EnumInfo | undefined): boolean {
+  return t?.kind === "message" && t.desc.options?.messageSetWireFormat === true;
+}
+
+/**
+ * The extensions of a file: its top-level ones, then each message's (messages in pre-order), in
+ * declaration order, with their SourceCodeInfo paths.
+ */
+function buildExtensions(
+  desc: FileDescriptorProto,
+  ft: FileTypes,
+  types: Map<string, MessageInfo | EnumInfo>,
+  deps: Set<string>,
+): { model: ExtensionModel; path: number[] }[] {
+  const file = ft.file;
+  const out: { model: ExtensionModel; path: number[] }[] = [];
+  const scopes: { list: FieldDescriptorProto[]; scope?: MessageInfo; features: Features; path: number[] }[] = [
+    { list: desc.extension, features: file.features, path: [FILE_EXTENSION] },
+    ...ft.messages.map((m) => ({ list: m.desc.extension, scope: m, features: m.features, path: [...m.path, MESSAGE_EXTENSION] })),
+  ];
+  for (const { list, scope, features: parent, path } of scopes) {
+    list.forEach((f, i) => {
+      const where = [...path, i];
+      const fail = (message: string): never => {
+        throw schemaError(file, where, `${message} in extension ${f.name ?? "?"}`);
+      };
+      const extendee = types.get((f.extendee ?? "").replace(/^\./, ""));
+      if (extendee?.kind !== "message") fail(`unresolved extendee "${f.extendee ?? ""}"`);
+      if (isMessageSet(extendee)) return;
+      let features = mergeFeatures(parent, f.options?.features);
+      if (file.edition === Edition.EDITION_PROTO2 || file.edition === Edition.EDITION_PROTO3) features = { ...features, ...legacyFeatures(f) };
+      const type = fieldTypeOf(f, features, types, deps, fail);
+      const repeated = f.label === Label.LABEL_REPEATED;
+      const packable = type.kind === "enum" || (type.kind === "scalar" && type.scalar !== "string" && type.scalar !== "bytes");
+      const protoName = f.name ?? "";
+      const scopeName = scope?.ref.fullName ?? desc.package ?? "";
+      const fullName = scopeName === "" ? protoName : `${scopeName}.${protoName}`;
+      const scopePath = scope === undefined ? [] : scope.ref.fullName.slice((desc.package ?? "") === "" ? 0 : (desc.package ?? "").length + 1).split(".");
+      deps.add(extendee!.ref.file);
+      const model: ExtensionModel = {
+        protoName,
+        fullName,
+        tsName: extensionTsName(scopePath, protoName),
+        jsonName: `[${fullName}]`,
+        extendee: extendee!.ref,
+        number: f.number ?? 0,
+        type,
+        presence: repeated ? "implicit" : "explicit",
+        repeated,
+        packed: repeated && packable && features.repeatedFieldEncoding === RepeatedFieldEncoding.PACKED,
+        validateUtf8: features.utf8Validation === Utf8Validation.VERIFY,
+      };
+      if (scope !== undefined) model.scope = scope.ref.fullName;
+      if (!repeated) {
+        const d = defaultOf(f, type, types);
+        if (d === null) fail(`cannot read default value ${JSON.stringify(f.defaultValue)}`);
+        if (d !== undefined && d !== null) model.defaultValue = d;
+      }
+      out.push({ model, path: where });
+    });
+  }
+  return out;
+}
+
+/** The model's type of a (non-map) field or extension. */
+function fieldTypeOf(
+  f: FieldDescriptorProto,
+  features: Features,
+  types: Map<string, MessageInfo | EnumInfo>,
+  deps: Set<string>,
+  fail: (message: string) => never,
+): FieldType {
+  const scalar = f.type !== undefined ? SCALAR_OF[f.type] : undefined;
+  if (scalar !== undefined) return { kind: "scalar", scalar };
+  const t = types.get((f.typeName ?? "").replace(/^\./, "")) ?? fail(`unresolved type "${f.typeName ?? ""}"`);
+  deps.add(t.ref.file);
+  if (t.kind === "enum") return { kind: "enum", ref: t.ref, closed: t.closed };
+  const delimited = f.type === Type.TYPE_GROUP || features.messageEncoding === MessageEncoding.DELIMITED;
+  return { kind: "message", ref: t.ref, delimited };
+}
+
+/**
+ * The default of a singular field or extension: the declared one (null when it cannot be read),
+ * else for an enum whose first value is not 0 that value, else undefined.
+ */
+function defaultOf(f: FieldDescriptorProto, type: FieldType, types: Map<string, MessageInfo | EnumInfo>): FieldModel["defaultValue"] | null {
+  if (f.defaultValue !== undefined) return convertDefault(f.defaultValue, type, types);
+  if (type.kind === "enum") {
+    // an enum field's default is its first declared value (not 0 when a proto2 enum starts elsewhere)
+    const first = (types.get(type.ref.fullName) as EnumInfo).desc.value[0]?.number;
+    if (first !== undefined && first !== 0) return first;
+  }
+  return undefined;
 }
 
 function buildMessage(info: MessageInfo, types: Map<string, MessageInfo | EnumInfo>, deps: Set<string>): MessageModel {
@@ -278,19 +381,8 @@ function buildMessage(info: MessageInfo, types: Map<string, MessageInfo | EnumIn
     oneofs.push({ protoName: name, jsName: "" /* named by nameProperties */, fields: m.field.filter((f) => f.oneofIndex === i).map((f) => f.number ?? 0) });
   });
 
-  const lookup = (f: FieldDescriptorProto, i: number): MessageInfo | EnumInfo => {
-    const t = types.get((f.typeName ?? "").replace(/^\./, ""));
-    return t ?? fail(i, `unresolved type "${f.typeName ?? ""}"`);
-  };
-  const typeOf = (f: FieldDescriptorProto, i: number, features: Features): FieldType => {
-    const scalar = f.type !== undefined ? SCALAR_OF[f.type] : undefined;
-    if (scalar !== undefined) return { kind: "scalar", scalar };
-    const t = lookup(f, i);
-    deps.add(t.ref.file);
-    if (t.kind === "enum") return { kind: "enum", ref: t.ref, closed: t.closed };
-    const delimited = f.type === Type.TYPE_GROUP || features.messageEncoding === MessageEncoding.DELIMITED;
-    return { kind: "message", ref: t.ref, delimited };
-  };
+  const typeOf = (f: FieldDescriptorProto, i: number, features: Features): FieldType =>
+    fieldTypeOf(f, features, types, deps, (message) => fail(i, message));
 
   const fields: FieldModel[] = [];
   m.field.forEach((f, i) => {
@@ -331,21 +423,17 @@ function buildMessage(info: MessageInfo, types: Map<string, MessageInfo | EnumIn
     const model: FieldModel = { ...base, type, presence, repeated, packed };
     if (inOneof !== undefined && !synthetic[f.oneofIndex!]) model.oneof = inOneof.name ?? "";
     if (!repeated) {
-      if (f.defaultValue !== undefined) {
-        const d = convertDefault(f.defaultValue, type, types);
-        if (d === null) fail(i, `cannot read default value ${JSON.stringify(f.defaultValue)}`);
-        if (d !== undefined && d !== null) model.defaultValue = d;
-      } else if (type.kind === "enum") {
-        // an enum field's default is its first declared value (not 0 when a proto2 enum starts elsewhere)
-        const first = (types.get(type.ref.fullName) as EnumInfo).desc.value[0]?.number;
-        if (first !== undefined && first !== 0) model.defaultValue = first;
-      }
+      const d = defaultOf(f, type, types);
+      if (d === null) fail(i, `cannot read default value ${JSON.stringify(f.defaultValue)}`);
+      if (d !== undefined && d !== null) model.defaultValue = d;
     }
     fields.push(model);
   });
   fields.sort((a, b) => a.number - b.number);
   nameProperties(fields, oneofs);
-  return { fullName: info.ref.fullName, tsName: info.ref.tsName, fields, oneofs };
+  const extensionRanges: [number, number][] = m.options?.messageSetWireFormat === true ? []
+    : m.extensionRange.map((r): [number, number] => [r.start ?? 0, (r.end ?? 1) - 1]).sort((a, b) => a[0] - b[0]);
+  return { fullName: info.ref.fullName, tsName: info.ref.tsName, fields, oneofs, extensionRanges };
 }
 
 /** proto2/proto3 syntax expressed as features: `required`, groups and `[packed = ...]`. */

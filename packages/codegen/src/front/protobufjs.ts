@@ -2,8 +2,8 @@ import { existsSync, readFileSync } from "node:fs";
 import { dirname, isAbsolute, relative, resolve, sep } from "node:path";
 import protobuf from "protobufjs";
 import {
-  SchemaError, idempotencyOf, jsonNameConflict, lowerCamelCase, methodKind, nameMethods, nameProperties, tsTypeName, SCALAR_TYPES,
-  type EnumModel, type FieldModel, type FieldType, type FileModel, type MessageModel, type MethodModel, type OneofModel,
+  SchemaError, extensionTsName, idempotencyOf, jsonNameConflict, lowerCamelCase, methodKind, nameMethods, nameProperties, tsTypeName, SCALAR_TYPES,
+  type EnumModel, type ExtensionModel, type FieldModel, type FieldType, type FileModel, type MessageModel, type MethodModel, type OneofModel,
   type ScalarType, type ServiceModel, type TypeRef,
 } from "../model.js";
 import { loadFiles, type LoadedFile, type ParseFailure } from "./load.js";
@@ -99,7 +99,9 @@ export function loadProtoFiles(files: string[], options: LoadOptions = {}): File
   }
 
   // group files: every top-level object knows its file
-  const byFile = new Map<string, { messages: protobuf.Type[]; enums: protobuf.Enum[]; services: protobuf.Service[]; edition: string; pkg: string }>();
+  const byFile = new Map<string, {
+    messages: protobuf.Type[]; enums: protobuf.Enum[]; services: protobuf.Service[]; extensions: protobuf.Field[]; edition: string; pkg: string;
+  }>();
   const editionOf = (o: RObject): string => {
     let p: RObject | null = o;
     while (p !== null && !internals(p)._edition) p = p.parent;
@@ -108,7 +110,7 @@ export function loadProtoFiles(files: string[], options: LoadOptions = {}): File
   const entry = (file: string, o: RObject) => {
     let e = byFile.get(file);
     if (e === undefined) {
-      e = { messages: [], enums: [], services: [], edition: editionOf(o), pkg: packageOf(o) };
+      e = { messages: [], enums: [], services: [], extensions: [], edition: editionOf(o), pkg: packageOf(o) };
       byFile.set(file, e);
     }
     return e;
@@ -128,6 +130,8 @@ export function loadProtoFiles(files: string[], options: LoadOptions = {}): File
           throw new SchemaError(`service ${unescapeNames(o.name)} is declared inside message ${unescapeNames(ns.fullName.slice(1))}: services must be declared at the top level of a file`, nameFor(abs), at.line, at.column);
         }
         entry(fileOf(o), o).services.push(o);
+      } else if (o instanceof protobuf.Field && o.extend !== undefined) {
+        entry(fileOf(o), o).extensions.push(o);
       } else if (o instanceof protobuf.Namespace) {
         walk(o);
       }
@@ -136,7 +140,7 @@ export function loadProtoFiles(files: string[], options: LoadOptions = {}): File
   walk(root);
   // files that declare no types get a module too, as the plugin writes one for every file
   for (const [file, info] of loaded) {
-    if (!byFile.has(file)) byFile.set(file, { messages: [], enums: [], services: [], edition: info.syntax, pkg: unescapeNames(info.package) });
+    if (!byFile.has(file)) byFile.set(file, { messages: [], enums: [], services: [], extensions: [], edition: info.syntax, pkg: unescapeNames(info.package) });
   }
 
   const refOf = (t: protobuf.Type | protobuf.Enum): TypeRef => ({
@@ -156,8 +160,13 @@ export function loadProtoFiles(files: string[], options: LoadOptions = {}): File
     const enums = [...e.enums].sort((a, b) => scope(a) - scope(b)).map((en) => buildEnum(en, refOf, abs, name, e.edition));
     const comments = e.services.length > 0 ? commentsOf(abs) : new Map<string, ServiceComments>();
     const services = e.services.map((sv) => buildService(sv, abs, refOf, deps, name, comments));
+    // top-level extensions first, then each message's in message order (the order descriptors give)
+    const extScope = (f: protobuf.Field) => (f.parent instanceof protobuf.Type ? e.messages.indexOf(f.parent) : -1);
+    const extensions = [...e.extensions].sort((a, b) => extScope(a) - extScope(b))
+      .map((f) => buildExtension(f, abs, refOf, deps, name, e.pkg))
+      .filter((x): x is ExtensionModel => x !== undefined);
     const seen = new Map<string, string>();
-    for (const x of [...messages, ...enums, ...services]) {
+    for (const x of [...messages, ...enums, ...services, ...extensions]) {
       const prev = seen.get(x.tsName);
       if (prev !== undefined) {
         const at = locate(abs, x.fullName.split(".").pop()!);
@@ -166,7 +175,7 @@ export function loadProtoFiles(files: string[], options: LoadOptions = {}): File
       seen.set(x.tsName, x.fullName);
     }
     deps.delete(name);
-    models.push({ name, package: e.pkg, syntax: e.edition, messages, enums, services, dependencies: [...deps].sort() });
+    models.push({ name, package: e.pkg, syntax: e.edition, messages, enums, services, extensions, dependencies: [...deps].sort() });
   }
   models.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   return models;
@@ -369,7 +378,77 @@ function buildMessage(
   }
   fields.sort((a, b) => a.number - b.number);
   nameProperties(fields, oneofs);
-  return { fullName: unescapeNames(t.fullName.replace(/^\./, "")), tsName: tsNameOf(t), fields, oneofs };
+  const extensionRanges: [number, number][] = isMessageSet(t) ? []
+    : (t.extensions ?? []).map(([lo, hi]): [number, number] => [lo, hi]).sort((a, b) => a[0] - b[0]);
+  return { fullName: unescapeNames(t.fullName.replace(/^\./, "")), tsName: tsNameOf(t), fields, oneofs, extensionRanges };
+}
+
+function isMessageSet(t: protobuf.Type): boolean {
+  return t.options?.["message_set_wire_format"] === true;
+}
+
+/**
+ * The model of an extension (a field declared in an `extend` block), or undefined for an
+ * extension of a MessageSet (not generated).
+ */
+function buildExtension(
+  f: protobuf.Field,
+  abs: string,
+  refOf: (t: protobuf.Type | protobuf.Enum) => TypeRef,
+  deps: Set<string>,
+  fileName: string,
+  pkg: string,
+): ExtensionModel | undefined {
+  const fail = (msg: string): never => {
+    const at = locate(abs, unescapeNames(f.name));
+    throw new SchemaError(unescapeNames(msg), fileName, at.line, at.column);
+  };
+  const extendee = f.extensionField?.parent;
+  if (!(extendee instanceof protobuf.Type)) return fail(`unresolved extendee "${f.extend ?? ""}" of extension ${f.name}`);
+  if (isMessageSet(extendee)) return undefined;
+  const features = internals(f)._features ?? {};
+  const rt = f.resolvedType;
+  // protoc names a group's field after the group in lower case (GroupField -> groupfield)
+  const protoName = rt instanceof protobuf.Type && internals(rt).group && rt.parent === f.parent ? unescapeNames(f.name).toLowerCase() : unescapeNames(f.name);
+  let type: FieldType;
+  if (rt instanceof protobuf.Type || rt instanceof protobuf.Enum) {
+    const ref = refOf(rt);
+    deps.add(ref.file);
+    type = rt instanceof protobuf.Type
+      ? { kind: "message", ref, delimited: f.delimited }
+      : { kind: "enum", ref, closed: internals(rt)._features?.enum_type === "CLOSED" };
+  } else if ((SCALAR_TYPES as readonly string[]).includes(f.type)) type = { kind: "scalar", scalar: f.type as ScalarType };
+  else return fail(`unsupported field type "${f.type}" in extension ${f.name}`);
+  const extRef = refOf(extendee);
+  deps.add(extRef.file);
+  const scope = f.parent instanceof protobuf.Type ? unescapeNames(f.parent.fullName.slice(1)) : undefined;
+  const fullName = scope !== undefined ? `${scope}.${protoName}` : pkg === "" ? protoName : `${pkg}.${protoName}`;
+  const scopePath = scope === undefined ? [] : scope.slice(pkg === "" ? 0 : pkg.length + 1).split(".");
+  const repeated = f.repeated;
+  const packable = type.kind === "enum" || (type.kind === "scalar" && type.scalar !== "string" && type.scalar !== "bytes");
+  const model: ExtensionModel = {
+    protoName,
+    fullName,
+    tsName: extensionTsName(scopePath, protoName),
+    jsonName: `[${fullName}]`,
+    extendee: extRef,
+    number: f.id,
+    type,
+    presence: repeated ? "implicit" : "explicit",
+    repeated,
+    packed: repeated && packable && f.packed,
+    validateUtf8: features.utf8_validation === "VERIFY",
+  };
+  if (scope !== undefined) model.scope = scope;
+  if (!repeated) {
+    const dflt = f.options?.["default"] as unknown;
+    if (dflt !== undefined) model.defaultValue = convertDefault(dflt, type, f, (msg) => fail(msg), abs);
+    else if (rt instanceof protobuf.Enum) {
+      const first = Object.values(rt.values)[0];
+      if (first !== undefined && first !== 0) model.defaultValue = first;
+    }
+  }
+  return model;
 }
 
 function convertDefault(

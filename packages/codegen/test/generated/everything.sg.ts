@@ -520,7 +520,7 @@ function size$Everything(m: Everything, e: Encoder): number {
   const o14 = m.mStringInt32;
   if (o14 != null) {
     checkMapObject(o14, "mStringInt32");
-    const ks = Object.keys(o14);
+    const ks = e.det ? e.sortKeys(o14, 0) : Object.keys(o14);
     for (let k = 0; k < ks.length; k++) {
       const key = ks[k]!;
       const val = o14[key]!;
@@ -535,7 +535,7 @@ function size$Everything(m: Everything, e: Encoder): number {
   const o15 = m.mInt32String;
   if (o15 != null) {
     checkMapObject(o15, "mInt32String");
-    const ks = Object.keys(o15);
+    const ks = e.det ? e.sortKeys(o15, 2) : Object.keys(o15);
     for (let k = 0; k < ks.length; k++) {
       const key = ks[k]!;
       const val = o15[key]!;
@@ -551,7 +551,7 @@ function size$Everything(m: Everything, e: Encoder): number {
   const o16 = m.mInt64Nested;
   if (o16 != null) {
     checkMapObject(o16, "mInt64Nested");
-    const ks = Object.keys(o16);
+    const ks = e.det ? e.sortKeys(o16, 2) : Object.keys(o16);
     for (let k = 0; k < ks.length; k++) {
       const key = ks[k]!;
       const val = o16[key]!;
@@ -572,7 +572,7 @@ function size$Everything(m: Everything, e: Encoder): number {
   const o17 = m.mBoolBytes;
   if (o17 != null) {
     checkMapObject(o17, "mBoolBytes");
-    const ks = Object.keys(o17);
+    const ks = e.det ? e.sortKeys(o17, 1) : Object.keys(o17);
     for (let k = 0; k < ks.length; k++) {
       const key = ks[k]!;
       const val = o17[key]!;
@@ -588,7 +588,7 @@ function size$Everything(m: Everything, e: Encoder): number {
   const o18 = m.mUint32Color;
   if (o18 != null) {
     checkMapObject(o18, "mUint32Color");
-    const ks = Object.keys(o18);
+    const ks = e.det ? e.sortKeys(o18, 2) : Object.keys(o18);
     for (let k = 0; k < ks.length; k++) {
       const key = ks[k]!;
       const val = o18[key]!;
@@ -769,7 +769,7 @@ function write$Everything(m: Everything, e: Encoder): void {
   }
   const o14 = m.mStringInt32;
   if (o14 != null) {
-    const ks = Object.keys(o14);
+    const ks = e.det ? e.sortedKeys() : Object.keys(o14);
     for (let k = 0; k < ks.length; k++) {
       const key = ks[k]!;
       const val = o14[key]!;
@@ -786,7 +786,7 @@ function write$Everything(m: Everything, e: Encoder): void {
   }
   const o15 = m.mInt32String;
   if (o15 != null) {
-    const ks = Object.keys(o15);
+    const ks = e.det ? e.sortedKeys() : Object.keys(o15);
     for (let k = 0; k < ks.length; k++) {
       const key = ks[k]!;
       const val = o15[key]!;
@@ -803,7 +803,7 @@ function write$Everything(m: Everything, e: Encoder): void {
   }
   const o16 = m.mInt64Nested;
   if (o16 != null) {
-    const ks = Object.keys(o16);
+    const ks = e.det ? e.sortedKeys() : Object.keys(o16);
     for (let k = 0; k < ks.length; k++) {
       const key = ks[k]!;
       const val = o16[key]!;
@@ -824,7 +824,7 @@ function write$Everything(m: Everything, e: Encoder): void {
   }
   const o17 = m.mBoolBytes;
   if (o17 != null) {
-    const ks = Object.keys(o17);
+    const ks = e.det ? e.sortedKeys() : Object.keys(o17);
     for (let k = 0; k < ks.length; k++) {
       const key = ks[k]!;
       const val = o17[key]!;
@@ -841,7 +841,7 @@ function write$Everything(m: Everything, e: Encoder): void {
   }
   const o18 = m.mUint32Color;
   if (o18 != null) {
-    const ks = Object.keys(o18);
+    const ks = e.det ? e.sortedKeys() : Object.keys(o18);
     for (let k = 0; k < ks.length; k++) {
       const key = ks[k]!;
       const val = o18[key]!;

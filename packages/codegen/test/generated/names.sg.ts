@@ -55,7 +55,7 @@ function size$Object$(m: Object$, e: $Encoder): number {
   const o1 = m.attrs;
   if (o1 != null) {
     checkMapObject(o1, "attrs");
-    const ks = Object.keys(o1);
+    const ks = e.det ? e.sortKeys(o1, 0) : Object.keys(o1);
     for (let k = 0; k < ks.length; k++) {
       const key = ks[k]!;
       const val = o1[key]!;
@@ -102,7 +102,7 @@ function size$Object$(m: Object$, e: $Encoder): number {
 function write$Object$(m: Object$, e: $Encoder): void {
   const o1 = m.attrs;
   if (o1 != null) {
-    const ks = Object.keys(o1);
+    const ks = e.det ? e.sortedKeys() : Object.keys(o1);
     for (let k = 0; k < ks.length; k++) {
       const key = ks[k]!;
       const val = o1[key]!;
@@ -298,7 +298,7 @@ function size$Encoder(m: Encoder, e: $Encoder): number {
   const o2 = m.objects;
   if (o2 != null) {
     checkMapObject(o2, "objects");
-    const ks = Object.keys(o2);
+    const ks = e.det ? e.sortKeys(o2, 2) : Object.keys(o2);
     for (let k = 0; k < ks.length; k++) {
       const key = ks[k]!;
       const val = o2[key]!;
@@ -332,7 +332,7 @@ function write$Encoder(m: Encoder, e: $Encoder): void {
   }
   const o2 = m.objects;
   if (o2 != null) {
-    const ks = Object.keys(o2);
+    const ks = e.det ? e.sortedKeys() : Object.keys(o2);
     for (let k = 0; k < ks.length; k++) {
       const key = ks[k]!;
       const val = o2[key]!;

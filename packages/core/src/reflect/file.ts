@@ -1,6 +1,7 @@
 import type { MessageType } from "../codec/message.js";
 import type { ServiceType } from "../codec/service.js";
 import type { EnumType, FileInfo } from "./types.js";
+import type { AnyExtension } from "./extension.js";
 
 /** What generated code passes to defineFile. */
 export interface FileSpec {
@@ -11,6 +12,7 @@ export interface FileSpec {
   messages: MessageType<any>[];
   enums: EnumType[];
   services?: ServiceType[];
+  extensions?: AnyExtension[];
   dependencies: FileInfo[];
 }
 
@@ -23,6 +25,7 @@ export function defineFile(spec: FileSpec): FileInfo {
     messages: Object.freeze([...spec.messages]),
     enums: Object.freeze([...spec.enums]),
     services: Object.freeze([...(spec.services ?? [])]),
+    extensions: Object.freeze([...(spec.extensions ?? [])]),
     dependencies: Object.freeze([...spec.dependencies]),
   });
 }

@@ -1,5 +1,6 @@
 import type { MessageType } from "../codec/message.js";
 import type { ServiceType } from "../codec/service.js";
+import type { AnyExtension } from "./extension.js";
 
 /**
  * Reflection: what generated code records about its schema at run time, so generic code (ProtoJSON,
@@ -200,6 +201,11 @@ export interface FileInfo {
   readonly enums: readonly EnumType[];
   /** The file's services (when generated with services=grpc or descriptors), in declaration order. */
   readonly services: readonly ServiceType[];
+  /**
+   * The file's extensions (top-level ones, then those nested in messages), as `<name>$ext` of the
+   * generated module.
+   */
+  readonly extensions: readonly AnyExtension[];
   /** The files this one imports (those whose types it references). */
   readonly dependencies: readonly FileInfo[];
 }
