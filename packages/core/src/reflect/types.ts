@@ -167,7 +167,9 @@ export function fieldFromSpec(s: FieldSpec, owner: string): FieldInfo {
     jsonName,
     localName: s.local ?? jsonName,
     ...(s.oneof !== undefined ? { oneof: s.oneof } : {}),
-    presence: s.presence ?? "implicit",
+    // a singular message field always has presence (generated code writes it only for oneofs,
+    // proto3 `optional`, proto2 and editions' explicit presence)
+    presence: s.presence ?? (s.K === undefined && s.repeated !== true && typeof s.T === "object" && !isEnumType(s.T) ? "explicit" : "implicit"),
     repeated: s.repeated === true,
     packed: s.packed === true,
   } as const;
