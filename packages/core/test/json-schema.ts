@@ -108,6 +108,13 @@ message P2 {
     optional int32 y = 5;
   }
   optional string s = 6;
+  extensions 100 to 200;
+}
+
+extend P2 {
+  optional int32 ext_i32 = 100;
+  repeated string ext_strs = 101;
+  optional P2 ext_msg = 102;
 }
 `;
 

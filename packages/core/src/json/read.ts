@@ -3,6 +3,7 @@
 import type { MessageType } from "../codec/message.js";
 import type { EnumType, FieldInfo, MapValueInfo, ScalarType } from "../reflect/types.js";
 import type { Registry } from "../reflect/registry.js";
+import { extensionsOf, setExtension, type AnyExtension } from "../reflect/extension.js";
 import { base64Decode } from "./base64.js";
 import { JsonError, LosslessNumber, describeJson } from "./error.js";
 import { NULL_VALUE, VALUE, VALUE_IN_ANY, WRAPPERS, fieldMaskPathFromJson, keyPath, setOwn } from "./names.js";
@@ -72,7 +73,12 @@ function fieldsFromJson(type: AnyType, json: JsonObj, c: Ctx, path: string, dept
   const oneofs = new Map<string, string>();
   for (const key of Object.keys(json)) {
     if (key === skipKey) continue;
-    const f = names.get(key);
+    let f = names.get(key);
+    let ext: AnyExtension | undefined;
+    if (f === undefined && key.length > 2 && key.startsWith("[") && key.endsWith("]")) {
+      ext = extensionNamed(type, key.slice(1, -1), c.registry);
+      f = ext?.field;
+    }
     if (f === undefined) {
       if (c.ignoreUnknown) continue;
       fail(keyPath(path, key), `${type.typeName} has no field named ${JSON.stringify(key)}`);
@@ -83,6 +89,15 @@ function fieldsFromJson(type: AnyType, json: JsonObj, c: Ctx, path: string, dept
     seen.set(f, key);
     const v = json[key];
     if (v === null && !takesNull(f)) continue; // null: the field is absent
+    if (ext !== undefined) {
+      let x: unknown;
+      if (f.repeated) {
+        if (!Array.isArray(v)) fail(fp, `expected an array for repeated extension ${ext.typeName}, got ${describeJson(v)}`);
+        x = v.map((e: unknown, i) => singularFromJson(f!, e, c, `${fp}[${i}]`, depth)).filter((e) => e !== SKIP);
+      } else x = singularFromJson(f, v, c, fp, depth);
+      if (x !== SKIP) setExtension(m, ext, x);
+      continue;
+    }
     if (f.kind === "map") {
       m[f.localName] = mapFromJson(f, v, c, fp, depth);
     } else if (f.repeated) {
@@ -107,6 +122,17 @@ function fieldsFromJson(type: AnyType, json: JsonObj, c: Ctx, path: string, dept
     }
   }
   return m;
+}
+
+/**
+ * The extension of `type` named `name` ("pkg.ext"): from the registry, else among the extensions
+ * whose generated modules are loaded.
+ */
+function extensionNamed(type: AnyType, name: string, registry: Registry | undefined): AnyExtension | undefined {
+  const r = registry?.getExtension(name);
+  if (r !== undefined && r.extendee.typeName === type.typeName) return r;
+  for (const e of extensionsOf(type.typeName).values()) if (e.typeName === name) return e;
+  return undefined;
 }
 
 /** Fields whose JSON null is a value, not "absent": google.protobuf.Value and NullValue. */

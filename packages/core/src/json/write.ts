@@ -3,6 +3,7 @@
 import type { MessageType } from "../codec/message.js";
 import type { EnumType, FieldInfo, ScalarType } from "../reflect/types.js";
 import type { Registry } from "../reflect/registry.js";
+import { extensionsOf, getExtension, hasExtension, type AnyExtension } from "../reflect/extension.js";
 import type { JsonObject, JsonValue } from "../wkt/struct.js";
 import { validateDuration } from "../wkt/duration.js";
 import { validateTimestamp } from "../wkt/timestamp.js";
@@ -89,7 +90,46 @@ export function messageToJson(type: AnyType, m: unknown, c: Ctx, path: string, d
     } else j = singularToJson(f, v, c, fp, depth);
     setOwn(out, key, j);
   }
+  if (msg.$extensions !== undefined || msg.$unknown !== undefined) extensionsToJson(name, msg, out, c, path, depth);
   return out;
+}
+
+/**
+ * Prints the extensions `msg` holds as `"[pkg.ext]"` keys, in field-number order: those set or
+ * decoded, those of options.registry, and those whose generated modules are loaded.
+ */
+function extensionsToJson(name: string, msg: Msg, out: JsonObject, c: Ctx, path: string, depth: number): void {
+  const exts = new Map<number, AnyExtension>(extensionsOf(name));
+  const store = msg.$extensions;
+  if (Array.isArray(store)) {
+    for (const e of store as { no?: unknown; ext?: AnyExtension }[]) {
+      if (e === null || typeof e !== "object" || typeof e.no !== "number") continue;
+      if (e.ext !== undefined) exts.set(e.no, e.ext);
+      else if (!exts.has(e.no)) {
+        const r = c.registry?.getExtensionFor(name, e.no);
+        if (r !== undefined) exts.set(e.no, r);
+      }
+    }
+  }
+  if (exts.size === 0) return;
+  const list = [...exts.values()].sort((a, b) => a.number - b.number);
+  for (const ext of list) {
+    const f = ext.field;
+    const fp = `${path}[${JSON.stringify(f.jsonName)}]`;
+    let v: unknown;
+    try {
+      if (!hasExtension(msg, ext)) continue;
+      v = getExtension(msg, ext);
+    } catch (err) {
+      fail(fp, (err as Error).message);
+    }
+    let j: JsonValue;
+    if (f.repeated) {
+      const arr = v as unknown[];
+      j = arr.map((x, i) => singularToJson(f, x, c, `${fp}[${i}]`, depth));
+    } else j = singularToJson(f, v, c, fp, depth);
+    setOwn(out, f.jsonName, j);
+  }
 }
 
 function jsonKey(f: FieldInfo, c: Ctx): string {
