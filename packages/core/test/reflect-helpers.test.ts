@@ -9,7 +9,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import {
-  clearField, clone, defineMessage, equals, isFieldSet, type MessageType,
+  clearField, clone, defineMessage, equals, getExtension, hasExtension, isFieldSet, setExtension, type Extension, type MessageType,
 } from "@sgwire/core";
 
 const PKG = new URL("../", import.meta.url).pathname;
@@ -52,7 +52,11 @@ message Legacy {
   optional group G = 4 { optional int32 x = 5; }
   repeated int32 r = 6 [packed = true];
   repeated Kind kinds = 7;
+  extensions 100 to 200;
+  optional int32 after = 300;
 }
+message Sub { optional int32 x = 1; optional bytes b = 2; }
+extend Legacy { optional int32 e_int = 100; repeated string e_strs = 101; optional Sub e_msg = 102; optional bytes e_bytes = 103; }
 `;
 
 /* eslint-disable @typescript-eslint/no-explicit-any */
@@ -61,6 +65,8 @@ interface Gen {
   Item: MessageType<any>;
   Meta: MessageType<any>;
   Legacy: MessageType<any>;
+  Sub: MessageType<any>;
+  ext: { int: Extension<any, number>; strs: Extension<any, string[]>; msg: Extension<any, any>; bytes: Extension<any, Uint8Array> };
 }
 
 let dir = "";
@@ -94,7 +100,10 @@ before(async function () {
   execFileSync(process.execPath, [join(ROOT, "packages/codegen/bin/sgwire.js"), "compile", "-I", dir, "--out", dir, join(dir, "shop.proto"), join(dir, "legacy.proto")], { encoding: "utf8" });
   const shop = await import(pathToFileURL(join(dir, "shop.sg.ts")).href);
   const legacy = await import(pathToFileURL(join(dir, "legacy.sg.ts")).href);
-  g = { Order: shop.Order, Item: shop.Item, Meta: shop.Meta, Legacy: legacy.Legacy };
+  g = {
+    Order: shop.Order, Item: shop.Item, Meta: shop.Meta, Legacy: legacy.Legacy, Sub: legacy.Sub,
+    ext: { int: legacy.e_int$ext, strs: legacy.e_strs$ext, msg: legacy.e_msg$ext, bytes: legacy.e_bytes$ext },
+  };
 });
 after(() => {
   if (dir) rmSync(dir, { recursive: true, force: true });
@@ -470,6 +479,77 @@ describe("clone", () => {
     const a: any = g.Order.create();
     a.child = a;
     assert.throws(() => clone(g.Order, a), /^RangeError: clone: shop\.Order nested too deeply to copy/);
+  });
+});
+
+// ---------------------------------------------------------------------------------------------
+describe("extensions ($extensions)", () => {
+  /** A Legacy with every extension set (values, not raw fields), and `after` beyond the range. */
+  function withExtensions(): any {
+    const l = g.Legacy.create({ id: 1, after: 5 });
+    setExtension(l, g.ext.int, 7);
+    setExtension(l, g.ext.strs, ["a", "b"]);
+    setExtension(l, g.ext.msg, g.Sub.create({ x: 3, b: Uint8Array.of(1, 2) }));
+    setExtension(l, g.ext.bytes, Uint8Array.of(9));
+    return l;
+  }
+
+  it("equals: decoded (raw) and set (values) extensions compare by value, without decoding the message's own", () => {
+    const set = withExtensions();
+    const wire = g.Legacy.toBinary(set);
+    const dec = g.Legacy.fromBinary(wire);
+    assert.ok(dec.$extensions.every((e: any) => e.raw !== undefined), "decoded extensions are raw until read");
+    assert.ok(equals(g.Legacy, set, dec));
+    assert.ok(equals(g.Legacy, dec, set));
+    assert.ok(equals(g.Legacy, dec, g.Legacy.fromBinary(wire)), "raw against raw");
+    assert.ok(dec.$extensions.every((e: any) => e.raw !== undefined), "equals left them raw");
+    const edits: ((x: any) => void)[] = [
+      (x) => setExtension(x, g.ext.int, 8),
+      (x) => setExtension(x, g.ext.strs, ["a"]),
+      (x) => { getExtension(x, g.ext.msg).x = 4; },
+      (x) => { getExtension(x, g.ext.msg).b = Uint8Array.of(1); },
+      (x) => setExtension(x, g.ext.bytes, Uint8Array.of(8)),
+      (x) => { x.$extensions.splice(0, 1); },
+    ];
+    edits.forEach((edit, i) => {
+      const x = g.Legacy.fromBinary(wire);
+      edit(x);
+      assert.equal(equals(g.Legacy, set, x), false, `edit ${i}`);
+      assert.equal(equals(g.Legacy, g.Legacy.fromBinary(wire), x), false, `edit ${i}, raw against set`);
+    });
+    // an empty repeated extension is absent
+    const a = g.Legacy.create({ id: 1 });
+    setExtension(a, g.ext.strs, []);
+    assert.ok(equals(g.Legacy, a, g.Legacy.create({ id: 1 })));
+    assert.equal(hasExtension(a, g.ext.strs), false);
+  });
+
+  it("clone: copies extensions (raw bytes and values) deeply, encoding to the same bytes", () => {
+    const wire = g.Legacy.toBinary(withExtensions());
+    const dec = g.Legacy.fromBinary(wire);
+    const c = clone(g.Legacy, dec);
+    assert.deepEqual(g.Legacy.toBinary(c), wire);
+    assert.notEqual(c.$extensions, dec.$extensions);
+    wire.fill(0);
+    assert.equal(getExtension(c, g.ext.int), 7);
+    assert.deepEqual(getExtension(c, g.ext.msg).b, Uint8Array.of(1, 2));
+    const set = withExtensions();
+    const cs = clone(g.Legacy, set);
+    assert.notEqual(getExtension(cs, g.ext.msg), getExtension(set, g.ext.msg));
+    assert.notEqual(getExtension(cs, g.ext.strs), getExtension(set, g.ext.strs));
+    assert.notEqual(getExtension(cs, g.ext.bytes), getExtension(set, g.ext.bytes));
+    assert.deepEqual(g.Legacy.toBinary(cs), g.Legacy.toBinary(set));
+    assert.ok(equals(g.Legacy, cs, set));
+    const shared = clone(g.Legacy, set, { copyBytes: false });
+    assert.equal(getExtension(shared, g.ext.bytes), getExtension(set, g.ext.bytes));
+  });
+
+  it("create(init) takes $extensions as a new list", () => {
+    const set = withExtensions();
+    const c = g.Legacy.create(set);
+    assert.notEqual(c.$extensions, set.$extensions);
+    assert.deepEqual(g.Legacy.toBinary(c), g.Legacy.toBinary(set));
+    assert.throws(() => g.Legacy.create({ $extensions: 5 }), /^TypeError: legacy\.Legacy\.\$extensions: expected an array of extension fields, got number 5$/);
   });
 });
 

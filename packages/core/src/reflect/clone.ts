@@ -1,4 +1,5 @@
 import type { MessageType } from "../codec/message.js";
+import type { ExtensionField } from "./extension.js";
 import type { FieldInfo, MapValueInfo } from "./types.js";
 import { checkMessage, checkType, isStackOverflow, type AnyMessageType, type Obj } from "./util.js";
 
@@ -58,7 +59,20 @@ function cloneMessage(type: AnyMessageType, src: unknown, copyBytes: boolean, pa
     if (!Array.isArray(u)) throw new TypeError(`${path}.$unknown: expected an array of Uint8Array`);
     m.$unknown = u.map((raw: unknown, i) => cloneBytes(raw, copyBytes, `${path}.$unknown[${i}]`));
   }
+  const x = s.$extensions;
+  if (x !== undefined && x !== null) {
+    if (!Array.isArray(x)) throw new TypeError(`${path}.$extensions: expected an array of extension fields`);
+    m.$extensions = (x as ExtensionField[]).map((e, i) => cloneExtension(e, copyBytes, `${path}.$extensions[${i}]`));
+  }
   return m;
+}
+
+/** One extension field: raw fields copied (unless copyBytes is false), a value deep-copied by its field's kind. */
+function cloneExtension(e: ExtensionField, copyBytes: boolean, path: string): ExtensionField {
+  if (typeof e !== "object" || e === null) throw new TypeError(`${path}: expected an extension field ({ no, raw, ext, value })`);
+  const raw = e.raw === undefined ? undefined : e.raw.map((b, j) => cloneBytes(b, copyBytes, `${path}.raw[${j}]`) as Uint8Array);
+  const value = e.ext === undefined || e.value === undefined ? e.value : cloneField(e.ext.field, e.value, copyBytes, `${path}[${e.ext.typeName}]`);
+  return { no: e.no, raw, ext: e.ext, value };
 }
 
 function cloneField(f: FieldInfo, v: unknown, copyBytes: boolean, path: string): unknown {

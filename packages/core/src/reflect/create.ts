@@ -144,7 +144,13 @@ function build(type: AnyType, init: unknown, path: string): unknown {
       m[key] = v.slice();
       continue;
     }
-    // other `$` properties belong to the runtime (extensions, for one): kept as they are
+    if (key === "$extensions") {
+      if (!Array.isArray(v)) bad(`${path}.$extensions`, "an array of extension fields", v);
+      // a new list of new entries (values are taken as they are, like other fields' scalars)
+      m[key] = v.map((e: unknown) => (typeof e === "object" && e !== null ? { ...e } : e));
+      continue;
+    }
+    // other `$` properties belong to the runtime: kept as they are
     if (key.startsWith("$")) {
       m[key] = v;
       continue;

@@ -1,4 +1,5 @@
 import type { MessageType } from "../codec/message.js";
+import { getExtension, type AnyExtension, type ExtensionField } from "./extension.js";
 import type { FieldInfo, MapValueInfo, ScalarType } from "./types.js";
 import { checkMessage, checkType, isStackOverflow, scalarZero, splitUnknown, type AnyMessageType, type Obj } from "./util.js";
 
@@ -71,7 +72,59 @@ function messageEquals(type: AnyMessageType, a: Obj, b: Obj, ctx: Ctx, path: str
     if (member === undefined) throw new TypeError(`${path}.${o.localName}.case: ${type.typeName} has no oneof member ${JSON.stringify(cx)}`);
     if (!singularEquals(member, x!.value, y!.value, ctx, `${path}.${o.localName}.value`)) return false;
   }
-  return !ctx.unknown || unknownEquals(a.$unknown as Uint8Array[] | undefined, b.$unknown as Uint8Array[] | undefined);
+  if (ctx.unknown && !unknownEquals(a.$unknown as Uint8Array[] | undefined, b.$unknown as Uint8Array[] | undefined)) return false;
+  return (a.$extensions === undefined && b.$extensions === undefined) || extensionsEqual(a.$extensions, b.$extensions, ctx, path);
+}
+
+/** The entries of a `$extensions` store that hold something, by field number. */
+function presentExtensions(x: unknown, path: string): ExtensionField[] {
+  if (x === undefined || x === null) return [];
+  if (!Array.isArray(x)) throw new TypeError(`${path}.$extensions: expected an array of extension fields`);
+  return (x as ExtensionField[])
+    .filter((e) => !(e.ext !== undefined && e.ext.field.repeated && Array.isArray(e.value) && e.value.length === 0))
+    .sort((p, q) => p.no - q.no);
+}
+
+/** The value of entry `e` as extension `ext`, decoding raw fields without touching the message. */
+function extensionValue(e: ExtensionField, ext: AnyExtension): unknown {
+  if (e.ext !== undefined) return e.value;
+  return getExtension({ $extensions: [{ no: e.no, raw: e.raw, ext: undefined, value: undefined }] }, ext);
+}
+
+function concatRaw(raw: readonly Uint8Array[] | undefined): Uint8Array {
+  if (raw === undefined) return new Uint8Array(0);
+  if (raw.length === 1) return raw[0]!;
+  const out = new Uint8Array(raw.reduce((n, b) => n + b.length, 0));
+  let at = 0;
+  for (const b of raw) {
+    out.set(b, at);
+    at += b.length;
+  }
+  return out;
+}
+
+/**
+ * Extension fields (`$extensions`): the same extensions with equal values (compared as their
+ * field's kind says); fields neither side has decoded yet compare as raw bytes.
+ */
+function extensionsEqual(x: unknown, y: unknown, ctx: Ctx, path: string): boolean {
+  const ex = presentExtensions(x, path);
+  const ey = presentExtensions(y, path);
+  if (ex.length !== ey.length) return false;
+  for (let i = 0; i < ex.length; i++) {
+    const p = ex[i]!;
+    const q = ey[i]!;
+    if (p.no !== q.no) return false;
+    if (p.ext !== undefined && q.ext !== undefined && p.ext !== q.ext) return false;
+    const ext = p.ext ?? q.ext;
+    if (ext === undefined) {
+      if (!bytesEqual(concatRaw(p.raw), concatRaw(q.raw))) return false;
+      continue;
+    }
+    const where = `${path}[${ext.typeName}]`;
+    if (!fieldEquals(ext.field, extensionValue(p, ext), extensionValue(q, ext), ctx, where)) return false;
+  }
+  return true;
 }
 
 function fieldEquals(f: FieldInfo, x: unknown, y: unknown, ctx: Ctx, path: string): boolean {
