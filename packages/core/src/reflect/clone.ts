@@ -16,8 +16,9 @@ export interface CloneOptions {
 /**
  * A deep copy of `msg`, through reflection (`type.fields`): a new message for every nested
  * message, new arrays for repeated fields, new maps (objects without a prototype, as decoding
- * creates them), new `{ case, value }` objects for oneofs, a new `$unknown` list, and (unless
- * `{ copyBytes: false }`) new Uint8Arrays for bytes fields and unknown fields. The clone encodes
+ * creates them), new `{ case, value }` objects for oneofs, a new `$unknown` list, new extension
+ * entries (`$extensions`, values copied by their field's kind) and (unless `{ copyBytes: false }`)
+ * new Uint8Arrays for bytes fields, unknown fields and undecoded extension fields. The clone encodes
  * to exactly the bytes the original does. Properties that are not fields of the type are not
  * copied.
  *

@@ -6,8 +6,8 @@ import { checkMessage, checkType, isStackOverflow, scalarZero, splitUnknown, typ
 /** Options of `equals`. */
 export interface EqualsOptions {
   /**
-   * Compare unknown fields (`$unknown`, which also holds extensions): default true, as protobuf
-   * C++'s MessageDifferencer does. `false` ignores them.
+   * Compare unknown fields (`$unknown`): default true, as protobuf C++'s MessageDifferencer does.
+   * `false` ignores them (extension fields in `$extensions` are always compared).
    */
   unknown?: boolean;
   /**
@@ -40,7 +40,10 @@ interface Ctx {
  * - unknown fields (unless `{ unknown: false }`): compared as raw bytes, in order within a field
  *   number but not across numbers (the order in which C++ compares them: sorted by number), and
  *   an empty `$unknown` equals none. An unknown field written non-canonically (an overlong
- *   varint) differs from its canonical form.
+ *   varint) differs from its canonical form;
+ * - extension fields (`$extensions`): the same extensions with equal values, compared by their
+ *   field's kind; fields decoded but not read yet are decoded on a scratch copy (the messages are
+ *   not changed); an empty repeated extension counts as absent.
  *
  * Throws a TypeError for a type without reflection data or values that are not messages (naming
  * the path), and a RangeError for messages nested too deeply for the stack (or cyclic).
