@@ -250,6 +250,20 @@ describe("extensions and deterministic serialization (against protobuf C++ throu
     assert.equal(hex(g.Base.toBinary(m)), py["mixedCanonical"]);
   });
 
+  it("moves an extension's fields out of a run of unknown fields, keeping the others in order", () => {
+    const m = g.Base.create();
+    // fields 120 (no extension) = 1, 100 (e_int) = 2, 120 = 3, 100 = 4, then bytes that do not parse
+    m.$unknown = [new Uint8Array([0xc0, 0x07, 0x01, 0xa0, 0x06, 0x02, 0xc0, 0x07, 0x03, 0xa0, 0x06, 0x04]), new Uint8Array([0xc0, 0x07, 0x01])];
+    assert.equal(core.getExtension(m, g.e_int$ext), 4);
+    assert.deepEqual(m.$unknown.map(hex), ["c00701", "c00703", "c00701"]);
+    assert.equal(hex(g.Base.toBinary(m)), "a00604c00701c00703c00701");
+    const broken = g.Base.create();
+    broken.$unknown = [new Uint8Array([0xa0, 0x06, 0x05, 0xc0, 0x07])]; // e_int = 5, then a tag without its value
+    assert.equal(core.getExtension(broken, g.e_int$ext), 5);
+    assert.deepEqual(broken.$unknown.map(hex), ["c007"], "what does not parse is kept, not dropped");
+    assert.throws(() => g.Base.toBinary(broken), /\$unknown\[0\]: not well-formed protobuf fields/);
+  });
+
   it("has/clear, defaults when absent, repeated and message values changed in place", () => {
     const m = g.Base.fromBinary(fromHex(py["full"]!));
     assert.equal(core.hasExtension(m, g.e_str$ext), true);

@@ -232,7 +232,11 @@ function promote(m: Extendable, no: number): void {
   let rest: Uint8Array[] | undefined;
   for (let k = 0; k < u.length; k++) {
     const b = u[k]!;
-    if (!(b instanceof Uint8Array)) continue;
+    if (!(b instanceof Uint8Array)) {
+      // not ours to judge here: kept as it is (the encoder refuses it by name)
+      if (rest !== undefined) rest.push(b);
+      continue;
+    }
     const r = new Reader(b);
     let runStart = 0;
     let split = false;
@@ -251,8 +255,9 @@ function promote(m: Extendable, no: number): void {
         runStart = r.pos;
       }
     } catch {
-      // malformed unknown bytes: leave them (the encoder refuses them with a clear error)
-      if (rest !== undefined && !split) rest.push(b);
+      // malformed unknown bytes: the rest of the chunk is kept as it is (the encoder refuses it
+      // with a clear error)
+      if (rest !== undefined) rest.push(split ? b.subarray(runStart) : b);
       continue;
     }
     if (split) {
