@@ -39,6 +39,43 @@ function fail(path: string, detail: string): never {
   throw new JsonError(detail, path);
 }
 
+/** How a field is printed, precomputed per message type (one object shape: monomorphic loops). */
+interface FieldPlan {
+  readonly f: FieldInfo;
+  /** the property holding the field, or the oneof's property */
+  readonly prop: string;
+  /** for a oneof member, its case name; else undefined */
+  readonly oneofCase: string | undefined;
+  /** MAP, LIST, EXPLICIT (printed when set), IMPLICIT (printed unless at its default) */
+  readonly mode: number;
+  readonly jsonKey: string;
+  readonly protoKey: string;
+  /** the scalar type of a scalar field (or of a repeated scalar field's elements) */
+  readonly scalar: ScalarType | undefined;
+}
+const MAP = 0;
+const LIST = 1;
+const EXPLICIT = 2;
+const IMPLICIT = 3;
+
+const plans = new WeakMap<AnyType, readonly FieldPlan[]>();
+function planOf(type: AnyType): readonly FieldPlan[] {
+  let p = plans.get(type);
+  if (p === undefined) {
+    p = type.fields.map((f): FieldPlan => ({
+      f,
+      prop: f.oneof ?? f.localName,
+      oneofCase: f.oneof === undefined ? undefined : f.localName,
+      mode: f.kind === "map" ? MAP : f.repeated ? LIST : f.oneof !== undefined || f.presence !== "implicit" || f.kind === "message" ? EXPLICIT : IMPLICIT,
+      jsonKey: f.jsonName,
+      protoKey: f.name,
+      scalar: f.kind === "scalar" ? f.scalar : undefined,
+    }));
+    plans.set(type, p);
+  }
+  return p;
+}
+
 /** The JSON of message `m` of `type`; `depth` counts messages above it. */
 export function messageToJson(type: AnyType, m: unknown, c: Ctx, path: string, depth: number): JsonValue {
   if (m === null || typeof m !== "object" || Array.isArray(m)) fail(path, `expected a ${type.typeName} message object, got ${describeJson(m)}`);
@@ -50,48 +87,70 @@ export function messageToJson(type: AnyType, m: unknown, c: Ctx, path: string, d
     if (special !== NOT_SPECIAL) return special;
   }
   const out: JsonObject = {};
-  for (const f of type.fields) {
-    let v: unknown;
-    if (f.oneof !== undefined) {
-      const o = msg[f.oneof] as { case?: unknown; value?: unknown } | undefined | null;
-      if (o === undefined || o === null || o.case !== f.localName) continue;
-      v = o.value;
-      if (v === undefined || v === null) continue;
-    } else {
-      v = msg[f.localName];
-      if (f.kind === "map") {
-        if (v === undefined || v === null) {
-          if (!c.emitDefaults) continue;
-          v = {};
-        } else if (typeof v !== "object" || Array.isArray(v)) fail(keyPath(path, jsonKey(f, c)), `expected a map object, got ${describeJson(v)}`);
-        else if (!c.emitDefaults && Object.keys(v).length === 0) continue;
-      } else if (f.repeated) {
-        if (v === undefined || v === null) {
-          if (!c.emitDefaults) continue;
-          v = [];
-        } else if (!Array.isArray(v)) fail(keyPath(path, jsonKey(f, c)), `expected an array, got ${describeJson(v)}`);
-        else if (!c.emitDefaults && v.length === 0) continue;
-      } else if (f.presence !== "implicit" || f.kind === "message") {
-        if (v === undefined || v === null) continue;
-      } else if (v === undefined || v === null) {
-        if (!c.emitDefaults) continue;
-        v = zeroOf(f);
-      } else if (!c.emitDefaults && isZero(f, v)) continue;
+  const plan = planOf(type);
+  const emit = c.emitDefaults;
+  for (let k = 0; k < plan.length; k++) {
+    const p = plan[k]!;
+    let v = msg[p.prop];
+    if (p.oneofCase !== undefined) {
+      if (v === undefined || v === null || (v as { case?: unknown }).case !== p.oneofCase) continue;
+      v = (v as { value?: unknown }).value;
     }
-    const key = jsonKey(f, c);
-    const fp = keyPath(path, key);
+    const key = c.protoNames ? p.protoKey : p.jsonKey;
+    const f = p.f;
     let j: JsonValue;
-    if (f.kind === "map") j = mapToJson(f, v as Msg, c, fp, depth);
-    else if (f.repeated) {
-      const arr = v as unknown[];
-      const list: JsonValue[] = new Array<JsonValue>(arr.length);
-      for (let i = 0; i < arr.length; i++) list[i] = singularToJson(f, arr[i], c, `${fp}[${i}]`, depth);
-      j = list;
-    } else j = singularToJson(f, v, c, fp, depth);
+    switch (p.mode) {
+      case MAP:
+        if (v === undefined || v === null) {
+          if (!emit) continue;
+          v = {};
+        } else if (typeof v !== "object" || Array.isArray(v)) fail(keyPath(path, key), `expected a map object, got ${describeJson(v)}`);
+        else if (!emit && Object.keys(v).length === 0) continue;
+        j = mapToJson(f as FieldInfo & { kind: "map" }, v as Msg, c, keyPath(path, key), depth);
+        break;
+      case LIST: {
+        if (v === undefined || v === null) {
+          if (!emit) continue;
+          v = [];
+        } else if (!Array.isArray(v)) fail(keyPath(path, key), `expected an array, got ${describeJson(v)}`);
+        else if (!emit && v.length === 0) continue;
+        const arr = v as unknown[];
+        const list: JsonValue[] = new Array<JsonValue>(arr.length);
+        if (p.scalar !== undefined) {
+          for (let i = 0; i < arr.length; i++) {
+            const x = scalarJson(p.scalar, arr[i]);
+            list[i] = x === BAD ? scalarToJson(p.scalar, arr[i], `${keyPath(path, key)}[${i}]`) : x;
+          }
+        } else if (f.kind === "enum") {
+          for (let i = 0; i < arr.length; i++) list[i] = enumToJson(f.enum, arr[i], c, path, key, i);
+        } else {
+          const fp = keyPath(path, key);
+          for (let i = 0; i < arr.length; i++) list[i] = singularToJson(f, arr[i], c, `${fp}[${i}]`, depth);
+        }
+        j = list;
+        break;
+      }
+      case EXPLICIT:
+        if (v === undefined || v === null) continue;
+        j = p.scalar !== undefined ? scalarOrFail(p.scalar, v, path, key) : f.kind === "enum" ? enumToJson(f.enum, v, c, path, key) : singularToJson(f, v, c, keyPath(path, key), depth);
+        break;
+      default:
+        if (v === undefined || v === null) {
+          if (!emit) continue;
+          v = zeroOf(f);
+        } else if (!emit && isZero(f, v)) continue;
+        j = p.scalar !== undefined ? scalarOrFail(p.scalar, v, path, key) : f.kind === "enum" ? enumToJson(f.enum, v, c, path, key) : singularToJson(f, v, c, keyPath(path, key), depth);
+    }
     setOwn(out, key, j);
   }
   if (msg.$extensions !== undefined || msg.$unknown !== undefined) extensionsToJson(name, msg, out, c, path, depth);
   return out;
+}
+
+/** A scalar's JSON; the path is built only for an error. */
+function scalarOrFail(t: ScalarType, v: unknown, path: string, key: string): JsonValue {
+  const x = scalarJson(t, v);
+  return x === BAD ? scalarToJson(t, v, keyPath(path, key)) : x;
 }
 
 /**
@@ -130,10 +189,6 @@ function extensionsToJson(name: string, msg: Msg, out: JsonObject, c: Ctx, path:
     } else j = singularToJson(f, v, c, fp, depth);
     setOwn(out, f.jsonName, j);
   }
-}
-
-function jsonKey(f: FieldInfo, c: Ctx): string {
-  return c.protoNames ? f.name : f.jsonName;
 }
 
 function zeroOf(f: FieldInfo): unknown {
@@ -191,6 +246,30 @@ function mapToJson(f: FieldInfo & { kind: "map" }, m: Msg, c: Ctx, path: string,
   return out;
 }
 
+const BAD = Symbol("bad");
+
+/** The JSON of a valid scalar of type `t`, or BAD (then scalarToJson says what is wrong). */
+function scalarJson(t: ScalarType, v: unknown): JsonValue | typeof BAD {
+  switch (t) {
+    case "double":
+      return typeof v !== "number" ? BAD : Number.isFinite(v) ? v : Number.isNaN(v) ? "NaN" : v > 0 ? "Infinity" : "-Infinity";
+    case "float":
+      return typeof v !== "number" ? BAD : Number.isFinite(v) ? Math.fround(v) : Number.isNaN(v) ? "NaN" : v > 0 ? "Infinity" : "-Infinity";
+    case "int32": case "sint32": case "sfixed32":
+      return typeof v === "number" && (v | 0) === v ? v : BAD;
+    case "uint32": case "fixed32":
+      return typeof v === "number" && v >>> 0 === v ? v : BAD;
+    case "bool":
+      return typeof v === "boolean" ? v : BAD;
+    case "string":
+      return typeof v === "string" ? v : BAD;
+    case "bytes":
+      return v instanceof Uint8Array ? base64Encode(v) : BAD;
+    default:
+      return typeof v === "bigint" ? v.toString() : BAD;
+  }
+}
+
 const INT32_RANGE: Partial<Record<ScalarType, [number, number]>> = {
   int32: [-0x80000000, 0x7fffffff], sint32: [-0x80000000, 0x7fffffff], sfixed32: [-0x80000000, 0x7fffffff],
   uint32: [0, 0xffffffff], fixed32: [0, 0xffffffff],
@@ -227,8 +306,12 @@ export function scalarToJson(t: ScalarType, v: unknown, path: string): JsonValue
   }
 }
 
-function enumToJson(e: EnumType, v: unknown, c: Ctx, path: string): JsonValue {
-  if (typeof v !== "number" || !Number.isInteger(v)) fail(path, `expected an integer for enum ${e.typeName}, got ${describeJson(v)}`);
+/** An enum value's JSON; `key` and `index` (when given) complete `path`, built only for an error. */
+function enumToJson(e: EnumType, v: unknown, c: Ctx, path: string, key?: string, index?: number): JsonValue {
+  if (typeof v !== "number" || (v | 0) !== v) {
+    const p = key === undefined ? path : index === undefined ? keyPath(path, key) : `${keyPath(path, key)}[${index}]`;
+    fail(p, `expected an int32 number for enum ${e.typeName}, got ${describeJson(v)}`);
+  }
   if (e.typeName === NULL_VALUE) return null;
   if (c.enumAsInteger) return v;
   // an open enum's unknown value prints as its number
