@@ -143,6 +143,9 @@ describe("json: ProtoJSON with generated codecs", function () {
     throwsJson(() => fromJson(Scalars, { i64: "1e999999999" }), /out of the range of int64/);
     throwsJson(() => fromJson(Scalars, { i64: "1e-999999999" }), /not an integer/);
     assert.equal(fromJson(Scalars, { i64: "0e999999999" }).i64, 0n);
+    // a bigint is not JSON, but it is what int64 fields hold: accepted, range-checked
+    assert.equal(fromJson(Scalars, { i64: 5n, i32: 7n }).i64, 5n);
+    throwsJson(() => fromJson(Scalars, { u64: -1n }), /^Scalars\.u64: bigint -1n is out of the range of uint64/);
   });
 
   it("checks float range; NaN/Infinity only as strings; numeric strings accepted", () => {

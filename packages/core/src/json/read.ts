@@ -223,7 +223,8 @@ function intFromJson(t: ScalarType, v: unknown, path: string, what = t as string
   if (typeof v === "number") {
     if (Number.isInteger(v)) n = BigInt(v);
     else n = Number.isFinite(v) ? "not an integer" : "not a finite number";
-  } else if (v instanceof LosslessNumber) n = integerOfText(v.text);
+  } else if (typeof v === "bigint") n = v; // not JSON, but what int64 fields hold
+  else if (v instanceof LosslessNumber) n = integerOfText(v.text);
   else if (typeof v === "string") n = integerOfText(v);
   else fail(path, `expected a number or a numeric string for ${what}, got ${describeJson(v)}`);
   if (typeof n === "string") fail(path, `${describeJson(v)} is ${n === "out of range" ? `out of the range of ${t}` : `not a valid ${what} (${n})`}`);
