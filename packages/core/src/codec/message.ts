@@ -73,9 +73,10 @@ export interface MessageType<T> {
   /**
    * A new message with every implicit-presence field at its default. With `init`, its properties
    * are set and nested messages (message fields, elements of repeated message fields, map values,
-   * oneof message values) may be partial inits too: each is built with its own type's defaults.
-   * Arrays and maps are new containers; bytes are taken as they are, not copied. A field the type
-   * does not have, or a value of the wrong shape, is a TypeError naming its path.
+   * oneof message values) may be partial inits too: each is built with its own type's defaults
+   * (one that is a message already, from create() or fromBinary, is used as it is). Arrays and
+   * maps are new containers; bytes are taken as they are, not copied. A field the type does not
+   * have, or a value of the wrong shape, is a TypeError naming its path.
    */
   create(init?: MessageInit<T>): T;
   /**
