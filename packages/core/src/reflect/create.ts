@@ -42,6 +42,8 @@ interface InitPlan {
   simple: Record<string, boolean | undefined>;
   /** oneof property -> its members by case name */
   oneofs: Record<string, Map<string, FieldInfo> | undefined>;
+  /** the properties create() sets: a nested object that has all of them is a message already */
+  createKeys: string[];
 }
 
 const plans = new WeakMap<AnyType, InitPlan | null>();
@@ -58,7 +60,7 @@ function planOf(type: AnyType): InitPlan | null {
       plans.set(type, null);
       return null;
     }
-    plan = { fields: Object.create(null), simple: Object.create(null), oneofs: Object.create(null) } as InitPlan;
+    plan = { fields: Object.create(null), simple: Object.create(null), oneofs: Object.create(null), createKeys: Object.keys(type.create() as object) } as InitPlan;
     for (const f of type.fields) {
       if (f.oneof !== undefined) continue;
       plan.fields[f.localName] = f;
@@ -102,13 +104,28 @@ function isPlainObject(v: unknown): v is Obj {
   return proto === Object.prototype || proto === null;
 }
 
-/** A message of `type` built from a (partial) init; `path` names it in errors. */
-function build(type: AnyType, init: unknown, path: string): unknown {
+/**
+ * Whether nested value `v` is a message of its type already: it has every property create() sets
+ * (as messages from create() and fromBinary do). A type whose create() sets none cannot tell.
+ */
+function isMessage(plan: InitPlan, v: object): boolean {
+  const keys = plan.createKeys;
+  if (keys.length === 0) return false;
+  for (let i = 0; i < keys.length; i++) if (!Object.prototype.hasOwnProperty.call(v, keys[i]!)) return false;
+  return true;
+}
+
+/**
+ * A message of `type` from a (partial) init; `path` names it in errors. A nested value (`nested`)
+ * that is a message already is used as it is.
+ */
+function build(type: AnyType, init: unknown, path: string, nested: boolean): unknown {
   if (typeof init !== "object" || init === null || Array.isArray(init) || init instanceof Uint8Array || init instanceof Map) {
     bad(path, `a ${type.typeName} message or init object`, init);
   }
-  const m = type.create() as Obj;
   const plan = planOf(type);
+  if (nested && plan !== null && isMessage(plan, init)) return init;
+  const m = type.create() as Obj;
   if (plan === null) return Object.assign(m, init);
   const src = init as Obj;
   const keys = Object.keys(src);
@@ -133,10 +150,8 @@ function build(type: AnyType, init: unknown, path: string): unknown {
       const c = (v as Obj).case;
       if (c === undefined) continue;
       const member = typeof c === "string" ? members.get(c) : undefined;
-      if (member === undefined) {
-        bad(`${path}.${key}.case`, `one of ${[...members.keys()].map((n) => JSON.stringify(n)).join(", ")} or undefined`, c);
-      }
-      m[key] = { case: c, value: singular(member, (v as Obj).value, `${path}.${key}.value`) };
+      // a case the oneof does not have is kept as it is: encoding refuses it, naming the case
+      m[key] = member === undefined ? { ...v } : { case: c, value: singular(member, (v as Obj).value, `${path}.${key}.value`) };
       continue;
     }
     if (key === "$unknown") {
@@ -161,7 +176,7 @@ function build(type: AnyType, init: unknown, path: string): unknown {
 }
 
 function singular(f: FieldInfo, v: unknown, path: string): unknown {
-  if (f.kind === "message") return build(f.message, v, path);
+  if (f.kind === "message") return build(f.message, v, path, true);
   return v;
 }
 
@@ -172,7 +187,7 @@ function fieldValue(f: FieldInfo, v: unknown, path: string): unknown {
     const msg = f.value.kind === "message" ? f.value.message : undefined;
     for (const k of Object.keys(v)) {
       const x = v[k];
-      out[k] = msg !== undefined ? build(msg, x, `${path}[${JSON.stringify(k)}]`) : x;
+      out[k] = msg !== undefined ? build(msg, x, `${path}[${JSON.stringify(k)}]`, true) : x;
     }
     return out;
   }
@@ -180,7 +195,7 @@ function fieldValue(f: FieldInfo, v: unknown, path: string): unknown {
     if (!Array.isArray(v)) bad(path, "an array", v);
     if (f.kind !== "message") return v.slice();
     const out = new Array<unknown>(v.length);
-    for (let i = 0; i < v.length; i++) out[i] = build(f.message, v[i], `${path}[${i}]`);
+    for (let i = 0; i < v.length; i++) out[i] = build(f.message, v[i], `${path}[${i}]`, true);
     return out;
   }
   if (v === null && (f.presence !== "implicit" || f.kind === "message")) return undefined;
@@ -195,18 +210,21 @@ function isStackOverflow(err: unknown): boolean {
  * What `type.create(init)` returns: a new message with every implicit-presence field at its
  * default, each property of `init` set, and every nested message (a message field, an element of
  * a repeated message field, a map value, a oneof's message value) built the same way with its own
- * type's defaults. Arrays and maps are new containers; scalar values and `Uint8Array`s are taken
- * as they are (bytes are not copied). `undefined` properties are skipped.
+ * type's defaults — unless that nested value is a message already (it has every property its
+ * type's create() sets, as messages from create() and fromBinary do), which is used as it is, not
+ * copied. Arrays and maps are new containers; scalar values and `Uint8Array`s are taken as they
+ * are (bytes are not copied). `undefined` properties are skipped.
  *
  * A codec without reflection data (written by hand) gets a shallow `Object.assign` instead.
  * Throws a TypeError naming the path (`shop.Order.items[2].price`) for a field the type does not
  * have, a message given as a non-object, an array field given a non-array, a map given a `Map` or
- * an array, a oneof case the oneof does not have, and an init nested too deeply for the stack
- * (or one that contains itself).
+ * an array, a oneof given a non-object, and a RangeError for an init nested too deeply for the
+ * stack (or one that contains itself). A oneof whose case is not one of its members is kept as
+ * given: encoding refuses it, naming the case.
  */
 export function createMessage<T>(type: MessageType<T>, init: unknown): T {
   try {
-    return build(type, init, type.typeName) as T;
+    return build(type, init, type.typeName, false) as T;
   } catch (err) {
     if (isStackOverflow(err)) throw new RangeError(`${type.typeName}.create: init nested too deeply (does it contain itself?)`);
     throw err;
