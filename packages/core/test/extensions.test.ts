@@ -362,6 +362,16 @@ describe("extensions and deterministic serialization (against protobuf C++ throu
     assert.equal(hex(concat(g.Maps.encode(d, { into: list, deterministic: true }).segments)), want);
   });
 
+  it("a bool read from a 10-byte varint counts bits 0..63 only, as protobuf C++ does (found by the libprotobuf differential)", () => {
+    const gen = g;
+    // a Maps.b entry { key (bool) = a varint with only bit 67 set, value = 1 }: the key reads false
+    const entry = [0x08, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x10, 0x10, 0x01];
+    const m = gen.Maps.fromBinary(new Uint8Array([0x1a, entry.length, ...entry]));
+    assert.deepEqual(Object.keys(m.b), ["false"]);
+    const top = [0x08, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x01, 0x10, 0x01]; // bit 63 set: true
+    assert.deepEqual(Object.keys(gen.Maps.fromBinary(new Uint8Array([0x1a, top.length, ...top])).b), ["true"]);
+  });
+
   it("sortMapKeys and compareUtf8 order keys like UTF-8 bytes and numbers", () => {
     const keys = ["\ue000", "\u{10000}", "a", "", "\u00ff"];
     const sorted = core.sortMapKeys([...keys], 0);

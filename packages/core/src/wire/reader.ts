@@ -169,7 +169,9 @@ export class Reader {
     for (let i = 0; i < 10; i++) {
       if (this.pos >= this.end) this.fail("truncated varint");
       const b = buf[this.pos++]!;
-      nz |= b & 0x7f;
+      // the 10th byte holds bit 63 only: its other bits fall outside the 64-bit value (protobuf
+      // C++ reads such a varint as false when bits 0..63 are all zero)
+      nz |= i === 9 ? b & 1 : b & 0x7f;
       if (b < 0x80) return nz !== 0;
     }
     this.fail("varint longer than 10 bytes");
