@@ -128,7 +128,9 @@ describe("extensions in generated code", function () {
     assert.ok(size.indexOf("sizeExtensions(m.$extensions, e, 10, 19)") < size.indexOf('"b"'));
     assert.ok(size.indexOf('"m"') < size.indexOf("sizeExtensions(m.$extensions, e, 100,"));
     const sub = base.slice(base.indexOf("function size$Sub"), base.indexOf("function write$Sub"));
-    assert.doesNotMatch(sub, /xtension/);
+    // a type without ranges sizes no extensions; it only refuses $extensions set on it
+    assert.deepEqual(sub.split("\n").filter((l) => /xtension/.test(l)), ['  if ((m as { $extensions?: unknown }).$extensions !== undefined) noExtensionRanges("ex.Sub");']);
+    assert.doesNotMatch(base.slice(base.indexOf("function write$Sub"), base.indexOf("function read$Sub")), /xtension/);
     assert.doesNotMatch(base.slice(base.indexOf("function read$Sub")), /keepExtension/);
   });
 

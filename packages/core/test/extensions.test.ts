@@ -318,6 +318,19 @@ describe("extensions and deterministic serialization (against protobuf C++ throu
     assert.throws(() => core.getExtension(bad, g.e_msg$ext), { name: "DecodeError", message: /^cannot decode extension ext\.e_msg: truncated varint/ });
   });
 
+  it("refuses to encode extensions set on a message whose type has no extension ranges, rather than dropping them", () => {
+    // TypeScript lets any all-optional proto2 message stand for Base, so setExtension cannot tell
+    const sub = g.Sub.create({ x: 1 });
+    core.setExtension(sub, g.e_int$ext, 5);
+    assert.throws(() => g.Sub.toBinary(sub), { name: "EncodeError", message: /^ext\.Sub\.\$extensions: ext\.Sub declares no extension ranges, so the extensions set on this message cannot be written/ });
+    // nested, the path names the field
+    const base = g.Base.create();
+    core.setExtension(base, g.e_msg$ext, sub);
+    assert.throws(() => g.Base.encode(base), { name: "EncodeError", message: /\$extensions: ext\.Sub declares no extension ranges/ });
+    core.clearExtension(sub, g.e_int$ext);
+    assert.deepEqual([...g.Sub.toBinary(sub)], [0x08, 0x01]);
+  });
+
   it("a registry finds extensions by name and by extendee and number; files bring theirs", () => {
     const reg = core.createRegistry(g.$file);
     assert.equal(reg.getExtension("ext.e_int"), g.e_int$ext);

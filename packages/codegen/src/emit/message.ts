@@ -294,6 +294,11 @@ export function emitSize(w: CodeWriter, m: MessageModel, scope: Scope): void {
       else emitSizeField(w, m, f, scope);
     }
     w.line(`if (m.$unknown !== undefined) s += ${scope.use("sizeUnknown")}(m.$unknown, e);`);
+    // extensions set on a message of a type without ranges (TypeScript lets any all-optional
+    // message stand for an extendee) would otherwise be dropped without a word
+    if (m.extensionRanges.length === 0) {
+      w.line(`if ((m as { $extensions?: unknown }).$extensions !== undefined) ${scope.use("noExtensionRanges")}(${JSON.stringify(m.fullName)});`);
+    }
     w.line("return s;");
   });
 }

@@ -115,6 +115,15 @@ export function sizeUnknown(u: unknown, e: Encoder): number {
   return s;
 }
 
+/**
+ * `$extensions` on a message whose type declares no extension ranges (setExtension called with an
+ * extension of another type the message happened to be assignable to): its encoder has nowhere to
+ * write them, and dropping them would lose data silently.
+ */
+export function noExtensionRanges(typeName: string): never {
+  throw new EncodeError(`${typeName} declares no extension ranges, so the extensions set on this message cannot be written (setExtension with an extension of another message type?)`, "$extensions");
+}
+
 /** A nested message or map entry measured past protobuf's 2 GiB limit. */
 export function tooLarge(path: string, n: number): never {
   throw new EncodeError(`encodes to ${n} bytes, past protobuf's limit of ${MAX_LENGTH} (2 GiB - 1)`, path);
