@@ -1,4 +1,4 @@
-import { methodLocalName, type MethodIdempotency, type MethodKind } from "@sgwire/core";
+import { methodLocalName, protoCamelCase, type MethodIdempotency, type MethodKind } from "@sgwire/core";
 
 /**
  * The schema model: what the generator needs to know about a set of .proto files, independent of
@@ -218,20 +218,8 @@ export function methodKind(clientStreaming: boolean, serverStreaming: boolean): 
   return serverStreaming ? "server_streaming" : "unary";
 }
 
-/** protobuf's json_name rule: drop underscores, upper-case the letter after each one. */
-export function lowerCamelCase(name: string): string {
-  let out = "";
-  let upper = false;
-  for (const ch of name) {
-    if (ch === "_") {
-      upper = true;
-      continue;
-    }
-    out += upper ? ch.toUpperCase() : ch;
-    upper = false;
-  }
-  return out;
-}
+/** protobuf's json_name rule (protoCamelCase of @sgwire/core, which reflection uses at run time). */
+export const lowerCamelCase: (name: string) => string = protoCamelCase;
 
 /**
  * Property names a message must not use: the properties every plain object inherits from
