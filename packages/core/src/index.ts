@@ -5,3 +5,4 @@ export * from "./codec/index.js";
 export * from "./wkt/index.js";
 export * from "./reflect/index.js";
 export * from "./json/index.js";
+export * from "./text/index.js";
