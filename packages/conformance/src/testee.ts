@@ -16,12 +16,17 @@
  * and `toJsonString`, both with the registry of every generated type so google.protobuf.Any
  * resolves. A JsonError while parsing answers parse_error, while printing serialize_error.
  *
- * JSPB and text-format requests are answered `skipped`: sgwire does not implement them.
+ * Text-format requests (text input, text output, or both) go through @sgwire/core's text format:
+ * `fromText` (with the registry, and the schemas' reserved field names, which protobuf C++ skips)
+ * and `toText` (with `printUnknownFields` when the request asks for it). A TextFormatError while
+ * parsing answers parse_error, while printing serialize_error.
+ *
+ * JSPB requests are answered `skipped`: sgwire does not implement that format.
  */
 import { appendFileSync } from "node:fs";
-import { DecodeError, EncodeError, JsonError, SgList, fromJsonString, toJsonString, type EncodeOptions } from "@sgwire/core";
+import { DecodeError, EncodeError, JsonError, SgList, TextFormatError, fromJsonString, fromText, toJsonString, toText, type EncodeOptions } from "@sgwire/core";
 import { readFrame, writeFrame } from "./frames.js";
-import { ConformanceRequest, ConformanceResponse, codecFor, registry, type AnyCodec } from "./registry.js";
+import { ConformanceRequest, ConformanceResponse, codecFor, isReservedName, registry, type AnyCodec } from "./registry.js";
 import { Stats } from "./stats.js";
 import { CorpusWriter } from "./corpus.js";
 
@@ -29,6 +34,8 @@ import { CorpusWriter } from "./corpus.js";
 const WIRE_FORMAT_PROTOBUF = 1;
 /** conformance.WireFormat.JSON */
 const WIRE_FORMAT_JSON = 2;
+/** conformance.WireFormat.TEXT_FORMAT */
+const WIRE_FORMAT_TEXT = 4;
 /** conformance.TestCategory.JSON_IGNORE_UNKNOWN_PARSING_TEST */
 const JSON_IGNORE_UNKNOWN_PARSING_TEST = 3;
 /** The runner may ask for the testee's own failure list first (older runners do). */
@@ -116,9 +123,9 @@ function handle(req: ConformanceRequest): Result {
   const payload = req.payload;
   const input = payload?.case;
   const output = req.requestedOutputFormat;
-  if ((input !== "protobufPayload" && input !== "jsonPayload") || (output !== WIRE_FORMAT_PROTOBUF && output !== WIRE_FORMAT_JSON)) {
+  if ((input !== "protobufPayload" && input !== "jsonPayload" && input !== "textPayload") || (output !== WIRE_FORMAT_PROTOBUF && output !== WIRE_FORMAT_JSON && output !== WIRE_FORMAT_TEXT)) {
     stats.skipped++;
-    return { case: "skipped", value: `sgwire supports the binary and JSON formats only (input ${input ?? "none"}, output format ${output})` };
+    return { case: "skipped", value: `sgwire supports the binary, JSON and text formats only (input ${input ?? "none"}, output format ${output})` };
   }
   const codec = codecFor(req.messageType);
   if (codec === undefined) {
@@ -129,6 +136,8 @@ function handle(req: ConformanceRequest): Result {
     if (payload!.case === "protobufPayload") {
       corpus?.add(req.messageType, payload!.value);
       msg = codec.fromBinary(payload!.value);
+    } else if (payload!.case === "textPayload") {
+      msg = fromText(codec, payload!.value, { registry, reservedNames: isReservedName });
     } else {
       const ignoreUnknownFields = req.testCategory === JSON_IGNORE_UNKNOWN_PARSING_TEST;
       msg = fromJsonString(codec, payload!.value as string, { registry, ignoreUnknownFields });
@@ -136,7 +145,7 @@ function handle(req: ConformanceRequest): Result {
   } catch (err) {
     // only a DecodeError or JsonError is a deliberate rejection; anything else (a TypeError, a
     // stack overflow) is a bug in the decoder and must fail the test, not pass as a parse error
-    if (err instanceof DecodeError || err instanceof JsonError) {
+    if (err instanceof DecodeError || err instanceof JsonError || err instanceof TextFormatError) {
       stats.parseErrors++;
       return { case: "parseError", value: err.message };
     }
@@ -148,6 +157,14 @@ function handle(req: ConformanceRequest): Result {
       return { case: "jsonPayload", value: toJsonString(codec, msg, { registry }) };
     } catch (err) {
       if (err instanceof JsonError) return { case: "serializeError", value: err.message };
+      throw err;
+    }
+  }
+  if (output === WIRE_FORMAT_TEXT) {
+    try {
+      return { case: "textPayload", value: toText(codec, msg, { registry, printUnknownFields: req.printUnknownFields }) };
+    } catch (err) {
+      if (err instanceof TextFormatError) return { case: "serializeError", value: err.message };
       throw err;
     }
   }
