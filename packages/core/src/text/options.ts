@@ -41,6 +41,12 @@ export interface TextWriteOptions {
    * Also extensions beyond those whose generated modules are loaded.
    */
   registry?: Registry;
+  /**
+   * Print the characters of string fields past ASCII as they are (protobuf C++'s
+   * `SetUseUtf8StringEscaping(true)`, what DebugString does). Default false: their UTF-8 bytes are
+   * octal escapes, as TextFormat::Print writes them (pure ASCII output).
+   */
+  utf8Strings?: boolean;
   /** The deepest message nesting printed (the root is 0). Default 100. */
   maxDepth?: number;
 }

@@ -108,11 +108,15 @@ function escapeByte(c: number, keepHigh: boolean): string {
   return "\\" + HEX[c >> 6]! + HEX[(c >> 3) & 7]! + HEX[c & 7]!;
 }
 
+const encoder = new TextEncoder();
+
 /**
- * A string literal for a string field, as protobuf C++ prints them (Utf8SafeCEscape): escapes
- * as for bytes, but characters past ASCII stay as they are.
+ * A string literal for a string field. By default as protobuf C++'s TextFormat prints them: the
+ * UTF-8 bytes escaped as for bytes (non-ASCII as octal). With `utf8` as its
+ * `SetUseUtf8StringEscaping(true)` does (Utf8SafeCEscape): characters past ASCII stay as they are.
  */
-export function escapeString(s: string): string {
+export function escapeString(s: string, utf8: boolean): string {
+  if (!utf8) return escapeBytes(encoder.encode(s));
   let out = '"';
   let run = 0; // start of a run of characters that need no escape
   for (let i = 0; i < s.length; i++) {

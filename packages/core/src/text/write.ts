@@ -21,12 +21,14 @@ export class Printer {
   private ind = "";
   readonly single: boolean;
   readonly unknown: boolean;
+  readonly utf8: boolean;
   readonly registry: Registry | undefined;
   readonly maxDepth: number;
 
   constructor(o: TextWriteOptions | undefined, fn: string) {
     this.single = o?.singleLine === true;
     this.unknown = o?.printUnknownFields === true;
+    this.utf8 = o?.utf8Strings === true;
     this.registry = o?.registry;
     this.maxDepth = checkDepth(o?.maxDepth, fn);
   }
@@ -149,7 +151,7 @@ function printField(f: FieldInfo, msg: Msg, p: Printer, path: string, depth: num
     for (const key of keys) {
       const kp = `${fp}[${JSON.stringify(key)}]`;
       p.open(name);
-      p.line(`key: ${f.key === "string" ? escapeString(key) : key}`);
+      p.line(`key: ${f.key === "string" ? escapeString(key, p.utf8) : key}`);
       printMapValue(f.value, (v as Msg)[key], p, kp, depth);
       p.close();
     }
@@ -170,7 +172,7 @@ function printMapValue(val: MapValueInfo, v: unknown, p: Printer, path: string, 
     p.open("value");
     printMessage(val.message, v, p, path, depth + 1);
     p.close();
-  } else p.line(`value: ${val.kind === "enum" ? enumText(val.enum, v, path) : scalarText(val.scalar, v, path)}`);
+  } else p.line(`value: ${val.kind === "enum" ? enumText(val.enum, v, path) : scalarText(val.scalar, v, path, p.utf8)}`);
 }
 
 function printValue(f: FieldInfo, name: string, v: unknown, p: Printer, path: string, depth: number): void {
@@ -179,7 +181,7 @@ function printValue(f: FieldInfo, name: string, v: unknown, p: Printer, path: st
     printMessage(f.message, v, p, path, depth + 1);
     p.close();
   } else if (f.kind === "enum") p.line(`${name}: ${enumText(f.enum, v, path)}`);
-  else if (f.kind === "scalar") p.line(`${name}: ${scalarText(f.scalar, v, path)}`);
+  else if (f.kind === "scalar") p.line(`${name}: ${scalarText(f.scalar, v, path, p.utf8)}`);
 }
 
 /** An Any whose type is in the registry and whose value decodes: `[url] { ... }`. */
@@ -237,16 +239,30 @@ function enumText(e: EnumType, v: unknown, path: string): string {
   return e.byNumber(v)?.name ?? String(v);
 }
 
-/** The shortest decimal that reads back as the same float32. */
-function floatText(v: number): string {
-  for (let p = 1; p < 10; p++) {
-    const s = v.toPrecision(p);
-    if (Math.fround(Number(s)) === v) return String(Number(s));
+/** C's `%.{p}g`: p significant digits, exponent form below 1e-4 or from 10^p, no trailing zeros. */
+function formatG(v: number, p: number): string {
+  const e = v.toExponential(p - 1); // "d.ddde[+-]x"
+  const at = e.indexOf("e");
+  const x = Number(e.slice(at + 1));
+  const strip = (s: string): string => (s.includes(".") ? s.replace(/0+$/, "").replace(/\.$/, "") : s);
+  if (x < -4 || x >= p) {
+    const ax = Math.abs(x);
+    return `${strip(e.slice(0, at))}e${x < 0 ? "-" : "+"}${ax < 10 ? "0" : ""}${ax}`;
   }
-  return String(v);
+  return strip(v.toFixed(Math.max(0, p - 1 - x)));
 }
 
-function scalarText(t: ScalarType, v: unknown, path: string): string {
+/**
+ * A finite double or float as protobuf C++ prints it (SimpleDtoa / SimpleFtoa): `%.15g` (`%.6g`
+ * for a float) when that reads back as the same value, else `%.17g` (`%.9g`).
+ */
+function floatText(v: number, float: boolean): string {
+  const short = formatG(v, float ? 6 : 15);
+  const back = Number(short);
+  return (float ? Math.fround(back) === v : back === v) ? short : formatG(v, float ? 9 : 17);
+}
+
+function scalarText(t: ScalarType, v: unknown, path: string, utf8: boolean): string {
   const bad: (what: string) => never = (what) => fail(path, `expected ${what} for ${t}, got ${describeJson(v)}`);
   switch (t) {
     case "double":
@@ -255,7 +271,7 @@ function scalarText(t: ScalarType, v: unknown, path: string): string {
       if (Number.isNaN(v)) return "nan";
       if (!Number.isFinite(v)) return v > 0 ? "inf" : "-inf";
       if (Object.is(v, -0)) return "-0";
-      return t === "float" ? floatText(v) : String(v);
+      return floatText(t === "float" ? Math.fround(v) : v, t === "float");
     case "int32": case "sint32": case "sfixed32":
       if (typeof v !== "number" || (v | 0) !== v) bad("an int32 number");
       return String(v);
@@ -267,7 +283,7 @@ function scalarText(t: ScalarType, v: unknown, path: string): string {
       return v ? "true" : "false";
     case "string":
       if (typeof v !== "string") bad("a string");
-      return escapeString(v);
+      return escapeString(v, utf8);
     case "bytes":
       if (!(v instanceof Uint8Array)) bad("a Uint8Array");
       return escapeBytes(v);
