@@ -183,6 +183,7 @@ function openBrace(c: ReadCtx, path: string, what: string): string {
 }
 
 function readNested(t: AnyType, c: ReadCtx, path: string, depth: number): Msg {
+  if (depth + 1 > c.maxDepth) c.lx.fail(`nesting deeper than the limit of ${c.maxDepth}`, path);
   const close = openBrace(c, path, `a ${t.typeName} message`);
   return readMessage(t, c, path, depth + 1, close);
 }
@@ -216,8 +217,8 @@ function readAnyExpanded(type: AnyType, m: Msg, seen: Set<number>, url: string, 
 /** `key: K value: V` in braces: one map entry, set into m's map (the last of a key wins). */
 function readMapEntry(f: FieldInfo & { kind: "map" }, m: Msg, c: ReadCtx, path: string, depth: number): void {
   const lx: Lexer = c.lx;
-  const close = openBrace(c, path, `an entry of map field ${f.name}`);
   if (depth + 1 > c.maxDepth) lx.fail(`nesting deeper than the limit of ${c.maxDepth}`, path);
+  const close = openBrace(c, path, `an entry of map field ${f.name}`);
   let key: string | undefined;
   let value: unknown;
   let hasValue = false;
@@ -452,8 +453,8 @@ function skipScalar(c: ReadCtx, path: string): void {
 
 function skipMessage(c: ReadCtx, path: string, depth: number): void {
   const lx: Lexer = c.lx;
-  const close = openBrace(c, path, "a message");
   if (depth + 1 > c.maxDepth) lx.fail(`nesting deeper than the limit of ${c.maxDepth}`, path);
+  const close = openBrace(c, path, "a message");
   for (;;) {
     if (lx.take(close)) return;
     const t = lx.peek;
