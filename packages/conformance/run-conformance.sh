@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Runs the official protobuf conformance suite (binary and JSON tests; JSPB and text format are
+# Runs the official protobuf conformance suite (binary, JSON and text-format tests; JSPB is
 # answered "skipped") against sgwire's testee (bin/testee), three times:
 # with the default copy threshold; with threshold 0, where every non-empty bytes field becomes a
 # referenced segment; and with threshold 0 under a budget of 4 segments, where the encoder must
@@ -101,6 +101,7 @@ for run in $runs; do
     --output_dir "$dir" "$@" "$here/bin/testee" >"$log" 2>&1 || rc=$?
   # one summary line per suite (binary+JSON, then text format):
   # CONFORMANCE SUITE PASSED: 5567 successes, 0 skipped, 0 expected failures, 0 unexpected failures.
+  # CONFORMANCE SUITE PASSED: 883 successes, 0 skipped, 0 expected failures, 0 unexpected failures.
   read -r pass skip xfail fail nsuites < <(awk '/^CONFORMANCE SUITE (PASSED|FAILED):/ {
       p += $4; s += $6; x += $8; f += $11; n++ } END { print p+0, s+0, x+0, f+0, n+0 }' "$log")
   # what the runner said about failures: its fatal errors and its lists of failing (or

@@ -97,14 +97,41 @@ describe("testee protocol", () => {
     assert.match(rs[4]!.result?.value as string, /^TestAllTypesProto3\.optionalTimestamp: Timestamp\.seconds \d+ is outside the Timestamp range/);
   });
 
-  it("skips JSPB and text format, in and out", () => {
+  it("answers text format: text->text, text->binary, binary->text with and without unknown fields", () => {
+    const text = (value: string, out: WireFormat): Partial<ConformanceRequest> => ({
+      payload: { case: "textPayload", value }, requestedOutputFormat: out, messageType: P3, testCategory: TestCategory.TEXT_FORMAT_TEST,
+    });
+    const wire = TestAllTypesProto3.toBinary(TestAllTypesProto3.create({ optionalInt32: 150, optionalString: "s" }));
+    const withUnknown = Uint8Array.of(...wire, 0xc8, 0x3e, 0x07); // field 1001 = 7, unknown to TestAllTypesProto3
     const rs = exchange([
-      { payload: { case: "textPayload", value: "" }, requestedOutputFormat: WireFormat.TEXT_FORMAT, messageType: P3 },
+      text("optional_int32: 0x96 optional_string: 's'", WireFormat.TEXT_FORMAT),
+      text("optional_int32: 150, optional_string: \"s\";", WireFormat.PROTOBUF),
+      { ...binary(withUnknown), requestedOutputFormat: WireFormat.TEXT_FORMAT, testCategory: TestCategory.TEXT_FORMAT_TEST },
+      { ...binary(withUnknown), requestedOutputFormat: WireFormat.TEXT_FORMAT, testCategory: TestCategory.TEXT_FORMAT_TEST, printUnknownFields: true },
+      // a reserved name (reserved "reserved_field" in the schema) is skipped, as protobuf C++ does
+      text("reserved_field: { a: 1 } optional_int32: 1", WireFormat.TEXT_FORMAT),
+      text("optional_int32: 2147483648", WireFormat.TEXT_FORMAT),
+      text("optional_any { [type.googleapis.com/protobuf_test_messages.proto3.TestAllTypesProto3] { optional_int32: 1 } }", WireFormat.TEXT_FORMAT),
+    ]);
+    assert.deepEqual(rs[0]!.result, { case: "textPayload", value: 'optional_int32: 150\noptional_string: "s"\n' });
+    assert.deepEqual(rs[1]!.result, { case: "protobufPayload", value: wire });
+    assert.deepEqual(rs[2]!.result, { case: "textPayload", value: 'optional_int32: 150\noptional_string: "s"\n' });
+    assert.deepEqual(rs[3]!.result, { case: "textPayload", value: 'optional_int32: 150\noptional_string: "s"\n1001: 7\n' });
+    assert.deepEqual(rs[4]!.result, { case: "textPayload", value: "optional_int32: 1\n" });
+    assert.equal(rs[5]!.result?.case, "parseError");
+    assert.match(rs[5]!.result?.value as string, /^1:17: TestAllTypesProto3\.optional_int32: 2147483648 is out of the range of int32/);
+    assert.deepEqual(rs[6]!.result, {
+      case: "textPayload",
+      value: "optional_any {\n  [type.googleapis.com/protobuf_test_messages.proto3.TestAllTypesProto3] {\n    optional_int32: 1\n  }\n}\n",
+    });
+  });
+
+  it("skips JSPB, in and out", () => {
+    const rs = exchange([
       { payload: { case: "jspbPayload", value: "[]" }, requestedOutputFormat: WireFormat.PROTOBUF, messageType: P3 },
-      { ...binary(new Uint8Array(0)), requestedOutputFormat: WireFormat.TEXT_FORMAT },
       { ...binary(new Uint8Array(0)), requestedOutputFormat: WireFormat.JSPB },
     ]);
-    assert.deepEqual(rs.map((r) => r.result?.case), ["skipped", "skipped", "skipped", "skipped"]);
+    assert.deepEqual(rs.map((r) => r.result?.case), ["skipped", "skipped"]);
   });
 
   it("answers an empty FailureSet and a runtime_error for a type it has no codec for", () => {
