@@ -5,6 +5,7 @@ import type { EnumType, FieldInfo, MapValueInfo, ScalarType } from "../reflect/t
 import type { Registry } from "../reflect/registry.js";
 import { extensionsOf, getExtension, hasExtension, type AnyExtension, type ExtensionField } from "../reflect/extension.js";
 import { Reader } from "../wire/reader.js";
+import { compareUtf8 } from "../codec/encoder.js";
 import { describeJson } from "../json/error.js";
 import { TextFormatError } from "./error.js";
 import { escapeBytes, escapeString } from "./strings.js";
@@ -217,9 +218,10 @@ function isZero(f: FieldInfo, v: unknown): boolean {
   }
 }
 
-/** Map keys in protobuf C++'s printing order: numeric for integers, false before true, else by string. */
+/** Map keys in protobuf C++'s printing order: numeric for integers, false before true, strings by UTF-8 bytes. */
 function sortedKeys(t: ScalarType, keys: string[]): string[] {
-  if (t === "string" || t === "bool") return keys.sort();
+  if (t === "bool") return keys.sort();
+  if (t === "string") return keys.sort(compareUtf8);
   const num = (k: string): bigint => {
     try {
       return BigInt(k);
