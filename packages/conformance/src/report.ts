@@ -36,7 +36,7 @@ function runName(r: ConformanceRun): string {
 
 export function conformanceReport(f: ConformanceFile): string {
   const out = [
-    `${f.runner}, Node ${f.node}, \`--enforce_recommended --maximum_edition ${f.maxEdition}\`; "skipped" are the JSON and text-format tests:`,
+    `${f.runner}, Node ${f.node}, \`--enforce_recommended --maximum_edition ${f.maxEdition}\`; binary, ProtoJSON and text-format tests ("skipped": requests sgwire answered skipped):`,
     "",
     "| run | passed | failed | skipped | expected failures | seconds |",
     "|---|---|---|---|---|---|",
