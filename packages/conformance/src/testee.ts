@@ -17,7 +17,7 @@
  * resolves. A JsonError while parsing answers parse_error, while printing serialize_error.
  *
  * Text-format requests (text input, text output, or both) go through @sgwire/core's text format:
- * `fromText` (with the registry, and the schemas' reserved field names, which protobuf C++ skips)
+ * `fromText` (with the registry; the names a message reserves are skipped, as protobuf C++ does)
  * and `toText` (with `printUnknownFields` when the request asks for it). A TextFormatError while
  * parsing answers parse_error, while printing serialize_error.
  *
@@ -26,7 +26,7 @@
 import { appendFileSync } from "node:fs";
 import { DecodeError, EncodeError, JsonError, SgList, TextFormatError, fromJsonString, fromText, toJsonString, toText, type EncodeOptions } from "@sgwire/core";
 import { readFrame, writeFrame } from "./frames.js";
-import { ConformanceRequest, ConformanceResponse, codecFor, isReservedName, registry, type AnyCodec } from "./registry.js";
+import { ConformanceRequest, ConformanceResponse, codecFor, registry, type AnyCodec } from "./registry.js";
 import { Stats } from "./stats.js";
 import { CorpusWriter } from "./corpus.js";
 
@@ -137,7 +137,7 @@ function handle(req: ConformanceRequest): Result {
       corpus?.add(req.messageType, payload!.value);
       msg = codec.fromBinary(payload!.value);
     } else if (payload!.case === "textPayload") {
-      msg = fromText(codec, payload!.value, { registry, reservedNames: isReservedName });
+      msg = fromText(codec, payload!.value, { registry });
     } else {
       const ignoreUnknownFields = req.testCategory === JSON_IGNORE_UNKNOWN_PARSING_TEST;
       msg = fromJsonString(codec, payload!.value as string, { registry, ignoreUnknownFields });

@@ -21,6 +21,8 @@ import "google/protobuf/empty.proto";
 enum Color { COLOR_UNSPECIFIED = 0; RED = 1; GREEN = 2; }
 
 message Scalars {
+  reserved "old", "older";
+  reserved 1000 to 1005;
   double d = 1;
   float f = 2;
   int32 i32 = 3;

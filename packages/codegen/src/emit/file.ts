@@ -299,6 +299,7 @@ export function emitTypeScript(file: FileModel, opts: EmitOptions = {}): string 
       for (const f of m.fields) w.line(`    ${fieldSpec(f, scope)},`);
       w.line("  ],");
     }
+    if (m.reservedNames.length > 0) w.line(`  reservedNames: [${m.reservedNames.map((n) => JSON.stringify(n)).join(", ")}],`);
     if (m.oneofs.length > 0) {
       w.line(`  oneofs: [${m.oneofs.map((o) => `[${JSON.stringify(o.protoName)}, ${JSON.stringify(o.jsName)}]`).join(", ")}],`);
     }

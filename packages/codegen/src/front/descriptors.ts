@@ -433,7 +433,7 @@ function buildMessage(info: MessageInfo, types: Map<string, MessageInfo | EnumIn
   nameProperties(fields, oneofs);
   const extensionRanges: [number, number][] = m.options?.messageSetWireFormat === true ? []
     : m.extensionRange.map((r): [number, number] => [r.start ?? 0, (r.end ?? 1) - 1]).sort((a, b) => a[0] - b[0]);
-  return { fullName: info.ref.fullName, tsName: info.ref.tsName, fields, oneofs, extensionRanges };
+  return { fullName: info.ref.fullName, tsName: info.ref.tsName, fields, oneofs, extensionRanges, reservedNames: [...m.reservedName] };
 }
 
 /** proto2/proto3 syntax expressed as features: `required`, groups and `[packed = ...]`. */

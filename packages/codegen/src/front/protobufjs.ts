@@ -380,7 +380,9 @@ function buildMessage(
   nameProperties(fields, oneofs);
   const extensionRanges: [number, number][] = isMessageSet(t) ? []
     : (t.extensions ?? []).map(([lo, hi]): [number, number] => [lo, hi]).sort((a, b) => a[0] - b[0]);
-  return { fullName: unescapeNames(t.fullName.replace(/^\./, "")), tsName: tsNameOf(t), fields, oneofs, extensionRanges };
+  // protobufjs keeps reserved numbers as [from, to] and names as strings, in declaration order
+  const reservedNames = (t.reserved ?? []).filter((r): r is string => typeof r === "string").map(unescapeNames);
+  return { fullName: unescapeNames(t.fullName.replace(/^\./, "")), tsName: tsNameOf(t), fields, oneofs, extensionRanges, reservedNames };
 }
 
 function isMessageSet(t: protobuf.Type): boolean {

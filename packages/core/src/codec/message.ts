@@ -95,6 +95,11 @@ export interface MessageType<T> {
   readonly oneofs: readonly OneofInfo[];
   /** Reflection: the field with this number, or undefined. */
   field(number: number): FieldInfo | undefined;
+  /**
+   * Reflection: the field names the message reserves (`reserved "old_name";`), in declaration
+   * order; the text format skips them on input, as protobuf C++ does.
+   */
+  readonly reservedNames: readonly string[];
   /** @internal generated code of other modules calls these */
   readonly $size: SizeFn<T>;
   /** @internal */
@@ -116,6 +121,8 @@ export interface MessageParts<T> {
   fields?: () => FieldSpec[];
   /** reflection: the oneofs, in declaration order */
   oneofs?: OneofSpec[];
+  /** reflection: the names of fields the message reserves, in declaration order */
+  reservedNames?: string[];
 }
 
 interface Reflection {
@@ -200,6 +207,7 @@ export function defineMessage<T>(p: MessageParts<T>): MessageType<T> {
     field(number: number): FieldInfo | undefined {
       return reflected().byNumber.get(number);
     },
+    reservedNames: Object.freeze([...(p.reservedNames ?? [])]),
     $size: size,
     $write: write,
     $read: read,

@@ -15,12 +15,6 @@ export interface TextReadOptions {
    * instead of failing (protobuf C++'s `AllowUnknownField`). Default false.
    */
   ignoreUnknownFields?: boolean;
-  /**
-   * Field names the schema reserves (`reserved "old_name";`), which are skipped with their
-   * values as protobuf C++ does, by message type name. Generated code does not record reserved
-   * names, so a caller that needs this passes them here. Default none.
-   */
-  reservedNames?: (typeName: string, fieldName: string) => boolean;
   /** The deepest message nesting accepted (the root is 0). Default 100. */
   maxDepth?: number;
 }

@@ -18,14 +18,11 @@ export interface ReadCtx {
   lx: Lexer;
   registry: Registry | undefined;
   ignoreUnknown: boolean;
-  reserved: ((typeName: string, fieldName: string) => boolean) | undefined;
   maxDepth: number;
 }
 
 export function readContext(lx: Lexer, o: TextReadOptions | undefined, fn: string): ReadCtx {
-  const reserved = o?.reservedNames;
-  if (reserved !== undefined && typeof reserved !== "function") throw new TypeError(`${fn}: options.reservedNames must be a function`);
-  return { lx, registry: o?.registry, ignoreUnknown: o?.ignoreUnknownFields === true, reserved, maxDepth: checkDepth(o?.maxDepth, fn) };
+  return { lx, registry: o?.registry, ignoreUnknown: o?.ignoreUnknownFields === true, maxDepth: checkDepth(o?.maxDepth, fn) };
 }
 
 const ANY = "google.protobuf.Any";
@@ -115,7 +112,8 @@ function readField(type: AnyType, m: Msg, seen: Set<number>, oneofs: Map<string,
     label = lx.next().text;
     f = lookup(type).get(label);
     if (f === undefined) {
-      if (!c.ignoreUnknown && c.reserved?.(type.typeName, label) !== true) {
+      // a name the message reserves (`reserved "old";`) is skipped with its value, as protobuf C++ does
+      if (!c.ignoreUnknown && !type.reservedNames.includes(label)) {
         lx.fail(`${type.typeName} has no field named "${label}"`, path, start);
       }
       skipField(c, `${path}.${label}`, depth);

@@ -5786,6 +5786,7 @@ export const FileOptions: MessageType<FileOptions> = defineMessage<FileOptions>(
     { no: 50, name: "features", T: FeatureSet, presence: "explicit" },
     { no: 999, name: "uninterpreted_option", T: UninterpretedOption, repeated: true },
   ],
+  reservedNames: ["php_generic_services"],
 });
 
 export const MessageOptions: MessageType<MessageOptions> = defineMessage<MessageOptions>({
@@ -5963,6 +5964,7 @@ export const FeatureSetDefaults_FeatureSetEditionDefault: MessageType<FeatureSet
     { no: 4, name: "overridable_features", T: FeatureSet, presence: "explicit" },
     { no: 5, name: "fixed_features", T: FeatureSet, presence: "explicit" },
   ],
+  reservedNames: ["features"],
 });
 
 export const SourceCodeInfo: MessageType<SourceCodeInfo> = defineMessage<SourceCodeInfo>({
