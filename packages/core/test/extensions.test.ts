@@ -331,6 +331,21 @@ describe("extensions and deterministic serialization (against protobuf C++ throu
     assert.deepEqual([...g.Sub.toBinary(sub)], [0x08, 0x01]);
   });
 
+  it("a second copy of the generated module reads and replaces what the first copy's extension set", async () => {
+    // another module instance of the same file: its descriptors are distinct objects with the same names
+    writeFileSync(join(dir, "ext_test_copy.sg.ts"), readFileSync(join(dir, "ext_test.sg.ts")));
+    const copy = await import(pathToFileURL(join(dir, "ext_test_copy.sg.ts")).href);
+    assert.notEqual(copy.e_int$ext, g.e_int$ext);
+    const m = g.Base.create();
+    core.setExtension(m, g.e_int$ext, 7);
+    assert.equal(core.getExtension(m, copy.e_int$ext), 7);
+    core.setExtension(m, copy.e_int$ext, 8);
+    assert.equal(core.getExtension(m, g.e_int$ext), 8);
+    // a different extension at that number is still refused
+    const other = { ...copy.e_int$ext, typeName: "ext.not_e_int" };
+    assert.throws(() => core.getExtension(m, other), /field 100 holds extension ext\.e_int, not ext\.not_e_int/);
+  });
+
   it("a registry finds extensions by name and by extendee and number; files bring theirs", () => {
     const reg = core.createRegistry(g.$file);
     assert.equal(reg.getExtension("ext.e_int"), g.e_int$ext);

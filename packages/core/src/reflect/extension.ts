@@ -290,7 +290,9 @@ function entryOf(m: Extendable, ext: ExtensionImpl, what: string): ExtensionFiel
     e.ext = ext;
   } else if (e.ext !== ext) {
     if (e.ext === undefined) throw new TypeError(`${what}: $extensions entry for field ${ext.number} has neither raw fields nor a value`);
-    throw new TypeError(`${what}: field ${ext.number} holds extension ${e.ext.typeName}, not ${ext.typeName}`);
+    // the same extension from another copy of its generated module (a registry or the text and
+    // JSON readers may hold the first copy loaded): one schema, so the value is the same
+    if (e.ext.typeName !== ext.typeName) throw new TypeError(`${what}: field ${ext.number} holds extension ${e.ext.typeName}, not ${ext.typeName}`);
   }
   return e;
 }
