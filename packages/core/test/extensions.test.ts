@@ -346,6 +346,31 @@ describe("extensions and deterministic serialization (against protobuf C++ throu
     assert.throws(() => core.getExtension(m, other), /field 100 holds extension ext\.e_int, not ext\.not_e_int/);
   });
 
+  it("keeps a closed-enum extension's undeclared values unknown however often it is read, and an only-undeclared one absent", () => {
+    // e_color (106) is a closed enum (RED = 1, GREEN = 2): 99 is not declared
+    const m = g.Base.fromBinary(new Uint8Array([0xd0, 0x06, 0x63, 0xd0, 0x06, 0x02]));
+    assert.equal(core.getExtension(m, g.e_color$ext), 2);
+    assert.equal(core.getExtension(m, g.e_color$ext), 2);
+    assert.equal(core.hasExtension(m, g.e_color$ext), true);
+    // the known value among the fields, the undeclared one kept and written last, as C++ does
+    assert.deepEqual([...g.Base.toBinary(m)], [0xd0, 0x06, 0x02, 0xd0, 0x06, 0x63]);
+    const only = g.Base.fromBinary(new Uint8Array([0xd0, 0x06, 0x63]));
+    assert.equal(core.hasExtension(only, g.e_color$ext), false);
+    assert.equal(core.getExtension(only, g.e_color$ext), 1); // the default: the first declared value
+    assert.deepEqual([...g.Base.toBinary(only)], [0xd0, 0x06, 0x63]);
+  });
+
+  it("equals compares extension fields by value, decoding them: packed and unpacked encodings of one list are equal", () => {
+    // e_packed (102): [1, 2] packed, and the same values unpacked
+    const packed = g.Base.fromBinary(new Uint8Array([0xb2, 0x06, 0x02, 0x01, 0x02]));
+    const unpacked = g.Base.fromBinary(new Uint8Array([0xb0, 0x06, 0x01, 0xb0, 0x06, 0x02]));
+    const other = g.Base.fromBinary(new Uint8Array([0xb0, 0x06, 0x01, 0xb0, 0x06, 0x03]));
+    assert.equal(core.equals(g.Base, packed, unpacked), true);
+    assert.equal(core.equals(g.Base, packed, other), false);
+    // neither message was changed by the comparison
+    assert.deepEqual([...g.Base.toBinary(unpacked)], [0xb0, 0x06, 0x01, 0xb0, 0x06, 0x02]);
+  });
+
   it("a registry finds extensions by name and by extendee and number; files bring theirs", () => {
     const reg = core.createRegistry(g.$file);
     assert.equal(reg.getExtension("ext.e_int"), g.e_int$ext);

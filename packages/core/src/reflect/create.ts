@@ -1,5 +1,6 @@
 import type { MessageType } from "../codec/message.js";
 import type { FieldInfo } from "./types.js";
+import { isStackOverflow } from "./util.js";
 
 /**
  * Deep-partial initializers for `MessageType.create(init)`.
@@ -202,9 +203,6 @@ function fieldValue(f: FieldInfo, v: unknown, path: string): unknown {
   return singular(f, v, path);
 }
 
-function isStackOverflow(err: unknown): boolean {
-  return err instanceof RangeError && /call stack size/i.test(err.message);
-}
 
 /**
  * What `type.create(init)` returns: a new message with every implicit-presence field at its

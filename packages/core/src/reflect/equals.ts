@@ -1,5 +1,5 @@
 import type { MessageType } from "../codec/message.js";
-import { getExtension, type AnyExtension, type ExtensionField } from "./extension.js";
+import { extensionsOf, getExtension, type AnyExtension, type ExtensionField } from "./extension.js";
 import type { FieldInfo, MapValueInfo, ScalarType } from "./types.js";
 import { checkMessage, checkType, isStackOverflow, scalarZero, splitUnknown, type AnyMessageType, type Obj } from "./util.js";
 
@@ -76,7 +76,7 @@ function messageEquals(type: AnyMessageType, a: Obj, b: Obj, ctx: Ctx, path: str
     if (!singularEquals(member, x!.value, y!.value, ctx, `${path}.${o.localName}.value`)) return false;
   }
   if (ctx.unknown && !unknownEquals(a.$unknown as Uint8Array[] | undefined, b.$unknown as Uint8Array[] | undefined)) return false;
-  return (a.$extensions === undefined && b.$extensions === undefined) || extensionsEqual(a.$extensions, b.$extensions, ctx, path);
+  return (a.$extensions === undefined && b.$extensions === undefined) || extensionsEqual(type, a.$extensions, b.$extensions, ctx, path);
 }
 
 /** The entries of a `$extensions` store that hold something, by field number. */
@@ -108,9 +108,11 @@ function concatRaw(raw: readonly Uint8Array[] | undefined): Uint8Array {
 
 /**
  * Extension fields (`$extensions`): the same extensions with equal values (compared as their
- * field's kind says); fields neither side has decoded yet compare as raw bytes.
+ * field's kind says, raw fields decoded with the extension defined for that number, so packed and
+ * unpacked or reordered encodings of one value are equal); only fields of no loaded extension
+ * compare as raw bytes.
  */
-function extensionsEqual(x: unknown, y: unknown, ctx: Ctx, path: string): boolean {
+function extensionsEqual(type: AnyMessageType, x: unknown, y: unknown, ctx: Ctx, path: string): boolean {
   const ex = presentExtensions(x, path);
   const ey = presentExtensions(y, path);
   if (ex.length !== ey.length) return false;
@@ -118,8 +120,9 @@ function extensionsEqual(x: unknown, y: unknown, ctx: Ctx, path: string): boolea
     const p = ex[i]!;
     const q = ey[i]!;
     if (p.no !== q.no) return false;
-    if (p.ext !== undefined && q.ext !== undefined && p.ext !== q.ext) return false;
-    const ext = p.ext ?? q.ext;
+    // two copies of one generated module define the same extension: compare by name
+    if (p.ext !== undefined && q.ext !== undefined && p.ext.typeName !== q.ext.typeName) return false;
+    const ext = p.ext ?? q.ext ?? extensionsOf(type.typeName).get(p.no);
     if (ext === undefined) {
       if (!bytesEqual(concatRaw(p.raw), concatRaw(q.raw))) return false;
       continue;

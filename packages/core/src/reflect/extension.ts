@@ -4,6 +4,7 @@ import { badBytes, badValue, checkInt64, checkUint64, MAX_LENGTH, tooLarge } fro
 import { DecodeError, EncodeError } from "../wire/errors.js";
 import { Reader } from "../wire/reader.js";
 import { EMPTY_BYTES, int64Size, sint64Size, varint32Size } from "../wire/varint.js";
+import { scalarZero } from "./util.js";
 import { fieldFromSpec, is64Bit, type FieldInfo, type FieldSpec, type ScalarType } from "./types.js";
 
 /**
@@ -118,14 +119,6 @@ function wireTypeOf(f: FieldInfo): number {
   }
 }
 
-function zeroOf(t: ScalarType): unknown {
-  if (is64Bit(t)) return 0n;
-  if (t === "bool") return false;
-  if (t === "string") return "";
-  if (t === "bytes") return EMPTY_BYTES;
-  return 0;
-}
-
 /**
  * Builds an extension's descriptor; generated code calls it. It is registered with its extendee
  * (extensionsOf), so messages decoded from then on keep its fields in `$extensions`. When two
@@ -156,7 +149,7 @@ export function defineExtension<E, V>(spec: ExtensionSpec<E, V>): Extension<E, V
       if (f.repeated) return [] as V;
       if (f.kind === "message") return f.message.create() as V;
       if (spec.default !== undefined) return spec.default;
-      return (f.kind === "enum" ? (f.enum.values[0]?.number ?? 0) : zeroOf((f as { scalar: ScalarType }).scalar)) as V;
+      return (f.kind === "enum" ? (f.enum.values[0]?.number ?? 0) : scalarZero((f as { scalar: ScalarType }).scalar)) as V;
     },
     $r: r,
   };
@@ -228,6 +221,13 @@ export function keepExtension(r: Reader, m: Extendable, no: number, start: numbe
 function promote(m: Extendable, no: number): void {
   const u = m.$unknown;
   if (u === undefined || u.length === 0) return;
+  // once decoded, fields of that number in $unknown are what decoding put back there (values a
+  // closed enum does not declare): they stay unknown, as protobuf C++ keeps them
+  const decoded = m.$extensions;
+  if (Array.isArray(decoded)) {
+    const i = find(decoded, no);
+    if (i >= 0 && decoded[i]!.raw === undefined) return;
+  }
   let found: Uint8Array[] | undefined;
   let rest: Uint8Array[] | undefined;
   for (let k = 0; k < u.length; k++) {
@@ -288,6 +288,13 @@ function entryOf(m: Extendable, ext: ExtensionImpl, what: string): ExtensionFiel
     e.value = decodeInto(ext, raw, undefined, m);
     e.raw = undefined;
     e.ext = ext;
+    if (e.value === undefined) {
+      // a singular closed enum whose every value was undeclared: those went to $unknown, and
+      // the extension is absent, as protobuf C++ reads it
+      x.splice(i, 1);
+      if (x.length === 0) delete m.$extensions;
+      return undefined;
+    }
   } else if (e.ext !== ext) {
     if (e.ext === undefined) throw new TypeError(`${what}: $extensions entry for field ${ext.number} has neither raw fields nor a value`);
     // the same extension from another copy of its generated module (a registry or the text and
