@@ -388,15 +388,21 @@ describe("json: ProtoJSON with generated codecs", function () {
     }
     throwsJson(() => fromJson(P2, { "[jt2.nope]": 1 }), /^P2\["\[jt2\.nope\]"\]: jt2\.P2 has no field named "\[jt2\.nope\]"/);
     throwsJson(() => fromJson(P2, { "[jt2.ext_i32]": "x" }, { registry }), /^P2\["\[jt2\.ext_i32\]"\]: string "x" is not a valid int32/);
+    // a repeated extension's elements are read as a repeated field's are: null is refused
+    throwsJson(() => fromJson(P2, { "[jt2.ext_strs]": ["a", null] }, { registry }), /^P2\["\[jt2\.ext_strs\]"\]\[1\]: null is not allowed in a repeated field/);
+    throwsJson(() => fromJson(P2, { "[jt2.ext_strs]": "a" }, { registry }), /expected an array for repeated extension jt2\.ext_strs, got string "a"/);
     assert.deepEqual(fromJson(P2, { "[jt2.nope]": 1 }, { ignoreUnknownFields: true }), P2.create());
   });
 
   it("hostile input: deep nesting fails cleanly, no prototype pollution", () => {
     let text = '{"v":1}';
     for (let i = 0; i < 100; i++) text = `{"next":${text}}`;
-    assert.equal(toJson(Node, fromJsonString(Node, text)) !== null, true);
-    throwsJson(() => fromJsonString(Node, `{"next":${text}}`), /^Node: invalid JSON at offset 808: nesting deeper than the limit of 101/);
-    throwsJson(() => fromJsonString(Node, "[".repeat(100000)), /nesting deeper than the limit of 101 objects and arrays/);
+    // 100 messages below the root: read, and printed back to the same text
+    assert.equal(toJsonString(Node, fromJsonString(Node, text)), text);
+    throwsJson(() => fromJsonString(Node, `{"next":${text}}`), /nesting deeper than the limit of 100/);
+    throwsJson(() => fromJsonString(Node, "[".repeat(100000)), /nesting deeper than the limit of 202 objects and arrays/);
+    // a message in a list takes two JSON levels: fromJsonString reads what fromJson reads
+    assert.deepEqual(fromJsonString(Collections, '{"items":[{}]}', { maxDepth: 1 }), fromJson(Collections, { items: [{}] }, { maxDepth: 1 }));
     throwsJson(() => fromJsonString(Wkt, `{"val":${"[".repeat(5000)}${"]".repeat(5000)}}`), /nesting deeper/);
     let deep: unknown = { v: 1 };
     for (let i = 0; i < 500; i++) deep = { next: deep };

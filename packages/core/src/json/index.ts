@@ -87,6 +87,8 @@ export function fromJsonString<T>(type: MessageType<T>, text: string, options?: 
   checkType(type, "fromJsonString");
   const c = readContext(options, "fromJsonString");
   const path = shortName(type.typeName);
-  const json = parseJsonText(text, c.maxDepth + 1, path);
+  // one message level is at most two JSON levels (a message in a list or a map value: an array
+  // or object around an object); messageFromJson enforces maxDepth itself
+  const json = parseJsonText(text, 2 * (c.maxDepth + 1), path);
   return guarded(type.typeName, () => messageFromJson(type, json, c, path, 0) as T);
 }

@@ -20,11 +20,6 @@ export const VALUE_IN_ANY: ReadonlySet<string> = new Set([
 export const NULL_VALUE = "google.protobuf.NullValue";
 export const VALUE = "google.protobuf.Value";
 
-/** The message name of a type URL: what follows its last '/'. */
-export function typeNameOfUrl(url: string): string {
-  return url.slice(url.lastIndexOf("/") + 1);
-}
-
 /** "shop.Order" -> "Order": the root of error paths. */
 export function shortName(typeName: string): string {
   return typeName.slice(typeName.lastIndexOf(".") + 1);

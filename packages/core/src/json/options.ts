@@ -39,8 +39,8 @@ export interface JsonReadOptions {
   registry?: Registry;
   /**
    * The deepest nesting accepted: messages below the root, and objects/arrays inside
-   * Struct/Value/ListValue (fromJsonString also limits the JSON text itself to maxDepth + 1
-   * levels). Default 100.
+   * Struct/Value/ListValue (fromJsonString also limits the JSON text itself to 2 * (maxDepth + 1)
+   * levels of objects and arrays, as a message in a list or map takes two). Default 100.
    */
   maxDepth?: number;
 }

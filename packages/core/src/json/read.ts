@@ -89,19 +89,12 @@ function fieldsFromJson(type: AnyType, json: JsonObj, c: Ctx, path: string, dept
     seen.set(f, key);
     const v = json[key];
     if (v === null && !takesNull(f)) continue; // null: the field is absent
-    if (ext !== undefined) {
-      let x: unknown;
-      if (f.repeated) {
-        if (!Array.isArray(v)) fail(fp, `expected an array for repeated extension ${ext.typeName}, got ${describeJson(v)}`);
-        x = v.map((e: unknown, i) => singularFromJson(f!, e, c, `${fp}[${i}]`, depth)).filter((e) => e !== SKIP);
-      } else x = singularFromJson(f, v, c, fp, depth);
-      if (x !== SKIP) setExtension(m, ext, x);
-      continue;
-    }
     if (f.kind === "map") {
       m[f.localName] = mapFromJson(f, v, c, fp, depth);
     } else if (f.repeated) {
-      if (!Array.isArray(v)) fail(fp, `expected an array for repeated field ${f.name}, got ${describeJson(v)}`);
+      // a repeated field and a repeated extension read their elements alike
+      const what = ext !== undefined ? `repeated extension ${ext.typeName}` : `repeated field ${f.name}`;
+      if (!Array.isArray(v)) fail(fp, `expected an array for ${what}, got ${describeJson(v)}`);
       const out: unknown[] = [];
       for (let i = 0; i < v.length; i++) {
         const e = v[i] as unknown;
@@ -109,11 +102,13 @@ function fieldsFromJson(type: AnyType, json: JsonObj, c: Ctx, path: string, dept
         const x = singularFromJson(f, e, c, `${fp}[${i}]`, depth);
         if (x !== SKIP) out.push(x);
       }
-      m[f.localName] = out;
+      if (ext !== undefined) setExtension(m, ext, out);
+      else m[f.localName] = out;
     } else {
       const x = singularFromJson(f, v, c, fp, depth);
       if (x === SKIP) continue;
-      if (f.oneof !== undefined) {
+      if (ext !== undefined) setExtension(m, ext, x);
+      else if (f.oneof !== undefined) {
         const other = oneofs.get(f.oneof);
         if (other !== undefined) fail(fp, `oneof ${f.oneof} is given twice (${JSON.stringify(other)} and ${JSON.stringify(key)})`);
         oneofs.set(f.oneof, key);

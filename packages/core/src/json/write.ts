@@ -9,7 +9,8 @@ import { validateDuration } from "../wkt/duration.js";
 import { validateTimestamp } from "../wkt/timestamp.js";
 import { base64Encode } from "./base64.js";
 import { JsonError, describeJson } from "./error.js";
-import { NULL_VALUE, VALUE_IN_ANY, WRAPPERS, fieldMaskPathToJson, keyPath, setOwn, typeNameOfUrl } from "./names.js";
+import { NULL_VALUE, VALUE_IN_ANY, WRAPPERS, fieldMaskPathToJson, keyPath, setOwn } from "./names.js";
+import { typeNameOfUrl } from "../wkt/any.js";
 import { formatDuration, formatTimestamp } from "./time.js";
 import { checkDepthOption, type JsonWriteOptions } from "./options.js";
 
@@ -423,9 +424,8 @@ function anyToJson(type: AnyType, m: Msg, c: Ctx, path: string, depth: number): 
 
 /** The type an Any's type URL names, from the registry. */
 export function resolveAny(url: string, registry: Registry | undefined, path: string): AnyType {
-  const slash = url.lastIndexOf("/");
   const name = typeNameOfUrl(url);
-  if (slash < 0 || name === "") fail(path, `Any type URL ${JSON.stringify(url)} is not of the form "type.googleapis.com/package.Message"`);
+  if (name === undefined) fail(path, `Any type URL ${JSON.stringify(url)} is not of the form "type.googleapis.com/package.Message"`);
   const t = registry?.getMessage(name);
   if (t === undefined) {
     fail(path, `Any type URL ${JSON.stringify(url)}: ${name} is not in ${registry === undefined ? "a registry (pass options.registry: createRegistry(...))" : "options.registry"}`);

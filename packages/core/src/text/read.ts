@@ -5,6 +5,7 @@ import type { EnumType, FieldInfo, MapValueInfo, ScalarType } from "../reflect/t
 import type { Registry } from "../reflect/registry.js";
 import { extensionsOf, getExtension, hasExtension, setExtension, type AnyExtension } from "../reflect/extension.js";
 import { setOwn } from "../json/names.js";
+import { typeNameOfUrl } from "../wkt/any.js";
 import { EncodeError } from "../wire/errors.js";
 import { EOF, IDENT, Lexer, NUMBER, STRING, describe, type Token } from "./lexer.js";
 import { decodeLiteral } from "./strings.js";
@@ -190,7 +191,7 @@ function readNested(t: AnyType, c: ReadCtx, path: string, depth: number): Msg {
 function readAnyExpanded(type: AnyType, m: Msg, seen: Set<number>, url: string, start: Token, c: ReadCtx, path: string, depth: number): void {
   const lx: Lexer = c.lx;
   const fp = `${path}[${url}]`;
-  const name = url.slice(url.lastIndexOf("/") + 1);
+  const name = typeNameOfUrl(url) ?? url;
   const inner = c.registry?.getMessage(name);
   if (inner === undefined) lx.fail(`type "${name}" of the Any is not in options.registry`, path, start);
   const urlField = type.field(1);

@@ -6,6 +6,7 @@ import type { Registry } from "../reflect/registry.js";
 import { extensionsOf, getExtension, hasExtension, type AnyExtension, type ExtensionField } from "../reflect/extension.js";
 import { Reader } from "../wire/reader.js";
 import { compareUtf8 } from "../codec/encoder.js";
+import { typeNameOfUrl } from "../wkt/any.js";
 import { describeJson } from "../json/error.js";
 import { TextFormatError } from "./error.js";
 import { escapeBytes, escapeString } from "./strings.js";
@@ -193,7 +194,8 @@ function printAnyExpanded(type: AnyType, m: Msg, p: Printer, path: string, depth
   const url = m[uf.localName];
   const value = m[vf.localName];
   if (typeof url !== "string" || url === "" || !(value instanceof Uint8Array) || p.registry === undefined) return false;
-  const inner = p.registry.getMessage(url.slice(url.lastIndexOf("/") + 1));
+  const name = typeNameOfUrl(url);
+  const inner = name === undefined ? undefined : p.registry.getMessage(name);
   if (inner === undefined) return false;
   let msg: unknown;
   try {

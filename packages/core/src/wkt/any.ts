@@ -31,11 +31,20 @@ export const DEFAULT_TYPE_URL_PREFIX = "type.googleapis.com";
  */
 export function parseTypeUrl(url: string): { prefix: string; typeName: string } {
   if (typeof url !== "string") throw new TypeError(`parseTypeUrl: expected a string, got ${describe(url)}`);
-  const slash = url.lastIndexOf("/");
-  if (slash < 0 || slash === url.length - 1) {
+  const typeName = typeNameOfUrl(url);
+  if (typeName === undefined) {
     throw new TypeError(`type URL ${JSON.stringify(url)} is not of the form "type.googleapis.com/package.Message"`);
   }
-  return { prefix: url.slice(0, slash), typeName: url.slice(slash + 1) };
+  return { prefix: url.slice(0, url.length - typeName.length - 1), typeName };
+}
+
+/**
+ * The message name a type URL names (after its last '/'), or undefined when it has no '/' or
+ * nothing after it. ProtoJSON and the text format resolve Any through it.
+ */
+export function typeNameOfUrl(url: string): string | undefined {
+  const slash = url.lastIndexOf("/");
+  return slash < 0 || slash === url.length - 1 ? undefined : url.slice(slash + 1);
 }
 
 /** The type URL of a message type: `prefix` + "/" + its full name. */
@@ -68,9 +77,7 @@ function checkAny(any: unknown, fn: string): asserts any is Any {
 export function anyIs(any: Any, type: MessageType<unknown> | string): boolean {
   checkAny(any, "anyIs");
   const name = typeof type === "string" ? type : type.typeName;
-  const url = any.typeUrl;
-  const slash = url.lastIndexOf("/");
-  return slash >= 0 && url.slice(slash + 1) === name;
+  return typeNameOfUrl(any.typeUrl) === name;
 }
 
 function isRegistry(x: object): x is Registry {
