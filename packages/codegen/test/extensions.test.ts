@@ -5,12 +5,13 @@
  */
 import assert from "node:assert/strict";
 import { execFileSync, spawnSync } from "node:child_process";
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
-import { join, relative } from "node:path";
+import { join } from "node:path";
 import { fileModelsFromDescriptors, generate, loadProtoFiles, SchemaError } from "../src/index.js";
 import { FileDescriptorSet } from "../src/gen/google/protobuf/descriptor.sg.js";
+import { readTree } from "./tree.js";
 
 const PKG = new URL("..", import.meta.url).pathname;
 const PLUGIN = join(PKG, "bin", "protoc-gen-sgwire.js");
@@ -54,19 +55,6 @@ message Scope {
   }
 }
 `;
-
-function readTree(dir: string): Map<string, string> {
-  const out = new Map<string, string>();
-  const walk = (d: string) => {
-    for (const e of readdirSync(d)) {
-      const p = join(d, e);
-      if (statSync(p).isDirectory()) walk(p);
-      else out.set(relative(dir, p), readFileSync(p, "utf8"));
-    }
-  };
-  walk(dir);
-  return out;
-}
 
 describe("extensions in generated code", function () {
   this.timeout(120_000);

@@ -1,9 +1,9 @@
 import assert from "node:assert/strict";
 import { spawnSync, type SpawnSyncReturns } from "node:child_process";
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
-import { dirname, join, relative } from "node:path";
+import { dirname, join } from "node:path";
 import {
   fileModelsFromDescriptors, generate, loadProtoFiles, lowerCamelCase, parsePluginParameter, PluginParameterError, runPlugin, runPluginBinary,
   type CompileOptions, type FileModel,
@@ -11,6 +11,7 @@ import {
 import { CodeGeneratorRequest, CodeGeneratorResponse } from "../src/gen/google/protobuf/compiler/plugin.sg.js";
 import { Edition, FileDescriptorSet } from "../src/gen/google/protobuf/descriptor.sg.js";
 import { FIXTURES } from "./oracle.js";
+import { readTree } from "./tree.js";
 
 /**
  * The protoc/buf plugin must generate exactly what `sgwire compile` generates: the same schema
@@ -54,20 +55,6 @@ function protocVersion(): number {
 }
 /** protoc reads editions from 27 on (after 3.21 came 22, 23, ...); Debian 12's 3.21 does not. */
 const protocHasEditions = () => protocVersion() >= 27;
-
-/** Every file under `dir`, by path relative to it. */
-function readTree(dir: string): Map<string, string> {
-  const out = new Map<string, string>();
-  const walk = (d: string) => {
-    for (const e of readdirSync(d)) {
-      const p = join(d, e);
-      if (statSync(p).isDirectory()) walk(p);
-      else out.set(relative(dir, p), readFileSync(p, "utf8"));
-    }
-  };
-  walk(dir);
-  return out;
-}
 
 /** What `sgwire compile -I dir <files>` writes, in memory. */
 function compileOutput(dir: string, files: string[], options: CompileOptions = {}): Map<string, string> {

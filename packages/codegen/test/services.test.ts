@@ -1,9 +1,9 @@
 import assert from "node:assert/strict";
 import { execFileSync, spawnSync } from "node:child_process";
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
-import { dirname, join, relative } from "node:path";
+import { dirname, join } from "node:path";
 import { pathToFileURL } from "node:url";
 import {
   SchemaError, commentLines, fileModelsFromDescriptors, generate, loadProtoFiles, parsePluginParameter, PluginParameterError, runPlugin,
@@ -14,6 +14,7 @@ import { FileDescriptorSet } from "../src/gen/google/protobuf/descriptor.sg.js";
 import { CodeGeneratorRequest } from "../src/gen/google/protobuf/compiler/plugin.sg.js";
 import fc from "fast-check";
 import { FIXTURES } from "./oracle.js";
+import { readTree } from "./tree.js";
 
 /**
  * Code generation for `service` definitions: what both front ends make of services.proto and
@@ -31,19 +32,6 @@ function compile(files: string[], options: CompileOptions = {}, dir = FIXTURES):
   return generate(loadProtoFiles(files.map((f) => join(dir, f)), { includeDirs: [dir] }), options);
 }
 const byPath = (out: GeneratedFile[]) => new Map(out.map((g) => [g.path, g.content]));
-
-function readTree(dir: string): Map<string, string> {
-  const out = new Map<string, string>();
-  const walk = (d: string) => {
-    for (const e of readdirSync(d)) {
-      const p = join(d, e);
-      if (statSync(p).isDirectory()) walk(p);
-      else out.set(relative(dir, p), readFileSync(p, "utf8"));
-    }
-  };
-  walk(dir);
-  return out;
-}
 
 function assertSameFiles(got: Map<string, string>, want: Map<string, string>, who: string): void {
   assert.deepEqual([...got.keys()].sort(), [...want.keys()].sort(), `${who}: the set of generated files`);
